@@ -1,0 +1,586 @@
+//! One small seam over the two backends. Store code writes one SQL text with `$n` placeholders
+//! and typed [`Val`] binds; this module binds them the way each backend stores them (Postgres:
+//! native uuid/timestamptz/jsonb; SQLite: TEXT) and reads rows back into the same Rust types.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde_json::Value as Json;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Postgres, Row as _, Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::config::DbTarget;
+
+/// A bind value, typed by meaning rather than by backend.
+#[derive(Debug, Clone)]
+pub enum Val {
+    Null,
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+    Text(String),
+    Ts(DateTime<Utc>),
+    Date(NaiveDate),
+    Uuid(Uuid),
+    OptUuid(Option<Uuid>),
+    OptTs(Option<DateTime<Utc>>),
+    OptText(Option<String>),
+    OptI64(Option<i64>),
+    Json(Json),
+}
+
+impl From<&str> for Val {
+    fn from(s: &str) -> Self {
+        Val::Text(s.to_string())
+    }
+}
+impl From<String> for Val {
+    fn from(s: String) -> Self {
+        Val::Text(s)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::I64(v)
+    }
+}
+impl From<Uuid> for Val {
+    fn from(v: Uuid) -> Self {
+        Val::Uuid(v)
+    }
+}
+impl From<DateTime<Utc>> for Val {
+    fn from(v: DateTime<Utc>) -> Self {
+        Val::Ts(v)
+    }
+}
+
+/// The SQLite text form of a timestamp: fixed width so that text order is time order, and the
+/// same form as the migrations' DEFAULT expression.
+pub fn sqlite_ts(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A connection pool on either backend.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Pg(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// A row from either backend.
+pub enum DbRow {
+    Pg(PgRow),
+    Sqlite(SqliteRow),
+}
+
+/// An open transaction on either backend.
+pub enum Tx {
+    Pg(Transaction<'static, Postgres>),
+    Sqlite(Transaction<'static, Sqlite>),
+}
+
+macro_rules! bind_pg {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Val::Null => q.bind(None::<String>),
+                Val::I64(v) => q.bind(*v),
+                Val::F64(v) => q.bind(*v),
+                Val::Bool(v) => q.bind(*v),
+                Val::Text(v) => q.bind(v.as_str()),
+                Val::Ts(v) => q.bind(*v),
+                Val::Date(v) => q.bind(*v),
+                Val::Uuid(v) => q.bind(*v),
+                Val::OptUuid(v) => q.bind(*v),
+                Val::OptTs(v) => q.bind(*v),
+                Val::OptText(v) => q.bind(v.as_deref()),
+                Val::OptI64(v) => q.bind(*v),
+                Val::Json(v) => q.bind(sqlx::types::Json(v)),
+            };
+        }
+        q
+    }};
+}
+
+macro_rules! bind_sqlite {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Val::Null => q.bind(None::<String>),
+                Val::I64(v) => q.bind(*v),
+                Val::F64(v) => q.bind(*v),
+                Val::Bool(v) => q.bind(*v as i64),
+                Val::Text(v) => q.bind(v.clone()),
+                Val::Ts(v) => q.bind(sqlite_ts(v)),
+                Val::Date(v) => q.bind(v.format("%Y-%m-%d").to_string()),
+                Val::Uuid(v) => q.bind(v.to_string()),
+                Val::OptUuid(v) => q.bind(v.map(|u| u.to_string())),
+                Val::OptTs(v) => q.bind(v.as_ref().map(sqlite_ts)),
+                Val::OptText(v) => q.bind(v.clone()),
+                Val::OptI64(v) => q.bind(*v),
+                Val::Json(v) => q.bind(v.to_string()),
+            };
+        }
+        q
+    }};
+}
+
+/// Rewrites the few dialect tokens store code may use.
+fn dialect(backend: Backend, sql: &str) -> String {
+    match backend {
+        Backend::Postgres => sql
+            .replace("{skip_locked}", "FOR UPDATE SKIP LOCKED")
+            .replace("{json}", "::jsonb"),
+        Backend::Sqlite => sql.replace("{skip_locked}", "").replace("{json}", ""),
+    }
+}
+
+macro_rules! run_on {
+    ($exec_pg:expr, $exec_sqlite:expr, $backend:expr, $sql:expr, $args:expr, $method:ident, $wrap:expr) => {{
+        let sql = dialect($backend, $sql);
+        match ($exec_pg, $exec_sqlite) {
+            (Some(e), _) => {
+                let q = bind_pg!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), $args);
+                $wrap(q.$method(e).await, DbRow::Pg)
+            }
+            (_, Some(e)) => {
+                let q = bind_sqlite!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), $args);
+                $wrap(q.$method(e).await, DbRow::Sqlite)
+            }
+            _ => unreachable!(),
+        }
+    }};
+}
+
+fn wrap_all<R>(
+    r: Result<Vec<R>, sqlx::Error>,
+    f: fn(R) -> DbRow,
+) -> Result<Vec<DbRow>, sqlx::Error> {
+    r.map(|v| v.into_iter().map(f).collect())
+}
+fn wrap_opt<R>(
+    r: Result<Option<R>, sqlx::Error>,
+    f: fn(R) -> DbRow,
+) -> Result<Option<DbRow>, sqlx::Error> {
+    r.map(|v| v.map(f))
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Pg(_) => Backend::Postgres,
+            Db::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Connects without touching the schema. Errors name host:port (never the password).
+    pub async fn connect(target: &DbTarget, max_conns: u32) -> Result<Db, ConnectError> {
+        match target {
+            DbTarget::Postgres(url) => {
+                let opts = PgConnectOptions::from_str(url.expose())
+                    .map_err(|e| ConnectError::new(target, e.to_string()))?
+                    .application_name("opsdeck");
+                // one direct connection first: the pool would hide the cause behind a timeout
+                use sqlx::Connection;
+                match tokio::time::timeout(
+                    Duration::from_secs(5),
+                    sqlx::PgConnection::connect_with(&opts),
+                )
+                .await
+                {
+                    Err(_) => return Err(ConnectError::new(target, "timed out after 5 s".into())),
+                    Ok(Err(e)) => return Err(ConnectError::new(target, describe_sqlx(&e))),
+                    Ok(Ok(c)) => {
+                        let _ = c.close().await;
+                    }
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_conns)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| ConnectError::new(target, describe_sqlx(&e)))?;
+                Ok(Db::Pg(pool))
+            }
+            DbTarget::Sqlite(path) => {
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(max_conns)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| ConnectError::new(target, describe_sqlx(&e)))?;
+                Ok(Db::Sqlite(pool))
+            }
+        }
+    }
+
+    pub async fn fetch_all(&self, sql: &str, args: &[Val]) -> Result<Vec<DbRow>, sqlx::Error> {
+        match self {
+            Db::Pg(p) => run_on!(
+                Some(p),
+                None::<&SqlitePool>,
+                Backend::Postgres,
+                sql,
+                args,
+                fetch_all,
+                wrap_all
+            ),
+            Db::Sqlite(p) => run_on!(
+                None::<&PgPool>,
+                Some(p),
+                Backend::Sqlite,
+                sql,
+                args,
+                fetch_all,
+                wrap_all
+            ),
+        }
+    }
+
+    pub async fn fetch_optional(
+        &self,
+        sql: &str,
+        args: &[Val],
+    ) -> Result<Option<DbRow>, sqlx::Error> {
+        match self {
+            Db::Pg(p) => run_on!(
+                Some(p),
+                None::<&SqlitePool>,
+                Backend::Postgres,
+                sql,
+                args,
+                fetch_optional,
+                wrap_opt
+            ),
+            Db::Sqlite(p) => run_on!(
+                None::<&PgPool>,
+                Some(p),
+                Backend::Sqlite,
+                sql,
+                args,
+                fetch_optional,
+                wrap_opt
+            ),
+        }
+    }
+
+    pub async fn fetch_one(&self, sql: &str, args: &[Val]) -> Result<DbRow, sqlx::Error> {
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    pub async fn execute(&self, sql: &str, args: &[Val]) -> Result<u64, sqlx::Error> {
+        let sql = dialect(self.backend(), sql);
+        match self {
+            Db::Pg(p) => Ok(
+                bind_pg!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args)
+                    .execute(p)
+                    .await?
+                    .rows_affected(),
+            ),
+            Db::Sqlite(p) => Ok(
+                bind_sqlite!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args)
+                    .execute(p)
+                    .await?
+                    .rows_affected(),
+            ),
+        }
+    }
+
+    /// Runs a script of several statements (no binds).
+    pub async fn execute_script(&self, sql: &str) -> Result<(), sqlx::Error> {
+        use sqlx::Executor;
+        match self {
+            Db::Pg(p) => p
+                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
+                .await
+                .map(|_| ()),
+            Db::Sqlite(p) => p
+                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    /// Begins a transaction. On SQLite it is `BEGIN IMMEDIATE`, so a transaction that reads before
+    /// it writes cannot dead-lock on the lock upgrade.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Pg(p) => Ok(Tx::Pg(p.begin().await?)),
+            Db::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Pg(p) => p.close().await,
+            Db::Sqlite(p) => p.close().await,
+        }
+    }
+
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match self {
+            Db::Pg(p) => Some(p),
+            Db::Sqlite(_) => None,
+        }
+    }
+}
+
+impl Tx {
+    fn backend(&self) -> Backend {
+        match self {
+            Tx::Pg(_) => Backend::Postgres,
+            Tx::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    pub async fn fetch_all(&mut self, sql: &str, args: &[Val]) -> Result<Vec<DbRow>, sqlx::Error> {
+        match self {
+            Tx::Pg(t) => run_on!(
+                Some(&mut **t),
+                None::<&mut sqlx::SqliteConnection>,
+                Backend::Postgres,
+                sql,
+                args,
+                fetch_all,
+                wrap_all
+            ),
+            Tx::Sqlite(t) => run_on!(
+                None::<&mut sqlx::PgConnection>,
+                Some(&mut **t),
+                Backend::Sqlite,
+                sql,
+                args,
+                fetch_all,
+                wrap_all
+            ),
+        }
+    }
+
+    pub async fn fetch_optional(
+        &mut self,
+        sql: &str,
+        args: &[Val],
+    ) -> Result<Option<DbRow>, sqlx::Error> {
+        match self {
+            Tx::Pg(t) => run_on!(
+                Some(&mut **t),
+                None::<&mut sqlx::SqliteConnection>,
+                Backend::Postgres,
+                sql,
+                args,
+                fetch_optional,
+                wrap_opt
+            ),
+            Tx::Sqlite(t) => run_on!(
+                None::<&mut sqlx::PgConnection>,
+                Some(&mut **t),
+                Backend::Sqlite,
+                sql,
+                args,
+                fetch_optional,
+                wrap_opt
+            ),
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &str, args: &[Val]) -> Result<u64, sqlx::Error> {
+        let sql = dialect(self.backend(), sql);
+        match self {
+            Tx::Pg(t) => Ok(
+                bind_pg!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args)
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected(),
+            ),
+            Tx::Sqlite(t) => Ok(
+                bind_sqlite!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args)
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected(),
+            ),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Pg(t) => t.commit().await,
+            Tx::Sqlite(t) => t.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Pg(t) => t.rollback().await,
+            Tx::Sqlite(t) => t.rollback().await,
+        }
+    }
+}
+
+macro_rules! try_types {
+    ($row:expr, $col:expr, $( $t:ty => $conv:expr ),+ ) => {{
+        let mut out = None;
+        $(
+            if out.is_none() {
+                if let Ok(v) = $row.try_get::<Option<$t>, _>($col) {
+                    out = Some(v.and_then($conv));
+                }
+            }
+        )+
+        out.flatten()
+    }};
+}
+
+impl DbRow {
+    /// Text, or any value rendered as text (uuid, number). Unknown enum text stays text.
+    pub fn text(&self, col: &str) -> Option<String> {
+        match self {
+            DbRow::Pg(r) => try_types!(r, col,
+                String => Some,
+                Uuid => |u: Uuid| Some(u.to_string()),
+                i64 => |v: i64| Some(v.to_string()),
+                i32 => |v: i32| Some(v.to_string())),
+            DbRow::Sqlite(r) => try_types!(r, col,
+                String => Some,
+                i64 => |v: i64| Some(v.to_string()),
+                f64 => |v: f64| Some(v.to_string())),
+        }
+    }
+
+    /// Text that must be there; an absent value reads as the empty string.
+    pub fn s(&self, col: &str) -> String {
+        self.text(col).unwrap_or_default()
+    }
+
+    pub fn i64(&self, col: &str) -> Option<i64> {
+        match self {
+            DbRow::Pg(r) => try_types!(r, col,
+                i64 => Some, i32 => |v: i32| Some(v as i64), i16 => |v: i16| Some(v as i64),
+                f64 => |v: f64| Some(v.round() as i64)),
+            DbRow::Sqlite(r) => {
+                try_types!(r, col, i64 => Some, f64 => |v: f64| Some(v.round() as i64))
+            }
+        }
+    }
+
+    pub fn n(&self, col: &str) -> i64 {
+        self.i64(col).unwrap_or(0)
+    }
+
+    pub fn f64(&self, col: &str) -> Option<f64> {
+        match self {
+            DbRow::Pg(r) => try_types!(r, col,
+                f64 => Some, f32 => |v: f32| Some(v as f64), i64 => |v: i64| Some(v as f64),
+                i32 => |v: i32| Some(v as f64)),
+            DbRow::Sqlite(r) => try_types!(r, col, f64 => Some, i64 => |v: i64| Some(v as f64)),
+        }
+    }
+
+    pub fn bool(&self, col: &str) -> Option<bool> {
+        match self {
+            DbRow::Pg(r) => try_types!(r, col, bool => Some),
+            DbRow::Sqlite(r) => try_types!(r, col, i64 => |v: i64| Some(v != 0)),
+        }
+    }
+
+    pub fn uuid(&self, col: &str) -> Option<Uuid> {
+        match self {
+            DbRow::Pg(r) => try_types!(r, col,
+                Uuid => Some, String => |s: String| Uuid::parse_str(&s).ok()),
+            DbRow::Sqlite(r) => try_types!(r, col, String => |s: String| Uuid::parse_str(&s).ok()),
+        }
+    }
+
+    /// A uuid that must be there (primary keys); nil if absent.
+    pub fn id(&self, col: &str) -> Uuid {
+        self.uuid(col).unwrap_or_default()
+    }
+
+    pub fn ts(&self, col: &str) -> Option<DateTime<Utc>> {
+        match self {
+            DbRow::Pg(r) => try_types!(r, col,
+                DateTime<Utc> => Some,
+                NaiveDateTime => |t: NaiveDateTime| Some(t.and_utc())),
+            DbRow::Sqlite(r) => try_types!(r, col, String => |s: String| parse_ts(&s)),
+        }
+    }
+
+    pub fn date(&self, col: &str) -> Option<NaiveDate> {
+        match self {
+            DbRow::Pg(r) => try_types!(r, col, NaiveDate => Some),
+            DbRow::Sqlite(r) => try_types!(r, col,
+                String => |s: String| NaiveDate::parse_from_str(s.get(..10).unwrap_or(&s), "%Y-%m-%d").ok()),
+        }
+    }
+
+    pub fn json(&self, col: &str) -> Option<Json> {
+        match self {
+            DbRow::Pg(r) => try_types!(r, col, Json => Some),
+            DbRow::Sqlite(r) => try_types!(r, col,
+                String => |s: String| Some(serde_json::from_str(&s).unwrap_or(Json::String(s)))),
+        }
+    }
+}
+
+/// A connection failure, described without the password.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to {target}: {cause}")]
+pub struct ConnectError {
+    pub target: String,
+    pub cause: String,
+}
+
+impl ConnectError {
+    fn new(target: &DbTarget, cause: String) -> Self {
+        ConnectError {
+            target: target.display_addr(),
+            cause: crate::config::redact_in(&cause),
+        }
+    }
+}
+
+/// A short human cause for a sqlx error (connection refused, auth failed, unknown database …).
+pub fn describe_sqlx(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(d) => d.message().to_string(),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".into(),
+        sqlx::Error::Tls(t) => format!("TLS: {t}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,6 @@
+//! The only IO: the store (Postgres + SQLite), the notify listener, and (later) HTTP clients.
+
+pub mod db;
+pub mod store;
+
+pub use store::Store;

@@ -1,0 +1,198 @@
+//! The store: one interface over Postgres and SQLite with the bounded reads the console needs.
+//! Every read is bounded (windowed, limited or capped); open states are counted exactly through
+//! partial indexes.
+
+mod lists;
+mod overview;
+mod rows;
+
+use std::fmt::Write as _;
+
+use sqlx::migrate::{MigrateError, Migrator};
+
+pub use crate::api::db::{Backend, ConnectError, Db, DbRow, Tx, Val};
+use crate::config::DbTarget;
+
+static PG_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Cap for counts of unbounded states ("10,000+").
+pub const COUNT_CAP: i64 = 10_000;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: Db,
+    pub target: DbTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrateReport {
+    pub applied_now: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationRefused {
+    #[error(
+        "the database has migration {0} applied, which this opsdeck does not know: the database is newer than this binary. Upgrade opsdeck; nothing was changed."
+    )]
+    NewerDatabase(i64),
+    #[error(
+        "migration {0} was changed after it was applied (checksum mismatch); nothing was changed"
+    )]
+    Changed(i64),
+    #[error("migration failed: {0}")]
+    Other(String),
+}
+
+impl Store {
+    pub async fn open(target: &DbTarget, max_conns: u32) -> Result<Store, ConnectError> {
+        let db = Db::connect(target, max_conns).await?;
+        Ok(Store {
+            db,
+            target: target.clone(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.db {
+            Db::Pg(_) => &PG_MIGRATOR,
+            Db::Sqlite(_) => &SQLITE_MIGRATOR,
+        }
+    }
+
+    async fn applied_count(&self) -> usize {
+        self.db
+            .fetch_one(
+                "SELECT count(*) AS n FROM _sqlx_migrations WHERE success",
+                &[],
+            )
+            .await
+            .map(|r| r.n("n") as usize)
+            .unwrap_or(0)
+    }
+
+    /// Applies the embedded migrations. Re-running is a no-op; a database with a migration this
+    /// binary does not know is refused before anything runs.
+    pub async fn migrate(&self) -> Result<MigrateReport, MigrationRefused> {
+        let before = self.applied_count().await;
+        let m = self.migrator();
+        let res = match &self.db {
+            Db::Pg(p) => m.run(p).await,
+            Db::Sqlite(p) => m.run(p).await,
+        };
+        match res {
+            Ok(()) => {}
+            Err(MigrateError::VersionMissing(v)) => return Err(MigrationRefused::NewerDatabase(v)),
+            Err(MigrateError::VersionMismatch(v)) => return Err(MigrationRefused::Changed(v)),
+            Err(e) => {
+                return Err(MigrationRefused::Other(crate::config::redact_in(
+                    &e.to_string(),
+                )));
+            }
+        }
+        let after = self.applied_count().await;
+        Ok(MigrateReport {
+            applied_now: after.saturating_sub(before),
+            total: m.iter().count(),
+        })
+    }
+
+    /// Whether the schema exists and is up to date (for start-up checks).
+    pub async fn pending_migrations(&self) -> usize {
+        let applied = self.applied_count().await;
+        self.migrator().iter().count().saturating_sub(applied)
+    }
+}
+
+/// A small builder for `WHERE … ORDER BY … LIMIT` with `$n` placeholders, so filters compose
+/// without string soup. `?` in a condition becomes the next `$n`.
+pub(crate) struct Query {
+    pub sql: String,
+    pub args: Vec<Val>,
+    has_where: bool,
+}
+
+impl Query {
+    pub fn new(select: &str) -> Self {
+        Query {
+            sql: select.to_string(),
+            args: Vec::new(),
+            has_where: false,
+        }
+    }
+
+    pub fn and(&mut self, cond: &str, vals: impl IntoIterator<Item = Val>) -> &mut Self {
+        let mut c = String::new();
+        let mut vals = vals.into_iter();
+        for ch in cond.chars() {
+            if ch == '?' {
+                let v = vals.next().expect("a value per placeholder");
+                self.args.push(v);
+                let _ = write!(c, "${}", self.args.len());
+            } else {
+                c.push(ch);
+            }
+        }
+        self.sql
+            .push_str(if self.has_where { " AND " } else { " WHERE " });
+        self.has_where = true;
+        self.sql.push_str(&c);
+        self
+    }
+
+    pub fn and_opt(&mut self, cond: &str, val: Option<Val>) -> &mut Self {
+        if let Some(v) = val {
+            self.and(cond, [v]);
+        }
+        self
+    }
+
+    /// Case-insensitive substring over an SQL text expression.
+    pub fn contains(&mut self, expr: &str, text: Option<&str>) -> &mut Self {
+        if let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) {
+            let escaped = t
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            self.and(
+                &format!("LOWER({expr}) LIKE ? ESCAPE '\\'"),
+                [Val::Text(format!("%{escaped}%"))],
+            );
+        }
+        self
+    }
+
+    /// Newest-first keyset: rows strictly older than the cursor, ties broken by id.
+    pub fn older_than(
+        &mut self,
+        at_col: &str,
+        id_col: &str,
+        cursor: Option<crate::model::Cursor>,
+    ) -> &mut Self {
+        if let Some(c) = cursor {
+            self.and(
+                &format!("({at_col}, {id_col}) < (?, ?)"),
+                [Val::Ts(c.at), Val::Uuid(c.id)],
+            );
+        }
+        self
+    }
+
+    pub fn tail(&mut self, s: &str) -> &mut Self {
+        self.sql.push(' ');
+        self.sql.push_str(s);
+        self
+    }
+
+    pub fn limit(&mut self, n: u32) -> &mut Self {
+        let n = n.clamp(1, 1000);
+        let _ = write!(self.sql, " LIMIT {n}");
+        self
+    }
+}

@@ -1,0 +1,256 @@
+//! Row → domain type. Column lists live next to their mappers so they cannot drift apart.
+
+use chrono::Utc;
+use serde_json::Value as Json;
+
+use crate::api::db::DbRow;
+use crate::model::*;
+
+fn ts0(r: &DbRow, c: &str) -> Ts {
+    r.ts(c)
+        .unwrap_or_else(|| chrono::DateTime::<Utc>::from_timestamp(0, 0).expect("epoch"))
+}
+
+pub const WORKFLOW_COLS: &str = "w.id, w.name, w.description, w.trigger_type, w.status, w.n8n_workflow_id, \
+     w.paused_by, w.paused_at, w.pause_reason, w.next_execution_at, w.updated_at";
+
+pub fn workflow(r: &DbRow) -> Workflow {
+    Workflow {
+        id: r.id("id"),
+        name: r.s("name"),
+        description: r.text("description"),
+        trigger_type: r.s("trigger_type"),
+        status: r.s("status"),
+        n8n_workflow_id: r.text("n8n_workflow_id"),
+        paused_by: r.text("paused_by"),
+        paused_at: r.ts("paused_at"),
+        pause_reason: r.text("pause_reason"),
+        next_execution_at: r.ts("next_execution_at"),
+        updated_at: r.ts("updated_at"),
+    }
+}
+
+pub const RUN_COLS: &str = "e.id, e.workflow_id, w.name AS workflow_name, e.status, e.started_at, \
+     e.completed_at, e.duration_ms, e.event_id, e.steps_total, e.steps_completed, e.current_step, \
+     e.error_message, e.context, e.n8n_execution_id";
+
+pub fn run(r: &DbRow) -> Run {
+    Run {
+        id: r.id("id"),
+        workflow_id: r.id("workflow_id"),
+        workflow_name: r.s("workflow_name"),
+        status: r.s("status"),
+        started_at: ts0(r, "started_at"),
+        completed_at: r.ts("completed_at"),
+        duration_ms: r.i64("duration_ms"),
+        event_id: r.uuid("event_id"),
+        steps_total: r.n("steps_total"),
+        steps_completed: r.n("steps_completed"),
+        current_step: r.text("current_step"),
+        error_message: r.text("error_message"),
+        context: r.json("context").unwrap_or(Json::Null),
+        n8n_execution_id: r.text("n8n_execution_id"),
+    }
+}
+
+pub const STEP_COLS: &str = "id, execution_id, step_index, step_name, status, input, output, error_message, duration_ms, created_at";
+
+pub fn step(r: &DbRow) -> StepLog {
+    StepLog {
+        id: r.id("id"),
+        execution_id: r.id("execution_id"),
+        step_index: r.n("step_index"),
+        step_name: r.s("step_name"),
+        status: r.s("status"),
+        input: r.json("input"),
+        output: r.json("output"),
+        error_message: r.text("error_message"),
+        duration_ms: r.i64("duration_ms"),
+        created_at: ts0(r, "created_at"),
+    }
+}
+
+pub const JOB_COLS: &str = "j.id, j.job_type, j.payload, j.status, j.priority, j.attempts, j.max_attempts, \
+     j.scheduled_for, j.started_at, j.completed_at, j.error_message, j.workflow_id, \
+     w.name AS workflow_name, j.locked_by, j.created_at";
+
+pub fn job(r: &DbRow) -> Job {
+    Job {
+        id: r.id("id"),
+        job_type: r.s("job_type"),
+        payload: r.json("payload").unwrap_or(Json::Null),
+        status: r.s("status"),
+        priority: r.n("priority"),
+        attempts: r.n("attempts"),
+        max_attempts: r.n("max_attempts"),
+        scheduled_for: r.ts("scheduled_for"),
+        started_at: r.ts("started_at"),
+        completed_at: r.ts("completed_at"),
+        error_message: r.text("error_message"),
+        workflow_id: r.uuid("workflow_id"),
+        workflow_name: r.text("workflow_name"),
+        locked_by: r.text("locked_by"),
+        created_at: ts0(r, "created_at"),
+    }
+}
+
+pub const ERROR_COLS: &str = "x.id, x.workflow_id, w.name AS workflow_name, x.execution_id, x.error_type, \
+     x.error_message, x.created_at";
+
+pub fn error_row(r: &DbRow) -> ErrorRow {
+    ErrorRow {
+        id: r.id("id"),
+        workflow_id: r.uuid("workflow_id"),
+        workflow_name: r.text("workflow_name"),
+        execution_id: r.uuid("execution_id"),
+        error_type: r.s("error_type"),
+        error_message: r.text("error_message"),
+        created_at: ts0(r, "created_at"),
+    }
+}
+
+pub const EVENT_COLS: &str = "id, name, venue_name, city, start_at, status, capacity, tickets_sold";
+
+pub fn event(r: &DbRow) -> EventCapacity {
+    EventCapacity {
+        id: r.id("id"),
+        name: r.s("name"),
+        venue_name: r.s("venue_name"),
+        city: r.text("city"),
+        start_at: ts0(r, "start_at"),
+        status: r.s("status"),
+        capacity: r.n("capacity"),
+        sold: r.n("tickets_sold"),
+    }
+}
+
+pub const ALERT_COLS: &str = "a.id, a.event_id, ev.name AS event_name, a.threshold, a.sold, a.capacity, \
+     a.created_at, a.acknowledged_by";
+
+pub fn alert(r: &DbRow) -> CapacityAlert {
+    CapacityAlert {
+        id: r.id("id"),
+        event_id: r.id("event_id"),
+        event_name: r.s("event_name"),
+        threshold: r.n("threshold"),
+        sold: r.n("sold"),
+        capacity: r.n("capacity"),
+        created_at: ts0(r, "created_at"),
+        acknowledged_by: r.text("acknowledged_by"),
+    }
+}
+
+pub const RECON_COLS: &str =
+    "id, reconciliation_date, stripe_count, db_count, discrepancy_count, status, created_at";
+
+pub fn recon_run(r: &DbRow) -> ReconRun {
+    ReconRun {
+        id: r.id("id"),
+        reconciliation_date: r.date("reconciliation_date"),
+        stripe_count: r.n("stripe_count"),
+        db_count: r.n("db_count"),
+        discrepancy_count: r.n("discrepancy_count"),
+        status: r.s("status"),
+        created_at: ts0(r, "created_at"),
+    }
+}
+
+pub const DISC_COLS: &str = "id, run_id, kind, stripe_id, db_id, stripe_amount, db_amount, status, \
+     resolved_by, note, created_at";
+
+pub fn discrepancy(r: &DbRow) -> Discrepancy {
+    Discrepancy {
+        id: r.id("id"),
+        run_id: r.id("run_id"),
+        kind: r.s("kind"),
+        stripe_id: r.text("stripe_id"),
+        db_id: r.text("db_id"),
+        stripe_amount: r.i64("stripe_amount"),
+        db_amount: r.i64("db_amount"),
+        status: r.s("status"),
+        resolved_by: r.text("resolved_by"),
+        note: r.text("note"),
+        created_at: ts0(r, "created_at"),
+    }
+}
+
+pub const APPROVAL_COLS: &str = "a.id, a.type, a.data, a.priority, a.requested_by, a.status, a.decided_by, \
+     a.decided_at, a.decision_note, a.resume_url, a.execution_id, a.created_at, a.expires_at, \
+     n.id AS n_id, n.model_name, n.designer_name, n.designer_tier, n.standard_rate, n.proposed_rate, \
+     n.show_count, n.status AS n_status";
+
+pub fn approval(r: &DbRow) -> Approval {
+    let negotiation = r.uuid("n_id").map(|id| Negotiation {
+        id,
+        model_name: r.s("model_name"),
+        designer_name: r.s("designer_name"),
+        designer_tier: r.s("designer_tier"),
+        standard_rate: r.n("standard_rate"),
+        proposed_rate: r.n("proposed_rate"),
+        show_count: r.n("show_count"),
+        status: r.s("n_status"),
+    });
+    Approval {
+        id: r.id("id"),
+        kind: r.s("type"),
+        data: r.json("data").unwrap_or(Json::Null),
+        priority: r.s("priority"),
+        requested_by: r.text("requested_by"),
+        status: r.s("status"),
+        decided_by: r.text("decided_by"),
+        decided_at: r.ts("decided_at"),
+        decision_note: r.text("decision_note"),
+        resume_url: r.text("resume_url"),
+        execution_id: r.uuid("execution_id"),
+        created_at: ts0(r, "created_at"),
+        expires_at: r.ts("expires_at"),
+        negotiation,
+    }
+}
+
+pub const BROADCAST_COLS: &str = "id, level, scope, event_id, venue_name, message, triggered_by, status, \
+     affected_count, test, created_at";
+
+pub fn broadcast(r: &DbRow) -> Broadcast {
+    Broadcast {
+        id: r.id("id"),
+        level: r.s("level"),
+        scope: r.s("scope"),
+        event_id: r.uuid("event_id"),
+        venue_name: r.text("venue_name"),
+        message: r.s("message"),
+        triggered_by: r.s("triggered_by"),
+        status: r.s("status"),
+        affected_count: r.n("affected_count"),
+        test: r.bool("test").unwrap_or(false),
+        created_at: ts0(r, "created_at"),
+    }
+}
+
+pub const ACTION_COLS: &str =
+    "id, at, operator, origin, action, target_type, target_id, before, after, note, outcome";
+
+pub fn operator_action(r: &DbRow) -> OperatorAction {
+    OperatorAction {
+        id: r.id("id"),
+        at: ts0(r, "at"),
+        operator: r.s("operator"),
+        origin: r.text("origin"),
+        action: r.s("action"),
+        target_type: r.s("target_type"),
+        target_id: r.text("target_id"),
+        before: r.json("before"),
+        after: r.json("after"),
+        note: r.text("note"),
+        outcome: r.s("outcome"),
+    }
+}
+
+pub fn metrics(r: &DbRow) -> Metrics {
+    Metrics {
+        measured_at: ts0(r, "measured_at"),
+        cpu_usage: r.f64("cpu_usage"),
+        memory_usage: r.f64("memory_usage"),
+        queue_depth: r.i64("queue_depth"),
+    }
+}

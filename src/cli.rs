@@ -1,0 +1,153 @@
+//! Subcommand bodies: resolve configuration, open the store, hand over to the console, the
+//! engine or a one-shot command. Errors print one clear line and exit 2 (never a backtrace).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::api::Store;
+use crate::config::{self, DbTarget, FileConfig};
+
+/// Flags shared by every subcommand.
+#[derive(Debug, Clone, Default)]
+pub struct Globals {
+    pub database_url: Option<String>,
+    pub config: Option<PathBuf>,
+    pub theme: Option<String>,
+    pub read_only: bool,
+    pub operator: Option<String>,
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimulateArgs {
+    /// Random seed: the same seed gives the same scenario and the same run.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Time compression: 60 makes one simulated minute pass per second.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Jobs enqueued per second (load).
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Stop after this long (e.g. 30s, 5m, 1h); default: until Ctrl-C.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Worker tasks claiming jobs.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+}
+
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 30s, 5m, 1h)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use ms, s, m or h)")),
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// A one-line failure with its exit code.
+#[derive(Debug)]
+pub struct Fail {
+    pub code: u8,
+    pub msg: String,
+}
+
+impl Fail {
+    pub fn new(code: u8, msg: impl Into<String>) -> Self {
+        Fail {
+            code,
+            msg: msg.into(),
+        }
+    }
+}
+
+pub fn finish(r: Result<(), Fail>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("opsdeck: {}", f.msg);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// The loaded configuration file (default place or --config).
+pub fn load_config(g: &Globals) -> Result<FileConfig, Fail> {
+    match &g.config {
+        Some(p) => FileConfig::load(p, true),
+        None => match config::default_config_path() {
+            Some(p) => FileConfig::load(&p, false),
+            None => Ok(FileConfig::default()),
+        },
+    }
+    .map_err(|e| Fail::new(2, e.to_string()))
+}
+
+/// The configured database, or None for the embedded demo.
+pub fn target(g: &Globals, file: &FileConfig) -> Result<Option<DbTarget>, Fail> {
+    match config::resolve_database_url(g.database_url.as_deref(), file) {
+        None => Ok(None),
+        Some(u) => DbTarget::parse(&u).map(Some).map_err(|e| Fail::new(2, e)),
+    }
+}
+
+pub async fn open_store(t: &DbTarget, conns: u32) -> Result<Store, Fail> {
+    Store::open(t, conns)
+        .await
+        .map_err(|e| Fail::new(2, e.to_string()))
+}
+
+pub async fn migrate(g: &Globals) -> ExitCode {
+    finish(
+        async {
+            let file = load_config(g)?;
+            let t = target(g, &file)?.ok_or_else(|| {
+                Fail::new(
+                    2,
+                    "migrate needs a database: --database-url URL or DATABASE_URL",
+                )
+            })?;
+            let store = open_store(&t, 1).await?;
+            let r = store
+                .migrate()
+                .await
+                .map_err(|e| Fail::new(2, format!("{}: {e}", t.display_addr())))?;
+            if r.applied_now == 0 {
+                println!("{}: up to date ({} migrations)", t.display_addr(), r.total);
+            } else {
+                println!(
+                    "{}: applied {} of {} migrations",
+                    t.display_addr(),
+                    r.applied_now,
+                    r.total
+                );
+            }
+            store.db.close().await;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+pub async fn demo(_g: &Globals, _fresh: bool) -> ExitCode {
+    finish(Err(Fail::new(2, "the demo is not built yet")))
+}
+
+pub async fn simulate(g: &Globals, a: SimulateArgs) -> ExitCode {
+    crate::sim::cli::run(g, a).await
+}
+
+pub async fn console(g: &Globals) -> ExitCode {
+    demo(g, false).await
+}

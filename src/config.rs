@@ -1,0 +1,328 @@
+//! Configuration: command line > environment > config file. Database URLs are kept in a
+//! [`SecretUrl`] whose Debug/Display never show the password.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A database URL whose password is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn new(s: impl Into<String>) -> Self {
+        SecretUrl(s.into())
+    }
+    /// The real URL, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", redact_url(&self.0))
+    }
+}
+impl fmt::Display for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", redact_url(&self.0))
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`; also hides `password=` query
+/// parameters.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map(|i| rest_start + i)
+            .unwrap_or(out.len());
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let pw_start = rest_start + colon + 1;
+                let pw_end = rest_start + at;
+                out.replace_range(pw_start..pw_end, "***");
+            }
+        }
+    }
+    redact_query_password(&out)
+}
+
+fn redact_query_password(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    match lower.find("password=") {
+        None => s.to_string(),
+        Some(i) => {
+            let start = i + "password=".len();
+            let end = s[start..]
+                .find(['&', ' '])
+                .map(|j| start + j)
+                .unwrap_or(s.len());
+            format!("{}***{}", &s[..start], redact_query_password(&s[end..]))
+        }
+    }
+}
+
+/// Redacts every URL-looking password inside a free text (driver error messages).
+pub fn redact_in(text: &str) -> String {
+    text.split(' ')
+        .map(redact_url)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbTarget {
+    Postgres(SecretUrl),
+    Sqlite(PathBuf),
+}
+
+impl DbTarget {
+    pub fn parse(url: &str) -> Result<DbTarget, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbTarget::Postgres(SecretUrl::new(url)))
+        } else if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or(rest);
+            if path.is_empty() {
+                return Err("sqlite URL has no file path (sqlite://PATH)".into());
+            }
+            Ok(DbTarget::Sqlite(PathBuf::from(path)))
+        } else {
+            Err(format!(
+                "unsupported database URL '{}': use postgres://… or sqlite://PATH",
+                redact_url(url)
+            ))
+        }
+    }
+
+    /// host:port/dbname for Postgres (never the password), the file path for SQLite.
+    pub fn display_addr(&self) -> String {
+        match self {
+            DbTarget::Sqlite(p) => p.display().to_string(),
+            DbTarget::Postgres(u) => match url::Url::parse(u.expose()) {
+                Ok(parsed) => {
+                    let host = parsed.host_str().unwrap_or("localhost");
+                    let port = parsed.port().unwrap_or(5432);
+                    let db = parsed.path().trim_start_matches('/');
+                    if db.is_empty() {
+                        format!("{host}:{port}")
+                    } else {
+                        format!("{host}:{port}/{db}")
+                    }
+                }
+                Err(_) => redact_url(u.expose()),
+            },
+        }
+    }
+
+    /// host/dbname, as the status bar shows it.
+    pub fn short_name(&self) -> String {
+        match self {
+            DbTarget::Sqlite(p) => p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            DbTarget::Postgres(u) => match url::Url::parse(u.expose()) {
+                Ok(parsed) => format!(
+                    "{}/{}",
+                    parsed.host_str().unwrap_or("localhost"),
+                    parsed.path().trim_start_matches('/')
+                ),
+                Err(_) => "postgres".into(),
+            },
+        }
+    }
+}
+
+/// The config file, `$XDG_CONFIG_HOME/opsdeck/config.toml`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    /// Seconds between polls when LISTEN is unavailable (SQLite). Default 2.
+    pub refresh_interval: Option<f64>,
+    pub theme: Option<String>,
+    pub operator: Option<String>,
+    pub read_only: Option<bool>,
+    pub log_file: Option<PathBuf>,
+    /// Sections owned by later features; accepted so that a config written for them loads.
+    pub n8n: Option<toml::Table>,
+    pub broadcast: Option<toml::Table>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {msg}")]
+    Read { path: String, msg: String },
+    #[error("{path}:{line}: {msg}")]
+    Parse {
+        path: String,
+        line: usize,
+        msg: String,
+    },
+}
+
+impl FileConfig {
+    /// Loads a config file. A missing file at the default place is an empty config; a missing
+    /// file named with --config is an error.
+    pub fn load(path: &Path, required: bool) -> Result<FileConfig, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(FileConfig::default());
+            }
+            Err(e) => {
+                return Err(ConfigError::Read {
+                    path: path.display().to_string(),
+                    msg: e.to_string(),
+                });
+            }
+        };
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
+        toml::from_str::<FileConfig>(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            ConfigError::Parse {
+                path: path.to_string(),
+                line,
+                msg: redact_in(e.message()),
+            }
+        })
+    }
+
+    pub fn refresh(&self) -> Duration {
+        let secs = self.refresh_interval.filter(|s| *s >= 0.1).unwrap_or(2.0);
+        Duration::from_secs_f64(secs)
+    }
+}
+
+pub fn config_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|b| b.config_dir().to_path_buf()))
+        .map(|p| p.join("opsdeck"))
+}
+
+pub fn data_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|b| b.data_dir().to_path_buf()))
+        .map(|p| p.join("opsdeck"))
+}
+
+pub fn default_config_path() -> Option<PathBuf> {
+    config_dir().map(|d| d.join("config.toml"))
+}
+
+/// `--database-url`, else `DATABASE_URL`, else the config file. None means: the embedded demo.
+pub fn resolve_database_url(cli: Option<&str>, file: &FileConfig) -> Option<String> {
+    cli.map(str::to_string)
+        .or_else(|| {
+            std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+        })
+        .or_else(|| file.database_url.clone())
+}
+
+/// `--operator`, else config, else `$USER@host`.
+pub fn resolve_operator(cli: Option<&str>, file: &FileConfig) -> String {
+    if let Some(o) = cli.map(str::to_string).or_else(|| file.operator.clone()) {
+        return o;
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{}", hostname())
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Where an operator acts from: the SSH client's address when set, else this host.
+pub fn origin() -> String {
+    match std::env::var("SSH_CLIENT") {
+        Ok(s) if !s.trim().is_empty() => {
+            format!("ssh:{}", s.split_whitespace().next().unwrap_or(""))
+        }
+        _ => format!("local:{}", hostname()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://bob:s3cret@db:5432/ops"),
+            "postgres://bob:***@db:5432/ops"
+        );
+        assert_eq!(redact_url("postgres://bob@db/ops"), "postgres://bob@db/ops");
+        assert_eq!(
+            redact_url("postgres://db/ops?password=hunter2&x=1"),
+            "postgres://db/ops?password=***&x=1"
+        );
+        let t = DbTarget::parse("postgres://bob:s3cret@db.example:6543/ops").unwrap();
+        assert_eq!(t.display_addr(), "db.example:6543/ops");
+        assert_eq!(t.short_name(), "db.example/ops");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        assert!(!redact_in("error connecting to postgres://a:pw@h/d: refused").contains("pw@"));
+    }
+
+    #[test]
+    fn parses_targets() {
+        assert_eq!(
+            DbTarget::parse("sqlite:///tmp/x.db").unwrap(),
+            DbTarget::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("sqlite:rel.db").unwrap(),
+            DbTarget::Sqlite("rel.db".into())
+        );
+        assert!(
+            DbTarget::parse("mysql://x")
+                .unwrap_err()
+                .contains("unsupported")
+        );
+    }
+
+    #[test]
+    fn config_errors_name_file_and_line() {
+        let e = FileConfig::parse(
+            "theme = \"light\"\nrefresh_interval = \"fast\"\n",
+            "/etc/x.toml",
+        )
+        .unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("/etc/x.toml:2:"), "{s}");
+        let e = FileConfig::parse("theme = \"light\"\n\nbogus = 1\n", "c.toml").unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:3:"), "{e}");
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+}

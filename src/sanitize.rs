@@ -1,0 +1,1 @@
+//! Sanitising untrusted text (to be built).

@@ -1,0 +1,3 @@
+//! The simulated automation engine (to be built).
+
+pub mod cli;

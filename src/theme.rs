@@ -1,0 +1,1 @@
+//! Themes (to be built).
