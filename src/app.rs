@@ -1,1 +1,226 @@
-//! The event loop (to be built).
+//! The event loop: terminal events, background read results, NOTIFYs, the poll and clock ticks
+//! and signals become [`Msg`]s; `App::update` changes the state and returns [`Effect`]s, which
+//! are run here as spawned tasks; the screen is drawn only when something changed.
+
+use std::collections::BTreeSet;
+use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use crossterm::{cursor, execute, queue, terminal};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+use crate::api::notify::{self, Note};
+use crate::api::{Store, refresh};
+use crate::keymap::Keymap;
+use crate::state::{App, Effect, LaterMsg, Listen, Mode, Msg};
+use crate::theme::Theme;
+
+pub struct AppOptions {
+    /// Connected and migrated.
+    pub store: Store,
+    pub mode: Mode,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// Poll interval (default 2 s).
+    pub refresh: Duration,
+    pub operator: String,
+    /// "host/dbname" or the demo file name — never a password.
+    pub db_label: String,
+}
+
+/// NOTIFY bursts: wait this long for more before refreshing...
+const DEBOUNCE: Duration = Duration::from_millis(100);
+/// ...but never longer than this after the first one.
+const MAX_LATENCY: Duration = Duration::from_millis(250);
+/// With LISTEN up, a slow poll still runs as a heartbeat (catches a silently dead listener).
+const HEARTBEAT_FACTOR: u32 = 5;
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+static RAW: AtomicBool = AtomicBool::new(false);
+
+/// Leaves the alternate screen, disables raw mode and shows the cursor. Safe to call twice.
+pub fn restore_terminal() {
+    if RAW.swap(false, Ordering::SeqCst) {
+        let mut out = io::stdout();
+        let _ = execute!(
+            out,
+            EndSynchronizedUpdate,
+            terminal::LeaveAlternateScreen,
+            cursor::Show
+        );
+        let _ = terminal::disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+fn setup_terminal() -> anyhow::Result<Term> {
+    // the hook restores the terminal first, so the panic message lands on a sane screen
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        prev(info);
+    }));
+    // themes decide about colour (NO_COLOR picks the mono theme); crossterm's own NO_COLOR
+    // handling would turn every colour change into a reset that also wipes reverse video
+    crossterm::style::force_color_output(true);
+    terminal::enable_raw_mode()?;
+    RAW.store(true, Ordering::SeqCst);
+    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+    Ok(Terminal::new(CrosstermBackend::new(io::stdout()))?)
+}
+
+/// Sets up the terminal, runs until quit (or the terminal / session goes away), and always
+/// restores the terminal.
+pub async fn run(opts: AppOptions) -> anyhow::Result<()> {
+    let mut term = match setup_terminal() {
+        Ok(t) => t,
+        Err(e) => {
+            restore_terminal();
+            return Err(e);
+        }
+    };
+    let res = event_loop(&mut term, opts).await;
+    restore_terminal();
+    res
+}
+
+fn draw(term: &mut Term, app: &App) -> io::Result<()> {
+    // one frame = one synchronized update: no tearing on slow links
+    queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    term.draw(|f| crate::views::draw(f, app))?;
+    execute!(term.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}
+
+fn poll_timer(every: Duration) -> tokio::time::Interval {
+    let mut t = interval(every.max(Duration::from_millis(200)));
+    t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    t.reset(); // first tick one period from now (start-up already reads)
+    t
+}
+
+async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
+    let store = opts.store;
+    let mut app = App::new(
+        opts.mode,
+        opts.theme,
+        opts.keymap,
+        opts.operator,
+        opts.db_label,
+        chrono::Utc::now(),
+    );
+    app.poll_every = opts.refresh;
+    let size = term.size()?;
+    app.size = (size.width, size.height);
+
+    let (tx, mut rx) = mpsc::channel::<Msg>(256);
+    let (ntx, mut nrx) = mpsc::channel::<Note>(1024);
+    let listening = match store.db.pg_pool() {
+        Some(pool) => {
+            tokio::spawn(notify::listen(pool.clone(), ntx));
+            true
+        }
+        None => false,
+    };
+    let mut events = EventStream::new();
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term_sig = signal(SignalKind::terminate())?;
+    let mut int_sig = signal(SignalKind::interrupt())?;
+    let mut clock = interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut poll = poll_timer(app.poll_every);
+    let mut changed: BTreeSet<String> = BTreeSet::new();
+    let mut first_change: Option<Instant> = None;
+    let mut deadline: Option<Instant> = None;
+
+    let mut fx = app.start();
+    loop {
+        for e in fx.drain(..) {
+            match e {
+                Effect::Load(req) => {
+                    let (store, tx) = (store.clone(), tx.clone());
+                    tokio::spawn(async move {
+                        let _ = tx.send(refresh::load_msg(&store, req).await).await;
+                    });
+                }
+                Effect::Later(after, LaterMsg::FilterSettled(v, seq)) => {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        let _ = tx.send(Msg::FilterSettled(v, seq)).await;
+                    });
+                }
+                Effect::Quit => app.quit = true,
+            }
+        }
+        if app.quit {
+            break;
+        }
+        if app.dirty {
+            app.dirty = false;
+            if let Err(e) = draw(term, &app) {
+                // the terminal is gone (SSH dropped): leave rather than spin
+                tracing::info!(error = %e, "cannot draw; exiting");
+                break;
+            }
+        }
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => Msg::Key(k),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::info!(error = %e, "terminal input failed (session gone?); exiting");
+                    break;
+                }
+                None => {
+                    tracing::info!("terminal input ended; exiting");
+                    break;
+                }
+            },
+            Some(m) = rx.recv() => m,
+            Some(n) = nrx.recv(), if listening => match n {
+                Note::Changed(t) => {
+                    let now = Instant::now();
+                    let first = *first_change.get_or_insert(now);
+                    deadline = Some((now + DEBOUNCE).min(first + MAX_LATENCY));
+                    changed.insert(t);
+                    continue;
+                }
+                Note::State(s) => {
+                    let every = if s == Listen::Up {
+                        app.poll_every * HEARTBEAT_FACTOR
+                    } else {
+                        app.poll_every
+                    };
+                    poll = poll_timer(every);
+                    Msg::Listen(s)
+                }
+            },
+            _ = async { sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
+                deadline = None;
+                first_change = None;
+                Msg::Changed(std::mem::take(&mut changed).into_iter().collect())
+            }
+            _ = clock.tick() => Msg::Clock(chrono::Utc::now()),
+            _ = poll.tick() => Msg::Poll,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: the session is gone; exiting");
+                break;
+            }
+            _ = term_sig.recv() => break,
+            _ = int_sig.recv() => break,
+        };
+        fx = app.update(msg);
+    }
+    Ok(())
+}

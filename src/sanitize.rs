@@ -91,7 +91,11 @@ pub fn width(s: &str) -> usize {
 
 /// Exactly `w` display columns: cut (with "…") or padded with spaces.
 pub fn fit(s: &str, w: usize) -> String {
-    let mut out = if width(s) > w { clean_trunc(s, w) } else { s.to_string() };
+    let mut out = if width(s) > w {
+        clean_trunc(s, w)
+    } else {
+        s.to_string()
+    };
     let cur = width(&out);
     for _ in cur..w {
         out.push(' ');

@@ -114,7 +114,9 @@ impl Theme {
         config: Option<&str>,
         no_color: bool,
     ) -> Result<Theme, ThemeError> {
-        let name = cli.or(config).unwrap_or(if no_color { "mono" } else { "default" });
+        let name = cli
+            .or(config)
+            .unwrap_or(if no_color { "mono" } else { "default" });
         Theme::builtin(name).ok_or_else(|| ThemeError::Unknown(name.to_string()))
     }
 }

@@ -1,6 +1,8 @@
 //! The only IO: the store (Postgres + SQLite), the notify listener, and (later) HTTP clients.
 
 pub mod db;
+pub mod notify;
+pub mod refresh;
 pub mod store;
 
 pub use store::Store;

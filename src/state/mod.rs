@@ -1,1 +1,421 @@
-//! Pure application state (to be built).
+//! Pure application state. The event loop owns an [`App`] and changes it only through
+//! [`App::update`], which returns the IO to do as [`Effect`]s. No IO, no terminal, no async.
+
+pub mod capacity;
+pub mod conn;
+pub mod fixtures;
+pub mod list;
+pub mod overview;
+pub mod palette;
+pub mod queue;
+pub mod recon;
+pub mod rows;
+pub mod runs;
+pub mod table;
+mod update;
+
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+use uuid::Uuid;
+
+pub use capacity::CapacityState;
+pub use conn::{Conn, Listen, Loads};
+pub use list::{FilterLine, ListOps, ListView, Nav};
+pub use overview::{OverviewState, TILES};
+pub use palette::Palette;
+pub use queue::QueueState;
+pub use recon::ReconState;
+pub use runs::{RunDetail, RunsState};
+
+use crate::keymap::{Keymap, Scope};
+use crate::model::*;
+use crate::theme::Theme;
+
+/// How the console was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The embedded demo (simulated engine on a local file).
+    Demo,
+    /// A real automation database.
+    Live,
+    /// A real database, every mutating key disabled.
+    ReadOnly,
+}
+
+impl Mode {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Mode::Demo => "DEMO",
+            Mode::Live => "LIVE",
+            Mode::ReadOnly => "READ-ONLY",
+        }
+    }
+}
+
+/// The nine views, in key order (1–9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViewId {
+    Overview,
+    Workflows,
+    Runs,
+    Queue,
+    Errors,
+    Capacity,
+    Reconciliation,
+    Approvals,
+    Audit,
+}
+
+impl ViewId {
+    pub const ALL: [ViewId; 9] = [
+        ViewId::Overview,
+        ViewId::Workflows,
+        ViewId::Runs,
+        ViewId::Queue,
+        ViewId::Errors,
+        ViewId::Capacity,
+        ViewId::Reconciliation,
+        ViewId::Approvals,
+        ViewId::Audit,
+    ];
+
+    pub fn index(self) -> usize {
+        ViewId::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewId::Overview => "Overview",
+            ViewId::Workflows => "Workflows",
+            ViewId::Runs => "Runs",
+            ViewId::Queue => "Queue",
+            ViewId::Errors => "Errors",
+            ViewId::Capacity => "Capacity",
+            ViewId::Reconciliation => "Reconciliation",
+            ViewId::Approvals => "Approvals",
+            ViewId::Audit => "Audit",
+        }
+    }
+    /// The tab label when the full titles do not fit.
+    pub fn short(self) -> &'static str {
+        match self {
+            ViewId::Overview => "Ovw",
+            ViewId::Workflows => "Flows",
+            ViewId::Reconciliation => "Recon",
+            v => v.title(),
+        }
+    }
+    /// The palette / command name.
+    pub fn command(self) -> &'static str {
+        match self {
+            ViewId::Overview => "overview",
+            ViewId::Workflows => "workflows",
+            ViewId::Runs => "runs",
+            ViewId::Queue => "queue",
+            ViewId::Errors => "errors",
+            ViewId::Capacity => "capacity",
+            ViewId::Reconciliation => "reconciliation",
+            ViewId::Approvals => "approvals",
+            ViewId::Audit => "audit",
+        }
+    }
+    pub fn scope(self) -> Scope {
+        match self {
+            ViewId::Overview => Scope::Overview,
+            ViewId::Workflows => Scope::Workflows,
+            ViewId::Runs => Scope::Runs,
+            ViewId::Queue => Scope::Queue,
+            ViewId::Errors => Scope::Errors,
+            ViewId::Capacity => Scope::Capacity,
+            ViewId::Reconciliation => Scope::Reconciliation,
+            ViewId::Approvals => Scope::Approvals,
+            ViewId::Audit => Scope::Audit,
+        }
+    }
+    /// The tables whose NOTIFYs change what this view shows.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            ViewId::Overview => &[
+                "workflows",
+                "workflow_executions",
+                "job_queue",
+                "events",
+                "capacity_alerts",
+                "approval_requests",
+                "reconciliation_discrepancies",
+                "emergency_broadcasts",
+                "system_metrics",
+            ],
+            ViewId::Workflows => &["workflows", "workflow_executions", "workflow_errors"],
+            ViewId::Runs => &["workflow_executions", "workflows"],
+            ViewId::Queue => &["job_queue"],
+            ViewId::Errors => &["workflow_errors"],
+            ViewId::Capacity => &["events", "capacity_alerts"],
+            ViewId::Reconciliation => &["reconciliation_runs", "reconciliation_discrepancies"],
+            ViewId::Approvals => &["approval_requests"],
+            ViewId::Audit => &["operator_actions"],
+        }
+    }
+    /// Whether the `/` filter refetches from the database (paged lists) or only narrows the
+    /// loaded rows (complete lists).
+    pub fn filter_in_db(self) -> bool {
+        matches!(
+            self,
+            ViewId::Runs
+                | ViewId::Queue
+                | ViewId::Reconciliation
+                | ViewId::Approvals
+                | ViewId::Audit
+        )
+    }
+}
+
+/// Everything that can change the state.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// The wall clock (about once a second): ages, toasts, the reconnect countdown.
+    Clock(Ts),
+    /// The poll interval elapsed: refresh what is on screen.
+    Poll,
+    /// Coalesced NOTIFYs: the tables that changed.
+    Changed(Vec<String>),
+    /// The NOTIFY listener came up or went down.
+    Listen(Listen),
+    /// A background read finished.
+    Loaded(Box<Loaded>),
+    /// A debounced filter edit settled (refetch if `seq` is still the latest).
+    FilterSettled(ViewId, u64),
+}
+
+/// IO for the event loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Read from the store in a background task; the result comes back as `Msg::Loaded`.
+    Load(LoadReq),
+    /// Send `msg` back after `after` (debounce).
+    Later(Duration, LaterMsg),
+    Quit,
+}
+
+/// Messages that may be scheduled with [`Effect::Later`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum LaterMsg {
+    FilterSettled(ViewId, u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadKind {
+    /// What the view shows first: the overview, or the first page of a list (+ its aggregates).
+    Main,
+    /// The next (older) page of a list.
+    More,
+    /// The open detail (a run with its step logs, a reconciliation run's discrepancies).
+    Detail,
+}
+
+/// One read for a view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadReq {
+    pub view: ViewId,
+    pub kind: LoadKind,
+    pub filter: ListFilter,
+    /// The detail row (Detail).
+    pub id: Option<Uuid>,
+    /// "now" for windowed reads (last hour).
+    pub now: Ts,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub req: LoadReq,
+    pub result: Result<Payload, String>,
+}
+
+/// What a read returns.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Overview(Box<Overview>),
+    Workflows(Vec<WorkflowStats>),
+    Runs(Vec<Run>),
+    RunDetail(Option<Box<Run>>, Vec<StepLog>),
+    /// Queue: depth matrix (first page only) and jobs.
+    Queue(Option<Box<QueueDepth>>, Vec<Job>),
+    Errors(Vec<ErrorPattern>),
+    Capacity(Vec<EventCapacity>, Vec<CapacityAlert>),
+    Recon(Vec<ReconRun>),
+    Discrepancies(Vec<Discrepancy>),
+    Approvals(Vec<Approval>),
+    Audit(Vec<OperatorAction>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    pub text: String,
+    pub warn: bool,
+    pub until: Ts,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help {
+        scroll: usize,
+    },
+    Palette(Palette),
+}
+
+/// Rows per page of a list.
+pub const PAGE: u32 = 100;
+/// Most rows a refresh reloads (the store clamps to this too).
+pub const MAX_ROWS: u32 = 1000;
+/// The window of the windowed numbers (workflow stats, error patterns).
+pub const WINDOW_HOURS: i64 = 1;
+
+/// The whole console state.
+pub struct App {
+    pub mode: Mode,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub operator: String,
+    pub db_label: String,
+    pub poll_every: Duration,
+    pub now: Ts,
+    pub size: (u16, u16),
+    pub view: ViewId,
+    pub conn: Conn,
+    pub listen: Listen,
+    pub loads: Loads,
+    pub overlay: Overlay,
+    pub toast: Option<Toast>,
+    pub quit: bool,
+    /// Something visible changed since the last draw.
+    pub dirty: bool,
+    pub overview: OverviewState,
+    pub workflows: ListView<WorkflowStats>,
+    pub runs: RunsState,
+    pub queue: QueueState,
+    pub errors: ListView<ErrorPattern>,
+    pub capacity: CapacityState,
+    pub recon: ReconState,
+    pub approvals: ListView<Approval>,
+    pub audit: ListView<OperatorAction>,
+}
+
+impl App {
+    pub fn new(
+        mode: Mode,
+        theme: Theme,
+        keymap: Keymap,
+        operator: String,
+        db_label: String,
+        now: Ts,
+    ) -> App {
+        App {
+            mode,
+            theme,
+            keymap,
+            operator,
+            db_label,
+            poll_every: Duration::from_secs(2),
+            now,
+            size: (80, 24),
+            view: ViewId::Overview,
+            conn: Conn::Connecting,
+            listen: Listen::Off,
+            loads: Loads::default(),
+            overlay: Overlay::None,
+            toast: None,
+            quit: false,
+            dirty: true,
+            overview: OverviewState::default(),
+            workflows: ListView::new(table::Table::new(rows::WORKFLOW_SORTS)),
+            runs: RunsState::default(),
+            queue: QueueState::default(),
+            errors: ListView::new(table::Table::new(rows::PATTERN_SORTS)),
+            capacity: CapacityState::default(),
+            recon: ReconState::default(),
+            approvals: ListView::new(table::Table::new(rows::APPROVAL_SORTS)),
+            audit: ListView::new(table::Table::new(rows::AUDIT_SORTS)),
+        }
+    }
+
+    /// The requests to make at start-up: the first view's data.
+    pub fn start(&mut self) -> Vec<Effect> {
+        self.refresh_view()
+    }
+
+    /// The active view's list operations (None for the overview).
+    pub fn list_mut(&mut self, v: ViewId) -> Option<&mut dyn ListOps> {
+        Some(match v {
+            ViewId::Overview => return None,
+            ViewId::Workflows => &mut self.workflows,
+            ViewId::Runs => &mut self.runs.list,
+            ViewId::Queue => &mut self.queue.list,
+            ViewId::Errors => &mut self.errors,
+            ViewId::Capacity => &mut self.capacity.list,
+            ViewId::Reconciliation => &mut self.recon.list,
+            ViewId::Approvals => &mut self.approvals,
+            ViewId::Audit => &mut self.audit,
+        })
+    }
+    pub fn list(&self, v: ViewId) -> Option<&dyn ListOps> {
+        Some(match v {
+            ViewId::Overview => return None,
+            ViewId::Workflows => &self.workflows,
+            ViewId::Runs => &self.runs.list,
+            ViewId::Queue => &self.queue.list,
+            ViewId::Errors => &self.errors,
+            ViewId::Capacity => &self.capacity.list,
+            ViewId::Reconciliation => &self.recon.list,
+            ViewId::Approvals => &self.approvals,
+            ViewId::Audit => &self.audit,
+        })
+    }
+
+    /// When the data on screen was read.
+    pub fn loaded_at(&self, v: ViewId) -> Option<Ts> {
+        match v {
+            ViewId::Overview => self.overview.loaded_at,
+            ViewId::Workflows => self.workflows.table.loaded_at,
+            ViewId::Runs => match &self.runs.detail {
+                Some(d) if self.runs.list.detail.is_some() => d.loaded_at,
+                _ => self.runs.list.table.loaded_at,
+            },
+            ViewId::Queue => self.queue.list.table.loaded_at,
+            ViewId::Errors => self.errors.table.loaded_at,
+            ViewId::Capacity => self.capacity.list.table.loaded_at,
+            ViewId::Reconciliation => {
+                if self.recon.list.detail.is_some() {
+                    self.recon.discrepancies.loaded_at
+                } else {
+                    self.recon.list.table.loaded_at
+                }
+            }
+            ViewId::Approvals => self.approvals.table.loaded_at,
+            ViewId::Audit => self.audit.table.loaded_at,
+        }
+    }
+
+    /// Whether the filter line is being edited.
+    pub fn editing_filter(&self) -> bool {
+        self.list(self.view).is_some_and(|l| l.filter().editing)
+    }
+
+    pub fn toast(&mut self, text: impl Into<String>, warn: bool) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            warn,
+            until: self.now + chrono::Duration::seconds(4),
+        });
+        self.dirty = true;
+    }
+
+    /// Whether the terminal is big enough to draw the console.
+    pub fn fits(&self) -> bool {
+        self.size.0 >= 80 && self.size.1 >= 24
+    }
+}

@@ -1,1 +1,292 @@
-//! Drawing (to be built).
+//! Drawing only: reads the state, never queries, returns nothing. One file per view, shared
+//! pieces in `widgets`.
+
+mod approvals;
+mod audit;
+mod capacity;
+mod errors;
+mod overview;
+mod queue;
+mod recon;
+mod runs;
+pub mod widgets;
+mod workflows;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::sanitize;
+use crate::state::{App, Conn, Listen, Mode, Overlay, ViewId};
+use widgets::{block, centered, clear, span};
+
+/// Draws the whole console.
+pub fn draw(f: &mut Frame, app: &App) {
+    let area = f.area();
+    f.buffer_mut().set_style(area, app.theme.base);
+    if area.width < 80 || area.height < 24 {
+        too_small(f, app, area);
+        return;
+    }
+    let editing = app.editing_filter();
+    let [tabs, body, filter, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(if editing { 1 } else { 0 }),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_tabs(f, app, tabs);
+    match app.view {
+        ViewId::Overview => overview::draw(f, app, body),
+        ViewId::Workflows => workflows::draw(f, app, body),
+        ViewId::Runs => runs::draw(f, app, body),
+        ViewId::Queue => queue::draw(f, app, body),
+        ViewId::Errors => errors::draw(f, app, body),
+        ViewId::Capacity => capacity::draw(f, app, body),
+        ViewId::Reconciliation => recon::draw(f, app, body),
+        ViewId::Approvals => approvals::draw(f, app, body),
+        ViewId::Audit => audit::draw(f, app, body),
+    }
+    if app.conn.is_lost() {
+        // the last data stays, greyed: it is not current
+        f.buffer_mut().set_style(body, app.theme.dim);
+    }
+    if editing {
+        draw_filter(f, app, filter);
+    }
+    draw_status(f, app, status);
+    if let Some(t) = &app.toast {
+        let text = sanitize::clean_trunc(&t.text, 60);
+        let w = sanitize::width(&text) as u16 + 4;
+        let r = Rect {
+            x: body.right().saturating_sub(w + 1),
+            y: body.bottom().saturating_sub(3),
+            width: w,
+            height: 3,
+        };
+        clear(f, r);
+        let style = if t.warn { app.theme.warn } else { app.theme.ok };
+        f.render_widget(
+            Paragraph::new(Line::styled(text, style)).block(block(&app.theme, "", true)),
+            r,
+        );
+    }
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help { scroll } => draw_help(f, app, body, *scroll),
+        Overlay::Palette(p) => draw_palette(f, app, body, p),
+    }
+}
+
+fn too_small(f: &mut Frame, app: &App, area: Rect) {
+    let msg = format!(
+        "terminal too small (need 80×24, have {}×{}) — enlarge the window, or q to quit",
+        area.width, area.height
+    );
+    let y = area.height / 2;
+    f.render_widget(
+        Paragraph::new(Line::styled(msg, app.theme.warn)).wrap(Wrap { trim: true }),
+        Rect {
+            y: area.y + y.saturating_sub(1),
+            height: area.height.saturating_sub(y.saturating_sub(1)),
+            ..area
+        },
+    );
+}
+
+fn draw_tabs(f: &mut Frame, app: &App, area: Rect) {
+    let th = &app.theme;
+    let full: usize = ViewId::ALL.iter().map(|v| v.title().len() + 3).sum();
+    let wide = full + 10 <= area.width as usize;
+    let mut spans = vec![Span::styled(" opsdeck ", th.title)];
+    if !wide {
+        spans.clear();
+    }
+    for v in ViewId::ALL {
+        let label = format!(
+            " {} {} ",
+            v.index() + 1,
+            if wide { v.title() } else { v.short() }
+        );
+        let style = if v == app.view {
+            th.tab_active
+        } else {
+            th.tab_inactive
+        };
+        spans.push(Span::styled(label, style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_filter(f: &mut Frame, app: &App, area: Rect) {
+    let text = app
+        .list(app.view)
+        .map(|l| l.filter().text.clone())
+        .unwrap_or_default();
+    let hint = if app.view.filter_in_db() {
+        "  (status:x type:x words · Enter keep · Esc clear)"
+    } else {
+        "  (words status:x · Enter keep · Esc clear)"
+    };
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("/", app.theme.accent),
+            Span::styled(sanitize::clean(&text), app.theme.base),
+            Span::styled("▏", app.theme.accent),
+            Span::styled(hint, app.theme.dim),
+        ])),
+        area,
+    );
+}
+
+/// Mode, database, connection, data age, key hints.
+fn draw_status(f: &mut Frame, app: &App, area: Rect) {
+    let th = &app.theme;
+    let bar = th.status_bar;
+    let mode_style = match app.mode {
+        Mode::Demo => th.mode_demo,
+        Mode::Live => th.mode_live,
+        Mode::ReadOnly => th.mode_read_only,
+    };
+    let sep = Span::styled(" │ ", bar);
+    let mut s = vec![
+        Span::styled(format!(" {} ", app.mode.label()), mode_style),
+        Span::styled(" ", bar),
+        Span::styled(sanitize::clean_trunc(&app.db_label, 28), bar),
+        sep.clone(),
+    ];
+    let age = app
+        .loaded_at(app.view)
+        .map(|t| span((app.now - t).num_seconds()));
+    match &app.conn {
+        Conn::Lost { retry_at, .. } => {
+            let n = (*retry_at - app.now).num_seconds().max(0);
+            s.push(Span::styled(
+                format!("✖ disconnected — retrying in {n}s"),
+                bar.patch(th.crit),
+            ));
+            s.push(sep.clone());
+            s.push(Span::styled(
+                match age {
+                    Some(a) => format!("data {a} old"),
+                    None => "no data".into(),
+                },
+                bar.patch(th.warn),
+            ));
+        }
+        Conn::Connecting => s.push(Span::styled("… connecting", bar)),
+        Conn::Connected => {
+            let how = match app.listen {
+                Listen::Up => "● live (notify)".to_string(),
+                Listen::Off => format!("● poll {}s", app.poll_every.as_secs()),
+                Listen::Down => format!("● poll {}s (notify down)", app.poll_every.as_secs()),
+            };
+            s.push(Span::styled(how, bar.patch(th.ok)));
+            s.push(sep.clone());
+            let busy = if app.loads.busy(app.view) { " ⟳" } else { "" };
+            s.push(Span::styled(
+                match age {
+                    Some(a) => format!("updated {a} ago{busy}"),
+                    None => format!("loading{busy}"),
+                },
+                bar,
+            ));
+        }
+    }
+    let used: usize = s.iter().map(|x| sanitize::width(&x.content)).sum();
+    let hint = " ?:help  ::cmd  /:filter  q:quit ";
+    let room = (area.width as usize).saturating_sub(used);
+    if room > hint.len() {
+        s.push(Span::styled(" ".repeat(room - hint.chars().count()), bar));
+        s.push(Span::styled(hint, bar));
+    } else {
+        s.push(Span::styled(" ".repeat(room), bar));
+    }
+    f.render_widget(Paragraph::new(Line::from(s)).style(bar), area);
+}
+
+fn draw_help(f: &mut Frame, app: &App, body: Rect, scroll: usize) {
+    let th = &app.theme;
+    let scope = app.view.scope();
+    let mut lines = vec![Line::styled(
+        format!("{} — keys", app.view.title()),
+        th.header,
+    )];
+    let add = |list: Vec<(String, crate::keymap::Action)>, lines: &mut Vec<Line>| {
+        for (keys, a) in list {
+            let note = if a.is_mutating() {
+                if app.mode == Mode::ReadOnly {
+                    "  (read-only)"
+                } else {
+                    "  (not available yet)"
+                }
+            } else {
+                ""
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{keys:>14}  "), th.accent),
+                Span::styled(format!("{}{note}", a.description()), th.base),
+            ]));
+        }
+    };
+    add(app.keymap.help(scope), &mut lines);
+    lines.push(Line::styled("Everywhere", th.header));
+    add(app.keymap.help(crate::keymap::Scope::Global), &mut lines);
+    lines.push(Line::styled(
+        "Filter: words, status:x, type:x — Esc clears. Palette: Tab completes.",
+        th.dim,
+    ));
+    let h = (lines.len() as u16 + 2).min(body.height);
+    let r = centered(body, 64, h);
+    clear(f, r);
+    let max = lines
+        .len()
+        .saturating_sub(r.height.saturating_sub(2) as usize);
+    f.render_widget(
+        Paragraph::new(lines)
+            .scroll((scroll.min(max) as u16, 0))
+            .block(block(th, " help — any key closes ", true)),
+        r,
+    );
+}
+
+fn draw_palette(f: &mut Frame, app: &App, body: Rect, p: &crate::state::Palette) {
+    let th = &app.theme;
+    let matches = p.matches();
+    let shown = matches
+        .len()
+        .min(body.height.saturating_sub(5) as usize)
+        .min(12);
+    let r = Rect {
+        height: shown as u16 + 3,
+        ..centered(body, 60, shown as u16 + 3)
+    };
+    let r = Rect { y: body.y + 1, ..r };
+    clear(f, r);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(":", th.accent),
+        Span::styled(sanitize::clean(&p.input), th.base),
+        Span::styled("▏", th.accent),
+    ])];
+    if matches.is_empty() {
+        lines.push(Line::styled("no matching command", th.dim));
+    }
+    for (i, e) in matches.iter().take(shown).enumerate() {
+        let style: Style = if i == p.selected {
+            th.selected
+        } else {
+            th.base
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<22}", e.name), style),
+            Span::styled(e.what.clone(), th.dim),
+        ]));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(block(th, " command — Tab completes, Enter runs ", true)),
+        r,
+    );
+}

@@ -1,0 +1,155 @@
+//! The `:` command palette: jump to a view or run a command, with completion (Tab completes
+//! the longest common prefix, then cycles through the matches shown below the input).
+
+use super::ViewId;
+use crate::theme::Theme;
+
+/// What a palette entry does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Go(ViewId),
+    Quit,
+    Help,
+    Refresh,
+    Theme(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub what: String,
+    pub cmd: Command,
+}
+
+/// Every palette entry.
+pub fn entries() -> Vec<Entry> {
+    let mut v: Vec<Entry> = ViewId::ALL
+        .iter()
+        .map(|&view| Entry {
+            name: view.command().to_string(),
+            what: format!("go to {} [{}]", view.title(), view.index() + 1),
+            cmd: Command::Go(view),
+        })
+        .collect();
+    for (name, what, cmd) in [
+        ("quit", "leave opsdeck", Command::Quit),
+        ("help", "keys of this view", Command::Help),
+        ("refresh", "read the view again now", Command::Refresh),
+    ] {
+        v.push(Entry {
+            name: name.into(),
+            what: what.into(),
+            cmd,
+        });
+    }
+    for t in Theme::names() {
+        v.push(Entry {
+            name: format!("theme {t}"),
+            what: "switch colours".into(),
+            cmd: Command::Theme(t.to_string()),
+        });
+    }
+    v
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Palette {
+    pub input: String,
+    /// Index into `matches()` of the highlighted entry.
+    pub selected: usize,
+    all: Vec<Entry>,
+}
+
+impl Palette {
+    pub fn new() -> Palette {
+        Palette {
+            input: String::new(),
+            selected: 0,
+            all: entries(),
+        }
+    }
+
+    /// Entries starting with the input (case-insensitive), then those containing it.
+    pub fn matches(&self) -> Vec<&Entry> {
+        let q = self.input.trim_start().to_lowercase();
+        let mut v: Vec<&Entry> = self.all.iter().filter(|e| e.name.starts_with(&q)).collect();
+        v.extend(
+            self.all
+                .iter()
+                .filter(|e| !e.name.starts_with(&q) && e.name.contains(&q)),
+        );
+        v
+    }
+
+    pub fn push(&mut self, c: char) {
+        self.input.push(c);
+        self.selected = 0;
+    }
+    pub fn backspace(&mut self) {
+        self.input.pop();
+        self.selected = 0;
+    }
+    pub fn move_sel(&mut self, delta: isize) {
+        let n = self.matches().len() as isize;
+        if n > 0 {
+            self.selected = (self.selected as isize + delta).rem_euclid(n) as usize;
+        }
+    }
+
+    /// Tab: complete to the longest common prefix of the matches; when already there, step
+    /// through the matches.
+    pub fn complete(&mut self) {
+        let m = self.matches();
+        if m.is_empty() {
+            return;
+        }
+        let prefix = common_prefix(m.iter().map(|e| e.name.as_str()));
+        let q = self.input.trim_start().to_lowercase();
+        if m.len() == 1 {
+            self.input = m[0].name.clone();
+            self.selected = 0;
+        } else if prefix.len() > q.len() && m.iter().all(|e| e.name.starts_with(&q)) {
+            self.input = prefix;
+            self.selected = 0;
+        } else {
+            let pick = m
+                .iter()
+                .position(|e| e.name == q)
+                .map_or(0, |i| (i + 1) % m.len());
+            self.input = m[pick].name.clone();
+            // keep the list as it was: the input now matches one exactly
+            self.selected = self
+                .matches()
+                .iter()
+                .position(|e| e.name == self.input)
+                .unwrap_or(0);
+        }
+    }
+
+    /// Enter: the exact match, else the highlighted one.
+    pub fn choose(&self) -> Option<Command> {
+        let q = self.input.trim_start().to_lowercase();
+        let m = self.matches();
+        m.iter()
+            .find(|e| e.name == q)
+            .or_else(|| m.get(self.selected))
+            .map(|e| e.cmd.clone())
+    }
+}
+
+fn common_prefix<'a>(mut it: impl Iterator<Item = &'a str>) -> String {
+    let Some(first) = it.next() else {
+        return String::new();
+    };
+    let mut p = first.to_string();
+    for s in it {
+        let n = p
+            .chars()
+            .zip(s.chars())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a.len_utf8())
+            .sum();
+        p.truncate(n);
+    }
+    p
+}

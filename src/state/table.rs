@@ -1,0 +1,314 @@
+//! A list of rows with a selection kept by id (never by index), a local filter, a sort column,
+//! marks, and keyset paging ("older than the last loaded row").
+
+use std::cell::Cell;
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::hash::Hash;
+
+use crate::model::{Cursor, Ts};
+
+/// What the filter line asks for: `status:x`, `type:x` (or `kind:x`) and free words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Free text, lowercased and trimmed.
+    pub text: String,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+}
+
+impl Query {
+    pub fn parse(s: &str) -> Query {
+        let mut q = Query::default();
+        let mut words = Vec::new();
+        for w in s.split_whitespace() {
+            let lw = w.to_lowercase();
+            if let Some(v) = lw
+                .strip_prefix("status:")
+                .or_else(|| lw.strip_prefix("is:"))
+            {
+                q.status = (!v.is_empty()).then(|| v.to_string());
+            } else if let Some(v) = lw
+                .strip_prefix("type:")
+                .or_else(|| lw.strip_prefix("kind:"))
+            {
+                q.kind = (!v.is_empty()).then(|| v.to_string());
+            } else {
+                words.push(lw);
+            }
+        }
+        q.text = words.join(" ");
+        q
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.status.is_none() && self.kind.is_none()
+    }
+}
+
+/// A sortable value. Missing values sort last in either direction.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+pub enum SortKey {
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Time(Ts),
+    None,
+}
+
+/// One sort choice: its header name and whether it sorts descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortCol {
+    pub name: &'static str,
+    pub desc: bool,
+}
+
+pub const fn sc(name: &'static str, desc: bool) -> SortCol {
+    SortCol { name, desc }
+}
+
+/// A row the console lists.
+pub trait Row {
+    type Key: Clone + Eq + Hash + std::fmt::Debug;
+    fn key(&self) -> Self::Key;
+    /// The keyset position of the row in a newest-first list (None: the list is not paged).
+    fn cursor(&self) -> Option<Cursor> {
+        None
+    }
+    /// Whether the row matches the filter (the same fields the store searches).
+    fn matches(&self, q: &Query) -> bool;
+    /// The value of sort choice `col` (index into the view's sort list; 0 = natural order).
+    fn sort_key(&self, col: usize) -> SortKey;
+}
+
+/// `needle` (lowercase) in any of `hay`, case-insensitive.
+pub fn contains_any(needle: &str, hay: &[&str]) -> bool {
+    needle.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(needle))
+}
+
+pub fn eq_opt(want: &Option<String>, have: &str) -> bool {
+    want.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(have))
+}
+
+#[derive(Debug)]
+pub struct Table<T: Row> {
+    /// Rows in the order the store returned them (newest first).
+    rows: Vec<T>,
+    /// Indices into `rows` after filter and sort: what is shown.
+    order: Vec<usize>,
+    /// The selected row's key and position in `order`.
+    sel: Option<T::Key>,
+    pos: usize,
+    pub marked: HashSet<T::Key>,
+    pub sorts: &'static [SortCol],
+    pub sort: usize,
+    query: Query,
+    /// More rows exist beyond the last loaded one.
+    pub has_more: bool,
+    /// When the shown rows were read (None: never loaded).
+    pub loaded_at: Option<Ts>,
+    /// Render bookkeeping: the first visible row and the rows that fit (written while drawing).
+    pub offset: Cell<usize>,
+    pub height: Cell<usize>,
+}
+
+impl<T: Row> Table<T> {
+    pub fn new(sorts: &'static [SortCol]) -> Self {
+        Table {
+            rows: Vec::new(),
+            order: Vec::new(),
+            sel: None,
+            pos: 0,
+            marked: HashSet::new(),
+            sorts,
+            sort: 0,
+            query: Query::default(),
+            has_more: false,
+            loaded_at: None,
+            offset: Cell::new(0),
+            height: Cell::new(10),
+        }
+    }
+
+    pub fn loaded(&self) -> bool {
+        self.loaded_at.is_some()
+    }
+    /// Rows shown (after the local filter).
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+    /// Rows loaded (before the local filter).
+    pub fn loaded_len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+    pub fn selected(&self) -> Option<&T> {
+        self.order.get(self.pos).map(|&i| &self.rows[i])
+    }
+    pub fn selected_key(&self) -> Option<&T::Key> {
+        self.sel.as_ref()
+    }
+    pub fn get(&self, key: &T::Key) -> Option<&T> {
+        self.rows.iter().find(|r| &r.key() == key)
+    }
+    /// The shown row at position `i`.
+    pub fn nth(&self, i: usize) -> Option<&T> {
+        self.order.get(i).map(|&r| &self.rows[r])
+    }
+    /// Shown rows `from..from+n` with their positions.
+    pub fn window(&self, from: usize, n: usize) -> impl Iterator<Item = (usize, &T)> {
+        self.order
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(n)
+            .map(|(p, &i)| (p, &self.rows[i]))
+    }
+    /// The cursor of the oldest loaded row: where the next page starts.
+    pub fn next_cursor(&self) -> Option<Cursor> {
+        self.rows.last().and_then(Row::cursor)
+    }
+    pub fn sort_col(&self) -> SortCol {
+        self.sorts.get(self.sort).copied().unwrap_or(sc("", false))
+    }
+
+    /// Replaces the rows (a refresh of the first page); the selection stays on the same row.
+    pub fn set_rows(&mut self, rows: Vec<T>, has_more: bool, at: Ts) {
+        self.rows = rows;
+        self.has_more = has_more;
+        self.loaded_at = Some(at);
+        let keys: HashSet<T::Key> = self.rows.iter().map(Row::key).collect();
+        self.marked.retain(|k| keys.contains(k));
+        self.rebuild();
+    }
+
+    /// Appends an older page (rows already shown are skipped).
+    pub fn append(&mut self, rows: Vec<T>, has_more: bool) {
+        let have: HashSet<T::Key> = self.rows.iter().map(Row::key).collect();
+        self.rows
+            .extend(rows.into_iter().filter(|r| !have.contains(&r.key())));
+        self.has_more = has_more;
+        self.rebuild();
+    }
+
+    pub fn set_query(&mut self, q: Query) {
+        if q != self.query {
+            self.query = q;
+            self.rebuild();
+        }
+    }
+
+    /// Next sort choice (wrapping to the natural order).
+    pub fn cycle_sort(&mut self) {
+        if !self.sorts.is_empty() {
+            self.sort = (self.sort + 1) % self.sorts.len();
+            self.rebuild();
+        }
+    }
+
+    fn rebuild(&mut self) {
+        let q = &self.query;
+        self.order = (0..self.rows.len())
+            .filter(|&i| self.rows[i].matches(q))
+            .collect();
+        if self.sort > 0 {
+            let col = self.sort;
+            let desc = self.sort_col().desc;
+            let rows = &self.rows;
+            // stable: ties keep the store's (newest first) order
+            self.order
+                .sort_by(|&a, &b| cmp_keys(&rows[a].sort_key(col), &rows[b].sort_key(col), desc));
+        }
+        let found = self
+            .sel
+            .as_ref()
+            .and_then(|k| self.order.iter().position(|&i| &self.rows[i].key() == k));
+        match found {
+            Some(p) => self.pos = p,
+            None => {
+                // the row is gone (or nothing was selected): stay at the same place
+                self.pos = self.pos.min(self.order.len().saturating_sub(1));
+                self.sel = self.selected().map(Row::key);
+            }
+        }
+    }
+
+    fn select_pos(&mut self, p: usize) {
+        if self.order.is_empty() {
+            self.pos = 0;
+            self.sel = None;
+            return;
+        }
+        self.pos = p.min(self.order.len() - 1);
+        self.sel = self.selected().map(Row::key);
+    }
+
+    /// Moves the selection by `delta` rows; returns true when it now sits on the last loaded
+    /// row and more rows exist (the caller fetches the next page).
+    pub fn move_by(&mut self, delta: isize) -> bool {
+        let p = (self.pos as isize + delta).max(0) as usize;
+        self.select_pos(p);
+        self.at_end()
+    }
+    pub fn page(&mut self, down: bool) -> bool {
+        let h = self.height.get().max(1) as isize;
+        self.move_by(if down { h } else { -h })
+    }
+    pub fn top(&mut self) {
+        self.select_pos(0);
+    }
+    pub fn bottom(&mut self) -> bool {
+        self.select_pos(usize::MAX);
+        self.at_end()
+    }
+    pub fn at_end(&self) -> bool {
+        self.has_more && !self.order.is_empty() && self.pos + 1 >= self.order.len()
+    }
+    pub fn select_key(&mut self, key: &T::Key) {
+        if let Some(p) = self.order.iter().position(|&i| &self.rows[i].key() == key) {
+            self.select_pos(p);
+        }
+    }
+
+    pub fn toggle_mark(&mut self) {
+        if let Some(k) = self.sel.clone()
+            && !self.marked.remove(&k)
+        {
+            self.marked.insert(k);
+        }
+    }
+
+    /// The first visible row for a viewport of `h` rows, keeping the selection in view.
+    pub fn scroll_for(&self, h: usize) -> usize {
+        self.height.set(h.max(1));
+        let mut off = self.offset.get();
+        if self.pos < off {
+            off = self.pos;
+        } else if h > 0 && self.pos >= off + h {
+            off = self.pos + 1 - h;
+        }
+        off = off.min(self.order.len().saturating_sub(h.max(1)));
+        self.offset.set(off);
+        off
+    }
+}
+
+fn cmp_keys(a: &SortKey, b: &SortKey, desc: bool) -> Ordering {
+    match (a, b) {
+        (SortKey::None, SortKey::None) => Ordering::Equal,
+        (SortKey::None, _) => Ordering::Greater,
+        (_, SortKey::None) => Ordering::Less,
+        _ => {
+            let o = a.partial_cmp(b).unwrap_or(Ordering::Equal);
+            if desc { o.reverse() } else { o }
+        }
+    }
+}

@@ -1,0 +1,607 @@
+//! `App::update`: every state change, and the reads it asks for.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::palette::Command;
+use super::table::{Row, Table};
+use super::*;
+use crate::keymap::Action;
+
+/// How long a filter edit must rest before a database-backed list is read again.
+pub const FILTER_DEBOUNCE: Duration = Duration::from_millis(250);
+
+impl App {
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(k) => self.on_key(k),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                self.dirty = true;
+                vec![]
+            }
+            Msg::Clock(now) => self.on_clock(now),
+            Msg::Poll => {
+                if self.conn.is_lost() {
+                    vec![] // the backoff decides when to try again
+                } else {
+                    self.refresh_view()
+                }
+            }
+            Msg::Changed(tables) => {
+                let mine = self.view.tables();
+                if !self.conn.is_lost() && tables.iter().any(|t| mine.contains(&t.as_str())) {
+                    self.refresh_view()
+                } else {
+                    vec![]
+                }
+            }
+            Msg::Listen(l) => {
+                self.dirty |= self.listen != l;
+                self.listen = l;
+                vec![]
+            }
+            Msg::Loaded(l) => self.on_loaded(*l),
+            Msg::FilterSettled(v, seq) => {
+                let latest = self.list(v).is_some_and(|l| l.filter().seq == seq);
+                let changed = Some(self.base_filter(v)) != self.requested(v);
+                if latest && changed && v == self.view {
+                    self.request(v, LoadKind::Main)
+                } else {
+                    vec![]
+                }
+            }
+        }
+    }
+
+    fn on_clock(&mut self, now: Ts) -> Vec<Effect> {
+        self.now = now;
+        // ages and countdowns on screen move with the clock
+        self.dirty = true;
+        if self.toast.as_ref().is_some_and(|t| t.until <= now) {
+            self.toast = None;
+        }
+        match &self.conn {
+            Conn::Lost { retry_at, .. } if *retry_at <= now && !self.loads.busy(self.view) => {
+                self.refresh_view()
+            }
+            _ => vec![],
+        }
+    }
+
+    // ---- reads -------------------------------------------------------------------------
+
+    /// Reads what the active view shows: its open detail, or its first page.
+    pub fn refresh_view(&mut self) -> Vec<Effect> {
+        let v = self.view;
+        let detail = match v {
+            ViewId::Runs => self.runs.list.detail.is_some(),
+            ViewId::Reconciliation => self.recon.list.detail.is_some(),
+            _ => false,
+        };
+        self.request(
+            v,
+            if detail {
+                LoadKind::Detail
+            } else {
+                LoadKind::Main
+            },
+        )
+    }
+
+    /// The database filter of a list view, from its filter line (without cursor and limit).
+    pub fn base_filter(&self, v: ViewId) -> ListFilter {
+        let q = self.list(v).map(|l| l.filter().query()).unwrap_or_default();
+        let text = (!q.text.is_empty()).then(|| q.text.clone());
+        match v {
+            ViewId::Runs => ListFilter {
+                status: q.status,
+                workflow_id: self.runs.workflow.as_ref().map(|w| w.0),
+                text,
+                ..Default::default()
+            },
+            ViewId::Queue => ListFilter {
+                status: q.status,
+                job_type: q.kind,
+                text,
+                ..Default::default()
+            },
+            ViewId::Reconciliation => ListFilter {
+                status: q.status,
+                ..Default::default()
+            },
+            // approvals: the pending ones unless asked otherwise (`status:all` for every one)
+            ViewId::Approvals => ListFilter {
+                status: match q.status.as_deref() {
+                    None => Some("pending".into()),
+                    Some("all" | "any") => None,
+                    Some(_) => q.status,
+                },
+                kind: q.kind,
+                text,
+                ..Default::default()
+            },
+            ViewId::Audit => ListFilter {
+                status: q.status,
+                kind: q.kind,
+                text,
+                ..Default::default()
+            },
+            _ => ListFilter::default(),
+        }
+    }
+
+    fn requested(&self, v: ViewId) -> Option<ListFilter> {
+        match v {
+            ViewId::Runs => self.runs.list.requested.clone(),
+            ViewId::Queue => self.queue.list.requested.clone(),
+            ViewId::Reconciliation => self.recon.list.requested.clone(),
+            ViewId::Approvals => self.approvals.requested.clone(),
+            ViewId::Audit => self.audit.requested.clone(),
+            _ => None,
+        }
+    }
+
+    fn set_requested(&mut self, v: ViewId, f: ListFilter) {
+        let slot = match v {
+            ViewId::Runs => &mut self.runs.list.requested,
+            ViewId::Queue => &mut self.queue.list.requested,
+            ViewId::Reconciliation => &mut self.recon.list.requested,
+            ViewId::Approvals => &mut self.approvals.requested,
+            ViewId::Audit => &mut self.audit.requested,
+            _ => return,
+        };
+        *slot = Some(f);
+    }
+
+    /// Starts a read unless one of the same kind is in flight (then it runs again on landing).
+    pub fn request(&mut self, v: ViewId, kind: LoadKind) -> Vec<Effect> {
+        let base = self.base_filter(v);
+        let (filter, id) = match kind {
+            LoadKind::Main => {
+                // a refresh with the same filter reloads as many rows as are loaded, so the
+                // selection (kept by id) survives; a new filter starts at one page
+                let same = self.requested(v).as_ref() == Some(&base);
+                let loaded = self.list(v).map_or(0, |l| l.loaded_len()) as u32;
+                let limit = if same {
+                    loaded.clamp(PAGE, MAX_ROWS)
+                } else {
+                    PAGE
+                };
+                self.set_requested(v, base.clone());
+                (ListFilter { limit, ..base }, None)
+            }
+            LoadKind::More => {
+                let Some(c) = self.list(v).and_then(|l| l.next_cursor()) else {
+                    return vec![];
+                };
+                (
+                    ListFilter {
+                        before: Some(c),
+                        limit: PAGE,
+                        ..base
+                    },
+                    None,
+                )
+            }
+            LoadKind::Detail => {
+                let id = match v {
+                    ViewId::Runs => self.runs.list.detail,
+                    ViewId::Reconciliation => self.recon.list.detail,
+                    _ => None,
+                };
+                if id.is_none() {
+                    return vec![];
+                }
+                (ListFilter::page(500), id)
+            }
+        };
+        match self.loads.begin(v, kind) {
+            Some(seq) => vec![Effect::Load(LoadReq {
+                view: v,
+                kind,
+                filter,
+                id,
+                now: self.now,
+                seq,
+            })],
+            None => vec![],
+        }
+    }
+
+    fn on_loaded(&mut self, l: Loaded) -> Vec<Effect> {
+        let req = l.req;
+        let (current, again) = self.loads.end(req.view, req.kind, req.seq);
+        if !current {
+            return vec![];
+        }
+        self.dirty = true;
+        match l.result {
+            Err(e) => {
+                tracing::warn!(view = ?req.view, error = %e, "refresh failed");
+                self.conn.failed(self.now, e);
+                return vec![]; // the backoff decides when to try again
+            }
+            Ok(p) => {
+                if self.conn.is_lost() {
+                    self.toast("reconnected", false);
+                }
+                self.conn = Conn::Connected;
+                self.apply(&req, p);
+            }
+        }
+        if again {
+            self.request(req.view, req.kind)
+        } else {
+            vec![]
+        }
+    }
+
+    /// Whether a list read still matches what the view asks for (a filter edit since makes it
+    /// stale: the newer read follows).
+    fn fresh(&self, req: &LoadReq) -> bool {
+        let mut f = req.filter.clone();
+        f.before = None;
+        f.limit = 0;
+        f == self.base_filter(req.view)
+    }
+
+    fn apply(&mut self, req: &LoadReq, p: Payload) {
+        let at = req.now;
+        let kind = req.kind;
+        let fresh = self.fresh(req);
+        let limit = req.filter.limit as usize;
+        fn put<T: Row>(t: &mut Table<T>, kind: LoadKind, rows: Vec<T>, limit: usize, at: Ts) {
+            let more = limit > 0 && rows.len() >= limit;
+            match kind {
+                LoadKind::More => t.append(rows, more),
+                _ => t.set_rows(rows, more, at),
+            }
+        }
+        match p {
+            Payload::Overview(o) => {
+                self.overview.data = Some(o);
+                self.overview.loaded_at = Some(at);
+            }
+            Payload::Workflows(v) => self.workflows.table.set_rows(v, false, at),
+            Payload::Errors(v) => self.errors.table.set_rows(v, false, at),
+            Payload::Capacity(v, alerts) => {
+                self.capacity.list.table.set_rows(v, false, at);
+                self.capacity.alerts = alerts;
+            }
+            Payload::Runs(v) if fresh => put(&mut self.runs.list.table, kind, v, limit, at),
+            Payload::Queue(depth, v) if fresh => {
+                if let Some(d) = depth {
+                    self.queue.depth = Some(*d);
+                }
+                put(&mut self.queue.list.table, kind, v, limit, at)
+            }
+            Payload::Recon(v) if fresh => put(&mut self.recon.list.table, kind, v, limit, at),
+            Payload::Approvals(v) if fresh => put(&mut self.approvals.table, kind, v, limit, at),
+            Payload::Audit(v) if fresh => put(&mut self.audit.table, kind, v, limit, at),
+            Payload::RunDetail(run, steps) => {
+                if req.id.is_some() && req.id == self.runs.list.detail {
+                    self.runs.detail = Some(RunDetail {
+                        id: req.id.unwrap_or_default(),
+                        run: run.map(|r| *r),
+                        steps,
+                        loaded_at: Some(at),
+                    });
+                }
+            }
+            Payload::Discrepancies(v) => {
+                if req.id.is_some() && req.id == self.recon.list.detail {
+                    self.recon.discrepancies.set_rows(v, false, at);
+                }
+            }
+            _ => tracing::debug!(view = ?req.view, "dropped a read made for an older filter"),
+        }
+    }
+
+    // ---- keys --------------------------------------------------------------------------
+
+    fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        if k.kind == KeyEventKind::Release {
+            return vec![];
+        }
+        self.dirty = true;
+        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+            return self.quit();
+        }
+        if let Overlay::Palette(p) = &mut self.overlay {
+            match k.code {
+                KeyCode::Esc => self.overlay = Overlay::None,
+                KeyCode::Enter => {
+                    let cmd = p.choose();
+                    self.overlay = Overlay::None;
+                    return match cmd {
+                        Some(c) => self.run_command(c),
+                        None => {
+                            self.toast("no such command", true);
+                            vec![]
+                        }
+                    };
+                }
+                KeyCode::Tab => p.complete(),
+                KeyCode::Up | KeyCode::BackTab => p.move_sel(-1),
+                KeyCode::Down => p.move_sel(1),
+                KeyCode::Backspace => p.backspace(),
+                KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => p.push(c),
+                _ => {}
+            }
+            return vec![];
+        }
+        if let Overlay::Help { scroll } = &mut self.overlay {
+            match k.code {
+                KeyCode::Down | KeyCode::Char('j') => *scroll += 1,
+                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                _ => self.overlay = Overlay::None,
+            }
+            return vec![];
+        }
+        if self.editing_filter() {
+            return self.filter_key(k);
+        }
+        match self.keymap.lookup(self.view.scope(), &k) {
+            Some(a) => self.on_action(a),
+            None => vec![],
+        }
+    }
+
+    fn filter_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let v = self.view;
+        let Some(l) = self.list_mut(v) else {
+            return vec![];
+        };
+        let f = l.filter_mut();
+        match k.code {
+            KeyCode::Esc => {
+                f.text.clear();
+                f.editing = false;
+            }
+            KeyCode::Enter | KeyCode::Down | KeyCode::Up | KeyCode::Tab => f.editing = false,
+            KeyCode::Backspace => {
+                f.text.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                f.text.push(c)
+            }
+            _ => return vec![],
+        }
+        self.filter_changed(v)
+    }
+
+    /// The filter text changed: narrow the loaded rows now, refetch after a pause.
+    fn filter_changed(&mut self, v: ViewId) -> Vec<Effect> {
+        let Some(l) = self.list_mut(v) else {
+            return vec![];
+        };
+        l.apply_query();
+        let f = l.filter_mut();
+        f.seq += 1;
+        let seq = f.seq;
+        if v.filter_in_db() {
+            vec![Effect::Later(
+                FILTER_DEBOUNCE,
+                LaterMsg::FilterSettled(v, seq),
+            )]
+        } else {
+            vec![]
+        }
+    }
+
+    fn run_command(&mut self, c: Command) -> Vec<Effect> {
+        match c {
+            Command::Go(v) => self.switch(v),
+            Command::Quit => self.quit(),
+            Command::Help => {
+                self.overlay = Overlay::Help { scroll: 0 };
+                vec![]
+            }
+            Command::Refresh => self.refresh_view(),
+            Command::Theme(name) => {
+                match crate::theme::Theme::builtin(&name) {
+                    Some(t) => self.theme = t,
+                    None => self.toast(format!("no theme '{name}'"), true),
+                }
+                vec![]
+            }
+        }
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        vec![Effect::Quit]
+    }
+
+    /// Shows another view and reads it.
+    pub fn switch(&mut self, v: ViewId) -> Vec<Effect> {
+        self.overlay = Overlay::None;
+        if v == self.view {
+            return vec![];
+        }
+        self.view = v;
+        self.refresh_view()
+    }
+
+    fn on_action(&mut self, a: Action) -> Vec<Effect> {
+        use Action::*;
+        let v = self.view;
+        match a {
+            Quit => self.quit(),
+            Help => {
+                self.overlay = Overlay::Help { scroll: 0 };
+                vec![]
+            }
+            Palette => {
+                self.overlay = Overlay::Palette(super::Palette::new());
+                vec![]
+            }
+            Filter => {
+                if let Some(l) = self.list_mut(v)
+                    && !l.detail_open()
+                {
+                    l.filter_mut().editing = true;
+                }
+                vec![]
+            }
+            NextView => self.switch(ViewId::ALL[(v.index() + 1) % 9]),
+            PrevView => self.switch(ViewId::ALL[(v.index() + 8) % 9]),
+            GoOverview | GoWorkflows | GoRuns | GoQueue | GoErrors | GoCapacity
+            | GoReconciliation | GoApprovals | GoAudit => {
+                let i = [
+                    GoOverview,
+                    GoWorkflows,
+                    GoRuns,
+                    GoQueue,
+                    GoErrors,
+                    GoCapacity,
+                    GoReconciliation,
+                    GoApprovals,
+                    GoAudit,
+                ]
+                .iter()
+                .position(|x| *x == a)
+                .unwrap_or(0);
+                self.switch(ViewId::ALL[i])
+            }
+            Back => self.back(),
+            Open => self.open(),
+            Up => self.nav(Nav::Up),
+            Down => self.nav(Nav::Down),
+            PageUp => self.nav(Nav::PageUp),
+            PageDown => self.nav(Nav::PageDown),
+            Top => self.nav(Nav::Top),
+            Bottom => self.nav(Nav::Bottom),
+            Sort => {
+                if v == ViewId::Reconciliation && self.recon.list.detail.is_some() {
+                    self.recon.discrepancies.cycle_sort();
+                } else if let Some(l) = self.list_mut(v) {
+                    l.cycle_sort();
+                }
+                vec![]
+            }
+            Refresh => self.refresh_view(),
+            Mark => {
+                if let Some(l) = self.list_mut(v) {
+                    l.toggle_mark();
+                }
+                vec![]
+            }
+            other => {
+                if self.mode == Mode::ReadOnly {
+                    self.toast(
+                        format!("read-only: {} is disabled", other.description()),
+                        true,
+                    );
+                } else {
+                    self.toast(format!("{}: not available yet", other.description()), true);
+                }
+                vec![]
+            }
+        }
+    }
+
+    fn back(&mut self) -> Vec<Effect> {
+        let v = self.view;
+        let Some(l) = self.list_mut(v) else {
+            return vec![];
+        };
+        if l.close() {
+            if v == ViewId::Runs {
+                self.runs.detail = None;
+            }
+            return self.refresh_view();
+        }
+        if !l.filter().text.is_empty() {
+            l.filter_mut().text.clear();
+            let mut fx = self.filter_changed(v);
+            if v.filter_in_db() {
+                fx = self.request(v, LoadKind::Main);
+            }
+            return fx;
+        }
+        if v == ViewId::Runs && self.runs.workflow.take().is_some() {
+            return self.request(v, LoadKind::Main);
+        }
+        vec![]
+    }
+
+    fn open(&mut self) -> Vec<Effect> {
+        let v = self.view;
+        match v {
+            ViewId::Overview => self.switch(self.overview.target()),
+            ViewId::Workflows => {
+                let Some(w) = self.workflows.table.selected() else {
+                    return vec![];
+                };
+                let wf = (w.workflow.id, crate::sanitize::clean(&w.workflow.name));
+                self.runs.workflow = Some(wf);
+                self.runs.list.detail = None;
+                self.runs.detail = None;
+                if self.view == ViewId::Runs {
+                    return self.request(ViewId::Runs, LoadKind::Main);
+                }
+                self.switch(ViewId::Runs)
+            }
+            ViewId::Runs => {
+                if self.runs.list.open() {
+                    self.runs.detail = None;
+                    self.request(v, LoadKind::Detail)
+                } else {
+                    vec![]
+                }
+            }
+            ViewId::Reconciliation => {
+                if self.recon.list.open() {
+                    self.recon.discrepancies = super::recon::ReconState::default().discrepancies;
+                    self.request(v, LoadKind::Detail)
+                } else {
+                    vec![]
+                }
+            }
+            _ => {
+                if let Some(l) = self.list_mut(v) {
+                    l.open();
+                }
+                vec![]
+            }
+        }
+    }
+
+    fn nav(&mut self, n: Nav) -> Vec<Effect> {
+        let v = self.view;
+        if v == ViewId::Overview {
+            match n {
+                Nav::Up => self.overview.move_tile(-1),
+                Nav::Down => self.overview.move_tile(1),
+                Nav::Top => self.overview.tile = 0,
+                Nav::Bottom => self.overview.tile = TILES.len() - 1,
+                _ => {}
+            }
+            return vec![];
+        }
+        if v == ViewId::Reconciliation && self.recon.list.detail.is_some() {
+            let t = &mut self.recon.discrepancies;
+            match n {
+                Nav::Up => t.move_by(-1),
+                Nav::Down => t.move_by(1),
+                Nav::PageUp => t.page(false),
+                Nav::PageDown => t.page(true),
+                Nav::Top => {
+                    t.top();
+                    false
+                }
+                Nav::Bottom => t.bottom(),
+            };
+            return vec![];
+        }
+        let more = self.list_mut(v).is_some_and(|l| l.nav(n));
+        if more {
+            self.request(v, LoadKind::More)
+        } else {
+            vec![]
+        }
+    }
+}

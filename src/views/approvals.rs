@@ -1,0 +1,186 @@
+//! Approvals: requests waiting for a human, with priority and age; the detail shows the rate
+//! negotiation and which of the seed's auto-approve rules it failed, and why.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Cell;
+
+use super::widgets::{
+    age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money, status_style,
+    txt,
+};
+use crate::model::Approval;
+use crate::state::App;
+
+fn prio(p: &str) -> String {
+    match p {
+        "critical" => "‼ critical".into(),
+        "high" => "! high".into(),
+        other => format!("  {}", txt(other, 12)),
+    }
+}
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    if app.approvals.detail.is_some() {
+        return detail(f, app, area);
+    }
+    let th = &app.theme;
+    let l = &app.approvals;
+    let now = app.now;
+    draw_list(
+        f,
+        area,
+        th,
+        list_title(&l.table, "Approvals", &l.filter.text),
+        &l.table,
+        &[
+            "priority",
+            "waiting",
+            "model",
+            "designer (tier)",
+            "discount",
+            "shows",
+            "status",
+        ],
+        &[
+            Constraint::Length(10),
+            Constraint::Length(7),
+            Constraint::Fill(2),
+            Constraint::Fill(3),
+            Constraint::Length(8),
+            Constraint::Length(5),
+            Constraint::Length(9),
+        ],
+        "nothing waiting for approval",
+        |a: &Approval| {
+            let n = a.negotiation.as_ref();
+            vec![
+                Cell::from(prio(&a.priority)).style(status_style(th, &a.priority)),
+                Cell::from(format!("{:>6}", age(now, a.created_at))),
+                Cell::from(n.map_or_else(|| txt(&a.kind, 30), |n| txt(&n.model_name, 40))),
+                Cell::from(n.map_or(String::new(), |n| {
+                    format!(
+                        "{} ({})",
+                        txt(&n.designer_name, 40),
+                        txt(&n.designer_tier, 16)
+                    )
+                })),
+                Cell::from(n.map_or("—".into(), |n| format!("{:>7.1}%", n.discount_pct()))),
+                Cell::from(n.map_or("—".into(), |n| format!("{:>5}", n.show_count))),
+                Cell::from(txt(&a.status, 12)).style(status_style(th, &a.status)),
+            ]
+        },
+    );
+}
+
+fn detail(f: &mut Frame, app: &App, area: Rect) {
+    let th = &app.theme;
+    let width = area.width.saturating_sub(4) as usize;
+    let now = app.now;
+    let Some(a) = app.approvals.detail_row() else {
+        let lines = vec![Line::styled(
+            "the request is no longer listed (decided?) — Esc goes back",
+            th.dim,
+        )];
+        return draw_doc(f, area, th, " Approval ".into(), lines, 0);
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(txt(&a.kind, 40), th.title),
+            Span::styled("  ", th.base),
+            Span::styled(prio(&a.priority), status_style(th, &a.priority)),
+            Span::styled("  ", th.base),
+            Span::styled(txt(&a.status, 12), status_style(th, &a.status)),
+        ]),
+        kv(
+            th,
+            "requested",
+            format!(
+                "{} ago by {}",
+                age(now, a.created_at),
+                a.requested_by.as_deref().map_or("—".into(), |s| txt(s, 40))
+            ),
+        ),
+        kv(
+            th,
+            "expires",
+            a.expires_at.map_or("—".into(), |t| age(now, t)),
+        ),
+        kv(
+            th,
+            "resumes n8n",
+            if a.resume_url.is_some() {
+                "yes (wait node)"
+            } else {
+                "no"
+            },
+        ),
+    ];
+    if let Some(d) = &a.decided_by {
+        lines.push(kv(
+            th,
+            "decided by",
+            format!(
+                "{}{}",
+                txt(d, 40),
+                a.decision_note
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(": {}", txt(n, 60)))
+            ),
+        ));
+    }
+    lines.push(Line::default());
+    match &a.negotiation {
+        Some(n) => {
+            lines.push(heading(th, "Rate negotiation"));
+            lines.push(kv(th, "model", txt(&n.model_name, 60)));
+            lines.push(kv(
+                th,
+                "designer",
+                format!(
+                    "{} ({})",
+                    txt(&n.designer_name, 50),
+                    txt(&n.designer_tier, 20)
+                ),
+            ));
+            lines.push(kv(th, "standard rate", money(n.standard_rate)));
+            lines.push(kv(th, "proposed rate", money(n.proposed_rate)));
+            lines.push(kv(th, "shows", n.show_count.to_string()));
+            lines.push(kv(th, "discount", format!("{:.1}%", n.discount_pct())));
+            lines.push(kv(th, "standard total", money(n.standard_total())));
+            lines.push(kv(th, "proposed total", money(n.proposed_total())));
+            lines.push(kv(th, "savings", money(n.savings())));
+            lines.push(Line::default());
+            let why = n.rule_failures();
+            if why.is_empty() {
+                lines.push(Line::styled("● passes the seed's auto-approve rule", th.ok));
+            } else {
+                lines.push(heading(
+                    th,
+                    "Why it was not auto-approved (every rule failed)",
+                ));
+                for w in why {
+                    lines.push(kv_styled(
+                        th,
+                        "  ✖",
+                        txt(&w, width.saturating_sub(14)),
+                        th.warn,
+                    ));
+                }
+            }
+        }
+        None => {
+            lines.push(heading(th, "Request data"));
+            lines.extend(json_lines(th, &a.data, 200, width));
+        }
+    }
+    draw_doc(
+        f,
+        area,
+        th,
+        " Approval · j/k scroll · Esc back ".into(),
+        lines,
+        app.approvals.scroll,
+    );
+}

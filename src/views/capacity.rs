@@ -1,0 +1,173 @@
+//! Capacity: every event's sold / capacity against the seed's 80 / 90 / 100 % thresholds
+//! (word + symbol, never colour alone), and the open alerts.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph};
+
+use super::widgets::{
+    age, bar, block, capacity_state, draw_doc, draw_list, kv, kv_styled, list_title, pad, txt,
+};
+use crate::model::{EventCapacity, thousands};
+use crate::state::App;
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    if app.capacity.list.detail.is_some() {
+        return detail(f, app, area);
+    }
+    let th = &app.theme;
+    let alerts = &app.capacity.alerts;
+    let ah = if alerts.is_empty() {
+        3
+    } else {
+        (alerts.len() as u16 + 2).min(6)
+    };
+    let [list, al] = Layout::vertical([Constraint::Fill(1), Constraint::Length(ah)]).areas(area);
+    let l = &app.capacity.list;
+    let now = app.now;
+    let gauge_w = if area.width >= 120 { 20 } else { 10 };
+    draw_list(
+        f,
+        list,
+        th,
+        list_title(&l.table, "Capacity", &l.filter.text),
+        &l.table,
+        &["event", "starts", "sold / capacity", "% sold", "state"],
+        &[
+            Constraint::Fill(3),
+            Constraint::Length(8),
+            Constraint::Length(15),
+            Constraint::Length(gauge_w + 7),
+            Constraint::Length(14),
+        ],
+        "no events",
+        |e: &EventCapacity| {
+            let (sev, label) = capacity_state(e.threshold());
+            let p = e.percent();
+            vec![
+                Cell::from(format!("{} · {}", txt(&e.name, 50), txt(&e.venue_name, 30))),
+                Cell::from(age(now, e.start_at)),
+                Cell::from(format!(
+                    "{:>6}/{}",
+                    thousands(e.sold),
+                    thousands(e.capacity)
+                )),
+                Cell::from(format!("{} {:>5.1}%", bar(p / 100.0, gauge_w as usize), p))
+                    .style(sev.gauge(th)),
+                Cell::from(label).style(sev.style(th)),
+            ]
+        },
+    );
+    let blk = block(th, format!(" Open alerts ({}) ", alerts.len()), false);
+    let inner = pad(blk.inner(al));
+    f.render_widget(blk, al);
+    if alerts.is_empty() {
+        f.render_widget(Line::styled("● no open capacity alerts", th.ok), inner);
+        return;
+    }
+    let lines: Vec<Line> = alerts
+        .iter()
+        .take(inner.height as usize)
+        .map(|a| {
+            let (sev, label) = capacity_state(Some(a.threshold.clamp(0, 255) as u8));
+            Line::from(vec![
+                Span::styled(format!("{label:<15}"), sev.style(th)),
+                Span::styled(txt(&a.event_name, 40), th.base),
+                Span::styled(
+                    format!(
+                        "  {}/{}  raised {} ago",
+                        thousands(a.sold),
+                        thousands(a.capacity),
+                        age(now, a.created_at)
+                    ),
+                    th.dim,
+                ),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn detail(f: &mut Frame, app: &App, area: Rect) {
+    let th = &app.theme;
+    let Some(e) = app.capacity.list.detail_row() else {
+        let lines = vec![Line::styled("the event is gone — Esc goes back", th.dim)];
+        return draw_doc(f, area, th, " Event ".into(), lines, 0);
+    };
+    let (sev, label) = capacity_state(e.threshold());
+    let p = e.percent();
+    let mut lines = vec![
+        Line::styled(txt(&e.name, 80), th.title),
+        kv(
+            th,
+            "venue",
+            format!(
+                "{}{}",
+                txt(&e.venue_name, 50),
+                e.city
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(", {}", txt(c, 30)))
+            ),
+        ),
+        kv(
+            th,
+            "starts",
+            format!(
+                "{} ({})",
+                age(app.now, e.start_at),
+                e.start_at.format("%a %d %b %H:%M UTC")
+            ),
+        ),
+        kv(th, "status", txt(&e.status, 20)),
+        kv_styled(
+            th,
+            "sold",
+            format!(
+                "{} of {} — {:.1}%  {}",
+                thousands(e.sold),
+                thousands(e.capacity),
+                p,
+                bar(p / 100.0, 30)
+            ),
+            sev.gauge(th),
+        ),
+        kv_styled(th, "state", label, sev.style(th)),
+        kv(
+            th,
+            "thresholds",
+            "80% alert · 90% waitlist + marketing push · 100% sold out",
+        ),
+        Line::default(),
+    ];
+    let mine: Vec<_> = app
+        .capacity
+        .alerts
+        .iter()
+        .filter(|a| a.event_id == e.id)
+        .collect();
+    lines.push(Line::styled(
+        format!("Open alerts for this event: {}", mine.len()),
+        th.header,
+    ));
+    for a in mine {
+        lines.push(Line::styled(
+            format!(
+                "{}% at {}/{} — {} ago",
+                a.threshold,
+                thousands(a.sold),
+                thousands(a.capacity),
+                age(app.now, a.created_at)
+            ),
+            th.base,
+        ));
+    }
+    draw_doc(
+        f,
+        area,
+        th,
+        " Event · Esc back ".into(),
+        lines,
+        app.capacity.list.scroll,
+    );
+}

@@ -1,0 +1,138 @@
+//! Errors: the seed's hourly analysis — (workflow × error type) patterns with counts, first and
+//! last seen, examples; critical ones marked, retriable types shown.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Cell;
+
+use super::widgets::{age, draw_doc, draw_list, heading, kv, kv_styled, list_title, txt};
+use crate::model::ErrorPattern;
+use crate::state::App;
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    if app.errors.detail.is_some() {
+        return detail(f, app, area);
+    }
+    let th = &app.theme;
+    let l = &app.errors;
+    let now = app.now;
+    draw_list(
+        f,
+        area,
+        th,
+        list_title(&l.table, "Error patterns · last hour", &l.filter.text),
+        &l.table,
+        &[
+            "severity", "workflow", "type", "count", "first", "last", "retry", "example",
+        ],
+        &[
+            Constraint::Length(8),
+            Constraint::Fill(3),
+            Constraint::Length(14),
+            Constraint::Length(5),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Fill(3),
+        ],
+        "no errors in the last hour",
+        |p: &ErrorPattern| {
+            let crit = p.is_critical();
+            vec![
+                if crit {
+                    Cell::from("✖ CRIT").style(th.crit)
+                } else {
+                    Cell::from("▲ warn").style(th.warn)
+                },
+                Cell::from(txt(&p.workflow_name, 60)),
+                Cell::from(txt(&p.error_type, 30)),
+                Cell::from(format!("{:>5}", p.count)),
+                Cell::from(format!("{:>6}", age(now, p.first_seen))),
+                Cell::from(format!("{:>6}", age(now, p.last_seen))),
+                if p.is_retriable() {
+                    Cell::from("↻ yes").style(th.info)
+                } else {
+                    Cell::from("no").style(th.dim)
+                },
+                Cell::from(p.examples.first().map_or(String::new(), |e| txt(e, 80))),
+            ]
+        },
+    );
+}
+
+fn detail(f: &mut Frame, app: &App, area: Rect) {
+    let th = &app.theme;
+    let width = area.width.saturating_sub(4) as usize;
+    let Some(p) = app.errors.detail_row() else {
+        let lines = vec![Line::styled(
+            "the pattern left the window — Esc goes back",
+            th.dim,
+        )];
+        return draw_doc(f, area, th, " Error pattern ".into(), lines, 0);
+    };
+    let crit = p.is_critical();
+    let why = if p.count > 10 {
+        format!("✖ CRITICAL — {} in the window (> 10)", p.count)
+    } else if crit {
+        format!(
+            "✖ CRITICAL — {} errors are always critical",
+            txt(&p.error_type, 30)
+        )
+    } else {
+        "▲ not critical (≤ 10 in the window, not timeout / authentication)".into()
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(txt(&p.workflow_name, 60), th.title),
+            Span::styled(format!("  {}", txt(&p.error_type, 30)), th.base),
+        ]),
+        kv_styled(th, "severity", why, if crit { th.crit } else { th.warn }),
+        kv(th, "count", p.count.to_string()),
+        kv(
+            th,
+            "first seen",
+            format!(
+                "{} ago ({})",
+                age(app.now, p.first_seen),
+                p.first_seen.format("%H:%M:%S UTC")
+            ),
+        ),
+        kv(
+            th,
+            "last seen",
+            format!(
+                "{} ago ({})",
+                age(app.now, p.last_seen),
+                p.last_seen.format("%H:%M:%S UTC")
+            ),
+        ),
+        kv(
+            th,
+            "retriable",
+            if p.is_retriable() {
+                "↻ yes (network / rate limit)"
+            } else {
+                "no"
+            },
+        ),
+        Line::default(),
+        heading(th, "Example messages (newest first)"),
+    ];
+    if p.examples.is_empty() {
+        lines.push(Line::styled("none recorded", th.dim));
+    }
+    for e in &p.examples {
+        for l in crate::sanitize::clean_lines(e, 6, width.saturating_sub(2)) {
+            lines.push(Line::styled(format!("• {l}"), th.base));
+        }
+    }
+    draw_doc(
+        f,
+        area,
+        th,
+        " Error pattern · Esc back ".into(),
+        lines,
+        app.errors.scroll,
+    );
+}

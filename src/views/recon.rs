@@ -1,0 +1,132 @@
+//! Reconciliation: runs with their counts; a run's discrepancies grouped by kind, with the
+//! Stripe id, the database id and both amounts.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph};
+
+use super::widgets::{age, block, draw_list, list_title, money, opt_money, pad, status_style, txt};
+use crate::model::{Discrepancy, ReconRun, thousands};
+use crate::state::App;
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    if app.recon.list.detail.is_some() {
+        return detail(f, app, area);
+    }
+    let th = &app.theme;
+    let l = &app.recon.list;
+    let now = app.now;
+    draw_list(
+        f,
+        area,
+        th,
+        list_title(&l.table, "Reconciliation runs", &l.filter.text),
+        &l.table,
+        &["date", "status", "stripe", "db", "discrepancies", "ran"],
+        &[
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(13),
+            Constraint::Fill(1),
+        ],
+        "no reconciliation runs",
+        |r: &ReconRun| {
+            vec![
+                Cell::from(r.reconciliation_date.map_or("—".into(), |d| d.to_string())),
+                Cell::from(txt(&r.status, 12)).style(status_style(th, &r.status)),
+                Cell::from(format!("{:>8}", thousands(r.stripe_count))),
+                Cell::from(format!("{:>8}", thousands(r.db_count))),
+                Cell::from(format!(
+                    "{:>5} {}",
+                    thousands(r.discrepancy_count),
+                    if r.discrepancy_count > 0 {
+                        "▲"
+                    } else {
+                        "●"
+                    }
+                ))
+                .style(if r.discrepancy_count > 0 {
+                    th.warn
+                } else {
+                    th.ok
+                }),
+                Cell::from(format!("{} ago", age(now, r.created_at))),
+            ]
+        },
+    );
+}
+
+fn detail(f: &mut Frame, app: &App, area: Rect) {
+    let th = &app.theme;
+    let [head, list] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(area);
+    let blk = block(th, " Run · Esc back ", false);
+    let inner = pad(blk.inner(head));
+    f.render_widget(blk, head);
+    if let Some(r) = app.recon.list.detail_row() {
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(
+                    r.reconciliation_date.map_or("—".into(), |d| d.to_string()),
+                    th.title,
+                ),
+                Span::styled("  ", th.base),
+                Span::styled(txt(&r.status, 12), status_style(th, &r.status)),
+                Span::styled(
+                    format!(
+                        "  stripe {} · db {} · {} discrepancies",
+                        thousands(r.stripe_count),
+                        thousands(r.db_count),
+                        thousands(r.discrepancy_count)
+                    ),
+                    th.base,
+                ),
+            ])),
+            inner,
+        );
+    }
+    let t = &app.recon.discrepancies;
+    draw_list(
+        f,
+        list,
+        th,
+        list_title(t, "Discrepancies", ""),
+        t,
+        &[
+            "kind",
+            "stripe id",
+            "db id",
+            "stripe",
+            "db",
+            "difference",
+            "status",
+        ],
+        &[
+            Constraint::Length(17),
+            Constraint::Fill(1),
+            Constraint::Fill(1),
+            Constraint::Length(11),
+            Constraint::Length(11),
+            Constraint::Length(11),
+            Constraint::Length(8),
+        ],
+        "no discrepancies in this run",
+        |d: &Discrepancy| {
+            let diff = match (d.stripe_amount, d.db_amount) {
+                (Some(s), Some(b)) => money(s - b),
+                _ => "—".into(),
+            };
+            vec![
+                Cell::from(txt(&d.kind, 20)).style(th.warn),
+                Cell::from(d.stripe_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
+                Cell::from(d.db_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
+                Cell::from(format!("{:>11}", opt_money(d.stripe_amount))),
+                Cell::from(format!("{:>11}", opt_money(d.db_amount))),
+                Cell::from(format!("{diff:>11}")),
+                Cell::from(txt(&d.status, 10)).style(status_style(th, &d.status)),
+            ]
+        },
+    );
+}
