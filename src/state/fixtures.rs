@@ -655,3 +655,40 @@ pub fn overview() -> Overview {
         runs_waiting: 3,
     }
 }
+
+/// What the store would return for `req` on the fixture database (`empty`: a fresh database).
+pub fn payload_for(req: &crate::state::LoadReq, empty: bool) -> crate::state::Payload {
+    use crate::state::{LoadKind, Payload, ViewId};
+    fn e<T>(empty: bool, v: Vec<T>) -> Vec<T> {
+        if empty { Vec::new() } else { v }
+    }
+    match (req.view, req.kind) {
+        (ViewId::Overview, _) => Payload::Overview(Box::new(if empty {
+            Overview::default()
+        } else {
+            overview()
+        })),
+        (ViewId::Workflows, _) => Payload::Workflows(e(empty, workflows())),
+        (ViewId::Runs, LoadKind::Detail) => {
+            let run = runs().into_iter().find(|r| Some(r.id) == req.id);
+            Payload::RunDetail(run.map(Box::new), e(empty, steps()))
+        }
+        (ViewId::Runs, _) => Payload::Runs(e(empty, runs())),
+        (ViewId::Queue, _) => Payload::Queue(
+            Some(Box::new(if empty {
+                QueueDepth::default()
+            } else {
+                depth()
+            })),
+            e(empty, jobs()),
+        ),
+        (ViewId::Errors, _) => Payload::Errors(e(empty, patterns())),
+        (ViewId::Capacity, _) => Payload::Capacity(e(empty, events()), e(empty, alerts())),
+        (ViewId::Reconciliation, LoadKind::Detail) => {
+            Payload::Discrepancies(e(empty, discrepancies()))
+        }
+        (ViewId::Reconciliation, _) => Payload::Recon(e(empty, recon_runs())),
+        (ViewId::Approvals, _) => Payload::Approvals(e(empty, approvals())),
+        (ViewId::Audit, _) => Payload::Audit(e(empty, audit())),
+    }
+}

@@ -7,8 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::widgets::{
-    age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money, status_style,
-    txt,
+    age, draw_doc, draw_list, heading, json_lines, kv, list_title, money, status_style, txt,
 };
 use crate::model::Approval;
 use crate::state::App;
@@ -28,6 +27,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let th = &app.theme;
     let l = &app.approvals;
     let now = app.now;
+    // the status column only when there is room (the list shows pending ones by default)
+    let cols = if area.width >= 120 { 7 } else { 6 };
     draw_list(
         f,
         area,
@@ -42,7 +43,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             "discount",
             "shows",
             "status",
-        ],
+        ][..cols],
         &[
             Constraint::Length(10),
             Constraint::Length(7),
@@ -51,7 +52,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             Constraint::Length(8),
             Constraint::Length(5),
             Constraint::Length(9),
-        ],
+        ][..cols],
         "nothing waiting for approval",
         |a: &Approval| {
             let n = a.negotiation.as_ref();
@@ -161,10 +162,8 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
                     "Why it was not auto-approved (every rule failed)",
                 ));
                 for w in why {
-                    lines.push(kv_styled(
-                        th,
-                        "  ✖",
-                        txt(&w, width.saturating_sub(14)),
+                    lines.push(Line::styled(
+                        format!("  ✖ {}", txt(&w, width.saturating_sub(4))),
                         th.warn,
                     ));
                 }

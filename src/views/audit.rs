@@ -26,17 +26,17 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         &l.table,
         &["when", "operator", "from", "action", "target", "outcome"],
         &[
-            Constraint::Length(14),
+            Constraint::Length(11),
             Constraint::Fill(2),
             Constraint::Fill(2),
             Constraint::Length(10),
             Constraint::Fill(3),
-            Constraint::Length(9),
+            Constraint::Length(8),
         ],
         "no operator actions recorded",
         |a: &OperatorAction| {
             vec![
-                Cell::from(format!("{} {:>5}", a.at.format("%H:%M"), age(now, a.at))),
+                Cell::from(format!("{} {}", a.at.format("%H:%M"), age(now, a.at))),
                 Cell::from(txt(&a.operator, 40)),
                 Cell::from(a.origin.as_deref().map_or("—".into(), |s| txt(s, 40))),
                 Cell::from(txt(&a.action, 20)),

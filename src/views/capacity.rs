@@ -26,19 +26,20 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let [list, al] = Layout::vertical([Constraint::Fill(1), Constraint::Length(ah)]).areas(area);
     let l = &app.capacity.list;
     let now = app.now;
-    let gauge_w = if area.width >= 120 { 20 } else { 10 };
+    let wide = area.width >= 120;
+    let gauge_w = if wide { 20 } else { 10 };
     draw_list(
         f,
         list,
         th,
         list_title(&l.table, "Capacity", &l.filter.text),
         &l.table,
-        &["event", "starts", "sold / capacity", "% sold", "state"],
+        &["event", "starts", "sold/cap", "% sold", "state"],
         &[
             Constraint::Fill(3),
-            Constraint::Length(8),
-            Constraint::Length(15),
-            Constraint::Length(gauge_w + 7),
+            Constraint::Length(9),
+            Constraint::Length(13),
+            Constraint::Length(gauge_w + 5),
             Constraint::Length(14),
         ],
         "no events",
@@ -46,15 +47,23 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             let (sev, label) = capacity_state(e.threshold());
             let p = e.percent();
             vec![
-                Cell::from(format!("{} · {}", txt(&e.name, 50), txt(&e.venue_name, 30))),
+                Cell::from(if wide {
+                    format!("{} · {}", txt(&e.name, 50), txt(&e.venue_name, 30))
+                } else {
+                    txt(&e.name, 50)
+                }),
                 Cell::from(age(now, e.start_at)),
                 Cell::from(format!(
                     "{:>6}/{}",
                     thousands(e.sold),
                     thousands(e.capacity)
                 )),
-                Cell::from(format!("{} {:>5.1}%", bar(p / 100.0, gauge_w as usize), p))
-                    .style(sev.gauge(th)),
+                Cell::from(format!(
+                    "{} {:>3.0}%",
+                    bar(p / 100.0, gauge_w as usize),
+                    p.floor()
+                ))
+                .style(sev.gauge(th)),
                 Cell::from(label).style(sev.style(th)),
             ]
         },

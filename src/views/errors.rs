@@ -10,6 +10,20 @@ use super::widgets::{age, draw_doc, draw_list, heading, kv, kv_styled, list_titl
 use crate::model::ErrorPattern;
 use crate::state::App;
 
+const HEADER: [&str; 8] = [
+    "sev", "workflow", "type", "count", "first", "last", "retry", "example",
+];
+const WIDTHS: [Constraint; 8] = [
+    Constraint::Length(6),
+    Constraint::Fill(3),
+    Constraint::Length(21),
+    Constraint::Length(5),
+    Constraint::Length(6),
+    Constraint::Length(6),
+    Constraint::Length(5),
+    Constraint::Fill(3),
+];
+
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     if app.errors.detail.is_some() {
         return detail(f, app, area);
@@ -17,25 +31,16 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let th = &app.theme;
     let l = &app.errors;
     let now = app.now;
+    // the example column only when there is room for it (Enter shows them all)
+    let cols = if area.width >= 120 { 8 } else { 7 };
     draw_list(
         f,
         area,
         th,
         list_title(&l.table, "Error patterns · last hour", &l.filter.text),
         &l.table,
-        &[
-            "severity", "workflow", "type", "count", "first", "last", "retry", "example",
-        ],
-        &[
-            Constraint::Length(8),
-            Constraint::Fill(3),
-            Constraint::Length(14),
-            Constraint::Length(5),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(5),
-            Constraint::Fill(3),
-        ],
+        &HEADER[..cols],
+        &WIDTHS[..cols],
         "no errors in the last hour",
         |p: &ErrorPattern| {
             let crit = p.is_critical();

@@ -99,18 +99,19 @@ fn too_small(f: &mut Frame, app: &App, area: Rect) {
 
 fn draw_tabs(f: &mut Frame, app: &App, area: Rect) {
     let th = &app.theme;
-    let full: usize = ViewId::ALL.iter().map(|v| v.title().len() + 3).sum();
+    let full: usize = ViewId::ALL.iter().map(|v| v.title().len() + 4).sum();
     let wide = full + 10 <= area.width as usize;
     let mut spans = vec![Span::styled(" opsdeck ", th.title)];
     if !wide {
         spans.clear();
     }
     for v in ViewId::ALL {
-        let label = format!(
-            " {} {} ",
-            v.index() + 1,
-            if wide { v.title() } else { v.short() }
-        );
+        // narrow: " 1 Ovw" (77 columns for all nine); wide: " 1 Overview "
+        let label = if wide {
+            format!(" {} {} ", v.index() + 1, v.title())
+        } else {
+            format!(" {} {}", v.index() + 1, v.short())
+        };
         let style = if v == app.view {
             th.tab_active
         } else {
@@ -197,9 +198,13 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
         }
     }
     let used: usize = s.iter().map(|x| sanitize::width(&x.content)).sum();
-    let hint = " ?:help  ::cmd  /:filter  q:quit ";
     let room = (area.width as usize).saturating_sub(used);
-    if room > hint.len() {
+    let hint = if room > 36 {
+        " ?:help  ::cmd  /:filter  q:quit "
+    } else {
+        " ?:help q:quit "
+    };
+    if room > hint.chars().count() {
         s.push(Span::styled(" ".repeat(room - hint.chars().count()), bar));
         s.push(Span::styled(hint, bar));
     } else {
@@ -248,7 +253,11 @@ fn draw_help(f: &mut Frame, app: &App, body: Rect, scroll: usize) {
     f.render_widget(
         Paragraph::new(lines)
             .scroll((scroll.min(max) as u16, 0))
-            .block(block(th, " help — any key closes ", true)),
+            .block(block(
+                th,
+                " help · j/k scroll · any other key closes ",
+                true,
+            )),
         r,
     );
 }

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
-use super::widgets::{age, block, capacity_state, depth_sev, pad, pct, status_style, txt};
+use super::widgets::{Sev, age, block, capacity_state, depth_sev, pad, pct, status_style, txt};
 use crate::model::{Overview, thousands};
 use crate::state::{App, TILES};
 use crate::theme::Theme;
@@ -25,11 +25,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         );
         return;
     };
+    let bh = (o.last_broadcasts.len().max(1) as u16 + 2).clamp(4, 7);
     let [r1, r2, r3, r4] = Layout::vertical([
         Constraint::Min(7),
         Constraint::Min(6),
         Constraint::Length(5),
-        Constraint::Min(4),
+        Constraint::Length(bh),
     ])
     .areas(area);
     let halves = |r: Rect| -> [Rect; 2] {
@@ -69,24 +70,34 @@ fn queue_tile(f: &mut Frame, th: &Theme, o: &Overview, app: &App, r: Rect) {
     let oldest = q
         .oldest_pending_at
         .map_or_else(|| "none".into(), |t| age(app.now, t));
+    let limit = match sev {
+        Sev::Crit => " (>100)",
+        Sev::Warn => " (>50)",
+        Sev::Ok => "",
+    };
     let lines = vec![
         Line::from(vec![
             Span::styled(format!("depth {} ", thousands(d)), th.title),
-            Span::styled(sev.label(), sev.style(th)),
-            Span::styled("  (warn >50, crit >100)", th.dim),
-        ]),
-        Line::from(vec![
-            Span::styled("oldest pending ", th.dim),
+            Span::styled(format!("{}{limit}", sev.label()), sev.style(th)),
+            Span::styled(" · oldest ", th.dim),
             Span::styled(oldest, th.base),
-            Span::styled("  done last hour ", th.dim),
-            Span::styled(q.completed_last_hour.display(), th.base),
         ]),
         Line::styled(
             format!(
-                "pending {} · retrying {} · processing {} · failed {}",
-                q.pending, q.retrying, q.processing, q.failed
+                "{} pending · {} retrying · {} failed",
+                thousands(q.pending),
+                thousands(q.retrying),
+                thousands(q.failed)
             ),
             th.base,
+        ),
+        Line::styled(
+            format!(
+                "{} processing · {} done last hour",
+                thousands(q.processing),
+                q.completed_last_hour.display()
+            ),
+            th.dim,
         ),
     ];
     let [text, spark] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(r);
@@ -116,12 +127,12 @@ fn runs_tile(th: &Theme, o: &Overview) -> Vec<Line<'static>> {
     vec![
         Line::from(vec![
             Span::styled(format!("{:.1} runs/min", started as f64 / 60.0), th.title),
-            Span::styled(format!("  ({} started)", thousands(started)), th.dim),
+            Span::styled(format!(" · {} started", thousands(started)), th.dim),
         ]),
         Line::from(vec![
             Span::styled("success ", th.dim),
             Span::styled(rate.map_or_else(|| "—".into(), pct), rate_style),
-            Span::styled("  failed ", th.dim),
+            Span::styled(" · failed ", th.dim),
             Span::styled(
                 thousands(o.failed_last_hour),
                 if o.failed_last_hour > 0 {
@@ -132,11 +143,10 @@ fn runs_tile(th: &Theme, o: &Overview) -> Vec<Line<'static>> {
             ),
         ]),
         Line::from(vec![
-            Span::styled("waiting for approval ", th.dim),
-            Span::styled(o.runs_waiting.to_string(), th.base),
-            Span::styled("  paused workflows ", th.dim),
+            Span::styled(format!("{} waiting approval", o.runs_waiting), th.base),
+            Span::styled(" · ", th.dim),
             Span::styled(
-                o.workflows_paused.to_string(),
+                format!("{} paused wf", o.workflows_paused),
                 if o.workflows_paused > 0 {
                     th.warn
                 } else {
@@ -179,12 +189,16 @@ fn alerts_tile(th: &Theme, o: &Overview, app: &App, w: usize) -> Vec<Line<'stati
         .map(|a| {
             let th_pct = a.threshold.clamp(0, 255) as u8;
             let (sev, label) = capacity_state(Some(th_pct));
-            let tail = format!(
-                " {}/{} {}",
-                thousands(a.sold),
-                thousands(a.capacity),
-                age(app.now, a.created_at)
-            );
+            let tail = if w >= 60 {
+                format!(
+                    " {}/{} {}",
+                    thousands(a.sold),
+                    thousands(a.capacity),
+                    age(app.now, a.created_at)
+                )
+            } else {
+                format!(" {}", age(app.now, a.created_at))
+            };
             let room = w.saturating_sub(label.chars().count() + tail.chars().count() + 1);
             Line::from(vec![
                 Span::styled(label, sev.style(th)),

@@ -29,7 +29,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             .len()
     });
     // the matrix gets what it needs up to a third of the screen; the list the rest
-    let want = (types as u16 + 4).min(area.height / 3).max(4);
+    let want = (types as u16 + 4).min(area.height * 2 / 5).max(4);
     let [top, list] = Layout::vertical([Constraint::Length(want), Constraint::Fill(1)]).areas(area);
     matrix(f, app, top);
     let l = &app.queue.list;

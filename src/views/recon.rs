@@ -88,6 +88,8 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         );
     }
     let t = &app.recon.discrepancies;
+    // the difference column only when there is room
+    let cols = if area.width >= 120 { 7 } else { 6 };
     draw_list(
         f,
         list,
@@ -100,18 +102,18 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
             "db id",
             "stripe",
             "db",
-            "difference",
             "status",
-        ],
+            "difference",
+        ][..cols],
         &[
             Constraint::Length(17),
             Constraint::Fill(1),
             Constraint::Fill(1),
-            Constraint::Length(11),
-            Constraint::Length(11),
-            Constraint::Length(11),
+            Constraint::Length(10),
+            Constraint::Length(10),
             Constraint::Length(8),
-        ],
+            Constraint::Length(11),
+        ][..cols],
         "no discrepancies in this run",
         |d: &Discrepancy| {
             let diff = match (d.stripe_amount, d.db_amount) {
@@ -122,10 +124,10 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
                 Cell::from(txt(&d.kind, 20)).style(th.warn),
                 Cell::from(d.stripe_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
                 Cell::from(d.db_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
-                Cell::from(format!("{:>11}", opt_money(d.stripe_amount))),
-                Cell::from(format!("{:>11}", opt_money(d.db_amount))),
-                Cell::from(format!("{diff:>11}")),
+                Cell::from(format!("{:>10}", opt_money(d.stripe_amount))),
+                Cell::from(format!("{:>10}", opt_money(d.db_amount))),
                 Cell::from(txt(&d.status, 10)).style(status_style(th, &d.status)),
+                Cell::from(format!("{diff:>11}")),
             ]
         },
     );

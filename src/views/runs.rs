@@ -40,10 +40,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         &[
             Constraint::Length(7),
             Constraint::Length(10),
-            Constraint::Fill(3),
+            Constraint::Fill(1),
             Constraint::Length(10),
             Constraint::Length(8),
-            Constraint::Fill(2),
+            Constraint::Fill(1),
         ],
         "no runs match",
         |r: &Run| {

@@ -283,14 +283,14 @@ pub fn draw_doc(
 /// "label  value" for detail documents.
 pub fn kv(th: &Theme, label: &str, value: impl Into<String>) -> Line<'static> {
     Line::from(vec![
-        Span::styled(format!("{label:<14}"), th.dim),
+        Span::styled(format!("{label:<16}"), th.dim),
         Span::styled(value.into(), th.base),
     ])
 }
 
 pub fn kv_styled(th: &Theme, label: &str, value: impl Into<String>, style: Style) -> Line<'static> {
     Line::from(vec![
-        Span::styled(format!("{label:<14}"), th.dim),
+        Span::styled(format!("{label:<16}"), th.dim),
         Span::styled(value.into(), style),
     ])
 }

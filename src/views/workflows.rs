@@ -13,7 +13,7 @@ use crate::state::App;
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let th = &app.theme;
     let l = &app.workflows;
-    let [list, info] = Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(area);
+    let [list, info] = Layout::vertical([Constraint::Fill(1), Constraint::Length(6)]).areas(area);
     let now = app.now;
     draw_list(
         f,
@@ -24,11 +24,11 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         &["name", "status", "runs", "success", "p95", "last error"],
         &[
             Constraint::Fill(3),
-            Constraint::Length(9),
+            Constraint::Length(11),
             Constraint::Length(5),
             Constraint::Length(7),
             Constraint::Length(7),
-            Constraint::Fill(2),
+            Constraint::Fill(1),
         ],
         "no workflows match",
         |w: &WorkflowStats| {
@@ -59,7 +59,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             ]
         },
     );
-    let blk = block(th, " selected ", false);
+    let blk = block(th, " selected · Enter lists its runs ", false);
     let inner = pad(blk.inner(info));
     f.render_widget(blk, info);
     let Some(w) = l.table.selected() else {
@@ -71,14 +71,14 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         Span::styled(txt(&wf.name, 40), th.title),
         Span::styled(format!("  {} · ", txt(&wf.trigger_type, 12)), th.dim),
         Span::styled(txt(&wf.status, 16), status_style(th, &wf.status)),
-        Span::styled(
-            format!(
-                "  running {} · waiting {} · ok {} · failed {}",
-                w.running, w.waiting, w.completed, w.failed
-            ),
-            th.dim,
-        ),
     ])];
+    lines.push(Line::styled(
+        format!(
+            "last hour: {} runs · {} ok · {} failed — now {} running · {} waiting",
+            w.runs, w.completed, w.failed, w.running, w.waiting
+        ),
+        th.base,
+    ));
     if wf.status == "paused" || wf.paused_by.is_some() {
         let who = wf
             .paused_by

@@ -1,0 +1,244 @@
+//! A snapshot per view at 80×24 and 160×48 from fixture data (fixed `now`), plus details,
+//! empty states, the disconnected state, overlays and a too-small terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use insta::assert_snapshot;
+use opsdeck::keymap::Keymap;
+use opsdeck::state::{App, Effect, Listen, Loaded, Mode, Msg, ViewId, fixtures};
+use opsdeck::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn app() -> App {
+    let mut a = App::new(
+        Mode::Live,
+        Theme::builtin("default").expect("theme"),
+        Keymap::default_map(),
+        "maria@control-room".into(),
+        "db.internal/automation".into(),
+        fixtures::now(),
+    );
+    a.listen = Listen::Up;
+    a
+}
+
+/// Runs the effects against the fixture "database" until no reads are left.
+fn settle(a: &mut App, mut fx: Vec<Effect>, empty: bool) {
+    while let Some(e) = fx.pop() {
+        if let Effect::Load(req) = e {
+            let result = Ok(fixtures::payload_for(&req, empty));
+            fx.extend(a.update(Msg::Loaded(Box::new(Loaded { req, result }))));
+        }
+    }
+}
+
+fn key(a: &mut App, code: KeyCode, empty: bool) {
+    let fx = a.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    settle(a, fx, empty);
+}
+
+fn at(view: ViewId, empty: bool) -> App {
+    let mut a = app();
+    let fx = a.switch(view);
+    settle(&mut a, fx, empty);
+    if view == ViewId::Overview {
+        let fx = a.refresh_view();
+        settle(&mut a, fx, empty);
+    }
+    // three seconds later: ages read "3s"
+    a.update(Msg::Clock(fixtures::now() + chrono::Duration::seconds(3)));
+    a
+}
+
+fn render(a: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| opsdeck::views::draw(f, a)).expect("draw");
+    t.backend().to_string()
+}
+
+/// Draws without turning the buffer into text (TestBackend cannot print a 0-wide buffer).
+fn draw_only(a: &App, w: u16, h: u16) {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| opsdeck::views::draw(f, a)).expect("draw");
+}
+
+macro_rules! views {
+    ($($name:ident => $view:expr),* $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+                #[test]
+                fn small() {
+                    assert_snapshot!(render(&at($view, false), 80, 24));
+                }
+                #[test]
+                fn large() {
+                    assert_snapshot!(render(&at($view, false), 160, 48));
+                }
+                #[test]
+                fn empty() {
+                    assert_snapshot!(render(&at($view, true), 80, 24));
+                }
+            }
+        )*
+    };
+}
+
+views! {
+    overview => ViewId::Overview,
+    workflows => ViewId::Workflows,
+    runs => ViewId::Runs,
+    queue => ViewId::Queue,
+    errors => ViewId::Errors,
+    capacity => ViewId::Capacity,
+    reconciliation => ViewId::Reconciliation,
+    approvals => ViewId::Approvals,
+    audit => ViewId::Audit,
+}
+
+fn detail(view: ViewId, down: usize) -> App {
+    let mut a = at(view, false);
+    for _ in 0..down {
+        key(&mut a, KeyCode::Down, false);
+    }
+    key(&mut a, KeyCode::Enter, false);
+    a
+}
+
+#[test]
+fn run_detail() {
+    // the failed run: progress, step logs with the error, context
+    assert_snapshot!(render(&detail(ViewId::Runs, 2), 80, 24));
+}
+
+#[test]
+fn run_detail_large() {
+    assert_snapshot!(render(&detail(ViewId::Runs, 2), 160, 48));
+}
+
+#[test]
+fn job_detail() {
+    assert_snapshot!(render(&detail(ViewId::Queue, 2), 80, 24));
+}
+
+#[test]
+fn error_detail() {
+    assert_snapshot!(render(&detail(ViewId::Errors, 0), 80, 24));
+}
+
+#[test]
+fn approval_detail() {
+    assert_snapshot!(render(&detail(ViewId::Approvals, 0), 80, 24));
+}
+
+#[test]
+fn recon_detail() {
+    assert_snapshot!(render(&detail(ViewId::Reconciliation, 0), 80, 24));
+}
+
+#[test]
+fn audit_detail() {
+    assert_snapshot!(render(&detail(ViewId::Audit, 0), 80, 24));
+}
+
+#[test]
+fn disconnected() {
+    let mut a = at(ViewId::Queue, false);
+    let fx = a.update(Msg::Poll);
+    let Some(Effect::Load(req)) = fx.into_iter().next() else {
+        panic!("a poll reads the queue");
+    };
+    a.update(Msg::Loaded(Box::new(Loaded {
+        req,
+        result: Err("connection refused".into()),
+    })));
+    a.update(Msg::Clock(fixtures::now() + chrono::Duration::seconds(3)));
+    assert_snapshot!(render(&a, 80, 24));
+}
+
+#[test]
+fn disconnected_before_any_data() {
+    let mut a = app();
+    let fx = a.start();
+    for e in fx {
+        if let Effect::Load(req) = e {
+            a.update(Msg::Loaded(Box::new(Loaded {
+                req,
+                result: Err("connection refused".into()),
+            })));
+        }
+    }
+    assert_snapshot!(render(&a, 80, 24));
+}
+
+#[test]
+fn help_overlay() {
+    let mut a = at(ViewId::Runs, false);
+    key(&mut a, KeyCode::Char('?'), false);
+    assert_snapshot!(render(&a, 80, 24));
+}
+
+#[test]
+fn palette_overlay() {
+    let mut a = at(ViewId::Overview, false);
+    key(&mut a, KeyCode::Char(':'), false);
+    key(&mut a, KeyCode::Char('r'), false);
+    assert_snapshot!(render(&a, 80, 24));
+}
+
+#[test]
+fn filter_editing() {
+    let mut a = at(ViewId::Runs, false);
+    key(&mut a, KeyCode::Char('/'), false);
+    for c in "ticket".chars() {
+        key(&mut a, KeyCode::Char(c), false);
+    }
+    assert_snapshot!(render(&a, 80, 24));
+}
+
+#[test]
+fn sorted_and_read_only_toast() {
+    let mut a = at(ViewId::Workflows, false);
+    a.mode = Mode::ReadOnly;
+    key(&mut a, KeyCode::Char('s'), false);
+    key(&mut a, KeyCode::Char('s'), false);
+    key(&mut a, KeyCode::Char('P'), false);
+    assert_snapshot!(render(&a, 80, 24));
+}
+
+#[test]
+fn too_small() {
+    assert_snapshot!(render(&at(ViewId::Overview, false), 79, 23));
+}
+
+#[test]
+fn resizing_never_panics() {
+    let a = at(ViewId::Overview, false);
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (10, 3),
+        (79, 24),
+        (80, 23),
+        (80, 24),
+        (81, 25),
+        (300, 100),
+    ] {
+        for v in ViewId::ALL {
+            let mut b = at(v, false);
+            b.size = (w, h);
+            draw_only(&b, w, h);
+        }
+        draw_only(&a, w, h);
+    }
+}
+
+#[test]
+fn hostile_text_never_reaches_the_terminal() {
+    // the vip-guest-sync fixture's last error carries ANSI colour escapes
+    let mut a = at(ViewId::Workflows, false);
+    key(&mut a, KeyCode::Char('G'), false);
+    let s = render(&a, 160, 48);
+    assert!(!s.contains('\u{1b}'), "escape reached the screen");
+    assert!(s.contains("token expired for CRM hubspot"), "{s}");
+}
