@@ -54,7 +54,10 @@ pub fn entries() -> Vec<Entry> {
 
 #[derive(Debug, Clone, Default)]
 pub struct Palette {
+    /// What the input line shows.
     pub input: String,
+    /// What the user typed (Tab cycling shows matches of this, not of the completed input).
+    typed: String,
     /// Index into `matches()` of the highlighted entry.
     pub selected: usize,
     all: Vec<Entry>,
@@ -63,15 +66,14 @@ pub struct Palette {
 impl Palette {
     pub fn new() -> Palette {
         Palette {
-            input: String::new(),
-            selected: 0,
             all: entries(),
+            ..Default::default()
         }
     }
 
-    /// Entries starting with the input (case-insensitive), then those containing it.
+    /// Entries starting with the typed text (case-insensitive), then those containing it.
     pub fn matches(&self) -> Vec<&Entry> {
-        let q = self.input.trim_start().to_lowercase();
+        let q = self.typed.trim_start().to_lowercase();
         let mut v: Vec<&Entry> = self.all.iter().filter(|e| e.name.starts_with(&q)).collect();
         v.extend(
             self.all
@@ -83,10 +85,12 @@ impl Palette {
 
     pub fn push(&mut self, c: char) {
         self.input.push(c);
+        self.typed = self.input.clone();
         self.selected = 0;
     }
     pub fn backspace(&mut self) {
         self.input.pop();
+        self.typed = self.input.clone();
         self.selected = 0;
     }
     pub fn move_sel(&mut self, delta: isize) {
@@ -97,42 +101,41 @@ impl Palette {
     }
 
     /// Tab: complete to the longest common prefix of the matches; when already there, step
-    /// through the matches.
+    /// through the matches (the list stays as typed).
     pub fn complete(&mut self) {
         let m = self.matches();
         if m.is_empty() {
             return;
         }
+        let q = self.typed.trim_start().to_lowercase();
+        let all_prefix = m.iter().all(|e| e.name.starts_with(&q));
         let prefix = common_prefix(m.iter().map(|e| e.name.as_str()));
-        let q = self.input.trim_start().to_lowercase();
         if m.len() == 1 {
-            self.input = m[0].name.clone();
+            let name = m[0].name.clone();
+            self.input = name.clone();
+            self.typed = name;
             self.selected = 0;
-        } else if prefix.len() > q.len() && m.iter().all(|e| e.name.starts_with(&q)) {
-            self.input = prefix;
+        } else if all_prefix && prefix.len() > q.len() {
+            self.input = prefix.clone();
+            self.typed = prefix;
             self.selected = 0;
         } else {
-            let pick = m
-                .iter()
-                .position(|e| e.name == q)
-                .map_or(0, |i| (i + 1) % m.len());
-            self.input = m[pick].name.clone();
-            // keep the list as it was: the input now matches one exactly
-            self.selected = self
-                .matches()
-                .iter()
-                .position(|e| e.name == self.input)
-                .unwrap_or(0);
+            let next = match m.iter().position(|e| e.name == self.input) {
+                Some(i) => (i + 1) % m.len(),
+                None => 0,
+            };
+            self.input = m[next].name.clone();
+            self.selected = next;
         }
     }
 
-    /// Enter: the exact match, else the highlighted one.
+    /// Enter: the entry named exactly by the input, else the highlighted match.
     pub fn choose(&self) -> Option<Command> {
-        let q = self.input.trim_start().to_lowercase();
-        let m = self.matches();
-        m.iter()
+        let q = self.input.trim().to_lowercase();
+        self.all
+            .iter()
             .find(|e| e.name == q)
-            .or_else(|| m.get(self.selected))
+            .or_else(|| self.matches().get(self.selected).copied())
             .map(|e| e.cmd.clone())
     }
 }
