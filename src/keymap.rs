@@ -356,10 +356,10 @@ impl Keymap {
                 .find(|(bs, bk, _)| *bs == s && *bk == k)
                 .map(|b| b.2)
         };
-        if scope != Scope::Global {
-            if let Some(a) = find(scope) {
-                return Some(a);
-            }
+        if scope != Scope::Global
+            && let Some(a) = find(scope)
+        {
+            return Some(a);
         }
         find(Scope::Global)
     }
