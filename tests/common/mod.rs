@@ -29,11 +29,20 @@ impl Drop for TestStore {
             let pool = self.store.db.clone();
             // drop the database from a helper thread: Drop cannot await
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async move {
                     pool.close().await;
-                    if let Ok(a) = Store::open(&DbTarget::Postgres(SecretUrl::new(admin)), 1).await {
-                        let _ = a.db.execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), &[]).await;
+                    if let Ok(a) = Store::open(&DbTarget::Postgres(SecretUrl::new(admin)), 1).await
+                    {
+                        let _ =
+                            a.db.execute(
+                                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                                &[],
+                            )
+                            .await;
                         a.db.close().await;
                     }
                 });
@@ -44,11 +53,14 @@ impl Drop for TestStore {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("OPSDECK_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("OPSDECK_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// A fresh Postgres database with no schema.
@@ -60,25 +72,41 @@ pub async fn pg_store_unmigrated() -> Option<TestStore> {
             if ci() {
                 panic!("CI=true but Postgres is not reachable: {e}");
             }
-            eprintln!("\n!!!!!!!! SKIPPING POSTGRES TEST: {e} (set OPSDECK_TEST_PG or start Postgres) !!!!!!!!\n");
+            eprintln!(
+                "\n!!!!!!!! SKIPPING POSTGRES TEST: {e} (set OPSDECK_TEST_PG or start Postgres) !!!!!!!!\n"
+            );
             return None;
         }
     };
     let name = format!("opsdeck_t_{}", uuid::Uuid::new_v4().simple());
-    a.db.execute(&format!("CREATE DATABASE \"{name}\""), &[]).await.expect("create test database");
+    a.db.execute(&format!("CREATE DATABASE \"{name}\""), &[])
+        .await
+        .expect("create test database");
     a.db.close().await;
     let mut url = url::Url::parse(&admin).expect("admin url");
     url.set_path(&name);
-    let store = Store::open(&DbTarget::Postgres(SecretUrl::new(url.to_string())), 5).await.expect("connect test db");
-    Some(TestStore { store, pg_admin: Some((admin, name)), _dir: None })
+    let store = Store::open(&DbTarget::Postgres(SecretUrl::new(url.to_string())), 5)
+        .await
+        .expect("connect test db");
+    Some(TestStore {
+        store,
+        pg_admin: Some((admin, name)),
+        _dir: None,
+    })
 }
 
 /// A fresh SQLite file with no schema.
 pub async fn sqlite_store_unmigrated() -> TestStore {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("test.db");
-    let store = Store::open(&DbTarget::Sqlite(path), 4).await.expect("open sqlite");
-    TestStore { store, pg_admin: None, _dir: Some(dir) }
+    let store = Store::open(&DbTarget::Sqlite(path), 4)
+        .await
+        .expect("open sqlite");
+    TestStore {
+        store,
+        pg_admin: None,
+        _dir: Some(dir),
+    }
 }
 
 pub async fn migrated(t: TestStore) -> TestStore {
@@ -90,18 +118,18 @@ pub async fn migrated(t: TestStore) -> TestStore {
 /// `fn(TestStore) -> impl Future`, on a fresh migrated store each.
 #[macro_export]
 macro_rules! store_test {
-    ($name:ident, $body:path) => {
+    ($name:ident, $body:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(s) = super::common::pg_store_unmigrated().await {
-                    $body(super::common::migrated(s).await).await;
+                    super::$body(super::common::migrated(s).await).await;
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let s = super::common::sqlite_store_unmigrated().await;
-                $body(super::common::migrated(s).await).await;
+                super::$body(super::common::migrated(s).await).await;
             }
         }
     };
