@@ -151,3 +151,44 @@ pub async fn simulate(g: &Globals, a: SimulateArgs) -> ExitCode {
 pub async fn console(g: &Globals) -> ExitCode {
     demo(g, false).await
 }
+
+/// Logs go to a file, never to the screen under the TUI: `--log-file`, else the config's
+/// `log_file`, else `$XDG_DATA_HOME/opsdeck/opsdeck.log`. `RUST_LOG` sets the filter (default info).
+/// Returns the guard that flushes the writer on drop.
+pub fn init_file_logging(
+    g: &Globals,
+    file: &FileConfig,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let path = g
+        .log_file
+        .clone()
+        .or_else(|| file.log_file.clone())
+        .or_else(|| config::data_dir().map(|d| d.join("opsdeck.log")))?;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(f);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
+    Some(guard)
+}
+
+/// For one-shot commands: warnings and errors to stderr.
+pub fn init_stderr_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
+}
