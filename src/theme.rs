@@ -208,8 +208,9 @@ impl Theme {
 
     /// Picks the theme: `cli` (`--theme`) if given; else `mono` when `no_color`; else `config`
     /// (the config file's `theme`); else `default`. `cli` and `config` are each a built-in name
-    /// or a path to a theme file. An explicit `--theme` overrides NO_COLOR (the user asked for
-    /// it); a theme in the config file does not.
+    /// or a path to a theme file; a built-in name wins over a file of that name (write `./light`
+    /// for the file). An explicit `--theme` overrides NO_COLOR (the user asked for it); a theme
+    /// in the config file does not.
     pub fn resolve(
         cli: Option<&str>,
         config: Option<&str>,
@@ -296,6 +297,13 @@ impl Theme {
             gauge_crit: s,
             sparkline: s,
         }
+    }
+}
+
+impl Default for Theme {
+    /// The `default` theme.
+    fn default() -> Theme {
+        Theme::default_theme()
     }
 }
 
