@@ -3,7 +3,8 @@
 //! The defaults are the top-level `keymap.toml`, embedded in the binary; a user file
 //! (`$XDG_CONFIG_HOME/opsdeck/keymap.toml`, see [`Keymap::user_path`]) overrides single bindings:
 //! `pause = "ctrl-p"` in `[workflows]` replaces the keys of `pause` in that section and leaves
-//! everything else; `pause = []` unbinds it there.
+//! everything else; `pause = []` unbinds it there (in a view section this also turns off the
+//! action's global keys in that view, e.g. `broadcast = []` under `[approvals]`).
 //!
 //! * **Sections** are [`Scope`] names: `[global]` and one per view. [`Keymap::lookup`] tries the
 //!   view's section first, then `[global]`, so a view can shadow a global key.
@@ -348,10 +349,20 @@ impl Keymap {
             return None;
         }
         let key = KeySpec::from_event(ev);
-        self.index
-            .get(&(scope, key))
-            .or_else(|| self.index.get(&(Scope::Global, key)))
-            .copied()
+        if let Some(&action) = self.index.get(&(scope, key)) {
+            return Some(action);
+        }
+        let action = *self.index.get(&(Scope::Global, key))?;
+        (!self.disabled_in(scope, action)).then_some(action)
+    }
+
+    /// `action = []` in a view section: the action is off in that view, global keys included.
+    fn disabled_in(&self, scope: Scope, action: Action) -> bool {
+        scope != Scope::Global
+            && self
+                .bindings
+                .get(&(scope, action))
+                .is_some_and(|b| b.keys.is_empty())
     }
 
     /// The keys that trigger `action` in `scope` (the view's own, then the global ones it does
@@ -362,6 +373,7 @@ impl Keymap {
             keys.extend(&b.keys);
         }
         if scope != Scope::Global
+            && !self.disabled_in(scope, action)
             && let Some(b) = self.bindings.get(&(Scope::Global, action))
         {
             for k in &b.keys {

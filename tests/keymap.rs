@@ -112,6 +112,18 @@ fn override_replaces_one_binding() {
         .with_overrides("[global]\nbroadcast = []\n", "u")
         .unwrap();
     assert_eq!(map.lookup(Scope::Overview, &ch('b')), None);
+    // In a view section, an empty list switches the action off in that view only.
+    let map = base
+        .with_overrides("[approvals]\nbroadcast = []\n", "u")
+        .unwrap();
+    assert_eq!(map.lookup(Scope::Approvals, &ch('b')), None);
+    assert!(map.keys_for(Scope::Approvals, Action::Broadcast).is_empty());
+    assert!(
+        map.help(Scope::Approvals)
+            .iter()
+            .all(|(_, a)| *a != Action::Broadcast)
+    );
+    assert_eq!(map.lookup(Scope::Queue, &ch('b')), Some(Action::Broadcast));
 }
 
 #[test]
