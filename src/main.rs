@@ -48,6 +48,12 @@ enum Command {
     },
     /// Run the simulated automation engine alone against a database (drills, load).
     Simulate(cli::SimulateArgs),
+    /// One-line health for monitoring (Nagios exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    Status {
+        /// Print JSON instead of the Nagios line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -76,6 +82,7 @@ fn main() -> ExitCode {
             Some(Command::Migrate) => cli::migrate(&globals).await,
             Some(Command::Demo { fresh }) => cli::demo(&globals, fresh).await,
             Some(Command::Simulate(s)) => cli::simulate(&globals, s).await,
+            Some(Command::Status { json }) => cli::status(&globals, json).await,
             None => cli::console(&globals).await,
         }
     });

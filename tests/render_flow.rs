@@ -46,7 +46,7 @@ async fn exec(s: &TestStore, sql: &str, args: &[Val]) {
     s.db.execute(sql, args).await.expect(sql);
 }
 
-async fn flow(s: TestStore) {
+async fn flow_body(s: TestStore) {
     let now = Utc::now();
     let wf = Uuid::new_v4();
     exec(
@@ -154,4 +154,4 @@ async fn flow(s: TestStore) {
     assert!(r.contains("failed"), "{r}");
 }
 
-store_test!(reads_render_the_store_numbers, crate::flow);
+store_test!(reads_render_the_store_numbers, flow_body);

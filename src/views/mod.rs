@@ -224,9 +224,9 @@ fn draw_help(f: &mut Frame, app: &App, body: Rect, scroll: usize) {
         for (keys, a) in list {
             let note = if a.is_mutating() {
                 if app.mode == Mode::ReadOnly {
-                    "  (read-only)"
+                    "  · read-only"
                 } else {
-                    "  (not available yet)"
+                    "  · not yet"
                 }
             } else {
                 ""
@@ -245,7 +245,7 @@ fn draw_help(f: &mut Frame, app: &App, body: Rect, scroll: usize) {
         th.dim,
     ));
     let h = (lines.len() as u16 + 2).min(body.height);
-    let r = centered(body, 64, h);
+    let r = centered(body, body.width.saturating_sub(4).min(96), h);
     clear(f, r);
     let max = lines
         .len()

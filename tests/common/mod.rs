@@ -118,18 +118,18 @@ pub async fn migrated(t: TestStore) -> TestStore {
 /// `fn(TestStore) -> impl Future`, on a fresh migrated store each.
 #[macro_export]
 macro_rules! store_test {
-    ($name:ident, $body:path) => {
+    ($name:ident, $body:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(s) = super::common::pg_store_unmigrated().await {
-                    $body(super::common::migrated(s).await).await;
+                    super::$body(super::common::migrated(s).await).await;
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let s = super::common::sqlite_store_unmigrated().await;
-                $body(super::common::migrated(s).await).await;
+                super::$body(super::common::migrated(s).await).await;
             }
         }
     };
