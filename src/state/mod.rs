@@ -4,6 +4,7 @@
 pub mod capacity;
 pub mod conn;
 pub mod fixtures;
+mod keys;
 pub mod list;
 pub mod overview;
 pub mod palette;
