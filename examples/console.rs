@@ -34,7 +34,17 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::open(&target, 4).await?;
     store.migrate().await?;
     let no_color = std::env::var("NO_COLOR").is_ok_and(|v| !v.is_empty());
-    run(AppOptions {
+    // dev checks of the panic paths: `--ui-panic` panics on the console's thread after 1 s
+    // (the terminal must be restored and the message readable); `--bg-panic` panics in a
+    // background task (the console must keep running, the message goes to the log)
+    if args.iter().any(|a| a == "--bg-panic") {
+        tokio::spawn(async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            panic!("background test panic");
+        });
+    }
+    let ui_panic = args.iter().any(|a| a == "--ui-panic");
+    let console = run(AppOptions {
         store,
         mode: if read_only {
             Mode::ReadOnly
@@ -46,6 +56,9 @@ async fn main() -> anyhow::Result<()> {
         refresh: Duration::from_secs(2),
         operator: "dev".into(),
         db_label: target.short_name(),
-    })
-    .await
+    });
+    tokio::select! {
+        r = console => r,
+        _ = tokio::time::sleep(Duration::from_secs(1)), if ui_panic => panic!("console test panic"),
+    }
 }

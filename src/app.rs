@@ -20,7 +20,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 use crate::api::notify::{self, Note};
 use crate::api::{Store, refresh};
 use crate::keymap::Keymap;
-use crate::state::{App, Effect, LaterMsg, Listen, Mode, Msg};
+use crate::state::{App, Effect, LaterMsg, Listen, Loaded, Mode, Msg};
 use crate::theme::Theme;
 
 pub struct AppOptions {
@@ -63,11 +63,18 @@ pub fn restore_terminal() {
 }
 
 fn setup_terminal() -> anyhow::Result<Term> {
-    // the hook restores the terminal first, so the panic message lands on a sane screen
+    // A panic on the console's own thread restores the terminal first, so the message lands on
+    // a sane screen. A panic in a background read (another worker thread) must not tear the
+    // console down: it goes to the log, and the read lands as an error (see `spawn_load`).
+    let ui_thread = std::thread::current().id();
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
-        prev(info);
+        if std::thread::current().id() == ui_thread || !RAW.load(Ordering::SeqCst) {
+            restore_terminal();
+            prev(info);
+        } else {
+            tracing::error!("panic in a background task: {info}");
+        }
     }));
     // themes decide about colour (NO_COLOR picks the mono theme); crossterm's own NO_COLOR
     // handling would turn every colour change into a reset that also wipes reverse video
@@ -79,7 +86,7 @@ fn setup_terminal() -> anyhow::Result<Term> {
 }
 
 /// Sets up the terminal, runs until quit (or the terminal / session goes away), and always
-/// restores the terminal.
+/// restores the terminal. Await it from the thread that drives the runtime (`block_on`).
 pub async fn run(opts: AppOptions) -> anyhow::Result<()> {
     let mut term = match setup_terminal() {
         Ok(t) => t,
@@ -88,9 +95,17 @@ pub async fn run(opts: AppOptions) -> anyhow::Result<()> {
             return Err(e);
         }
     };
-    let res = event_loop(&mut term, opts).await;
-    restore_terminal();
-    res
+    // restores on unwind too (a panic of the loop on another thread than the set-up one)
+    let _restore = RestoreOnDrop;
+    event_loop(&mut term, opts).await
+}
+
+struct RestoreOnDrop;
+
+impl Drop for RestoreOnDrop {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
 }
 
 fn draw(term: &mut Term, app: &App) -> io::Result<()> {
@@ -149,7 +164,22 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
                 Effect::Load(req) => {
                     let (store, tx) = (store.clone(), tx.clone());
                     tokio::spawn(async move {
-                        let _ = tx.send(refresh::load_msg(&store, req).await).await;
+                        // a read that panics must still land, or its view would wait forever
+                        let r = req.clone();
+                        let msg =
+                            match tokio::spawn(async move { refresh::load_msg(&store, r).await })
+                                .await
+                            {
+                                Ok(m) => m,
+                                Err(e) => {
+                                    tracing::error!(error = %e, "a read task failed");
+                                    Msg::Loaded(Box::new(Loaded {
+                                        req,
+                                        result: Err("internal error (see the log)".into()),
+                                    }))
+                                }
+                            };
+                        let _ = tx.send(msg).await;
                     });
                 }
                 Effect::Later(after, LaterMsg::FilterSettled(v, seq)) => {

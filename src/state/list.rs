@@ -1,5 +1,7 @@
 //! What every list view shares: a table, its filter line, an open detail and its scroll.
 
+use std::cell::Cell;
+
 use super::table::{Query, Row, Table};
 use crate::model::{Cursor, ListFilter};
 
@@ -24,8 +26,8 @@ pub struct ListView<T: Row> {
     pub table: Table<T>,
     pub filter: FilterLine,
     pub detail: Option<T::Key>,
-    /// Detail document scroll (lines).
-    pub scroll: usize,
+    /// Detail document scroll (lines); the drawing clamps it to the document's end.
+    pub scroll: Cell<usize>,
     /// The filter of the last first-page request (without cursor and limit): a refresh with
     /// the same filter reloads as many rows as are shown, a new filter starts at one page.
     pub requested: Option<ListFilter>,
@@ -37,7 +39,7 @@ impl<T: Row> ListView<T> {
             table,
             filter: FilterLine::default(),
             detail: None,
-            scroll: 0,
+            scroll: Cell::new(0),
             requested: None,
         }
     }
@@ -91,14 +93,15 @@ impl<T: Row> ListOps for ListView<T> {
     fn nav(&mut self, nav: Nav) -> bool {
         if self.detail.is_some() {
             let page = self.table.height.get().max(1);
-            self.scroll = match nav {
-                Nav::Up => self.scroll.saturating_sub(1),
-                Nav::Down => self.scroll + 1,
-                Nav::PageUp => self.scroll.saturating_sub(page),
-                Nav::PageDown => self.scroll + page,
+            let s = self.scroll.get();
+            self.scroll.set(match nav {
+                Nav::Up => s.saturating_sub(1),
+                Nav::Down => s + 1,
+                Nav::PageUp => s.saturating_sub(page),
+                Nav::PageDown => s + page,
                 Nav::Top => 0,
                 Nav::Bottom => usize::MAX / 2,
-            };
+            });
             return false;
         }
         match nav {
@@ -127,7 +130,7 @@ impl<T: Row> ListOps for ListView<T> {
         match self.table.selected_key() {
             Some(k) if self.detail.is_none() => {
                 self.detail = Some(k.clone());
-                self.scroll = 0;
+                self.scroll.set(0);
                 true
             }
             _ => false,

@@ -84,7 +84,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
             "the request is no longer listed (decided?) — Esc goes back",
             th.dim,
         )];
-        return draw_doc(f, area, th, " Approval ".into(), lines, 0);
+        return draw_doc(f, area, th, " Approval ".into(), lines, &Default::default());
     };
     let mut lines = vec![
         Line::from(vec![
@@ -180,6 +180,6 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         th,
         " Approval · j/k scroll · Esc back ".into(),
         lines,
-        app.approvals.scroll,
+        &app.approvals.scroll,
     );
 }

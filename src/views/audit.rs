@@ -56,7 +56,14 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     let width = area.width.saturating_sub(4) as usize;
     let Some(a) = app.audit.detail_row() else {
         let lines = vec![Line::styled("the entry is gone — Esc goes back", th.dim)];
-        return draw_doc(f, area, th, " Audit entry ".into(), lines, 0);
+        return draw_doc(
+            f,
+            area,
+            th,
+            " Audit entry ".into(),
+            lines,
+            &Default::default(),
+        );
     };
     let mut lines = vec![
         kv(
@@ -112,6 +119,6 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         th,
         " Audit entry · Esc back ".into(),
         lines,
-        app.audit.scroll,
+        &app.audit.scroll,
     );
 }

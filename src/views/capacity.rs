@@ -102,7 +102,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     let th = &app.theme;
     let Some(e) = app.capacity.list.detail_row() else {
         let lines = vec![Line::styled("the event is gone — Esc goes back", th.dim)];
-        return draw_doc(f, area, th, " Event ".into(), lines, 0);
+        return draw_doc(f, area, th, " Event ".into(), lines, &Default::default());
     };
     let (sev, label) = capacity_state(e.threshold());
     let p = e.percent();
@@ -177,6 +177,6 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         th,
         " Event · Esc back ".into(),
         lines,
-        app.capacity.list.scroll,
+        &app.capacity.list.scroll,
     );
 }

@@ -74,7 +74,14 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
             "the pattern left the window — Esc goes back",
             th.dim,
         )];
-        return draw_doc(f, area, th, " Error pattern ".into(), lines, 0);
+        return draw_doc(
+            f,
+            area,
+            th,
+            " Error pattern ".into(),
+            lines,
+            &Default::default(),
+        );
     };
     let crit = p.is_critical();
     let why = if p.count > 10 {
@@ -138,6 +145,6 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         th,
         " Error pattern · Esc back ".into(),
         lines,
-        app.errors.scroll,
+        &app.errors.scroll,
     );
 }

@@ -157,7 +157,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
             "the job is no longer in the list — Esc goes back",
             th.dim,
         )];
-        return draw_doc(f, area, th, " Job ".into(), lines, 0);
+        return draw_doc(f, area, th, " Job ".into(), lines, &Default::default());
     };
     let when = |t: Option<crate::model::Ts>| {
         t.map_or("—".into(), |t| {
@@ -211,6 +211,6 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         th,
         " Job · j/k scroll · Esc back ".into(),
         lines,
-        app.queue.list.scroll,
+        &app.queue.list.scroll,
     );
 }

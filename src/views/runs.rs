@@ -80,7 +80,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
             "loading… (or the run is gone) — Esc goes back",
             th.dim,
         )];
-        return draw_doc(f, area, th, " Run ".into(), lines, 0);
+        return draw_doc(f, area, th, " Run ".into(), lines, &Default::default());
     };
     let total = r.steps_total.max(0);
     let done = r.steps_completed.max(0);
@@ -175,7 +175,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     lines.push(Line::default());
     lines.push(heading(th, "Context"));
     lines.extend(json_lines(th, &r.context, 400, width));
-    let scroll = app.runs.list.scroll;
+    let scroll = &app.runs.list.scroll;
     draw_doc(
         f,
         area,

@@ -270,12 +270,14 @@ pub fn draw_doc(
     th: &Theme,
     title: String,
     lines: Vec<Line<'static>>,
-    scroll: usize,
+    scroll: &std::cell::Cell<usize>,
 ) {
     let blk = block(th, title, true);
     let inner = blk.inner(area);
     let max = lines.len().saturating_sub(inner.height as usize);
-    let s = scroll.min(max);
+    let s = scroll.get().min(max);
+    // write the clamp back, so Up after End moves at once
+    scroll.set(s);
     f.render_widget(blk, area);
     f.render_widget(Paragraph::new(lines).scroll((s as u16, 0)), pad(inner));
 }
