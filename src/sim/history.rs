@@ -79,6 +79,7 @@ struct H {
 enum End {
     Done,
     Fail,
+    FailAt(usize),
     /// Still running at `now`, at this step.
     Running(usize),
     Waiting,
@@ -148,6 +149,7 @@ fn run(
     let steps = def.steps;
     let fail_at = match end {
         End::Fail => Some(rng.random_range(0..steps.len())),
+        End::FailAt(k) => Some(k.min(steps.len() - 1)),
         _ => None,
     };
     let mut t = start;
@@ -196,8 +198,7 @@ fn run(
             h.errors.push(err_row(rng, wf.id, Some(exec), (et, msg), t));
             let mut m = msg.to_string();
             if def.kind == Kind::Saga {
-                let mut idx = k + 1;
-                for j in (0..k).rev() {
+                for (idx, j) in (k + 1..).zip((0..k).rev()) {
                     t += Duration::milliseconds(ms_between(rng, (200, 1500)) as i64);
                     let (key, name) = SAGA_RESOURCES[j];
                     h.logs.push(log_row(
@@ -211,7 +212,6 @@ fn run(
                         600,
                         t,
                     ));
-                    idx += 1;
                 }
                 m.push_str(&format!(" (rolled back {k} resource(s) in reverse order)"));
             }
@@ -562,6 +562,26 @@ pub(crate) async fn seed(
         };
         run(&mut h, w, rng, i, now - Duration::seconds(ago), end, false);
     }
+    // the provisioning saga: one clean run, one that failed at Vercel and rolled back
+    let cp = idx("Client Provisioning");
+    run(
+        &mut h,
+        w,
+        rng,
+        cp,
+        now - Duration::minutes(95),
+        End::Done,
+        false,
+    );
+    run(
+        &mut h,
+        w,
+        rng,
+        cp,
+        now - Duration::minutes(33),
+        End::FailAt(3),
+        false,
+    );
     // in flight right now
     for name in [
         "Model Booking Request",

@@ -274,3 +274,24 @@ pub async fn depth(db: &Db) -> Result<i64, sqlx::Error> {
         .await?
         .n("n"))
 }
+
+/// Jobs `worker` holds in the database but not in memory (a claim whose answer was lost with
+/// the connection): handed back like [`release`]. `keep` are the ids the worker does hold.
+pub async fn release_orphans(
+    db: &Db,
+    worker: &str,
+    keep: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let mut sql = String::from(
+        "UPDATE job_queue SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, \
+         attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, locked_by = NULL, \
+         started_at = NULL, updated_at = $1 WHERE status = 'processing' AND locked_by = $2",
+    );
+    let mut args = vec![Val::Ts(now), Val::Text(worker.to_string())];
+    if !keep.is_empty() {
+        sql.push_str(&format!(" AND id NOT IN ({})", placeholders(3, keep.len())));
+        args.extend(keep.iter().map(|id| Val::Uuid(*id)));
+    }
+    db.execute(&sql, &args).await
+}

@@ -187,6 +187,19 @@ fn person(rng: &mut SmallRng, n: usize) -> Person {
     }
 }
 
+/// (name, venue, start, end, capacity, sold share, attendees, models, staff)
+type EventPlan = (
+    &'static str,
+    &'static str,
+    Duration,
+    Duration,
+    i64,
+    f64,
+    usize,
+    usize,
+    usize,
+);
+
 fn build(seed: u64, now: DateTime<Utc>) -> (World, SmallRng) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let workflows = WORKFLOWS
@@ -202,18 +215,7 @@ fn build(seed: u64, now: DateTime<Utc>) -> (World, SmallRng) {
         })
         .collect();
     let h = Duration::hours;
-    // (name, venue, start, end, capacity, sold share, attendees, models, staff)
-    let plan: [(
-        &str,
-        &str,
-        Duration,
-        Duration,
-        i64,
-        f64,
-        usize,
-        usize,
-        usize,
-    ); 5] = [
+    let plan: [EventPlan; 5] = [
         (
             "Future of Fashion Conference",
             VENUE_A,

@@ -51,6 +51,9 @@ pub(crate) async fn run(ctx: Arc<Ctx>, idx: usize, mut stop: Stop) {
     let mut backoff = Backoff::default();
     let mut flush_after = Instant::now();
     let mut stopping_since: Option<Instant> = None;
+    // after a failed claim the rows may have been claimed anyway (the answer lost with the
+    // connection): look for such orphans once the database answers again
+    let mut orphan_check = false;
 
     loop {
         if stopping_since.is_none() && stop.is_set() {
@@ -127,6 +130,28 @@ pub(crate) async fn run(ctx: Arc<Ctx>, idx: usize, mut stop: Stop) {
             }
         }
 
+        if orphan_check && stopping_since.is_none() && Instant::now() >= next_claim {
+            let keep: Vec<Uuid> = inflight
+                .iter()
+                .map(|f| f.job.id)
+                .chain(done.iter().map(|d| d.job.id))
+                .collect();
+            match queue::release_orphans(&ctx.db, &me, &keep, Utc::now()).await {
+                Ok(n) => {
+                    orphan_check = false;
+                    if n > 0 {
+                        tracing::warn!("{me}: handed back {n} jobs claimed by a lost statement");
+                    }
+                }
+                Err(e) => {
+                    Stats::add(&ctx.stats.db_errors, 1);
+                    next_claim = Instant::now() + backoff.fail();
+                    tracing::warn!("{me}: orphan check failed: {}", describe_sqlx(&e));
+                    continue;
+                }
+            }
+        }
+
         // claim when there is room
         let free = concurrency.saturating_sub(inflight.len() + done.len());
         if stopping_since.is_none()
@@ -152,6 +177,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, idx: usize, mut stop: Stop) {
                         describe_sqlx(&e)
                     );
                     next_claim = Instant::now() + d;
+                    orphan_check = true;
                 }
             }
             continue;
