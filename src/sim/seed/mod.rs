@@ -1,0 +1,290 @@
+//! The seed scenario (seeds 000–004): a Fashion Week in Paris — five events at two venues
+//! (three of them today), the people at each (attendees, models, staff, with their channels and
+//! languages, a few deliberately unreachable or with a bad number), tickets sold so far (some
+//! events just under a threshold), every workflow the seeds name, and the last two hours of
+//! history (history.rs). Deterministic for a seed: same seed, same rows (ids included) relative
+//! to `now`. Everything goes in one transaction of multi-row INSERTs.
+
+use std::fmt;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+
+use super::batch::{Rows, uuid};
+use super::catalog::Kind;
+use super::history;
+
+mod world;
+use crate::api::Store;
+use crate::api::db::Val;
+pub(crate) use world::World;
+use world::build;
+
+/// Whether the database already has a scenario (any workflow).
+pub async fn is_seeded(store: &Store) -> anyhow::Result<bool> {
+    let r = store
+        .db
+        .fetch_one(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM workflows LIMIT 1) t",
+            &[],
+        )
+        .await?;
+    Ok(r.n("n") > 0)
+}
+
+/// What the seeder wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub workflows: usize,
+    pub events: usize,
+    pub people: usize,
+    pub tickets: usize,
+    pub runs: usize,
+    pub step_logs: usize,
+    pub jobs: usize,
+    pub errors: usize,
+    pub approvals: usize,
+    pub reconciliation_runs: usize,
+    pub discrepancies: usize,
+    pub broadcasts: usize,
+    pub deliveries: usize,
+    pub capacity_alerts: usize,
+    pub metrics: usize,
+    /// Wall time of the seeding (not part of equality between runs).
+    pub millis: u128,
+}
+
+impl SeedReport {
+    /// The counts alone (for "same seed, same scenario" comparisons).
+    pub fn counts(&self) -> SeedReport {
+        SeedReport {
+            millis: 0,
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "seeded in {} ms: {} workflows, {} events, {} people, {} tickets, {} runs ({} step logs), \
+             {} jobs, {} errors, {} approvals, {} reconciliation runs ({} discrepancies), \
+             {} broadcasts ({} deliveries), {} capacity alerts, {} metrics",
+            self.millis,
+            self.workflows,
+            self.events,
+            self.people,
+            self.tickets,
+            self.runs,
+            self.step_logs,
+            self.jobs,
+            self.errors,
+            self.approvals,
+            self.reconciliation_runs,
+            self.discrepancies,
+            self.broadcasts,
+            self.deliveries,
+            self.capacity_alerts,
+            self.metrics
+        )
+    }
+}
+
+pub const VENUE_A: &str = "Carrousel du Louvre";
+pub const VENUE_B: &str = "Palais de Tokyo";
+
+/// The workflow the scenario starts paused (so the console shows one).
+pub const PAUSED_WORKFLOW: &str = "Portfolio Auto-Evaluation";
+
+/// Seeds the whole scenario into an empty, migrated database.
+pub async fn seed_scenario(
+    store: &Store,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SeedReport> {
+    let t0 = Instant::now();
+    let (mut world, mut rng) = build(seed, now);
+    let mut rep = SeedReport::default();
+    let mut tx = store.db.begin().await?;
+
+    let mut wf = Rows::new(
+        "workflows",
+        &[
+            "id",
+            "name",
+            "description",
+            "trigger_type",
+            "status",
+            "paused_by",
+            "paused_at",
+            "pause_reason",
+            "next_execution_at",
+            "created_at",
+            "updated_at",
+        ],
+    );
+    for w in &world.workflows {
+        let paused = w.status == "paused";
+        let next = (w.def.every_s > 0).then(|| {
+            now + Duration::seconds(rng.random_range(15..(w.def.every_s as i64 / 2).max(20)))
+        });
+        let next = next.or_else(|| {
+            (w.def.kind == Kind::Sequence)
+                .then(|| now + Duration::seconds(rng.random_range(60..300)))
+        });
+        wf.push(vec![
+            Val::Uuid(w.id),
+            Val::Text(w.def.name.into()),
+            Val::Text(w.def.description.into()),
+            Val::Text(w.def.trigger.into()),
+            Val::Text(w.status.into()),
+            Val::OptText(paused.then(|| "maya@ops".to_string())),
+            Val::OptTs(paused.then(|| now - Duration::minutes(40))),
+            Val::OptText(
+                paused.then(|| "OpenAI quota exhausted; paused until the reset".to_string()),
+            ),
+            Val::OptTs(next),
+            Val::Ts(now - Duration::days(30)),
+            Val::Ts(if paused {
+                now - Duration::minutes(40)
+            } else {
+                now - Duration::days(2)
+            }),
+        ]);
+    }
+    rep.workflows = wf.len();
+    wf.insert(&mut tx).await?;
+
+    let mut evs = Rows::new(
+        "events",
+        &[
+            "id",
+            "name",
+            "venue_name",
+            "city",
+            "start_at",
+            "end_at",
+            "capacity",
+            "status",
+            "created_at",
+            "updated_at",
+        ],
+    );
+    for e in &world.events {
+        evs.push(vec![
+            Val::Uuid(e.id),
+            Val::Text(e.name.into()),
+            Val::Text(e.venue.into()),
+            Val::Text("Paris".into()),
+            Val::Ts(e.start),
+            Val::Ts(e.end),
+            Val::I64(e.capacity),
+            Val::Text(e.status.into()),
+            Val::Ts(now - Duration::days(45)),
+            Val::Ts(now - Duration::days(1)),
+        ]);
+    }
+    rep.events = evs.len();
+    evs.insert(&mut tx).await?;
+
+    let mut ppl = Rows::new(
+        "people",
+        &[
+            "id",
+            "name",
+            "phone",
+            "email",
+            "primary_channel",
+            "language",
+            "created_at",
+        ],
+    );
+    for p in &world.people {
+        ppl.push(vec![
+            Val::Uuid(p.id),
+            Val::Text(p.name.clone()),
+            Val::OptText(p.phone.clone()),
+            Val::OptText(p.email.clone()),
+            Val::OptText(p.channel.map(str::to_string)),
+            Val::Text(p.lang.into()),
+            Val::Ts(now - Duration::days(rng.random_range(3..90))),
+        ]);
+    }
+    rep.people = ppl.len();
+    ppl.insert(&mut tx).await?;
+
+    // tickets: most sold over the past two weeks, the last few in the past hour
+    let mut tk = Rows::new("tickets", &["id", "event_id", "tier", "status", "sold_at"]);
+    for e in world.events.iter_mut() {
+        for i in 0..e.sold {
+            let id = uuid(&mut rng);
+            e.ticket_ids.push(id);
+            let ago = if i >= e.sold - 12 {
+                Duration::seconds(rng.random_range(30..3600))
+            } else {
+                Duration::minutes(rng.random_range(60..14 * 24 * 60))
+            };
+            let tier = if rng.random_bool(0.15) {
+                "vip"
+            } else {
+                "general"
+            };
+            tk.push(vec![
+                Val::Uuid(id),
+                Val::Uuid(e.id),
+                Val::Text(tier.into()),
+                Val::Text("sold".into()),
+                Val::Ts(now - ago),
+            ]);
+        }
+        // a couple of refunds (not counted as sold)
+        for _ in 0..2 {
+            tk.push(vec![
+                Val::Uuid(uuid(&mut rng)),
+                Val::Uuid(e.id),
+                Val::Text("general".into()),
+                Val::Text("refunded".into()),
+                Val::Ts(now - Duration::days(rng.random_range(1..10))),
+            ]);
+        }
+    }
+    rep.tickets = world.events.iter().map(|e| e.sold as usize).sum();
+    tk.insert(&mut tx).await?;
+
+    let mut att = Rows::new("event_attendees", &["event_id", "person_id", "ticket_id"]);
+    let mut mdl = Rows::new("event_models", &["event_id", "person_id", "status"]);
+    let mut stf = Rows::new("event_staff", &["event_id", "person_id", "role"]);
+    for e in &world.events {
+        for (n, &p) in e.attendees.iter().enumerate() {
+            att.push(vec![
+                Val::Uuid(e.id),
+                Val::Uuid(world.people[p].id),
+                Val::OptUuid(e.ticket_ids.get(n).copied()),
+            ]);
+        }
+        for &(p, st) in &e.models {
+            mdl.push(vec![
+                Val::Uuid(e.id),
+                Val::Uuid(world.people[p].id),
+                Val::Text(st.into()),
+            ]);
+        }
+        for &(p, role) in &e.staff {
+            stf.push(vec![
+                Val::Uuid(e.id),
+                Val::Uuid(world.people[p].id),
+                Val::Text(role.into()),
+            ]);
+        }
+    }
+    att.insert(&mut tx).await?;
+    mdl.insert(&mut tx).await?;
+    stf.insert(&mut tx).await?;
+
+    history::seed(&mut tx, &world, &mut rng, &mut rep).await?;
+    tx.commit().await?;
+    rep.millis = t0.elapsed().as_millis();
+    Ok(rep)
+}

@@ -1,0 +1,250 @@
+//! The scenario's world before it is written: workflows, events with their people (attendees,
+//! models, staff) and the deliberate gaps (unreachable people, bad numbers).
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+use super::{PAUSED_WORKFLOW, VENUE_A, VENUE_B};
+use crate::sim::batch::{pick, uuid, weighted};
+use crate::sim::catalog::{FIRST_NAMES, LANGUAGES, LAST_NAMES, WORKFLOWS, WfDef};
+
+pub(crate) struct Person {
+    pub id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub channel: Option<&'static str>,
+    pub lang: &'static str,
+}
+
+pub(crate) struct Ev {
+    pub id: Uuid,
+    pub name: &'static str,
+    pub venue: &'static str,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub capacity: i64,
+    pub sold: i64,
+    pub status: &'static str,
+    /// person indexes
+    pub attendees: Vec<usize>,
+    pub models: Vec<(usize, &'static str)>,
+    pub staff: Vec<(usize, &'static str)>,
+    pub ticket_ids: Vec<Uuid>,
+}
+
+pub(crate) struct Wf {
+    pub id: Uuid,
+    pub def: &'static WfDef,
+    pub status: &'static str,
+}
+
+/// The scenario being built (history.rs adds to it).
+pub(crate) struct World {
+    pub now: DateTime<Utc>,
+    pub workflows: Vec<Wf>,
+    pub events: Vec<Ev>,
+    pub people: Vec<Person>,
+}
+
+impl World {
+    pub fn wf(&self, name: &str) -> &Wf {
+        self.workflows
+            .iter()
+            .find(|w| w.def.name == name)
+            .expect("catalog workflow")
+    }
+}
+
+fn person(rng: &mut SmallRng, n: usize) -> Person {
+    let first = *pick(rng, FIRST_NAMES);
+    let last = *pick(rng, LAST_NAMES);
+    let lang = LANGUAGES[weighted(rng, LANGUAGES, |l| l.1)].0;
+    let cc = match lang {
+        "fr" => "+33 6",
+        "it" => "+39 3",
+        "es" => "+34 6",
+        "ja" => "+81 90",
+        "ar" => "+971 50",
+        _ => "+44 7",
+    };
+    let phone = format!(
+        "{cc}{:02} {:02} {:02} {:02}",
+        rng.random_range(0..100),
+        rng.random_range(0..100),
+        rng.random_range(0..100),
+        rng.random_range(0..100)
+    );
+    let ascii = |s: &str| {
+        s.to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'é' | 'è' => 'e',
+                'í' => 'i',
+                'ü' => 'u',
+                c => c,
+            })
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+    };
+    let email = format!("{}.{}{}@example.com", ascii(first), ascii(last), n);
+    let channel = ["whatsapp", "sms", "email"][weighted(rng, &[45u32, 25, 30], |w| *w)];
+    Person {
+        id: uuid(rng),
+        name: format!("{first} {last}"),
+        phone: Some(phone),
+        email: Some(email),
+        channel: Some(channel),
+        lang,
+    }
+}
+
+/// (name, venue, start, end, capacity, sold share, attendees, models, staff)
+type EventPlan = (
+    &'static str,
+    &'static str,
+    Duration,
+    Duration,
+    i64,
+    f64,
+    usize,
+    usize,
+    usize,
+);
+
+pub(super) fn build(seed: u64, now: DateTime<Utc>) -> (World, SmallRng) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let workflows = WORKFLOWS
+        .iter()
+        .map(|def| Wf {
+            id: uuid(&mut rng),
+            def,
+            status: if def.name == PAUSED_WORKFLOW {
+                "paused"
+            } else {
+                "active"
+            },
+        })
+        .collect();
+    let h = Duration::hours;
+    let plan: [EventPlan; 5] = [
+        (
+            "Future of Fashion Conference",
+            VENUE_A,
+            h(-2),
+            h(4),
+            2000,
+            0.88,
+            120,
+            0,
+            25,
+        ),
+        (
+            "Maison Lumière Runway Show",
+            VENUE_A,
+            h(1),
+            Duration::minutes(150),
+            500,
+            0.78,
+            60,
+            24,
+            15,
+        ),
+        ("Noir VIP Party", VENUE_B, h(2), h(5), 200, 0.75, 40, 10, 10),
+        (
+            "Emerging Designers Showcase",
+            VENUE_B,
+            h(26),
+            h(29),
+            800,
+            0.45,
+            30,
+            16,
+            10,
+        ),
+        ("Closing Gala", VENUE_A, h(74), h(78), 350, 0.62, 30, 8, 10),
+    ];
+    let mut people: Vec<Person> = Vec::new();
+    let mut events = Vec::new();
+    let mut shared_staff: Vec<usize> = Vec::new();
+    let mut runway_models: Vec<usize> = Vec::new();
+    for (i, (name, venue, start, end, cap, share, na, nm, ns)) in plan.into_iter().enumerate() {
+        let sold = ((cap as f64 * share) as i64 + rng.random_range(-3..=3)).clamp(0, cap);
+        let mut ev = Ev {
+            id: uuid(&mut rng),
+            name,
+            venue,
+            start: now + start,
+            end: now + end,
+            capacity: cap,
+            sold,
+            status: if start < Duration::zero() {
+                "active"
+            } else {
+                "published"
+            },
+            attendees: Vec::new(),
+            models: Vec::new(),
+            staff: Vec::new(),
+            ticket_ids: Vec::new(),
+        };
+        for _ in 0..na {
+            people.push(person(&mut rng, people.len()));
+            ev.attendees.push(people.len() - 1);
+        }
+        for m in 0..nm {
+            // the VIP party's models walked the runway too
+            let idx = if i == 2 && m < runway_models.len() {
+                runway_models[m]
+            } else {
+                people.push(person(&mut rng, people.len()));
+                people.len() - 1
+            };
+            if i == 1 {
+                runway_models.push(idx);
+            }
+            let status = match m % 8 {
+                5 if m > 8 => "pending",
+                7 if m > 16 => "cancelled",
+                _ => "confirmed",
+            };
+            ev.models.push((idx, status));
+        }
+        for s in 0..ns {
+            let idx = if s < 5 && shared_staff.len() == 5 {
+                shared_staff[s]
+            } else {
+                people.push(person(&mut rng, people.len()));
+                let idx = people.len() - 1;
+                if shared_staff.len() < 5 {
+                    shared_staff.push(idx);
+                }
+                idx
+            };
+            let role = ["security", "stage_manager", "usher", "medic", "runner"][s % 5];
+            ev.staff.push((idx, role));
+        }
+        events.push(ev);
+    }
+    // deliberate gaps: unreachable people and bad numbers (Twilio 21211)
+    for (e, nth) in [(0usize, 3usize), (1, 7), (2, 5)] {
+        let p = &mut people[events[e].attendees[nth]];
+        p.phone = None;
+        p.email = None;
+        p.channel = None;
+    }
+    for (e, nth) in [(1usize, 11usize), (2, 9), (2, 21), (0, 40)] {
+        let p = &mut people[events[e].attendees[nth]];
+        p.phone = Some(format!("06 {:02} {:02}", nth, e));
+        p.channel = Some("sms");
+    }
+    let world = World {
+        now,
+        workflows,
+        events,
+        people,
+    };
+    (world, rng)
+}
