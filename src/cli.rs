@@ -140,16 +140,127 @@ pub async fn migrate(g: &Globals) -> ExitCode {
     )
 }
 
-pub async fn demo(_g: &Globals, _fresh: bool) -> ExitCode {
-    finish(Err(Fail::new(2, "the demo is not built yet")))
+/// The embedded demo: a SQLite file in the data dir, migrated, seeded on first use, with the
+/// simulated engine in this process. Seeding and the engine start in the background so the first
+/// frame does not wait for them.
+pub async fn demo(g: &Globals, fresh: bool) -> ExitCode {
+    finish(
+        async {
+            let file = load_config(g)?;
+            run_demo(g, &file, fresh).await
+        }
+        .await,
+    )
 }
 
-pub async fn simulate(g: &Globals, a: SimulateArgs) -> ExitCode {
-    crate::sim::cli::run(g, a).await
+async fn run_demo(g: &Globals, file: &FileConfig, fresh: bool) -> Result<(), Fail> {
+    let _log = init_file_logging(g, file);
+    let dir =
+        config::data_dir().ok_or_else(|| Fail::new(2, "no data directory: set XDG_DATA_HOME"))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Fail::new(2, format!("{}: {e}", dir.display())))?;
+    let path = dir.join("demo.db");
+    if fresh {
+        for suffix in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Fail::new(2, format!("{}: {e}", p.display()))),
+            }
+        }
+    }
+    let t = DbTarget::Sqlite(path);
+    let store = open_store(&t, 6).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| Fail::new(2, format!("{}: {e}", t.display_addr())))?;
+    let bg_store = store.clone();
+    let engine = tokio::spawn(async move {
+        match crate::sim::seed::is_seeded(&bg_store).await {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Err(e) =
+                    crate::sim::seed::seed_scenario(&bg_store, 42, chrono::Utc::now()).await
+                {
+                    tracing::error!("seeding the demo failed: {e:#}");
+                }
+            }
+            Err(e) => tracing::error!("reading the demo database failed: {e:#}"),
+        }
+        crate::sim::Engine::start(bg_store, crate::sim::EngineConfig::default())
+    });
+    let opts = app_options(
+        g,
+        file,
+        store.clone(),
+        crate::state::Mode::Demo,
+        t.short_name(),
+    )?;
+    let r = crate::app::run(opts).await;
+    if let Ok(engine) = engine.await {
+        engine.stop().await;
+    }
+    store.db.close().await;
+    r.map_err(|e| Fail::new(1, format!("{e:#}")))
 }
 
+/// Theme, keymap, refresh and operator from flags and the config file.
+fn app_options(
+    g: &Globals,
+    file: &FileConfig,
+    store: Store,
+    mode: crate::state::Mode,
+    db_label: String,
+) -> Result<crate::app::AppOptions, Fail> {
+    let theme = crate::theme::Theme::resolve(
+        g.theme.as_deref(),
+        file.theme.as_deref(),
+        crate::theme::no_color_env(),
+    )
+    .map_err(|e| Fail::new(2, e.to_string()))?;
+    let keymap = crate::keymap::Keymap::load(crate::keymap::Keymap::user_path().as_deref())
+        .map_err(|e| Fail::new(2, e.to_string()))?;
+    Ok(crate::app::AppOptions {
+        store,
+        mode,
+        theme,
+        keymap,
+        refresh: file.refresh(),
+        operator: config::resolve_operator(g.operator.as_deref(), file),
+        db_label,
+    })
+}
+
+/// `opsdeck` with no subcommand: the console on the configured database, or the demo.
 pub async fn console(g: &Globals) -> ExitCode {
-    demo(g, false).await
+    finish(
+        async {
+            let file = load_config(g)?;
+            let Some(t) = target(g, &file)? else {
+                return run_demo(g, &file, false).await;
+            };
+            let _log = init_file_logging(g, &file);
+            let store = open_store(&t, 4).await?;
+            let pending = store.pending_migrations().await;
+            if pending > 0 {
+                return Err(Fail::new(
+                    2,
+                    format!(
+                        "{}: the schema is missing or out of date ({pending} migration(s) pending): run `opsdeck migrate` first",
+                        t.display_addr()
+                    ),
+                ));
+            }
+            let read_only = g.read_only || file.read_only.unwrap_or(false);
+            let mode = if read_only { crate::state::Mode::ReadOnly } else { crate::state::Mode::Live };
+            let opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
+            let r = crate::app::run(opts).await;
+            store.db.close().await;
+            r.map_err(|e| Fail::new(1, format!("{e:#}")))
+        }
+        .await,
+    )
 }
 
 /// Logs go to a file, never to the screen under the TUI: `--log-file`, else the config's
@@ -281,4 +392,8 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
     }
     store.db.close().await;
     ExitCode::from(code)
+}
+
+pub async fn simulate(g: &Globals, a: SimulateArgs) -> ExitCode {
+    crate::sim::cli::run(g, a).await
 }

@@ -1,0 +1,158 @@
+//! The whole program as a user meets it: `opsdeck demo` in a real terminal (tmux), the overview
+//! showing live numbers, view switching, and a clean exit. Needs tmux: under CI it must be there
+//! (.ci/run installs it); elsewhere the test skips loudly.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux")
+    }
+    fn capture(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+    fn keys(&self, keys: &[&str]) {
+        let mut a = vec!["send-keys", "-t", "t"];
+        a.extend_from_slice(keys);
+        self.cmd(&a);
+    }
+    fn wait_for(&self, what: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.capture();
+            if s.contains(what) {
+                return s;
+            }
+            if start.elapsed() > timeout {
+                panic!("'{what}' did not appear within {timeout:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    fn alive(&self) -> bool {
+        self.cmd(&["has-session", "-t", "t"]).status.success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but tmux is not installed");
+        }
+        eprintln!("\n!!!!!!!! SKIPPING TMUX TEST: tmux is not installed !!!!!!!!\n");
+    }
+    ok
+}
+
+fn start(args: &str, w: u16, h: u16) -> Tmux {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = format!(
+        "opsdeck-test-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let bin = env!("CARGO_BIN_EXE_opsdeck");
+    let cmdline = format!(
+        "env -u DATABASE_URL XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config TERM=xterm-256color {bin} {args}; echo EXITED=$?; sleep 30",
+        d = dir.path().display()
+    );
+    let t = Tmux { socket, _dir: dir };
+    let o = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        &w.to_string(),
+        "-y",
+        &h.to_string(),
+        &cmdline,
+    ]);
+    assert!(
+        o.status.success(),
+        "tmux new-session: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    t
+}
+
+/// Digits on screen, as a crude fingerprint of the numbers shown.
+fn numbers(screen: &str) -> Vec<String> {
+    screen
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn demo_runs_live_and_switches_views() {
+    if !tmux_available() {
+        return;
+    }
+    let t = start("demo --fresh", 120, 40);
+    let first = t.wait_for("DEMO", Duration::from_secs(20));
+    assert!(first.contains("Overview"), "{first}");
+    // live: the engine changes the numbers on screen within a few seconds
+    let start = Instant::now();
+    let mut changed = false;
+    while start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(1000));
+        let now = t.capture();
+        if numbers(&now) != numbers(&first) {
+            changed = true;
+            break;
+        }
+    }
+    assert!(
+        changed,
+        "the overview's numbers did not change in 20 s:\n{first}"
+    );
+
+    // two keystrokes find any view
+    t.keys(&["2"]);
+    let s = t.wait_for("Model Booking Request", Duration::from_secs(10));
+    assert!(s.contains("Workflows"), "{s}");
+    t.keys(&["6"]);
+    t.wait_for("Runway", Duration::from_secs(10));
+    t.keys(&["?"]);
+    t.wait_for("quit", Duration::from_secs(5));
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    let s = t.wait_for("EXITED=", Duration::from_secs(10));
+    assert!(s.contains("EXITED=0"), "{s}");
+    assert!(t.alive());
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    if !tmux_available() {
+        return;
+    }
+    let t = start("demo", 60, 20);
+    t.wait_for("too small", Duration::from_secs(20));
+    t.keys(&["q"]);
+    t.wait_for("EXITED=0", Duration::from_secs(10));
+}
