@@ -1,6 +1,11 @@
 //! The event loop: terminal events, background read results, NOTIFYs, the poll and clock ticks
 //! and signals become [`Msg`]s; `App::update` changes the state and returns [`Effect`]s, which
 //! are run here as spawned tasks; the screen is drawn only when something changed.
+//!
+//! Wake-ups when idle: the poll interval (2 s; with LISTEN up a 10 s heartbeat instead) and a
+//! 1 s clock that moves the ages on screen ("updated 3s ago", the reconnect countdown, toast
+//! expiry). Each clock redraw costs only the changed cells (ratatui diffs the frame), inside a
+//! synchronized update. There is no frame timer.
 
 use std::collections::BTreeSet;
 use std::io::{self, Stdout, Write};
