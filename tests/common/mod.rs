@@ -119,17 +119,23 @@ pub async fn migrated(t: TestStore) -> TestStore {
 #[macro_export]
 macro_rules! store_test {
     ($name:ident, $body:ident) => {
+        $crate::store_test!(@gen $name, super::$body);
+    };
+    ($name:ident, $body:path) => {
+        $crate::store_test!(@gen $name, $body);
+    };
+    (@gen $name:ident, $body:path) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(s) = super::common::pg_store_unmigrated().await {
-                    super::$body(super::common::migrated(s).await).await;
+                    $body(super::common::migrated(s).await).await;
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let s = super::common::sqlite_store_unmigrated().await;
-                super::$body(super::common::migrated(s).await).await;
+                $body(super::common::migrated(s).await).await;
             }
         }
     };
