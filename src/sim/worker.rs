@@ -66,9 +66,9 @@ pub(crate) async fn run(ctx: Arc<Ctx>, idx: usize, mut stop: Stop) {
         while i < inflight.len() {
             if inflight[i].finish_at <= now + Duration::from_millis(2) {
                 let f = inflight.swap_remove(i);
-                let retry_at = f.error.and_then(|(etype, _)| {
-                    (catalog::retriable(etype) && f.job.attempts < f.job.max_attempts)
-                        .then(|| retry_time(cfg, &mut rng, &f.job))
+                // the contract (seed 004): any failure below max_attempts is retried
+                let retry_at = f.error.and_then(|_| {
+                    (f.job.attempts < f.job.max_attempts).then(|| retry_time(cfg, &mut rng, &f.job))
                 });
                 done.push(Done {
                     job: f.job,
@@ -88,7 +88,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, idx: usize, mut stop: Stop) {
         {
             let ids: Vec<Uuid> = inflight.iter().map(|f| f.job.id).collect();
             match queue::release(&ctx.db, &me, Some(&ids), Utc::now()).await {
-                Ok(n) => tracing::debug!("{me}: released {n} in-flight jobs at stop"),
+                Ok(n) => Stats::add(&ctx.stats.released, n),
                 Err(e) => tracing::warn!(
                     "{me}: could not release in-flight jobs at stop: {}",
                     describe_sqlx(&e)
