@@ -494,3 +494,40 @@ store_test!(
     clean_stop_leaves_nothing_processing,
     super::clean_stop_leaves_nothing_processing
 );
+
+/// system_metrics every few (simulated) seconds: queue depth = pending + retrying, and the
+/// machine's CPU and memory from /proc.
+async fn metrics_are_written(s: TestStore) {
+    add_jobs(&s, 7, "email.send", None).await;
+    let wf = add_workflow(&s, "Paused One", "paused").await;
+    add_jobs(&s, 5, "email.send", Some(wf)).await;
+    let cfg = EngineConfig {
+        workers: 0,
+        metrics: true,
+        speed: 20.0,
+        ..EngineConfig::quiet(6)
+    };
+    let engine = Engine::start(s.store.clone(), cfg);
+    let st = s.store.clone();
+    wait_for("three metrics rows", Duration::from_secs(10), || {
+        let st = st.clone();
+        async move { count(&st, "SELECT count(*) AS n FROM system_metrics", &[]).await >= 3 }
+    })
+    .await;
+    engine.stop().await;
+    let rows =
+        s.db.fetch_all(
+            "SELECT cpu_usage, memory_usage, queue_depth FROM system_metrics",
+            &[],
+        )
+        .await
+        .unwrap();
+    for r in rows {
+        assert_eq!(r.n("queue_depth"), 12);
+        if cfg!(target_os = "linux") {
+            let (cpu, mem) = (r.f64("cpu_usage").unwrap(), r.f64("memory_usage").unwrap());
+            assert!((0.0..=100.0).contains(&cpu) && (0.0..=100.0).contains(&mem));
+        }
+    }
+}
+store_test!(metrics_are_written, super::metrics_are_written);
