@@ -531,3 +531,31 @@ async fn metrics_are_written(s: TestStore) {
     }
 }
 store_test!(metrics_are_written, super::metrics_are_written);
+
+/// The seed reproduces behaviour, not row ids: the same seed run twice on one database (the
+/// demo restarting) writes new rows without a single conflict.
+async fn same_seed_twice_on_one_database(s: TestStore) {
+    seed::seed_scenario(&s, 42, Utc::now()).await.expect("seed");
+    let cfg = || EngineConfig {
+        rate: 200.0,
+        runs: true,
+        runs_per_min: 600.0,
+        sales: true,
+        metrics: true,
+        speed: 10.0,
+        failure_scale: 1.0,
+        ..EngineConfig::quiet(42)
+    };
+    for round in 0..2 {
+        let engine = Engine::start(s.store.clone(), cfg());
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let sum = engine.stop().await;
+        println!("round {round}: {sum}");
+        assert_eq!(sum.db_errors, 0, "round {round}: {sum}");
+        assert!(sum.jobs_enqueued > 100 && sum.runs_started > 3, "{sum}");
+    }
+}
+store_test!(
+    same_seed_twice_on_one_database,
+    super::same_seed_twice_on_one_database
+);

@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::batch::{Rows, pick, poisson, uuid, weighted};
+use super::batch::{Rows, pick, poisson, weighted};
 use super::catalog::{self, FIRST_NAMES, JOBS};
 use super::config::Stats;
 use super::queue::{self, NewJob};
@@ -94,7 +94,7 @@ pub(crate) async fn enqueuer(ctx: Arc<Ctx>, mut stop: Stop) {
                         .map(|v| v[rng.random_range(0..v.len())]);
                     let later = rng.random_bool(0.05);
                     NewJob {
-                        id: uuid(&mut rng),
+                        id: Uuid::new_v4(),
                         job_type: d.job_type.to_string(),
                         payload: payload(&mut rng, d.job_type),
                         priority: d.priority + rng.random_range(0..=1),
@@ -229,7 +229,7 @@ pub(crate) async fn sell(
             "general"
         };
         rows.push(vec![
-            Val::Uuid(uuid(rng)),
+            Val::Uuid(Uuid::new_v4()),
             Val::Uuid(event),
             Val::Text(tier.into()),
             Val::Text("sold".into()),

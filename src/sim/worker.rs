@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::batch::{Rows, ms_between, pick, uuid};
+use super::batch::{Rows, ms_between, pick};
 use super::broadcast::{self, Delivery, Outcome};
 use super::catalog::{self, ErrDef};
 use super::config::Stats;
@@ -290,7 +290,6 @@ fn plan(
 /// Writes the outcome of finished jobs in one transaction.
 async fn flush(ctx: &Ctx, me: &str, done: &[Done]) -> Result<(), sqlx::Error> {
     let now = Utc::now();
-    let mut rng = SmallRng::seed_from_u64(now.timestamp_micros() as u64);
     let ok: Vec<Uuid> = done
         .iter()
         .filter(|d| d.error.is_none())
@@ -327,7 +326,7 @@ async fn flush(ctx: &Ctx, me: &str, done: &[Done]) -> Result<(), sqlx::Error> {
                         failed += 1;
                     }
                     errors.push(vec![
-                        Val::Uuid(uuid(&mut rng)),
+                        Val::Uuid(Uuid::new_v4()),
                         Val::OptUuid(d.job.workflow_id),
                         Val::OptUuid(None),
                         Val::Text(etype.into()),
