@@ -366,6 +366,7 @@ async fn broadcast_is_delivered(s: TestStore) {
     tx.commit().await.unwrap();
     let cfg = EngineConfig {
         workers: 2,
+        speed: 20.0, // bad numbers are retried (10 s, 20 s) before they fail
         ..runs_only(&["Emergency Broadcast System"], 9)
     };
     let engine = Engine::start(s.store.clone(), cfg);
@@ -397,6 +398,17 @@ async fn broadcast_is_delivered(s: TestStore) {
         .unwrap();
     assert_eq!(failed.len(), 2, "the two bad numbers at the party");
     assert!(failed.iter().all(|f| f.s("error").contains("21211")));
+    // their jobs were retried to max_attempts, as the contract says, then failed
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) AS n FROM job_queue WHERE job_type LIKE 'broadcast.%' AND status = 'failed' \
+             AND attempts = max_attempts AND CAST(payload AS TEXT) LIKE $1",
+            &[Val::Text(format!("%{b}%"))]
+        )
+        .await,
+        2
+    );
     let delivered = count(&s, "SELECT count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'delivered' AND sent_at IS NOT NULL", &[Val::Uuid(b)]).await;
     assert_eq!(delivered as usize, people.len() - 2);
     assert_eq!(count(&s, "SELECT count(*) AS n FROM job_queue WHERE job_type LIKE 'broadcast.%' AND status IN ('pending', 'processing', 'retrying')", &[]).await, 0);

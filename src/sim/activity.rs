@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::batch::{Rows, pick, poisson, uuid, weighted};
+use super::batch::{Rows, pick, poisson, weighted};
 use super::catalog::{self, FIRST_NAMES, JOBS};
 use super::config::Stats;
 use super::queue::{self, NewJob};
@@ -94,7 +94,7 @@ pub(crate) async fn enqueuer(ctx: Arc<Ctx>, mut stop: Stop) {
                         .map(|v| v[rng.random_range(0..v.len())]);
                     let later = rng.random_bool(0.05);
                     NewJob {
-                        id: uuid(&mut rng),
+                        id: Uuid::new_v4(),
                         job_type: d.job_type.to_string(),
                         payload: payload(&mut rng, d.job_type),
                         priority: d.priority + rng.random_range(0..=1),
@@ -229,7 +229,7 @@ pub(crate) async fn sell(
             "general"
         };
         rows.push(vec![
-            Val::Uuid(uuid(rng)),
+            Val::Uuid(Uuid::new_v4()),
             Val::Uuid(event),
             Val::Text(tier.into()),
             Val::Text("sold".into()),
@@ -261,6 +261,7 @@ pub(crate) async fn sell(
 #[derive(Default)]
 pub(crate) struct ProcStat {
     last: Option<(u64, u64)>,
+    pct: Option<f64>,
 }
 
 impl ProcStat {
@@ -277,9 +278,16 @@ impl ProcStat {
         }
         let total: u64 = v.iter().take(8).sum();
         let idle = v[3] + v[4];
-        let (pt, pi) = self.last.replace((total, idle)).unwrap_or((0, 0));
+        let (pt, pi) = self.last.unwrap_or((0, 0));
         let (dt, di) = (total.saturating_sub(pt), idle.saturating_sub(pi));
-        (dt > 0).then(|| ((dt - di.min(dt)) as f64 * 100.0 / dt as f64 * 10.0).round() / 10.0)
+        if dt == 0 {
+            // too soon for the counters (10 ms ticks) to move: the last figure holds
+            return self.pct;
+        }
+        self.last = Some((total, idle));
+        let pct = ((dt - di.min(dt)) as f64 * 100.0 / dt as f64 * 10.0).round() / 10.0;
+        self.pct = Some(pct);
+        self.pct
     }
 
     pub fn memory() -> Option<f64> {
@@ -312,11 +320,13 @@ pub(crate) async fn metrics(ctx: Arc<Ctx>, mut stop: Stop) {
             ctx.db
                 .execute(
                     "INSERT INTO system_metrics (measured_at, cpu_usage, memory_usage, queue_depth) \
-                     VALUES ($1, CAST($2 AS double precision), CAST($3 AS double precision), $4)",
+                     VALUES ($1, NULLIF($2, -1.0), NULLIF($3, -1.0), $4)",
+                    // always f64 binds (-1 = unknown → NULL): Postgres caches the statement
+                    // with the parameter types of its first use
                     &[
                         Val::Ts(Utc::now()),
-                        ps.cpu().map(Val::F64).unwrap_or(Val::Null),
-                        ProcStat::memory().map(Val::F64).unwrap_or(Val::Null),
+                        Val::F64(ps.cpu().unwrap_or(-1.0)),
+                        Val::F64(ProcStat::memory().unwrap_or(-1.0)),
                         Val::I64(depth),
                     ],
                 )

@@ -323,7 +323,7 @@ async fn decide(
            output, error_message, duration_ms, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
-            Val::Uuid(uuid(rng)),
+            Val::Uuid(Uuid::new_v4()),
             Val::Uuid(r.id),
             Val::I64(k as i64),
             Val::Text(step.name.into()),

@@ -135,6 +135,7 @@ pub(crate) struct Stats {
     pub runs_failed: AtomicU64,
     pub tickets_sold: AtomicU64,
     pub db_errors: AtomicU64,
+    pub released: AtomicU64,
 }
 
 impl Stats {
@@ -155,7 +156,7 @@ impl Stats {
             runs_failed: g(&self.runs_failed),
             tickets_sold: g(&self.tickets_sold),
             db_errors: g(&self.db_errors),
-            released: 0,
+            released: g(&self.released),
         }
     }
 }
@@ -165,7 +166,7 @@ impl Stats {
 pub struct Summary {
     pub elapsed: Duration,
     pub jobs_completed: u64,
-    /// Jobs that reached `failed` (attempts exhausted or not retriable).
+    /// Jobs that reached `failed` (attempts exhausted).
     pub jobs_failed: u64,
     /// Failed attempts put back as `retrying`.
     pub jobs_retried: u64,

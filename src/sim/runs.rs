@@ -18,7 +18,7 @@ use serde_json::{Value as Json, json};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::batch::{add_std, ms_between, uuid, weighted};
+use super::batch::{add_std, ms_between, weighted};
 use super::catalog::{self, GENERIC_STEPS, Kind, StepDef, WfDef};
 use super::config::Stats;
 use super::steps::{self, Plan};
@@ -115,7 +115,7 @@ pub(crate) async fn start_run(
     context.insert("next_at".into(), json!(next_at.to_rfc3339()));
     context.insert("step_ms".into(), json!(work.as_millis() as u64));
     context.insert("trigger".into(), json!("opsdeck-sim"));
-    let id = uuid(rng);
+    let id = Uuid::new_v4();
     let (cond, wf_val) = match wf {
         WfRef::Id(id) => ("w.id = $7", Val::Uuid(id)),
         WfRef::Name(n) => ("w.name = $7", Val::Text(n.to_string())),

@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use rand::rngs::SmallRng;
 use serde_json::{Map, Value as Json, json};
+use uuid::Uuid;
 
 use super::Ctx;
 use super::approvals::{self, Neg};
-use super::batch::{Rows, ms_between, pick, uuid};
+use super::batch::{Rows, ms_between, pick};
 use super::catalog::{self, Kind, SAGA_ERRORS, SAGA_RESOURCES};
 use super::config::Stats;
 use super::queue::{self, NewJob};
@@ -181,7 +182,10 @@ pub(crate) async fn plan(
 
     match (kind, step.name) {
         (Kind::Negotiation, "approval") => {
-            let neg = approvals::generate(rng, now, cfg);
+            let mut neg = approvals::generate(rng, now, cfg);
+            // the seed drives the decisions; ids must be new on every run of it
+            neg.approval_id = Uuid::new_v4();
+            neg.negotiation_id = Uuid::new_v4();
             log.output = neg.step_output();
             if !neg.auto {
                 // park at the human
@@ -200,7 +204,8 @@ pub(crate) async fn plan(
         }
         (Kind::Capacity, "check_thresholds") => p.effect = Effect::CapacityCheck,
         (Kind::Reconciliation, "compare") => {
-            let rec = recon::generate(rng, now);
+            let mut rec = recon::generate(rng, now);
+            rec.id = Uuid::new_v4();
             log.output = rec.summary();
             p.effect = Effect::Recon(rec);
         }
@@ -242,7 +247,7 @@ pub(crate) async fn plan(
 
     if let Some(jt) = step.job {
         let jd = catalog::job(jt);
-        let id = uuid(rng);
+        let id = Uuid::new_v4();
         p.jobs.push(NewJob {
             id,
             job_type: jt.to_string(),
@@ -330,7 +335,7 @@ pub(crate) async fn apply(
                 if a.get("threshold").and_then(|t| t.as_i64()) == Some(90) {
                     let jd = catalog::job("social.post");
                     p.jobs.push(NewJob {
-                        id: uuid(&mut rng),
+                        id: Uuid::new_v4(),
                         job_type: "social.post".into(),
                         payload: json!({ "campaign": "waitlist_push", "event_id": a["event_id"] }),
                         priority: jd.priority,
@@ -342,12 +347,16 @@ pub(crate) async fn apply(
             }
         }
         Effect::Recon(rec) => rec.insert(tx, now).await?,
-        Effect::ReconFailed => Recon::failed(&mut rng, now).insert(tx, now).await?,
+        Effect::ReconFailed => {
+            let mut rec = Recon::failed(&mut rng, now);
+            rec.id = Uuid::new_v4();
+            rec.insert(tx, now).await?
+        }
     }
     let mut logs = Rows::new("workflow_step_logs", LOG_COLS);
     for (i, l) in p.logs.iter().enumerate() {
         logs.push(vec![
-            Val::Uuid(uuid(&mut rng)),
+            Val::Uuid(Uuid::new_v4()),
             Val::Uuid(r.id),
             Val::I64(l.index),
             Val::Text(l.name.clone()),
@@ -365,7 +374,7 @@ pub(crate) async fn apply(
             "INSERT INTO workflow_errors (id, workflow_id, execution_id, error_type, error_message, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
             &[
-                Val::Uuid(uuid(&mut rng)),
+                Val::Uuid(Uuid::new_v4()),
                 Val::Uuid(r.workflow_id),
                 Val::Uuid(r.id),
                 Val::Text(etype.clone()),

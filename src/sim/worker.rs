@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::batch::{Rows, ms_between, pick, uuid};
+use super::batch::{Rows, ms_between, pick};
 use super::broadcast::{self, Delivery, Outcome};
 use super::catalog::{self, ErrDef};
 use super::config::Stats;
@@ -66,9 +66,9 @@ pub(crate) async fn run(ctx: Arc<Ctx>, idx: usize, mut stop: Stop) {
         while i < inflight.len() {
             if inflight[i].finish_at <= now + Duration::from_millis(2) {
                 let f = inflight.swap_remove(i);
-                let retry_at = f.error.and_then(|(etype, _)| {
-                    (catalog::retriable(etype) && f.job.attempts < f.job.max_attempts)
-                        .then(|| retry_time(cfg, &mut rng, &f.job))
+                // the contract (seed 004): any failure below max_attempts is retried
+                let retry_at = f.error.and_then(|_| {
+                    (f.job.attempts < f.job.max_attempts).then(|| retry_time(cfg, &mut rng, &f.job))
                 });
                 done.push(Done {
                     job: f.job,
@@ -88,7 +88,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, idx: usize, mut stop: Stop) {
         {
             let ids: Vec<Uuid> = inflight.iter().map(|f| f.job.id).collect();
             match queue::release(&ctx.db, &me, Some(&ids), Utc::now()).await {
-                Ok(n) => tracing::debug!("{me}: released {n} in-flight jobs at stop"),
+                Ok(n) => Stats::add(&ctx.stats.released, n),
                 Err(e) => tracing::warn!(
                     "{me}: could not release in-flight jobs at stop: {}",
                     describe_sqlx(&e)
@@ -290,7 +290,6 @@ fn plan(
 /// Writes the outcome of finished jobs in one transaction.
 async fn flush(ctx: &Ctx, me: &str, done: &[Done]) -> Result<(), sqlx::Error> {
     let now = Utc::now();
-    let mut rng = SmallRng::seed_from_u64(now.timestamp_micros() as u64);
     let ok: Vec<Uuid> = done
         .iter()
         .filter(|d| d.error.is_none())
@@ -327,7 +326,7 @@ async fn flush(ctx: &Ctx, me: &str, done: &[Done]) -> Result<(), sqlx::Error> {
                         failed += 1;
                     }
                     errors.push(vec![
-                        Val::Uuid(uuid(&mut rng)),
+                        Val::Uuid(Uuid::new_v4()),
                         Val::OptUuid(d.job.workflow_id),
                         Val::OptUuid(None),
                         Val::Text(etype.into()),

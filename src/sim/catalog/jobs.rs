@@ -169,9 +169,3 @@ pub fn job(job_type: &str) -> &'static JobDef {
         .find(|j| j.job_type == job_type)
         .unwrap_or(&UNKNOWN_JOB)
 }
-
-/// Whether an error type is worth retrying (seed 000: network and rate_limit are retriable;
-/// a timeout may be transient too). Validation and authentication failures are not.
-pub fn retriable(error_type: &str) -> bool {
-    matches!(error_type, "network" | "rate_limit" | "timeout" | "unknown")
-}
