@@ -19,7 +19,7 @@ use super::config::Stats;
 use super::queue::{self, NewJob};
 use super::runs::{self, WfRef};
 use super::{Backoff, Ctx, Stop, broadcast};
-use crate::api::db::{Val, describe_sqlx};
+use crate::api::db::Val;
 
 fn payload(rng: &mut SmallRng, job_type: &str) -> Json {
     match job_type {
@@ -118,18 +118,7 @@ pub(crate) async fn enqueuer(ctx: Arc<Ctx>, mut stop: Stop) {
             Ok(())
         }
         .await;
-        let pause = match r {
-            Ok(()) => {
-                backoff.reset();
-                tick
-            }
-            Err(e) => {
-                Stats::add(&ctx.stats.db_errors, 1);
-                let d = backoff.fail();
-                tracing::warn!("sim enqueuer: {}; retrying in {d:?}", describe_sqlx(&e));
-                d
-            }
-        };
+        let pause = ctx.pause_after("enqueuer", r, &mut backoff, tick);
         stop.sleep(pause).await;
     }
 }
@@ -150,18 +139,7 @@ pub(crate) async fn sales(ctx: Arc<Ctx>, mut stop: Stop) {
         let dt_sim = now_i.duration_since(last).as_secs_f64() * cfg.speed();
         last = now_i;
         let r = sell_round(&ctx, &mut rng, dt_sim).await;
-        let pause = match r {
-            Ok(()) => {
-                backoff.reset();
-                tick
-            }
-            Err(e) => {
-                Stats::add(&ctx.stats.db_errors, 1);
-                let d = backoff.fail();
-                tracing::warn!("sim sales: {}; retrying in {d:?}", describe_sqlx(&e));
-                d
-            }
-        };
+        let pause = ctx.pause_after("sales", r, &mut backoff, tick);
         stop.sleep(pause).await;
     }
 }
@@ -334,18 +312,7 @@ pub(crate) async fn metrics(ctx: Arc<Ctx>, mut stop: Stop) {
             Ok(())
         }
         .await;
-        let pause = match r {
-            Ok(()) => {
-                backoff.reset();
-                every
-            }
-            Err(e) => {
-                Stats::add(&ctx.stats.db_errors, 1);
-                let d = backoff.fail();
-                tracing::warn!("sim metrics: {}; retrying in {d:?}", describe_sqlx(&e));
-                d
-            }
-        };
+        let pause = ctx.pause_after("metrics", r, &mut backoff, every);
         stop.sleep(pause).await;
     }
 }
@@ -392,18 +359,7 @@ pub(crate) async fn maintenance(ctx: Arc<Ctx>, mut stop: Stop) {
             Ok(())
         }
         .await;
-        let pause = match r {
-            Ok(()) => {
-                backoff.reset();
-                every
-            }
-            Err(e) => {
-                Stats::add(&ctx.stats.db_errors, 1);
-                let d = backoff.fail();
-                tracing::warn!("sim maintenance: {}; retrying in {d:?}", describe_sqlx(&e));
-                d
-            }
-        };
+        let pause = ctx.pause_after("maintenance", r, &mut backoff, every);
         stop.sleep(pause).await;
     }
 }

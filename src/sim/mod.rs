@@ -54,6 +54,34 @@ pub(crate) struct Ctx {
     pub worker_ids: Vec<String>,
 }
 
+impl Ctx {
+    /// After one round of a periodic task: `ok` when it went well; after a database error,
+    /// counts and logs it and returns the back-off. A database that goes away never kills a task.
+    pub fn pause_after(
+        &self,
+        task: &str,
+        r: Result<(), sqlx::Error>,
+        backoff: &mut Backoff,
+        ok: Duration,
+    ) -> Duration {
+        match r {
+            Ok(()) => {
+                backoff.reset();
+                ok
+            }
+            Err(e) => {
+                config::Stats::add(&self.stats.db_errors, 1);
+                let d = backoff.fail();
+                tracing::warn!(
+                    "sim {task}: {}; retrying in {d:?}",
+                    crate::api::db::describe_sqlx(&e)
+                );
+                d
+            }
+        }
+    }
+}
+
 /// The stop signal as tasks see it: set by `stop()`, or by the handle being dropped.
 pub(crate) struct Stop(watch::Receiver<bool>);
 

@@ -23,7 +23,7 @@ use super::catalog::{self, GENERIC_STEPS, Kind, StepDef, WfDef};
 use super::config::Stats;
 use super::steps::{self, Plan};
 use super::{Backoff, Ctx, Stop};
-use crate::api::db::{Db, DbRow, Val, describe_sqlx};
+use crate::api::db::{Db, DbRow, Val};
 
 /// Most open runs of one workflow at a time (sequences: fewer, they last days).
 const MAX_OPEN: i64 = 20;
@@ -241,18 +241,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, mut stop: Stop) {
             Ok(())
         }
         .await;
-        let pause = match r {
-            Ok(()) => {
-                backoff.reset();
-                tick
-            }
-            Err(e) => {
-                Stats::add(&ctx.stats.db_errors, 1);
-                let d = backoff.fail();
-                tracing::warn!("sim runs: {}; retrying in {d:?}", describe_sqlx(&e));
-                d
-            }
-        };
+        let pause = ctx.pause_after("runs", r, &mut backoff, tick);
         stop.sleep(pause).await;
     }
 }
