@@ -3,6 +3,7 @@
 //! Layout (see ARCHITECTURE.md): `api` does all IO, `state` decides (pure), `views` draw,
 //! `sim` is the simulated automation engine for the demo and drills.
 
+pub mod action;
 pub mod api;
 pub mod app;
 pub mod cli;

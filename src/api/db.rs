@@ -419,6 +419,12 @@ impl Tx {
         }
     }
 
+    pub async fn fetch_one(&mut self, sql: &str, args: &[Val]) -> Result<DbRow, sqlx::Error> {
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
     pub async fn execute(&mut self, sql: &str, args: &[Val]) -> Result<u64, sqlx::Error> {
         let sql = dialect(self.backend(), sql);
         match self {

@@ -1,5 +1,6 @@
 //! The only IO: the store (Postgres + SQLite), the notify listener, and (later) HTTP clients.
 
+pub mod actions;
 pub mod db;
 pub mod notify;
 pub mod refresh;

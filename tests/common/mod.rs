@@ -5,6 +5,8 @@
 //! `CI=true` a missing server fails the test; elsewhere the Postgres half skips, loudly.
 #![allow(dead_code)]
 
+pub mod http_fake;
+
 use std::ops::Deref;
 
 use opsdeck::api::Store;
