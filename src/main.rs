@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use opsdeck::cli::actions::{ActOpts, Request, run as act};
 use opsdeck::cli::{self, Globals};
 
 #[derive(Parser, Debug)]
@@ -48,6 +49,103 @@ enum Command {
     },
     /// Run the simulated automation engine alone against a database (drills, load).
     Simulate(cli::SimulateArgs),
+    /// Pause workflows (the engine starts no run and claims no job of a paused workflow).
+    Pause {
+        /// Workflow names or ids.
+        #[arg(required = true, value_name = "WORKFLOW")]
+        workflows: Vec<String>,
+        /// Why (written to the workflow and the audit trail).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Resume paused workflows.
+    Resume {
+        #[arg(required = true, value_name = "WORKFLOW")]
+        workflows: Vec<String>,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Put failed jobs back to pending: by id, or every failed job matching --job-type/--workflow.
+    Retry {
+        #[arg(value_name = "JOB_ID")]
+        jobs: Vec<String>,
+        /// Every failed job (narrowed by --job-type and --workflow), in one statement.
+        #[arg(long)]
+        all_failed: bool,
+        #[arg(long, value_name = "TYPE")]
+        job_type: Option<String>,
+        #[arg(long, value_name = "WORKFLOW")]
+        workflow: Option<String>,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Cancel pending or retrying jobs.
+    Cancel {
+        #[arg(required = true, value_name = "JOB_ID")]
+        jobs: Vec<String>,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Start a failed or cancelled run again (as a new pending run).
+    RetryRun {
+        #[arg(value_name = "RUN_ID")]
+        run: String,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Cancel a pending, running or waiting run.
+    CancelRun {
+        #[arg(value_name = "RUN_ID")]
+        run: String,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Approve a rate negotiation (the waiting run continues).
+    Approve {
+        #[arg(value_name = "REQUEST_ID")]
+        request: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Reject a rate negotiation (the waiting run ends); a note is required.
+    Reject {
+        #[arg(value_name = "REQUEST_ID")]
+        request: String,
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Call a decided request's resume_url (n8n Wait node) again.
+    Resend {
+        #[arg(value_name = "REQUEST_ID")]
+        request: String,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Resolve (or --ignore) a reconciliation discrepancy.
+    Resolve {
+        #[arg(value_name = "DISCREPANCY_ID")]
+        discrepancy: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        ignore: bool,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
+    /// Acknowledge an event's open capacity alerts.
+    Ack {
+        /// Event name or id.
+        #[arg(value_name = "EVENT")]
+        event: String,
+        #[command(flatten)]
+        opts: ActOpts,
+    },
     /// One-line health for monitoring (Nagios exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status {
         /// Print JSON instead of the Nagios line.
@@ -83,6 +181,77 @@ fn main() -> ExitCode {
             Some(Command::Demo { fresh }) => cli::demo(&globals, fresh).await,
             Some(Command::Simulate(s)) => cli::simulate(&globals, s).await,
             Some(Command::Status { json }) => cli::status(&globals, json).await,
+            Some(Command::Pause {
+                workflows,
+                reason,
+                opts,
+            }) => act(&globals, Request::Pause { workflows, reason }, opts).await,
+            Some(Command::Resume { workflows, opts }) => {
+                act(&globals, Request::Resume { workflows }, opts).await
+            }
+            Some(Command::Retry {
+                jobs,
+                all_failed,
+                job_type,
+                workflow,
+                opts,
+            }) => {
+                let r = Request::Retry {
+                    jobs,
+                    all_failed,
+                    job_type,
+                    workflow,
+                };
+                act(&globals, r, opts).await
+            }
+            Some(Command::Cancel { jobs, opts }) => act(&globals, Request::Cancel { jobs }, opts).await,
+            Some(Command::RetryRun { run, opts }) => {
+                act(&globals, Request::RetryRun { run }, opts).await
+            }
+            Some(Command::CancelRun { run, opts }) => {
+                act(&globals, Request::CancelRun { run }, opts).await
+            }
+            Some(Command::Approve {
+                request,
+                note,
+                opts,
+            }) => {
+                let r = Request::Decide {
+                    request,
+                    approve: true,
+                    note,
+                };
+                act(&globals, r, opts).await
+            }
+            Some(Command::Reject {
+                request,
+                note,
+                opts,
+            }) => {
+                let r = Request::Decide {
+                    request,
+                    approve: false,
+                    note: Some(note),
+                };
+                act(&globals, r, opts).await
+            }
+            Some(Command::Resend { request, opts }) => {
+                act(&globals, Request::Resend { request }, opts).await
+            }
+            Some(Command::Resolve {
+                discrepancy,
+                note,
+                ignore,
+                opts,
+            }) => {
+                let r = Request::Resolve {
+                    discrepancy,
+                    note,
+                    ignore,
+                };
+                act(&globals, r, opts).await
+            }
+            Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
             None => cli::console(&globals).await,
         }
     });

@@ -34,7 +34,7 @@ fn migrate_sqlite_twice() {
     let o = opsdeck(&["migrate", "--database-url", &url], &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
-        text(&o).contains("applied 1 of 1 migrations"),
+        text(&o).contains("applied 2 of 2 migrations"),
         "{}",
         text(&o)
     );
@@ -54,7 +54,7 @@ async fn migrate_postgres_and_status_thresholds() {
     };
     let o = opsdeck(&["migrate"], &[("DATABASE_URL", &url)]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("applied 1 of 1"), "{}", text(&o));
+    assert!(text(&o).contains("applied 2 of 2"), "{}", text(&o));
     let o = opsdeck(&["migrate"], &[("DATABASE_URL", &url)]);
     assert!(text(&o).contains("up to date"), "{}", text(&o));
 

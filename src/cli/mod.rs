@@ -1,6 +1,9 @@
 //! Subcommand bodies: resolve configuration, open the store, hand over to the console, the
 //! engine or a one-shot command. Errors print one clear line and exit 2 (never a backtrace).
 
+pub mod actions;
+mod status;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -304,95 +307,7 @@ pub fn init_stderr_logging() {
         .try_init();
 }
 
-/// Nagios-style health: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Thresholds from the seed:
-/// queue depth > 50 warning, > 100 critical; failed runs in the last hour and open capacity
-/// alerts/discrepancies/approvals are reported.
-pub async fn status(g: &Globals, json: bool) -> ExitCode {
-    let unknown = |msg: String| {
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({"status": "UNKNOWN", "code": 3, "message": msg})
-            );
-        } else {
-            println!("UNKNOWN - {msg}");
-        }
-        ExitCode::from(3)
-    };
-    let file = match load_config(g) {
-        Ok(f) => f,
-        Err(f) => return unknown(f.msg),
-    };
-    let t = match target(g, &file) {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return unknown("no database configured (--database-url or DATABASE_URL)".into());
-        }
-        Err(f) => return unknown(f.msg),
-    };
-    let store = match Store::open(&t, 1).await {
-        Ok(s) => s,
-        Err(e) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"status": "CRITICAL", "code": 2, "message": e.to_string()})
-                );
-            } else {
-                println!("CRITICAL - {e}");
-            }
-            return ExitCode::from(2);
-        }
-    };
-    let now = chrono::Utc::now();
-    let o = match store.overview(now).await {
-        Ok(o) => o,
-        Err(e) => return unknown(config::redact_in(&format!("{e:#}"))),
-    };
-    let depth = o.queue.depth();
-    let code: u8 = if depth > 100 {
-        2
-    } else if depth > 50 {
-        1
-    } else {
-        0
-    };
-    let word = ["OK", "WARNING", "CRITICAL"][code as usize];
-    let oldest = o
-        .queue
-        .oldest_pending_at
-        .map(|t| (now - t).num_seconds().max(0));
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "status": word, "code": code, "database": t.display_addr(),
-                "queue": {"depth": depth, "pending": o.queue.pending, "retrying": o.queue.retrying,
-                          "processing": o.queue.processing, "failed": o.queue.failed,
-                          "oldest_pending_age_s": oldest},
-                "runs_last_hour": {"started": o.runs_started_last_hour(), "completed": o.completed_last_hour,
-                                   "failed": o.failed_last_hour},
-                "open_capacity_alerts": o.open_alerts.len(),
-                "open_discrepancies": o.open_discrepancy_total(),
-                "pending_approvals": o.pending_approvals,
-            })
-        );
-    } else {
-        println!(
-            "{word} - queue depth {depth} (oldest pending {}), {} failed runs in the last hour, {} capacity alerts, {} open discrepancies, {} pending approvals | depth={depth};50;100 failed_1h={}",
-            oldest
-                .map(|s| format!("{s}s"))
-                .unwrap_or_else(|| "none".into()),
-            o.failed_last_hour,
-            o.open_alerts.len(),
-            o.open_discrepancy_total(),
-            o.pending_approvals,
-            o.failed_last_hour,
-        );
-    }
-    store.db.close().await;
-    ExitCode::from(code)
-}
+pub use status::status;
 
 pub async fn simulate(g: &Globals, a: SimulateArgs) -> ExitCode {
     crate::sim::cli::run(g, a).await

@@ -1,0 +1,459 @@
+//! `opsdeck pause|resume|retry|cancel|approve|reject|resolve|ack|resend`: the operator actions
+//! from a shell or a script, through the same `api::actions::execute` as the console.
+//! Exit codes: 0 done, 1 conflict (someone else got there first, or nothing matched), 2 error.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use uuid::Uuid;
+
+use super::{Fail, Globals, load_config, open_store, target};
+use crate::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
+use crate::api::Store;
+use crate::api::actions::{ActionCtx, can_act, execute};
+use crate::api::store::Val;
+use crate::config;
+
+/// What to do, before ids are resolved against the database.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Pause {
+        workflows: Vec<String>,
+        reason: String,
+    },
+    Resume {
+        workflows: Vec<String>,
+    },
+    Retry {
+        jobs: Vec<String>,
+        all_failed: bool,
+        job_type: Option<String>,
+        workflow: Option<String>,
+    },
+    Cancel {
+        jobs: Vec<String>,
+    },
+    RetryRun {
+        run: String,
+    },
+    CancelRun {
+        run: String,
+    },
+    Decide {
+        request: String,
+        approve: bool,
+        note: Option<String>,
+    },
+    Resend {
+        request: String,
+    },
+    Resolve {
+        discrepancy: String,
+        note: String,
+        ignore: bool,
+    },
+    Ack {
+        event: String,
+    },
+}
+
+/// Output and prompting options shared by the action subcommands.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ActOpts {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+pub async fn run(g: &Globals, req: Request, o: ActOpts) -> ExitCode {
+    match act(g, req, &o).await {
+        Ok(r) => {
+            print_report(&r, o.json);
+            ExitCode::from(r.outcome.exit_code())
+        }
+        Err(f) => {
+            if o.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"outcome": "error", "message": f.msg})
+                );
+            } else {
+                eprintln!("opsdeck: {}", f.msg);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn print_report(r: &ActionReport, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(r).unwrap_or_else(|_| "{}".into())
+        );
+        return;
+    }
+    let word = match r.outcome {
+        Outcome::Ok => "done",
+        Outcome::Conflict => "conflict",
+        Outcome::Error => "error",
+    };
+    println!("{word}: {}", r.message);
+    for c in r.conflicts.iter().skip(usize::from(r.changed == 0)) {
+        println!("  not changed: {c}");
+    }
+    if let Some(w) = &r.warning {
+        println!("warning: {w}");
+    }
+}
+
+async fn act(g: &Globals, req: Request, o: &ActOpts) -> Result<ActionReport, Fail> {
+    let file = load_config(g)?;
+    if g.read_only || file.read_only.unwrap_or(false) {
+        return Err(Fail::new(2, "read-only: actions are disabled (--read-only or config)"));
+    }
+    let t = target(g, &file)?.ok_or_else(|| {
+        Fail::new(
+            2,
+            "actions need a database: --database-url URL or DATABASE_URL",
+        )
+    })?;
+    let store = open_store(&t, 2).await?;
+    if store.pending_migrations().await > 0 {
+        return Err(Fail::new(
+            2,
+            format!(
+                "{}: the schema is missing or out of date: run `opsdeck migrate` first",
+                t.display_addr()
+            ),
+        ));
+    }
+    match can_act(&store).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Fail::new(
+                2,
+                format!(
+                    "read-only: the database role on {} may not change the action tables",
+                    t.display_addr()
+                ),
+            ));
+        }
+        Err(e) => return Err(Fail::new(2, crate::api::db::describe_sqlx(&e))),
+    }
+    let action = resolve(&store, req).await?;
+    action.validate().map_err(|e| Fail::new(2, e))?;
+    let count = match &action {
+        Action::RetryFailed { select, .. } => Some(count_failed(&store, select).await?),
+        _ => None,
+    };
+    let action = match action {
+        Action::RetryFailed { select, .. } => Action::RetryFailed {
+            select,
+            expected: count,
+        },
+        a => a,
+    };
+    if !o.yes {
+        confirm(&action, count)?;
+    }
+    let ctx = ActionCtx::new(Actor {
+        operator: config::resolve_operator(g.operator.as_deref(), &file),
+        origin: config::origin(),
+    });
+    let r = execute(&store, &ctx, &action).await;
+    store.db.close().await;
+    Ok(r)
+}
+
+/// Asks on the terminal; refuses when stdin is not one (scripts pass --yes).
+fn confirm(action: &Action, count: Option<i64>) -> Result<(), Fail> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Fail::new(
+            2,
+            format!(
+                "refusing to {} without confirmation: stdin is not a terminal (pass --yes)",
+                action.summary()
+            ),
+        ));
+    }
+    let mut err = std::io::stderr();
+    for l in action.confirm_lines(count) {
+        let _ = writeln!(err, "{l}");
+    }
+    let typed = action.typed_confirmation(count);
+    match &typed {
+        Some(n) => {
+            let _ = write!(err, "Type {n} to confirm: ");
+        }
+        None => {
+            let _ = write!(err, "Proceed? [y/N] ");
+        }
+    }
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Fail::new(2, e.to_string()))?;
+    let line = line.trim();
+    let yes = match &typed {
+        Some(n) => line == n,
+        None => matches!(line, "y" | "Y" | "yes"),
+    };
+    if yes {
+        Ok(())
+    } else {
+        Err(Fail::new(2, "not confirmed; nothing changed"))
+    }
+}
+
+async fn count_failed(store: &Store, s: &JobSelect) -> Result<i64, Fail> {
+    let mut q = crate::api::store::Query::new("SELECT count(*) AS n FROM job_queue j");
+    q.and("j.status = 'failed'", []);
+    crate::api::actions::job_select(&mut q, s);
+    store
+        .db
+        .fetch_one(&q.sql, &q.args)
+        .await
+        .map(|r| r.n("n"))
+        .map_err(|e| Fail::new(2, crate::api::db::describe_sqlx(&e)))
+}
+
+/// Turns names, full ids and the 8-character short ids the console shows into targets.
+async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
+    Ok(match req {
+        Request::Pause { workflows, reason } => Action::PauseWorkflows {
+            workflows: workflows_of(store, &workflows).await?,
+            reason,
+        },
+        Request::Resume { workflows } => Action::ResumeWorkflows {
+            workflows: workflows_of(store, &workflows).await?,
+        },
+        Request::Retry {
+            jobs,
+            all_failed,
+            job_type,
+            workflow,
+        } => {
+            if all_failed {
+                if !jobs.is_empty() {
+                    return Err(Fail::new(2, "give job ids or --all-failed, not both"));
+                }
+                let wf = match workflow {
+                    Some(w) => Some(one_workflow(store, &w).await?),
+                    None => None,
+                };
+                Action::RetryFailed {
+                    select: JobSelect {
+                        job_type,
+                        workflow_id: wf.as_ref().map(|w| w.id),
+                        workflow_label: wf.map(|w| w.label),
+                        text: None,
+                    },
+                    expected: None,
+                }
+            } else {
+                if job_type.is_some() || workflow.is_some() {
+                    return Err(Fail::new(
+                        2,
+                        "--job-type and --workflow select failed jobs: use them with --all-failed",
+                    ));
+                }
+                Action::RetryJobs {
+                    jobs: ids_of(store, "job_queue", "job", &jobs).await?,
+                }
+            }
+        }
+        Request::Cancel { jobs } => Action::CancelJobs {
+            jobs: ids_of(store, "job_queue", "job", &jobs).await?,
+        },
+        Request::RetryRun { run } => {
+            let id = id_of(store, "workflow_executions", "run", &run).await?;
+            Action::RetryRun {
+                run: id,
+                label: short(&id),
+            }
+        }
+        Request::CancelRun { run } => {
+            let id = id_of(store, "workflow_executions", "run", &run).await?;
+            Action::CancelRun {
+                run: id,
+                label: short(&id),
+            }
+        }
+        Request::Decide {
+            request,
+            approve,
+            note,
+        } => {
+            let id = id_of(store, "approval_requests", "approval request", &request).await?;
+            Action::Decide {
+                request: id,
+                label: approval_label(store, id).await,
+                approve,
+                note,
+            }
+        }
+        Request::Resend { request } => {
+            let id = id_of(store, "approval_requests", "approval request", &request).await?;
+            Action::ResendDecision {
+                request: id,
+                label: approval_label(store, id).await,
+            }
+        }
+        Request::Resolve {
+            discrepancy,
+            note,
+            ignore,
+        } => {
+            let id = id_of(store, "reconciliation_discrepancies", "discrepancy", &discrepancy)
+                .await?;
+            Action::Resolve {
+                discrepancy: id,
+                label: short(&id),
+                ignore,
+                note,
+            }
+        }
+        Request::Ack { event } => {
+            let e = event_of(store, &event).await?;
+            Action::AckCapacity {
+                event: e.id,
+                label: e.label,
+            }
+        }
+    })
+}
+
+fn short(id: &Uuid) -> String {
+    id.to_string()[..8].to_string()
+}
+
+fn db_err(e: sqlx::Error) -> Fail {
+    Fail::new(2, crate::api::db::describe_sqlx(&e))
+}
+
+/// A full uuid, or a unique prefix of at least 6 hex characters.
+async fn id_of(store: &Store, table: &str, what: &str, s: &str) -> Result<Uuid, Fail> {
+    let s = s.trim();
+    if let Ok(id) = Uuid::parse_str(s) {
+        return Ok(id);
+    }
+    let hex_ok = s.len() >= 6 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if !hex_ok {
+        return Err(Fail::new(
+            2,
+            format!("'{}' is not a {what} id (a uuid or its first 8 characters)", crate::sanitize::clean(s)),
+        ));
+    }
+    let rows = store
+        .db
+        .fetch_all(
+            &format!("SELECT id FROM {table} WHERE CAST(id AS TEXT) LIKE $1 LIMIT 2"),
+            &[Val::Text(format!("{}%", s.to_lowercase()))],
+        )
+        .await
+        .map_err(db_err)?;
+    match rows.len() {
+        1 => Ok(rows[0].id("id")),
+        0 => Err(Fail::new(2, format!("no {what} with id {s}"))),
+        _ => Err(Fail::new(
+            2,
+            format!("{s} matches several {what}s: give more characters"),
+        )),
+    }
+}
+
+async fn ids_of(store: &Store, table: &str, what: &str, v: &[String]) -> Result<Vec<Uuid>, Fail> {
+    if v.is_empty() {
+        return Err(Fail::new(2, format!("give at least one {what} id")));
+    }
+    let mut out = Vec::new();
+    for s in v {
+        out.push(id_of(store, table, what, s).await?);
+    }
+    Ok(out)
+}
+
+async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
+    let r = store
+        .db
+        .fetch_optional(
+            "SELECT id, name FROM workflows WHERE name = $1",
+            &[Val::Text(s.to_string())],
+        )
+        .await
+        .map_err(db_err)?;
+    if let Some(r) = r {
+        return Ok(Named::new(r.id("id"), r.s("name")));
+    }
+    let id = id_of(store, "workflows", "workflow", s)
+        .await
+        .map_err(|_| Fail::new(2, format!("no workflow named or with id '{}'", crate::sanitize::clean(s))))?;
+    let r = store
+        .db
+        .fetch_optional("SELECT id, name FROM workflows WHERE id = $1", &[Val::Uuid(id)])
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Fail::new(2, format!("no workflow with id {id}")))?;
+    Ok(Named::new(r.id("id"), r.s("name")))
+}
+
+async fn workflows_of(store: &Store, v: &[String]) -> Result<Vec<Named>, Fail> {
+    if v.is_empty() {
+        return Err(Fail::new(2, "give at least one workflow (name or id)"));
+    }
+    let mut out = Vec::new();
+    for s in v {
+        out.push(one_workflow(store, s).await?);
+    }
+    Ok(out)
+}
+
+async fn event_of(store: &Store, s: &str) -> Result<Named, Fail> {
+    let r = store
+        .db
+        .fetch_all(
+            "SELECT id, name FROM events WHERE name = $1 LIMIT 2",
+            &[Val::Text(s.to_string())],
+        )
+        .await
+        .map_err(db_err)?;
+    match r.len() {
+        1 => return Ok(Named::new(r[0].id("id"), r[0].s("name"))),
+        2 => {
+            return Err(Fail::new(
+                2,
+                format!("several events are named '{}': give the id", crate::sanitize::clean(s)),
+            ));
+        }
+        _ => {}
+    }
+    let id = id_of(store, "events", "event", s).await?;
+    let r = store
+        .db
+        .fetch_optional("SELECT id, name FROM events WHERE id = $1", &[Val::Uuid(id)])
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Fail::new(2, format!("no event with id {id}")))?;
+    Ok(Named::new(r.id("id"), r.s("name")))
+}
+
+/// "Kai Duarte × Maison Noor" for a rate negotiation, else the short id.
+async fn approval_label(store: &Store, id: Uuid) -> String {
+    store
+        .db
+        .fetch_optional(
+            "SELECT model_name, designer_name FROM rate_negotiations WHERE approval_request_id = $1",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|r| format!("{} × {}", r.s("model_name"), r.s("designer_name")))
+        .unwrap_or_else(|| short(&id))
+}

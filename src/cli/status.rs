@@ -1,0 +1,214 @@
+//! `opsdeck status [--json]`: a one-screen health summary with Nagios exit codes (0 OK,
+//! 1 WARNING, 2 CRITICAL, 3 UNKNOWN), from the seed's thresholds.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use super::{Globals, load_config, target};
+use crate::api::Store;
+use crate::api::store::Val;
+use crate::config;
+use crate::model::{Overview, Ts};
+
+/// What the verdict is made of (kept apart from IO so the rules are tested directly).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Health {
+    pub depth: i64,
+    /// "Model Booking/timeout (12)" for each critical error pattern of the last hour.
+    pub critical_patterns: Vec<String>,
+    /// Events at 100 % of capacity.
+    pub sold_out: Vec<String>,
+    pub open_discrepancies: i64,
+    /// Pending approvals past their expiry.
+    pub overdue_approvals: i64,
+}
+
+/// The seed's thresholds: queue depth > 100 or a critical error pattern → CRITICAL; depth > 50,
+/// an event at 100 %, open discrepancies or approvals past their expiry → WARNING.
+pub fn assess(h: &Health) -> (u8, Vec<String>) {
+    let mut code = 0u8;
+    let mut why = Vec::new();
+    let mut raise = |c: u8, w: String| {
+        code = code.max(c);
+        why.push(w);
+    };
+    if h.depth > 100 {
+        raise(2, format!("queue depth {} > 100", h.depth));
+    } else if h.depth > 50 {
+        raise(1, format!("queue depth {} > 50", h.depth));
+    }
+    if !h.critical_patterns.is_empty() {
+        raise(
+            2,
+            format!("critical error patterns: {}", h.critical_patterns.join(", ")),
+        );
+    }
+    if !h.sold_out.is_empty() {
+        raise(1, format!("sold out: {}", h.sold_out.join(", ")));
+    }
+    if h.open_discrepancies > 0 {
+        raise(
+            1,
+            format!("{} open payment discrepancies", h.open_discrepancies),
+        );
+    }
+    if h.overdue_approvals > 0 {
+        raise(
+            1,
+            format!("{} approvals past their expiry", h.overdue_approvals),
+        );
+    }
+    (code, why)
+}
+
+async fn health(store: &Store, o: &Overview, now: Ts) -> anyhow::Result<Health> {
+    let patterns = store.error_patterns(now - chrono::Duration::hours(1)).await?;
+    let overdue = store
+        .db
+        .fetch_one(
+            "SELECT count(*) AS n FROM approval_requests WHERE status = 'pending' AND expires_at < $1",
+            &[Val::Ts(now)],
+        )
+        .await?
+        .n("n");
+    Ok(Health {
+        depth: o.queue.depth(),
+        critical_patterns: patterns
+            .iter()
+            .filter(|p| p.is_critical())
+            .map(|p| {
+                format!(
+                    "{}/{} ({})",
+                    crate::sanitize::clean(&p.workflow_name),
+                    crate::sanitize::clean(&p.error_type),
+                    p.count
+                )
+            })
+            .collect(),
+        sold_out: o
+            .capacity
+            .iter()
+            .filter(|e| e.capacity > 0 && e.sold >= e.capacity)
+            .map(|e| crate::sanitize::clean(&e.name))
+            .collect(),
+        open_discrepancies: o.open_discrepancy_total(),
+        overdue_approvals: overdue,
+    })
+}
+
+pub async fn status(g: &Globals, json: bool) -> ExitCode {
+    let say = |code: u8, msg: String| {
+        let word = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code as usize];
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"status": word, "code": code, "message": msg})
+            );
+        } else {
+            println!("{word} - {msg}");
+        }
+        ExitCode::from(code)
+    };
+    let file = match load_config(g) {
+        Ok(f) => f,
+        Err(f) => return say(3, f.msg),
+    };
+    let t = match target(g, &file) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return say(
+                3,
+                "no database configured (--database-url or DATABASE_URL)".into(),
+            );
+        }
+        Err(f) => return say(3, f.msg),
+    };
+    let store = match Store::open(&t, 1).await {
+        Ok(s) => s,
+        Err(e) => return say(2, e.to_string()),
+    };
+    let now = chrono::Utc::now();
+    let o = match store.overview(now).await {
+        Ok(o) => o,
+        Err(e) => return say(3, config::redact_in(&format!("{e:#}"))),
+    };
+    let h = match health(&store, &o, now).await {
+        Ok(h) => h,
+        Err(e) => return say(3, config::redact_in(&format!("{e:#}"))),
+    };
+    store.db.close().await;
+    let (code, why) = assess(&h);
+    let word = ["OK", "WARNING", "CRITICAL"][code as usize];
+    let depth = h.depth;
+    let oldest = o
+        .queue
+        .oldest_pending_at
+        .map(|t| (now - t).num_seconds().max(0));
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "status": word, "code": code, "database": t.display_addr(), "reasons": why,
+                "queue": {"depth": depth, "pending": o.queue.pending, "retrying": o.queue.retrying,
+                          "processing": o.queue.processing, "failed": o.queue.failed,
+                          "oldest_pending_age_s": oldest},
+                "runs_last_hour": {"started": o.runs_started_last_hour(), "completed": o.completed_last_hour,
+                                   "failed": o.failed_last_hour},
+                "critical_error_patterns": h.critical_patterns,
+                "sold_out_events": h.sold_out,
+                "open_capacity_alerts": o.open_alerts.len(),
+                "open_discrepancies": o.open_discrepancy_total(),
+                "pending_approvals": o.pending_approvals,
+                "overdue_approvals": h.overdue_approvals,
+            })
+        );
+    } else {
+        let reasons = if why.is_empty() {
+            String::new()
+        } else {
+            format!("{}; ", why.join("; "))
+        };
+        println!(
+            "{word} - {reasons}queue depth {depth} (oldest pending {}), {} failed runs in the last hour, {} capacity alerts, {} open discrepancies, {} pending approvals | depth={depth};50;100 failed_1h={}",
+            oldest
+                .map(|s| format!("{s}s"))
+                .unwrap_or_else(|| "none".into()),
+            o.failed_last_hour,
+            o.open_alerts.len(),
+            o.open_discrepancy_total(),
+            o.pending_approvals,
+            o.failed_last_hour,
+        );
+    }
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds() {
+        let ok = Health::default();
+        assert_eq!(assess(&ok).0, 0);
+        let h = |f: &dyn Fn(&mut Health)| {
+            let mut h = Health::default();
+            f(&mut h);
+            assess(&h)
+        };
+        assert_eq!(h(&|h| h.depth = 50).0, 0);
+        assert_eq!(h(&|h| h.depth = 51).0, 1);
+        assert_eq!(h(&|h| h.depth = 101).0, 2);
+        assert_eq!(h(&|h| h.critical_patterns = vec!["x/timeout (1)".into()]).0, 2);
+        assert_eq!(h(&|h| h.sold_out = vec!["Finale".into()]).0, 1);
+        assert_eq!(h(&|h| h.open_discrepancies = 2).0, 1);
+        assert_eq!(h(&|h| h.overdue_approvals = 1).0, 1);
+        let (c, why) = h(&|h| {
+            h.depth = 60;
+            h.critical_patterns = vec!["Ticket Sales/authentication_failed (3)".into()];
+        });
+        assert_eq!(c, 2);
+        assert_eq!(why.len(), 2);
+    }
+}
