@@ -74,7 +74,7 @@ pub enum Action {
     },
     /// Failed jobs back to pending (the selected or the marked ones).
     RetryJobs {
-        jobs: Vec<Uuid>,
+        jobs: Vec<Named>,
     },
     /// Every failed job matching a filter, in one statement. `expected` is the count the
     /// operator confirmed (the report says when the database found a different number).
@@ -84,7 +84,7 @@ pub enum Action {
     },
     /// Pending or retrying jobs to cancelled.
     CancelJobs {
-        jobs: Vec<Uuid>,
+        jobs: Vec<Named>,
     },
     /// A failed or cancelled run starts again as a new pending run of the same workflow.
     RetryRun {
@@ -164,7 +164,9 @@ impl Action {
             Action::PauseWorkflows { workflows, .. } | Action::ResumeWorkflows { workflows } => {
                 one(&workflows.iter().map(|w| w.id).collect::<Vec<_>>())
             }
-            Action::RetryJobs { jobs } | Action::CancelJobs { jobs } => one(jobs),
+            Action::RetryJobs { jobs } | Action::CancelJobs { jobs } => {
+                one(&jobs.iter().map(|j| j.id).collect::<Vec<_>>())
+            }
             Action::RetryFailed { .. } => None,
             Action::RetryRun { run, .. } | Action::CancelRun { run, .. } => Some(run.to_string()),
             Action::Decide { request, .. } | Action::ResendDecision { request, .. } => {
@@ -280,11 +282,7 @@ impl Action {
             Action::CancelRun { label, .. } => format!("cancel run {}", clean(label)),
             Action::Decide {
                 label, approve: a, ..
-            } => format!(
-                "{} {}",
-                if *a { "approve" } else { "reject" },
-                clean(label)
-            ),
+            } => format!("{} {}", if *a { "approve" } else { "reject" }, clean(label)),
             Action::ResendDecision { label, .. } => {
                 format!("resend the decision on {} to n8n", clean(label))
             }
@@ -327,7 +325,7 @@ impl Action {
             }
             Action::RetryJobs { jobs } => {
                 l.push(format!("Retry {} failed job(s):", jobs.len()));
-                l.extend(list(jobs.iter().map(|j| short(j)).collect::<Vec<_>>().iter().map(String::as_str)));
+                l.extend(list(jobs.iter().map(|j| j.label.as_str())));
                 l.push("failed → pending, attempts reset, run now".into());
             }
             Action::RetryFailed { select, .. } => {
@@ -340,16 +338,20 @@ impl Action {
             }
             Action::CancelJobs { jobs } => {
                 l.push(format!("Cancel {} job(s):", jobs.len()));
-                l.extend(list(jobs.iter().map(|j| short(j)).collect::<Vec<_>>().iter().map(String::as_str)));
+                l.extend(list(jobs.iter().map(|j| j.label.as_str())));
                 l.push("pending/retrying → cancelled: they will not run".into());
             }
             Action::RetryRun { label, .. } => {
                 l.push(format!("Retry run {}", clean(label)));
-                l.push("starts a new pending run of the same workflow, same event and input".into());
+                l.push(
+                    "starts a new pending run of the same workflow, same event and input".into(),
+                );
             }
             Action::CancelRun { label, .. } => {
                 l.push(format!("Cancel run {}", clean(label)));
-                l.push("pending/running/waiting → cancelled: its remaining steps will not run".into());
+                l.push(
+                    "pending/running/waiting → cancelled: its remaining steps will not run".into(),
+                );
             }
             Action::Decide {
                 label,
@@ -376,7 +378,10 @@ impl Action {
                 l.push("POSTs the recorded decision to the request's resume_url again".into());
             }
             Action::Resolve {
-                label, ignore, note, ..
+                label,
+                ignore,
+                note,
+                ..
             } => {
                 l.push(format!(
                     "{} discrepancy {}",
@@ -392,7 +397,10 @@ impl Action {
                 }
             }
             Action::AckCapacity { label, .. } => {
-                l.push(format!("Acknowledge the capacity alerts of {}", clean(label)));
+                l.push(format!(
+                    "Acknowledge the capacity alerts of {}",
+                    clean(label)
+                ));
                 l.push("open → acknowledged (the alert stays in the history)".into());
             }
         }
@@ -402,10 +410,6 @@ impl Action {
 
 /// Above this many jobs, a retry asks for the count to be typed.
 pub const TYPED_ABOVE: i64 = 10;
-
-fn short(id: &Uuid) -> String {
-    id.to_string()[..8].to_string()
-}
 
 fn list<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
     let items: Vec<&str> = items.collect();

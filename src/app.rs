@@ -22,6 +22,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
+use crate::action::{ActionReport, Actor};
+use crate::api::actions::{ActionCtx, count_failed, execute};
 use crate::api::notify::{self, Note};
 use crate::api::{Store, refresh};
 use crate::keymap::Keymap;
@@ -39,6 +41,8 @@ pub struct AppOptions {
     pub operator: String,
     /// "host/dbname" or the demo file name — never a password.
     pub db_label: String,
+    /// Shown once at start (e.g. why the console is read-only).
+    pub notice: Option<String>,
 }
 
 /// NOTIFY bursts: wait this long for more before refreshing...
@@ -162,6 +166,13 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     let mut first_change: Option<Instant> = None;
     let mut deadline: Option<Instant> = None;
 
+    let actions = ActionCtx::new(Actor {
+        operator: app.operator.clone(),
+        origin: crate::config::origin(),
+    });
+    if let Some(n) = &opts.notice {
+        app.toast_for(n.clone(), true, 10);
+    }
     let mut fx = app.start();
     loop {
         for e in fx.drain(..) {
@@ -192,6 +203,32 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
                     tokio::spawn(async move {
                         tokio::time::sleep(after).await;
                         let _ = tx.send(Msg::FilterSettled(v, seq)).await;
+                    });
+                }
+                Effect::Act(action) => {
+                    let (store, tx, ctx) = (store.clone(), tx.clone(), actions.clone());
+                    tokio::spawn(async move {
+                        // a panic must still land as a result, or the console would wait forever
+                        let a = action.clone();
+                        let r = tokio::spawn(async move { execute(&store, &ctx, &a).await })
+                            .await
+                            .unwrap_or_else(|e| {
+                                tracing::error!(error = %e, "an action task failed");
+                                ActionReport::error(
+                                    action.name(),
+                                    "internal error (see the log); check the Audit view before retrying",
+                                )
+                            });
+                        let _ = tx.send(Msg::ActionDone(Box::new(r))).await;
+                    });
+                }
+                Effect::CountFailed(select) => {
+                    let (store, tx) = (store.clone(), tx.clone());
+                    tokio::spawn(async move {
+                        let r = count_failed(&store, &select)
+                            .await
+                            .map_err(|e| crate::api::db::describe_sqlx(&e));
+                        let _ = tx.send(Msg::Counted(r)).await;
                     });
                 }
                 Effect::Quit => app.quit = true,

@@ -204,7 +204,9 @@ fn main() -> ExitCode {
                 };
                 act(&globals, r, opts).await
             }
-            Some(Command::Cancel { jobs, opts }) => act(&globals, Request::Cancel { jobs }, opts).await,
+            Some(Command::Cancel { jobs, opts }) => {
+                act(&globals, Request::Cancel { jobs }, opts).await
+            }
             Some(Command::RetryRun { run, opts }) => {
                 act(&globals, Request::RetryRun { run }, opts).await
             }

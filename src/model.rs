@@ -344,6 +344,9 @@ pub struct Approval {
     pub execution_id: Option<Uuid>,
     pub created_at: Ts,
     pub expires_at: Option<Ts>,
+    /// Where telling n8n (resume_url) stands: None, "pending", "told" or "failed".
+    pub resume_status: Option<String>,
+    pub resume_error: Option<String>,
     pub negotiation: Option<Negotiation>,
 }
 

@@ -21,6 +21,10 @@ fn ctx(op: &str) -> ActionCtx {
     })
 }
 
+fn js(ids: &[Uuid]) -> Vec<Named> {
+    ids.iter().map(|id| Named::new(*id, "job")).collect()
+}
+
 fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -29,7 +33,11 @@ async fn workflow(s: &TestStore, name: &str, status: &str) -> Uuid {
     let id = Uuid::new_v4();
     s.db.execute(
         "INSERT INTO workflows (id, name, trigger_type, status) VALUES ($1, $2, 'webhook', $3)",
-        &[Val::Uuid(id), Val::Text(name.into()), Val::Text(status.into())],
+        &[
+            Val::Uuid(id),
+            Val::Text(name.into()),
+            Val::Text(status.into()),
+        ],
     )
     .await
     .unwrap();
@@ -74,7 +82,14 @@ async fn audit_rows(s: &TestStore) -> Vec<(String, String, String, Option<String
     .await
     .unwrap()
     .iter()
-    .map(|r| (r.s("action"), r.s("outcome"), r.s("operator"), r.text("note")))
+    .map(|r| {
+        (
+            r.s("action"),
+            r.s("outcome"),
+            r.s("operator"),
+            r.text("note"),
+        )
+    })
     .collect()
 }
 
@@ -106,9 +121,8 @@ async fn pause_resume_body(s: TestStore) {
     let r = execute(&s, &ctx("maya@ops"), &pause).await;
     ok(&r);
     assert_eq!(r.changed, 1);
-    let row = s
-        .db
-        .fetch_one(
+    let row =
+        s.db.fetch_one(
             "SELECT status, paused_by, pause_reason FROM workflows WHERE id = $1",
             &[Val::Uuid(wf)],
         )
@@ -137,7 +151,12 @@ async fn pause_resume_body(s: TestStore) {
     .await;
     ok(&r);
     assert_eq!(status_of(&s, "workflows", wf).await, "active");
-    let r = execute(&s, &ctx("maya@ops"), &Action::ResumeWorkflows { workflows: w }).await;
+    let r = execute(
+        &s,
+        &ctx("maya@ops"),
+        &Action::ResumeWorkflows { workflows: w },
+    )
+    .await;
     assert_eq!(r.outcome, Outcome::Conflict);
     assert!(r.message.contains("resumed by li@ops"), "{}", r.message);
 
@@ -156,9 +175,11 @@ async fn pause_resume_body(s: TestStore) {
         ]
     );
     assert_eq!(a[0].3.as_deref(), Some("OpenAI quota"));
-    let origin = s
-        .db
-        .fetch_one("SELECT origin, target_type, target_id FROM operator_actions LIMIT 1", &[])
+    let origin =
+        s.db.fetch_one(
+            "SELECT origin, target_type, target_id FROM operator_actions LIMIT 1",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(origin.s("origin"), "ssh:10.0.0.7");
@@ -183,17 +204,20 @@ async fn jobs_body(s: TestStore) {
         &s,
         &ctx("maya@ops"),
         &Action::RetryJobs {
-            jobs: vec![failed, pending],
+            jobs: js(&[failed, pending]),
         },
     )
     .await;
     ok(&r);
     assert_eq!(r.changed, 1);
     assert_eq!(r.conflicts.len(), 1);
-    assert!(r.conflicts[0].contains("already pending"), "{:?}", r.conflicts);
-    let row = s
-        .db
-        .fetch_one(
+    assert!(
+        r.conflicts[0].contains("already pending"),
+        "{:?}",
+        r.conflicts
+    );
+    let row =
+        s.db.fetch_one(
             "SELECT status, attempts, locked_by FROM job_queue WHERE id = $1",
             &[Val::Uuid(failed)],
         )
@@ -204,7 +228,14 @@ async fn jobs_body(s: TestStore) {
     assert_eq!(audit_rows(&s).await.len(), 1);
 
     // retrying it again: someone got there first
-    let r = execute(&s, &ctx("li@ops"), &Action::RetryJobs { jobs: vec![failed] }).await;
+    let r = execute(
+        &s,
+        &ctx("li@ops"),
+        &Action::RetryJobs {
+            jobs: js(&[failed]),
+        },
+    )
+    .await;
     assert_eq!(r.outcome, Outcome::Conflict);
     // (a marked retry has no single target id in the audit trail, so "by whom" is only
     // known for single-target actions; the race test checks that case)
@@ -215,7 +246,7 @@ async fn jobs_body(s: TestStore) {
         &s,
         &ctx("li@ops"),
         &Action::CancelJobs {
-            jobs: vec![pending, processing],
+            jobs: js(&[pending, processing]),
         },
     )
     .await;
@@ -232,7 +263,7 @@ async fn jobs_body(s: TestStore) {
         &s,
         &ctx("li@ops"),
         &Action::CancelJobs {
-            jobs: vec![Uuid::new_v4()],
+            jobs: js(&[Uuid::new_v4()]),
         },
     )
     .await;
@@ -246,7 +277,14 @@ async fn retry_filtered_body(s: TestStore) {
     let a = job(&s, "email.send", "failed", Some(wf), Some("SMTP timeout")).await;
     let b = job(&s, "email.send", "failed", None, Some("bad address")).await;
     let c = job(&s, "social.post", "failed", Some(wf), Some("SMTP timeout")).await;
-    let d = job(&s, "email.send", "completed", Some(wf), Some("SMTP timeout")).await;
+    let d = job(
+        &s,
+        "email.send",
+        "completed",
+        Some(wf),
+        Some("SMTP timeout"),
+    )
+    .await;
     let select = JobSelect {
         job_type: Some("email.send".into()),
         text: Some("timeout".into()),
@@ -319,7 +357,9 @@ async fn bulk_retry_body(s: TestStore) {
                 n + 2
             ));
             args.push(Val::Uuid(Uuid::new_v4()));
-            args.push(Val::Ts(t - chrono::Duration::seconds((chunk * 500 + i) as i64)));
+            args.push(Val::Ts(
+                t - chrono::Duration::seconds((chunk * 500 + i) as i64),
+            ));
         }
         s.db.execute(&sql, &args).await.unwrap();
     }
@@ -337,9 +377,8 @@ async fn bulk_retry_body(s: TestStore) {
     .await;
     ok(&r);
     assert_eq!(r.changed, N as u64);
-    let left = s
-        .db
-        .fetch_one(
+    let left =
+        s.db.fetch_one(
             "SELECT count(*) AS n FROM job_queue WHERE status <> 'pending'",
             &[],
         )
@@ -347,11 +386,10 @@ async fn bulk_retry_body(s: TestStore) {
         .unwrap()
         .n("n");
     assert_eq!(left, 0);
-    let rows = s
-        .db
-        .fetch_all("SELECT outcome, after FROM operator_actions", &[])
-        .await
-        .unwrap();
+    let rows =
+        s.db.fetch_all("SELECT outcome, after FROM operator_actions", &[])
+            .await
+            .unwrap();
     assert_eq!(rows.len(), 1, "one audit row for the whole bulk retry");
     assert_eq!(rows[0].json("after").unwrap()["count"], N as u64);
 }
@@ -383,7 +421,7 @@ fn tally(rs: &[ActionReport]) -> (usize, usize, usize) {
 async fn races_body(s: TestStore) {
     // 20 operators retry the same failed job
     let j = job(&s, "email.send", "failed", None, Some("x")).await;
-    let rs = race(&s, 20, |_| Action::RetryJobs { jobs: vec![j] }).await;
+    let rs = race(&s, 20, |_| Action::RetryJobs { jobs: js(&[j]) }).await;
     assert_eq!(tally(&rs), (1, 19, 0), "{rs:?}");
     let winner = rs.iter().position(|r| r.outcome == Outcome::Ok).unwrap();
     for r in rs.iter().filter(|r| r.outcome == Outcome::Conflict) {
@@ -393,9 +431,8 @@ async fn races_body(s: TestStore) {
             r.message
         );
     }
-    let ok_rows = s
-        .db
-        .fetch_one(
+    let ok_rows =
+        s.db.fetch_one(
             "SELECT count(*) AS n FROM operator_actions WHERE outcome = 'ok'",
             &[],
         )
@@ -415,9 +452,8 @@ async fn races_body(s: TestStore) {
     .await;
     assert_eq!(tally(&rs), (1, 19, 0), "{rs:?}");
     let final_status = status_of(&s, "approval_requests", req).await;
-    let neg = s
-        .db
-        .fetch_one(
+    let neg =
+        s.db.fetch_one(
             "SELECT status FROM rate_negotiations WHERE approval_request_id = $1",
             &[Val::Uuid(req)],
         )
@@ -425,7 +461,10 @@ async fn races_body(s: TestStore) {
         .unwrap()
         .s("status");
     assert_eq!(neg, final_status, "request and negotiation change together");
-    assert!(rs.iter().any(|r| r.message.starts_with(&format!("already {final_status} by "))));
+    assert!(rs.iter().any(|r| {
+        r.message
+            .starts_with(&format!("already {final_status} by "))
+    }));
 
     // pause racing
     let wf = workflow(&s, "Invoice Run", "active").await;
@@ -561,14 +600,19 @@ async fn resume_state(s: &TestStore, req: Uuid) -> (String, Option<String>, Stri
     (
         r.s("resume_status"),
         r.text("resume_error"),
-        r.json("after").unwrap()["n8n"].as_str().unwrap().to_string(),
+        r.json("after").unwrap()["n8n"]
+            .as_str()
+            .unwrap()
+            .to_string(),
     )
 }
 
 async fn resume_url_body(s: TestStore) {
     let fake = HttpFake::start(|req| match req.path.as_str() {
         "/webhook-waiting/1" => Response::status(200),
-        "/webhook-waiting/2" => Response::json(409, serde_json::json!({"message": "already resumed"})),
+        "/webhook-waiting/2" => {
+            Response::json(409, serde_json::json!({"message": "already resumed"}))
+        }
         "/webhook-waiting/3" => Response::status(500),
         _ => Response::status(200).delayed(Duration::from_secs(5)),
     })
@@ -579,7 +623,10 @@ async fn resume_url_body(s: TestStore) {
     let (req, r) = decide_with(&s, &format!("{}/webhook-waiting/1", fake.url), &c).await;
     ok(&r);
     assert!(r.warning.is_none());
-    assert_eq!(resume_state(&s, req).await, ("told".into(), None, "told".into()));
+    assert_eq!(
+        resume_state(&s, req).await,
+        ("told".into(), None, "told".into())
+    );
     let sent = fake.requests();
     assert_eq!(sent[0].method, "POST");
     let body = sent[0].json();
@@ -595,7 +642,12 @@ async fn resume_url_body(s: TestStore) {
     // 500: the decision stands, the operator is told to resend, the audit row says so
     let (req, r) = decide_with(&s, &format!("{}/webhook-waiting/3", fake.url), &c).await;
     ok(&r);
-    assert!(r.warning.as_deref().unwrap().contains("n8n not told (HTTP 500)"));
+    assert!(
+        r.warning
+            .as_deref()
+            .unwrap()
+            .contains("n8n not told (HTTP 500)")
+    );
     assert_eq!(
         resume_state(&s, req).await,
         (
@@ -661,10 +713,17 @@ async fn recon_capacity_runs_body(s: TestStore) {
         note: "refunded by hand".into(),
     };
     ok(&execute(&s, &ctx("maya@ops"), &resolve(false)).await);
-    assert_eq!(status_of(&s, "reconciliation_discrepancies", d).await, "resolved");
+    assert_eq!(
+        status_of(&s, "reconciliation_discrepancies", d).await,
+        "resolved"
+    );
     let r = execute(&s, &ctx("li@ops"), &resolve(true)).await;
     assert_eq!(r.outcome, Outcome::Conflict);
-    assert!(r.message.contains("already resolved by maya@ops"), "{}", r.message);
+    assert!(
+        r.message.contains("already resolved by maya@ops"),
+        "{}",
+        r.message
+    );
 
     // capacity alerts
     let ev = Uuid::new_v4();
@@ -721,13 +780,24 @@ async fn recon_capacity_runs_body(s: TestStore) {
         label: "r".into(),
     };
     ok(&execute(&s, &ctx("maya@ops"), &cancel).await);
-    assert_eq!(status_of(&s, "workflow_executions", run_id).await, "cancelled");
+    assert_eq!(
+        status_of(&s, "workflow_executions", run_id).await,
+        "cancelled"
+    );
     let r = execute(&s, &ctx("li@ops"), &cancel).await;
-    assert!(r.message.contains("already cancelled by maya@ops"), "{}", r.message);
+    assert!(
+        r.message.contains("already cancelled by maya@ops"),
+        "{}",
+        r.message
+    );
     ok(&execute(&s, &ctx("maya@ops"), &retry).await);
     let r = execute(&s, &ctx("li@ops"), &retry).await;
     assert_eq!(r.outcome, Outcome::Conflict);
-    assert!(r.message.contains("already retried by maya@ops"), "{}", r.message);
+    assert!(
+        r.message.contains("already retried by maya@ops"),
+        "{}",
+        r.message
+    );
     let new = s
         .db
         .fetch_one(
@@ -752,12 +822,11 @@ async fn select_only_role_postgres() {
     let s = common::migrated(s).await;
     assert!(can_act(&s).await.unwrap());
     let role = format!("ro_{}", Uuid::new_v4().simple());
-    let db = s
-        .db
-        .fetch_one("SELECT current_database() AS d", &[])
-        .await
-        .unwrap()
-        .s("d");
+    let db =
+        s.db.fetch_one("SELECT current_database() AS d", &[])
+            .await
+            .unwrap()
+            .s("d");
     s.db.execute_script(&format!(
         "CREATE ROLE {role} LOGIN; GRANT CONNECT ON DATABASE \"{db}\" TO {role}; \
          GRANT USAGE ON SCHEMA public TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};"
@@ -774,7 +843,10 @@ async fn select_only_role_postgres() {
     )
     .await
     .unwrap();
-    assert!(!can_act(&ro).await.unwrap(), "SELECT-only role must be read-only");
+    assert!(
+        !can_act(&ro).await.unwrap(),
+        "SELECT-only role must be read-only"
+    );
     let r = execute(
         &ro,
         &ctx("maya@ops"),

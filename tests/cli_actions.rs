@@ -52,28 +52,45 @@ async fn cli_body(s: common::TestStore) {
 
     let o = opsdeck(
         &url,
-        &["pause", "Model Booking", "--reason", "quota", "--yes", "--operator", "maya@ops"],
+        &[
+            "pause",
+            "Model Booking",
+            "--reason",
+            "quota",
+            "--yes",
+            "--operator",
+            "maya@ops",
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("done: paused 1 workflow"), "{}", text(&o));
     // the second time: someone got there first → exit 1, JSON says who
     let o = opsdeck(
         &url,
-        &["pause", &wf.to_string()[..8], "--reason", "again", "--yes", "--json"],
+        &[
+            "pause",
+            &wf.to_string()[..8],
+            "--reason",
+            "again",
+            "--yes",
+            "--json",
+        ],
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["outcome"], "conflict");
     assert!(
-        v["message"].as_str().unwrap().contains("already paused by maya@ops"),
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("already paused by maya@ops"),
         "{v}"
     );
     // the default operator is $USER@host
     let o = opsdeck(&url, &["resume", "Model Booking", "-y"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let who = s
-        .db
-        .fetch_one(
+    let who =
+        s.db.fetch_one(
             "SELECT operator FROM operator_actions WHERE action = 'workflow.resume'",
             &[],
         )
@@ -85,7 +102,11 @@ async fn cli_body(s: common::TestStore) {
     // bad input: unknown workflow, reject without a note
     let o = opsdeck(&url, &["pause", "Nope", "--reason", "x", "-y"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("no workflow named or with id 'Nope'"), "{}", text(&o));
+    assert!(
+        text(&o).contains("no workflow named or with id 'Nope'"),
+        "{}",
+        text(&o)
+    );
     let o = opsdeck(&url, &["reject", "abcdef12", "-y"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
@@ -100,13 +121,25 @@ async fn cli_body(s: common::TestStore) {
     }
     let o = opsdeck(
         &url,
-        &["retry", "--all-failed", "--job-type", "email.send", "-y", "--json"],
+        &[
+            "retry",
+            "--all-failed",
+            "--job-type",
+            "email.send",
+            "-y",
+            "--json",
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["changed"], 2);
     let o = opsdeck(&url, &["retry", "--all-failed", "-y"]);
-    assert_eq!(o.status.code(), Some(1), "nothing matched is a conflict: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "nothing matched is a conflict: {}",
+        text(&o)
+    );
 
     // read-only refuses
     let o = opsdeck(&url, &["resume", "Model Booking", "-y", "--read-only"]);

@@ -291,7 +291,9 @@ fn a_failed_read_means_disconnected_with_backoff_until_a_good_one() {
 }
 
 #[test]
-fn mutating_keys_only_explain_themselves() {
+fn mutating_keys_with_nothing_selected_explain_themselves() {
+    // (before issue 5 every mutating key said "not available yet"; now they open a confirm
+    // dialog — tests/actions_ui.rs — and with nothing selected they say so and do nothing)
     let mut a = app();
     press(&mut a, KeyCode::Char('8'));
     let fx = press(&mut a, KeyCode::Char('A'));
@@ -301,7 +303,7 @@ fn mutating_keys_only_explain_themselves() {
             .as_ref()
             .expect("toast")
             .text
-            .contains("not available yet")
+            .contains("nothing selected")
     );
     a.mode = Mode::ReadOnly;
     press(&mut a, KeyCode::Char('A'));

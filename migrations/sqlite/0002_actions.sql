@@ -13,3 +13,6 @@ CREATE INDEX opact_target_idx ON operator_actions (target_id, at DESC);
 -- run is a conflict, not a second run)
 ALTER TABLE workflow_executions ADD COLUMN retried_as TEXT;
 ALTER TABLE workflow_executions ADD COLUMN retry_of TEXT;
+
+-- the Approvals view lists what needs an operator: pending, or decided with n8n not told
+CREATE INDEX appr_resume_failed_idx ON approval_requests (created_at DESC) WHERE resume_status = 'failed';

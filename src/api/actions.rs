@@ -207,15 +207,15 @@ async fn apply(
         Action::RetryJobs { jobs } => {
             let set = "status = 'pending', attempts = 0, scheduled_for = ?, started_at = NULL, \
                        completed_at = NULL, locked_by = NULL, updated_at = ?";
-            jobs_by_id(tx, jobs, set, &["failed"], "pending", now).await
+            let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+            jobs_by_id(tx, &ids, set, &["failed"], "pending", now).await
         }
         Action::CancelJobs { jobs } => {
             let set = "status = 'cancelled', completed_at = ?, locked_by = NULL, updated_at = ?";
-            jobs_by_id(tx, jobs, set, &["pending", "retrying"], "cancelled", now).await
+            let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+            jobs_by_id(tx, &ids, set, &["pending", "retrying"], "cancelled", now).await
         }
-        Action::RetryFailed { select, expected } => {
-            retry_failed(tx, select, *expected, now).await
-        }
+        Action::RetryFailed { select, expected } => retry_failed(tx, select, *expected, now).await,
         Action::RetryRun { run, .. } => retry_run(tx, *run, now).await,
         Action::CancelRun { run, .. } => cancel_run(tx, op, *run, now).await,
         Action::Decide {
@@ -406,8 +406,7 @@ async fn jobs_by_id(
                         .map(|w| format!(" on {}", clean(&w)))
                         .unwrap_or_default(),
                     s if s == to => {
-                        last_actor(tx, id, &["job.retry", "job.retry_failed", "job.cancel"])
-                            .await?
+                        last_actor(tx, id, &["job.retry", "job.retry_failed", "job.cancel"]).await?
                     }
                     _ => String::new(),
                 };
@@ -433,6 +432,14 @@ pub(crate) fn job_select(q: &mut Query, s: &JobSelect) {
             "j.job_type || ' ' || COALESCE(j.error_message, '')",
             s.text.as_deref(),
         );
+}
+
+/// How many failed jobs a bulk retry would touch (for its confirm dialog).
+pub async fn count_failed(store: &Store, s: &JobSelect) -> Result<i64, sqlx::Error> {
+    let mut q = Query::new("SELECT count(*) AS n FROM job_queue j");
+    q.and("j.status = 'failed'", []);
+    job_select(&mut q, s);
+    Ok(store.db.fetch_one(&q.sql, &q.args).await?.n("n"))
 }
 
 async fn retry_failed(
@@ -718,7 +725,10 @@ async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
                 clean(&cur.s("status"))
             )
         };
-        return Ok(conflict_only(json!({"resume_status": cur.text("resume_status")}), why));
+        return Ok(conflict_only(
+            json!({"resume_status": cur.text("resume_status")}),
+            why,
+        ));
     }
     let status = cur.s("status");
     let op = cur.s("decided_by");
@@ -731,7 +741,13 @@ async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
         resume: cur.text("resume_url").map(|url| Resume {
             request,
             url,
-            body: decision_body(request, &status, &op, note.as_deref(), cur.uuid("execution_id")),
+            body: decision_body(
+                request,
+                &status,
+                &op,
+                note.as_deref(),
+                cur.uuid("execution_id"),
+            ),
         }),
     })
 }
@@ -837,7 +853,12 @@ async fn resolve(
     Ok(conflict_only(json!({"discrepancy": id}), why))
 }
 
-async fn ack(tx: &mut Tx, op: &str, event: Uuid, now: DateTime<Utc>) -> Result<Applied, sqlx::Error> {
+async fn ack(
+    tx: &mut Tx,
+    op: &str,
+    event: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Applied, sqlx::Error> {
     let rows = tx
         .fetch_all(
             "UPDATE capacity_alerts SET acknowledged_by = $1, acknowledged_at = $2 \
@@ -885,8 +906,11 @@ pub async fn audit(
     outcome: Outcome,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
-    tx.execute(AUDIT_SQL, &audit_args(id, ctx, action, now, before, after, outcome))
-        .await?;
+    tx.execute(
+        AUDIT_SQL,
+        &audit_args(id, ctx, action, now, before, after, outcome),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -930,7 +954,10 @@ async fn audit_alone(
     let id = Uuid::now_v7();
     store
         .db
-        .execute(AUDIT_SQL, &audit_args(id, ctx, action, now, &before, &after, outcome))
+        .execute(
+            AUDIT_SQL,
+            &audit_args(id, ctx, action, now, &before, &after, outcome),
+        )
         .await
         .ok()
         .map(|_| id)

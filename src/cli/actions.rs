@@ -113,7 +113,10 @@ fn print_report(r: &ActionReport, json: bool) {
 async fn act(g: &Globals, req: Request, o: &ActOpts) -> Result<ActionReport, Fail> {
     let file = load_config(g)?;
     if g.read_only || file.read_only.unwrap_or(false) {
-        return Err(Fail::new(2, "read-only: actions are disabled (--read-only or config)"));
+        return Err(Fail::new(
+            2,
+            "read-only: actions are disabled (--read-only or config)",
+        ));
     }
     let t = target(g, &file)?.ok_or_else(|| {
         Fail::new(
@@ -212,14 +215,8 @@ fn confirm(action: &Action, count: Option<i64>) -> Result<(), Fail> {
 }
 
 async fn count_failed(store: &Store, s: &JobSelect) -> Result<i64, Fail> {
-    let mut q = crate::api::store::Query::new("SELECT count(*) AS n FROM job_queue j");
-    q.and("j.status = 'failed'", []);
-    crate::api::actions::job_select(&mut q, s);
-    store
-        .db
-        .fetch_one(&q.sql, &q.args)
+    crate::api::actions::count_failed(store, s)
         .await
-        .map(|r| r.n("n"))
         .map_err(|e| Fail::new(2, crate::api::db::describe_sqlx(&e)))
 }
 
@@ -264,12 +261,12 @@ async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
                     ));
                 }
                 Action::RetryJobs {
-                    jobs: ids_of(store, "job_queue", "job", &jobs).await?,
+                    jobs: jobs_of(store, &jobs).await?,
                 }
             }
         }
         Request::Cancel { jobs } => Action::CancelJobs {
-            jobs: ids_of(store, "job_queue", "job", &jobs).await?,
+            jobs: jobs_of(store, &jobs).await?,
         },
         Request::RetryRun { run } => {
             let id = id_of(store, "workflow_executions", "run", &run).await?;
@@ -310,8 +307,13 @@ async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
             note,
             ignore,
         } => {
-            let id = id_of(store, "reconciliation_discrepancies", "discrepancy", &discrepancy)
-                .await?;
+            let id = id_of(
+                store,
+                "reconciliation_discrepancies",
+                "discrepancy",
+                &discrepancy,
+            )
+            .await?;
             Action::Resolve {
                 discrepancy: id,
                 label: short(&id),
@@ -347,7 +349,10 @@ async fn id_of(store: &Store, table: &str, what: &str, s: &str) -> Result<Uuid, 
     if !hex_ok {
         return Err(Fail::new(
             2,
-            format!("'{}' is not a {what} id (a uuid or its first 8 characters)", crate::sanitize::clean(s)),
+            format!(
+                "'{}' is not a {what} id (a uuid or its first 8 characters)",
+                crate::sanitize::clean(s)
+            ),
         ));
     }
     let rows = store
@@ -379,6 +384,25 @@ async fn ids_of(store: &Store, table: &str, what: &str, v: &[String]) -> Result<
     Ok(out)
 }
 
+/// Job ids labelled "1a2b3c4d email.send (failed)" for the confirmation.
+async fn jobs_of(store: &Store, v: &[String]) -> Result<Vec<Named>, Fail> {
+    let mut out = Vec::new();
+    for id in ids_of(store, "job_queue", "job", v).await? {
+        let label = store
+            .db
+            .fetch_optional(
+                "SELECT job_type, status FROM job_queue WHERE id = $1",
+                &[Val::Uuid(id)],
+            )
+            .await
+            .map_err(db_err)?
+            .map(|r| format!("{} {} ({})", short(&id), r.s("job_type"), r.s("status")))
+            .unwrap_or_else(|| short(&id));
+        out.push(Named::new(id, label));
+    }
+    Ok(out)
+}
+
 async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
     let r = store
         .db
@@ -393,10 +417,21 @@ async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
     }
     let id = id_of(store, "workflows", "workflow", s)
         .await
-        .map_err(|_| Fail::new(2, format!("no workflow named or with id '{}'", crate::sanitize::clean(s))))?;
+        .map_err(|_| {
+            Fail::new(
+                2,
+                format!(
+                    "no workflow named or with id '{}'",
+                    crate::sanitize::clean(s)
+                ),
+            )
+        })?;
     let r = store
         .db
-        .fetch_optional("SELECT id, name FROM workflows WHERE id = $1", &[Val::Uuid(id)])
+        .fetch_optional(
+            "SELECT id, name FROM workflows WHERE id = $1",
+            &[Val::Uuid(id)],
+        )
         .await
         .map_err(db_err)?
         .ok_or_else(|| Fail::new(2, format!("no workflow with id {id}")))?;
@@ -428,7 +463,10 @@ async fn event_of(store: &Store, s: &str) -> Result<Named, Fail> {
         2 => {
             return Err(Fail::new(
                 2,
-                format!("several events are named '{}': give the id", crate::sanitize::clean(s)),
+                format!(
+                    "several events are named '{}': give the id",
+                    crate::sanitize::clean(s)
+                ),
             ));
         }
         _ => {}
@@ -436,7 +474,10 @@ async fn event_of(store: &Store, s: &str) -> Result<Named, Fail> {
     let id = id_of(store, "events", "event", s).await?;
     let r = store
         .db
-        .fetch_optional("SELECT id, name FROM events WHERE id = $1", &[Val::Uuid(id)])
+        .fetch_optional(
+            "SELECT id, name FROM events WHERE id = $1",
+            &[Val::Uuid(id)],
+        )
         .await
         .map_err(db_err)?
         .ok_or_else(|| Fail::new(2, format!("no event with id {id}")))?;

@@ -232,6 +232,7 @@ fn app_options(
         refresh: file.refresh(),
         operator: config::resolve_operator(g.operator.as_deref(), file),
         db_label,
+        notice: None,
     })
 }
 
@@ -255,9 +256,26 @@ pub async fn console(g: &Globals) -> ExitCode {
                     ),
                 ));
             }
-            let read_only = g.read_only || file.read_only.unwrap_or(false);
+            let mut read_only = g.read_only || file.read_only.unwrap_or(false);
+            let mut notice = None;
+            if !read_only {
+                // a role that may not change the action tables gets a read-only console
+                // rather than a console whose every action fails
+                match crate::api::actions::can_act(&store).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        read_only = true;
+                        notice = Some(
+                            "read-only: this database role may not change the action tables"
+                                .to_string(),
+                        );
+                    }
+                    Err(e) => tracing::warn!("cannot check privileges: {e}"),
+                }
+            }
             let mode = if read_only { crate::state::Mode::ReadOnly } else { crate::state::Mode::Live };
-            let opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
+            let mut opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
+            opts.notice = notice;
             let r = crate::app::run(opts).await;
             store.db.close().await;
             r.map_err(|e| Fail::new(1, format!("{e:#}")))

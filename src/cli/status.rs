@@ -41,7 +41,10 @@ pub fn assess(h: &Health) -> (u8, Vec<String>) {
     if !h.critical_patterns.is_empty() {
         raise(
             2,
-            format!("critical error patterns: {}", h.critical_patterns.join(", ")),
+            format!(
+                "critical error patterns: {}",
+                h.critical_patterns.join(", ")
+            ),
         );
     }
     if !h.sold_out.is_empty() {
@@ -63,7 +66,9 @@ pub fn assess(h: &Health) -> (u8, Vec<String>) {
 }
 
 async fn health(store: &Store, o: &Overview, now: Ts) -> anyhow::Result<Health> {
-    let patterns = store.error_patterns(now - chrono::Duration::hours(1)).await?;
+    let patterns = store
+        .error_patterns(now - chrono::Duration::hours(1))
+        .await?;
     let overdue = store
         .db
         .fetch_one(
@@ -200,7 +205,10 @@ mod tests {
         assert_eq!(h(&|h| h.depth = 50).0, 0);
         assert_eq!(h(&|h| h.depth = 51).0, 1);
         assert_eq!(h(&|h| h.depth = 101).0, 2);
-        assert_eq!(h(&|h| h.critical_patterns = vec!["x/timeout (1)".into()]).0, 2);
+        assert_eq!(
+            h(&|h| h.critical_patterns = vec!["x/timeout (1)".into()]).0,
+            2
+        );
         assert_eq!(h(&|h| h.sold_out = vec!["Finale".into()]).0, 1);
         assert_eq!(h(&|h| h.open_discrepancies = 2).0, 1);
         assert_eq!(h(&|h| h.overdue_approvals = 1).0, 1);

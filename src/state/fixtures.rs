@@ -466,6 +466,8 @@ pub fn approvals() -> Vec<Approval> {
         execution_id: Some(id(0x202)),
         created_at: ago(created),
         expires_at: Some(ago(created) + Duration::hours(24)),
+        resume_status: None,
+        resume_error: None,
         negotiation: Some(neg),
     };
     let n = |model: &str, designer: &str, tier: &str, std, prop, shows| Negotiation {

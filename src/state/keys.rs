@@ -16,6 +16,9 @@ impl App {
         if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
             return self.quit();
         }
+        if matches!(self.overlay, Overlay::Dialog(_)) {
+            return self.dialog_key(k);
+        }
         if let Overlay::Palette(p) = &mut self.overlay {
             match k.code {
                 KeyCode::Esc => self.overlay = Overlay::None,
@@ -196,6 +199,11 @@ impl App {
                 }
                 vec![]
             }
+            Broadcast if self.mode != Mode::ReadOnly => {
+                self.toast("broadcast: not available yet", true);
+                vec![]
+            }
+            other if other.is_mutating() => self.on_mutating(other),
             other => {
                 if self.mode == Mode::ReadOnly {
                     self.toast(

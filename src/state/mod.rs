@@ -1,8 +1,10 @@
 //! Pure application state. The event loop owns an [`App`] and changes it only through
 //! [`App::update`], which returns the IO to do as [`Effect`]s. No IO, no terminal, no async.
 
+mod act;
 pub mod capacity;
 pub mod conn;
+pub mod dialog;
 pub mod fixtures;
 mod keys;
 pub mod list;
@@ -188,6 +190,10 @@ pub enum Msg {
     Loaded(Box<Loaded>),
     /// A debounced filter edit settled (refetch if `seq` is still the latest).
     FilterSettled(ViewId, u64),
+    /// An operator action finished (ok, conflict or error).
+    ActionDone(Box<crate::action::ActionReport>),
+    /// How many failed jobs a bulk retry's filter matches.
+    Counted(Result<i64, String>),
 }
 
 /// IO for the event loop to do.
@@ -197,6 +203,10 @@ pub enum Effect {
     Load(LoadReq),
     /// Send `msg` back after `after` (debounce).
     Later(Duration, LaterMsg),
+    /// Apply a confirmed operator action; the result comes back as `Msg::ActionDone`.
+    Act(crate::action::Action),
+    /// Count the failed jobs a bulk retry would touch; answers `Msg::Counted`.
+    CountFailed(crate::action::JobSelect),
     Quit,
 }
 
@@ -267,6 +277,8 @@ pub enum Overlay {
         scroll: usize,
     },
     Palette(Palette),
+    /// The confirm dialog of an operator action.
+    Dialog(Box<dialog::Dialog>),
 }
 
 /// Rows per page of a list.
@@ -295,6 +307,8 @@ pub struct App {
     pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// An action was sent and its result has not come back (no second one meanwhile).
+    pub pending_action: bool,
     pub overview: OverviewState,
     pub workflows: ListView<WorkflowStats>,
     pub runs: RunsState,
@@ -332,6 +346,7 @@ impl App {
             toast: None,
             quit: false,
             dirty: true,
+            pending_action: false,
             overview: OverviewState::default(),
             workflows: ListView::new(table::Table::new(rows::WORKFLOW_SORTS)),
             runs: RunsState::default(),
@@ -407,10 +422,14 @@ impl App {
     }
 
     pub fn toast(&mut self, text: impl Into<String>, warn: bool) {
+        self.toast_for(text, warn, 4);
+    }
+
+    pub fn toast_for(&mut self, text: impl Into<String>, warn: bool, secs: i64) {
         self.toast = Some(Toast {
             text: text.into(),
             warn,
-            until: self.now + chrono::Duration::seconds(4),
+            until: self.now + chrono::Duration::seconds(secs),
         });
         self.dirty = true;
     }

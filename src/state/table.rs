@@ -278,6 +278,14 @@ impl<T: Row> Table<T> {
         }
     }
 
+    /// Where a row is shown (for ordering marked rows); rows not shown sort last.
+    pub fn rows_index(&self, key: &T::Key) -> usize {
+        self.order
+            .iter()
+            .position(|&i| &self.rows[i].key() == key)
+            .unwrap_or(usize::MAX)
+    }
+
     pub fn toggle_mark(&mut self) {
         if let Some(k) = self.sel.clone()
             && !self.marked.remove(&k)

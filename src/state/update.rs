@@ -39,6 +39,8 @@ impl App {
                 vec![]
             }
             Msg::Loaded(l) => self.on_loaded(*l),
+            Msg::ActionDone(r) => self.on_action_done(*r),
+            Msg::Counted(r) => self.on_counted(r),
             Msg::FilterSettled(v, seq) => {
                 let latest = self.list(v).is_some_and(|l| l.filter().seq == seq);
                 let changed = Some(self.base_filter(v)) != self.requested(v);
@@ -110,7 +112,7 @@ impl App {
             // approvals: the pending ones unless asked otherwise (`status:all` for every one)
             ViewId::Approvals => ListFilter {
                 status: match q.status.as_deref() {
-                    None => Some("pending".into()),
+                    None => Some("open".into()),
                     Some("all" | "any") => None,
                     Some(_) => q.status,
                 },

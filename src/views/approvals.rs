@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::widgets::{
-    age, draw_doc, draw_list, heading, json_lines, kv, list_title, money, status_style, txt,
+    age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money, status_style,
+    txt,
 };
 use crate::model::Approval;
 use crate::state::App;
@@ -69,7 +70,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 })),
                 Cell::from(n.map_or("—".into(), |n| format!("{:>7.1}%", n.discount_pct()))),
                 Cell::from(n.map_or("—".into(), |n| format!("{:>5}", n.show_count))),
-                Cell::from(txt(&a.status, 12)).style(status_style(th, &a.status)),
+                if a.resume_status.as_deref() == Some("failed") {
+                    // decided, but the waiting n8n run was not told: E resends
+                    Cell::from(format!("{} · n8n!", txt(&a.status, 10))).style(th.crit)
+                } else {
+                    Cell::from(txt(&a.status, 12)).style(status_style(th, &a.status))
+                },
             ]
         },
     );
@@ -108,15 +114,21 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
             "expires",
             a.expires_at.map_or("—".into(), |t| age(now, t)),
         ),
-        kv(
-            th,
-            "resumes n8n",
-            if a.resume_url.is_some() {
-                "yes (wait node)"
-            } else {
-                "no"
-            },
-        ),
+        match (a.resume_url.is_some(), a.resume_status.as_deref()) {
+            (false, _) => kv(th, "resumes n8n", "no"),
+            (true, Some("failed")) => kv_styled(
+                th,
+                "resumes n8n",
+                format!(
+                    "n8n not told ({}) — press E to resend",
+                    a.resume_error.as_deref().map_or("?".into(), |e| txt(e, 40))
+                ),
+                th.crit,
+            ),
+            (true, Some("told")) => kv(th, "resumes n8n", "told"),
+            (true, Some("pending")) => kv(th, "resumes n8n", "telling n8n…"),
+            (true, _) => kv(th, "resumes n8n", "yes (wait node)"),
+        },
     ];
     if let Some(d) = &a.decided_by {
         lines.push(kv(

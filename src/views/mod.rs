@@ -4,6 +4,7 @@
 mod approvals;
 mod audit;
 mod capacity;
+mod dialog;
 mod errors;
 mod overview;
 mod queue;
@@ -59,7 +60,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
     draw_status(f, app, status);
     if let Some(t) = &app.toast {
-        let text = sanitize::clean_trunc(&t.text, 60);
+        let text = sanitize::clean_trunc(&t.text, body.width.saturating_sub(8).max(20) as usize);
         let w = sanitize::width(&text) as u16 + 4;
         let r = Rect {
             x: body.right().saturating_sub(w + 1),
@@ -78,6 +79,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Overlay::None => {}
         Overlay::Help { scroll } => draw_help(f, app, body, *scroll),
         Overlay::Palette(p) => draw_palette(f, app, body, p),
+        Overlay::Dialog(d) => dialog::draw(f, app, body, d),
     }
 }
 

@@ -168,8 +168,16 @@ impl Store {
         let mut q = Query::new(&format!(
             "SELECT {APPROVAL_COLS} FROM approval_requests a LEFT JOIN rate_negotiations n ON n.approval_request_id = a.id"
         ));
-        q.and_opt("a.status = ?", f.status.clone().map(Val::Text))
-            .and_opt("a.type = ?", f.kind.clone().map(Val::Text))
+        match f.status.as_deref() {
+            // what needs an operator: undecided, or decided but n8n was not told
+            Some("open") => {
+                q.and("(a.status = 'pending' OR a.resume_status = 'failed')", []);
+            }
+            s => {
+                q.and_opt("a.status = ?", s.map(|s| Val::Text(s.to_string())));
+            }
+        }
+        q.and_opt("a.type = ?", f.kind.clone().map(Val::Text))
             .contains(
                 "a.type || ' ' || COALESCE(n.model_name, '') || ' ' || COALESCE(n.designer_name, '')",
                 f.text.as_deref(),

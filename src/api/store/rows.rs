@@ -175,7 +175,7 @@ pub fn discrepancy(r: &DbRow) -> Discrepancy {
 }
 
 pub const APPROVAL_COLS: &str = "a.id, a.type, a.data, a.priority, a.requested_by, a.status, a.decided_by, \
-     a.decided_at, a.decision_note, a.resume_url, a.execution_id, a.created_at, a.expires_at, \
+     a.decided_at, a.decision_note, a.resume_url, a.execution_id, a.created_at, a.expires_at, a.resume_status, a.resume_error, \
      n.id AS n_id, n.model_name, n.designer_name, n.designer_tier, n.standard_rate, n.proposed_rate, \
      n.show_count, n.status AS n_status";
 
@@ -204,6 +204,8 @@ pub fn approval(r: &DbRow) -> Approval {
         execution_id: r.uuid("execution_id"),
         created_at: ts0(r, "created_at"),
         expires_at: r.ts("expires_at"),
+        resume_status: r.text("resume_status"),
+        resume_error: r.text("resume_error"),
         negotiation,
     }
 }

@@ -1,0 +1,357 @@
+//! From a mutating key to a confirm dialog, and from an action's result to what the operator
+//! sees. Which rows a key acts on: the marked rows of the view, else the selected one; rows not
+//! in the state the action needs are left out (and said so) before the dialog opens.
+
+use super::dialog::{Dialog, DialogOutcome};
+use super::table::{Row, Table};
+use super::*;
+use crate::action::{Action as Act, ActionReport, JobSelect, Named, Outcome};
+use crate::keymap::Action as Key;
+
+/// The marked rows (in list order), else the selected one.
+fn targets<T: Row + Clone>(t: &Table<T>) -> Vec<T> {
+    if t.marked.is_empty() {
+        return t.selected().cloned().into_iter().collect();
+    }
+    let mut v: Vec<T> = t.marked.iter().filter_map(|k| t.get(k)).cloned().collect();
+    v.sort_by_key(|r| t.rows_index(&r.key()));
+    v
+}
+
+fn short(id: &Uuid) -> String {
+    id.to_string()[..8].to_string()
+}
+
+impl App {
+    /// A mutating key: build the action for what is selected and open its dialog.
+    pub(super) fn on_mutating(&mut self, k: Key) -> Vec<Effect> {
+        if self.mode == Mode::ReadOnly {
+            self.toast(format!("read-only: {} is disabled", k.description()), true);
+            return vec![];
+        }
+        if self.pending_action {
+            self.toast("an action is still running — wait for its result", true);
+            return vec![];
+        }
+        match self.action_for(k) {
+            Ok(a) => self.open_dialog(a),
+            Err(why) => {
+                self.toast(why, true);
+                vec![]
+            }
+        }
+    }
+
+    pub fn open_dialog(&mut self, a: Act) -> Vec<Effect> {
+        let d = Dialog::new(a);
+        let fx = match d.counting() {
+            Some(sel) => vec![Effect::CountFailed(sel.clone())],
+            None => vec![],
+        };
+        self.overlay = Overlay::Dialog(Box::new(d));
+        fx
+    }
+
+    /// The action a key means on the current view and selection, or why there is none.
+    pub fn action_for(&self, k: Key) -> Result<Act, String> {
+        let v = self.view;
+        let none = || format!("{}: nothing selected", k.description());
+        match (v, k) {
+            (ViewId::Workflows, Key::Pause | Key::Resume) => {
+                let pausing = k == Key::Pause;
+                let want = if pausing { "active" } else { "paused" };
+                let all = targets(&self.workflows.table);
+                if all.is_empty() {
+                    return Err(none());
+                }
+                let ok: Vec<Named> = all
+                    .iter()
+                    .filter(|w| w.workflow.status == want)
+                    .map(|w| Named::new(w.workflow.id, w.workflow.name.clone()))
+                    .collect();
+                if ok.is_empty() {
+                    let w = &all[0].workflow;
+                    return Err(format!(
+                        "{} is {}{}",
+                        crate::sanitize::clean(&w.name),
+                        crate::sanitize::clean(&w.status),
+                        match (&w.paused_by, pausing) {
+                            (Some(by), true) => format!(" (by {})", crate::sanitize::clean(by)),
+                            _ => String::new(),
+                        }
+                    ));
+                }
+                Ok(if pausing {
+                    Act::PauseWorkflows {
+                        workflows: ok,
+                        reason: String::new(),
+                    }
+                } else {
+                    Act::ResumeWorkflows { workflows: ok }
+                })
+            }
+            (ViewId::Runs, Key::Retry | Key::Cancel) => {
+                let run = self
+                    .runs
+                    .list
+                    .detail_row()
+                    .or_else(|| self.runs.list.table.selected())
+                    .ok_or_else(none)?;
+                let label = format!("{} {}", short(&run.id), run.workflow_name);
+                if k == Key::Retry {
+                    if !matches!(run.status.as_str(), "failed" | "cancelled") {
+                        return Err(format!(
+                            "run {} is {}: only failed or cancelled runs can be retried",
+                            short(&run.id),
+                            crate::sanitize::clean(&run.status)
+                        ));
+                    }
+                    Ok(Act::RetryRun { run: run.id, label })
+                } else {
+                    if !matches!(run.status.as_str(), "pending" | "running" | "waiting") {
+                        return Err(format!(
+                            "run {} is {}: nothing to cancel",
+                            short(&run.id),
+                            crate::sanitize::clean(&run.status)
+                        ));
+                    }
+                    Ok(Act::CancelRun { run: run.id, label })
+                }
+            }
+            (ViewId::Queue, Key::Retry | Key::Cancel) => {
+                let all = targets(&self.queue.list.table);
+                if all.is_empty() {
+                    return Err(none());
+                }
+                let want: &[&str] = if k == Key::Retry {
+                    &["failed"]
+                } else {
+                    &["pending", "retrying"]
+                };
+                let jobs: Vec<Named> = all
+                    .iter()
+                    .filter(|j| want.contains(&j.status.as_str()))
+                    .map(|j| {
+                        Named::new(
+                            j.id,
+                            format!("{} {} ({})", short(&j.id), j.job_type, j.status),
+                        )
+                    })
+                    .collect();
+                if jobs.is_empty() {
+                    return Err(format!(
+                        "job {} is {}: {}",
+                        short(&all[0].id),
+                        crate::sanitize::clean(&all[0].status),
+                        if k == Key::Retry {
+                            "only failed jobs can be retried"
+                        } else {
+                            "only pending or retrying jobs can be cancelled"
+                        }
+                    ));
+                }
+                Ok(if k == Key::Retry {
+                    Act::RetryJobs { jobs }
+                } else {
+                    Act::CancelJobs { jobs }
+                })
+            }
+            (ViewId::Queue, Key::RetryFiltered) => {
+                let f = self.base_filter(ViewId::Queue);
+                Ok(Act::RetryFailed {
+                    select: JobSelect {
+                        job_type: f.job_type,
+                        workflow_id: None,
+                        workflow_label: None,
+                        text: f.text,
+                    },
+                    expected: None,
+                })
+            }
+            (ViewId::Errors, Key::Retry) => {
+                let p = self.errors.table.selected().ok_or_else(none)?;
+                let Some(wf) = p.workflow_id else {
+                    return Err("this error has no workflow: retry its jobs from the Queue".into());
+                };
+                Ok(Act::RetryFailed {
+                    select: JobSelect {
+                        workflow_id: Some(wf),
+                        workflow_label: Some(p.workflow_name.clone()),
+                        ..Default::default()
+                    },
+                    expected: None,
+                })
+            }
+            (ViewId::Capacity, Key::Acknowledge) => {
+                let e = self.capacity.list.table.selected().ok_or_else(none)?;
+                let open = self
+                    .capacity
+                    .alerts
+                    .iter()
+                    .any(|a| a.event_id == e.id && a.acknowledged_by.is_none());
+                if !open {
+                    return Err(format!(
+                        "{} has no open capacity alert",
+                        crate::sanitize::clean(&e.name)
+                    ));
+                }
+                Ok(Act::AckCapacity {
+                    event: e.id,
+                    label: e.name.clone(),
+                })
+            }
+            (ViewId::Reconciliation, Key::Resolve | Key::Ignore) => {
+                if self.recon.list.detail.is_none() {
+                    return Err("open a reconciliation run (Enter) and pick a discrepancy".into());
+                }
+                let d = self.recon.discrepancies.selected().ok_or_else(none)?;
+                if d.status != "open" {
+                    return Err(format!(
+                        "discrepancy {} is {}{}",
+                        short(&d.id),
+                        crate::sanitize::clean(&d.status),
+                        d.resolved_by
+                            .as_ref()
+                            .map(|b| format!(" (by {})", crate::sanitize::clean(b)))
+                            .unwrap_or_default()
+                    ));
+                }
+                Ok(Act::Resolve {
+                    discrepancy: d.id,
+                    label: format!(
+                        "{} {}",
+                        d.kind,
+                        d.stripe_id
+                            .clone()
+                            .or(d.db_id.clone())
+                            .unwrap_or_else(|| short(&d.id))
+                    ),
+                    ignore: k == Key::Ignore,
+                    note: String::new(),
+                })
+            }
+            (ViewId::Approvals, Key::Approve | Key::Reject | Key::Resend) => {
+                let a = self
+                    .approvals
+                    .detail_row()
+                    .or_else(|| self.approvals.table.selected())
+                    .ok_or_else(none)?;
+                let label = a
+                    .negotiation
+                    .as_ref()
+                    .map(|n| format!("{} × {}", n.model_name, n.designer_name))
+                    .unwrap_or_else(|| format!("{} {}", a.kind, short(&a.id)));
+                if k == Key::Resend {
+                    if a.resume_url.is_none() {
+                        return Err("this request has no resume_url: nothing to resend".into());
+                    }
+                    if a.resume_status.as_deref() == Some("told") {
+                        return Err("n8n was already told".into());
+                    }
+                    if a.status == "pending" {
+                        return Err("decide it first (A approve, X reject)".into());
+                    }
+                    return Ok(Act::ResendDecision {
+                        request: a.id,
+                        label,
+                    });
+                }
+                if a.status != "pending" {
+                    return Err(format!(
+                        "already {}{}",
+                        crate::sanitize::clean(&a.status),
+                        a.decided_by
+                            .as_ref()
+                            .map(|b| format!(" by {}", crate::sanitize::clean(b)))
+                            .unwrap_or_default()
+                    ));
+                }
+                Ok(Act::Decide {
+                    request: a.id,
+                    label,
+                    approve: k == Key::Approve,
+                    note: None,
+                })
+            }
+            _ => Err(format!(
+                "{}: not available in {}",
+                k.description(),
+                v.title()
+            )),
+        }
+    }
+
+    /// Keys while a dialog is open.
+    pub(super) fn dialog_key(&mut self, k: crossterm::event::KeyEvent) -> Vec<Effect> {
+        let Overlay::Dialog(d) = &mut self.overlay else {
+            return vec![];
+        };
+        match d.key(k) {
+            DialogOutcome::Stay => vec![],
+            DialogOutcome::Cancel => {
+                self.overlay = Overlay::None;
+                self.toast("cancelled — nothing changed", false);
+                vec![]
+            }
+            DialogOutcome::Submit(a) => {
+                self.pending_action = true;
+                vec![Effect::Act(a)]
+            }
+        }
+    }
+
+    /// A bulk retry's count arrived.
+    pub(super) fn on_counted(&mut self, r: Result<i64, String>) -> Vec<Effect> {
+        let Overlay::Dialog(d) = &mut self.overlay else {
+            return vec![];
+        };
+        if d.counting().is_none() {
+            return vec![];
+        }
+        match r {
+            Ok(0) => {
+                let what = d.action.summary();
+                self.overlay = Overlay::None;
+                self.toast(format!("nothing to do: no job matches ({what})"), true);
+            }
+            Ok(n) => d.counted(n),
+            Err(e) => {
+                self.overlay = Overlay::None;
+                self.toast(format!("cannot count the failed jobs: {e}"), true);
+            }
+        }
+        vec![]
+    }
+
+    /// An action's result: close its dialog, say what happened, clear the marks it used, and
+    /// re-read the view.
+    pub(super) fn on_action_done(&mut self, r: ActionReport) -> Vec<Effect> {
+        self.pending_action = false;
+        if matches!(self.overlay, Overlay::Dialog(_)) {
+            self.overlay = Overlay::None;
+        }
+        let (mark, warn) = match r.outcome {
+            Outcome::Ok => ("✓", r.warning.is_some()),
+            Outcome::Conflict => ("⚠", true),
+            Outcome::Error => ("✗", true),
+        };
+        let mut text = format!("{mark} {}", r.message);
+        if let Some(w) = &r.warning {
+            text.push_str(" — ");
+            text.push_str(w);
+        }
+        self.toast_for(text, warn, if warn { 10 } else { 5 });
+        if r.outcome == Outcome::Ok {
+            self.clear_marks();
+        }
+        self.refresh_view()
+    }
+
+    fn clear_marks(&mut self) {
+        match self.view {
+            ViewId::Workflows => self.workflows.table.marked.clear(),
+            ViewId::Queue => self.queue.list.table.marked.clear(),
+            _ => {}
+        }
+    }
+}
