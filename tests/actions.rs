@@ -869,3 +869,30 @@ async fn select_only_role_postgres() {
         .await;
     // the role is dropped after the database (which the TestStore drops): leave it; names are unique
 }
+
+/// Pausing through the action stops a worker claiming the workflow's jobs; resuming lets it go on.
+async fn pause_stops_claims_body(s: TestStore) {
+    let wf = workflow(&s, "Ticket Sales", "active").await;
+    let j = job(&s, "email.send", "pending", Some(wf), None).await;
+    let w = vec![Named::new(wf, "Ticket Sales")];
+    ok(&execute(
+        &s,
+        &ctx("maya@ops"),
+        &Action::PauseWorkflows {
+            workflows: w.clone(),
+            reason: "SMTP provider down".into(),
+        },
+    )
+    .await);
+    let later = now() + chrono::Duration::seconds(5);
+    let got = opsdeck::sim::queue::claim(&s.db, "worker-1", 10, later)
+        .await
+        .unwrap();
+    assert!(got.is_empty(), "a paused workflow's job was claimed");
+    ok(&execute(&s, &ctx("maya@ops"), &Action::ResumeWorkflows { workflows: w }).await);
+    let got = opsdeck::sim::queue::claim(&s.db, "worker-1", 10, later)
+        .await
+        .unwrap();
+    assert_eq!(got.iter().map(|c| c.id).collect::<Vec<_>>(), vec![j]);
+}
+store_test!(pause_stops_claims, pause_stops_claims_body);
