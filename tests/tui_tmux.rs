@@ -156,3 +156,56 @@ fn too_small_terminal_says_so() {
     t.keys(&["q"]);
     t.wait_for("EXITED=0", Duration::from_secs(10));
 }
+
+/// An operator action through the real binary: Queue → R → the dialog → y → the toast, and the
+/// row really changed (with its audit row).
+#[test]
+fn retry_a_failed_job_in_the_real_console() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ops.db");
+    let target = opsdeck::config::DbTarget::Sqlite(path.clone());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let id = uuid::Uuid::new_v4();
+    rt.block_on(async {
+        let s = opsdeck::api::Store::open(&target, 1).await.unwrap();
+        s.migrate().await.unwrap();
+        s.db.execute(
+            "INSERT INTO job_queue (id, job_type, status, error_message) VALUES ($1, 'email.send', 'failed', 'SMTP 451')",
+            &[opsdeck::api::db::Val::Uuid(id)],
+        )
+        .await
+        .unwrap();
+        s.db.close().await;
+    });
+    let t = start(
+        &format!("--database-url sqlite://{} --operator tmux@ops", path.display()),
+        100,
+        30,
+    );
+    t.wait_for("LIVE", Duration::from_secs(10));
+    t.keys(&["4"]);
+    t.wait_for("SMTP 451", Duration::from_secs(10));
+    t.keys(&["R"]);
+    t.wait_for("confirm: job.retry", Duration::from_secs(5));
+    t.keys(&["y"]);
+    t.wait_for("retried 1 job", Duration::from_secs(10));
+    t.keys(&["q"]);
+    t.wait_for("EXITED=0", Duration::from_secs(5));
+    rt.block_on(async {
+        let s = opsdeck::api::Store::open(&target, 1).await.unwrap();
+        let r = s
+            .db
+            .fetch_one(
+                "SELECT j.status, a.operator FROM job_queue j, operator_actions a WHERE j.id = $1",
+                &[opsdeck::api::db::Val::Uuid(id)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.s("status"), "pending");
+        assert_eq!(r.s("operator"), "tmux@ops");
+        s.db.close().await;
+    });
+}
