@@ -889,7 +889,12 @@ async fn pause_stops_claims_body(s: TestStore) {
         .await
         .unwrap();
     assert!(got.is_empty(), "a paused workflow's job was claimed");
-    ok(&execute(&s, &ctx("maya@ops"), &Action::ResumeWorkflows { workflows: w }).await);
+    ok(&execute(
+        &s,
+        &ctx("maya@ops"),
+        &Action::ResumeWorkflows { workflows: w },
+    )
+    .await);
     let got = opsdeck::sim::queue::claim(&s.db, "worker-1", 10, later)
         .await
         .unwrap();

@@ -181,7 +181,10 @@ fn retry_a_failed_job_in_the_real_console() {
         s.db.close().await;
     });
     let t = start(
-        &format!("--database-url sqlite://{} --operator tmux@ops", path.display()),
+        &format!(
+            "--database-url sqlite://{} --operator tmux@ops",
+            path.display()
+        ),
         100,
         30,
     );
@@ -196,9 +199,8 @@ fn retry_a_failed_job_in_the_real_console() {
     t.wait_for("EXITED=0", Duration::from_secs(5));
     rt.block_on(async {
         let s = opsdeck::api::Store::open(&target, 1).await.unwrap();
-        let r = s
-            .db
-            .fetch_one(
+        let r =
+            s.db.fetch_one(
                 "SELECT j.status, a.operator FROM job_queue j, operator_actions a WHERE j.id = $1",
                 &[opsdeck::api::db::Val::Uuid(id)],
             )
