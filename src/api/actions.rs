@@ -115,10 +115,16 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         }
     };
     if let Err(e) = tx.commit().await {
-        // not committed: nothing changed (the audit row went with it)
+        // A failed COMMIT is ambiguous when the connection dropped: the server may have
+        // committed before the answer was lost. Say so rather than claim either way; the audit
+        // row (written in the same transaction) tells which.
         return ActionReport::error(
             name,
-            format!("{}: not applied: {}", action.summary(), describe_sqlx(&e)),
+            format!(
+                "{}: the commit failed ({}); if the connection dropped it may have been applied — check the Audit view before retrying",
+                action.summary(),
+                describe_sqlx(&e)
+            ),
         );
     }
     let mut report = ActionReport {
