@@ -120,6 +120,19 @@ pub enum Action {
         event: Uuid,
         label: String,
     },
+    /// Pause (deactivate) or resume (activate) a workflow in n8n, by its n8n id. A pause
+    /// needs a reason, like a database workflow's.
+    N8nSetActive {
+        workflow: String,
+        label: String,
+        active: bool,
+        reason: Option<String>,
+    },
+    /// Retry a failed n8n execution: n8n starts a new execution whose `retryOf` is this one.
+    N8nRetry {
+        execution: String,
+        label: String,
+    },
 }
 
 impl Action {
@@ -139,6 +152,9 @@ impl Action {
             Action::Resolve { ignore: false, .. } => "discrepancy.resolve",
             Action::Resolve { ignore: true, .. } => "discrepancy.ignore",
             Action::AckCapacity { .. } => "capacity.ack",
+            Action::N8nSetActive { active: false, .. } => "n8n.workflow.pause",
+            Action::N8nSetActive { active: true, .. } => "n8n.workflow.resume",
+            Action::N8nRetry { .. } => "n8n.execution.retry",
         }
     }
 
@@ -153,6 +169,8 @@ impl Action {
             Action::Decide { .. } | Action::ResendDecision { .. } => "approval_request",
             Action::Resolve { .. } => "discrepancy",
             Action::AckCapacity { .. } => "event",
+            Action::N8nSetActive { .. } => "n8n_workflow",
+            Action::N8nRetry { .. } => "n8n_execution",
         }
     }
 
@@ -172,6 +190,8 @@ impl Action {
             }
             Action::Resolve { discrepancy, .. } => Some(discrepancy.to_string()),
             Action::AckCapacity { event, .. } => Some(event.to_string()),
+            Action::N8nSetActive { workflow, .. } => Some(workflow.clone()),
+            Action::N8nRetry { execution, .. } => Some(execution.clone()),
         }
     }
 
@@ -181,6 +201,7 @@ impl Action {
             Action::PauseWorkflows { reason, .. } => Some(reason.clone()),
             Action::Decide { note, .. } => note.clone(),
             Action::Resolve { note, .. } => Some(note.clone()),
+            Action::N8nSetActive { reason, .. } => reason.clone(),
             _ => None,
         }
     }
@@ -221,6 +242,19 @@ impl Action {
                 ..
             } if note.as_deref().is_none_or(blank) => {
                 return Err("a rejection needs a note (--note TEXT)".into());
+            }
+            Action::N8nSetActive { workflow, .. } if blank(workflow) => {
+                return Err("no n8n workflow id given (n8n:ID)".into());
+            }
+            Action::N8nSetActive {
+                active: false,
+                reason,
+                ..
+            } if reason.as_deref().is_none_or(blank) => {
+                return Err("a pause needs a reason (--reason TEXT)".into());
+            }
+            Action::N8nRetry { execution, .. } if blank(execution) => {
+                return Err("no n8n execution id given (n8n:ID)".into());
             }
             Action::Resolve { note, ignore, .. } if blank(note) => {
                 return Err(format!(
@@ -280,11 +314,7 @@ impl Action {
             Action::CancelRun { label, .. } => format!("cancel run {}", clean(label)),
             Action::Decide {
                 label, approve: a, ..
-            } => format!(
-                "{} {}",
-                if *a { "approve" } else { "reject" },
-                clean(label)
-            ),
+            } => format!("{} {}", if *a { "approve" } else { "reject" }, clean(label)),
             Action::ResendDecision { label, .. } => {
                 format!("resend the decision on {} to n8n", clean(label))
             }
@@ -296,6 +326,12 @@ impl Action {
             Action::AckCapacity { label, .. } => {
                 format!("acknowledge capacity alerts of {}", clean(label))
             }
+            Action::N8nSetActive { label, active, .. } => format!(
+                "{} n8n workflow {}",
+                if *active { "resume" } else { "pause" },
+                clean(label)
+            ),
+            Action::N8nRetry { label, .. } => format!("retry n8n execution {}", clean(label)),
         }
     }
 
@@ -327,7 +363,13 @@ impl Action {
             }
             Action::RetryJobs { jobs } => {
                 l.push(format!("Retry {} failed job(s):", jobs.len()));
-                l.extend(list(jobs.iter().map(|j| short(j)).collect::<Vec<_>>().iter().map(String::as_str)));
+                l.extend(list(
+                    jobs.iter()
+                        .map(|j| short(j))
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .map(String::as_str),
+                ));
                 l.push("failed → pending, attempts reset, run now".into());
             }
             Action::RetryFailed { select, .. } => {
@@ -340,16 +382,26 @@ impl Action {
             }
             Action::CancelJobs { jobs } => {
                 l.push(format!("Cancel {} job(s):", jobs.len()));
-                l.extend(list(jobs.iter().map(|j| short(j)).collect::<Vec<_>>().iter().map(String::as_str)));
+                l.extend(list(
+                    jobs.iter()
+                        .map(|j| short(j))
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .map(String::as_str),
+                ));
                 l.push("pending/retrying → cancelled: they will not run".into());
             }
             Action::RetryRun { label, .. } => {
                 l.push(format!("Retry run {}", clean(label)));
-                l.push("starts a new pending run of the same workflow, same event and input".into());
+                l.push(
+                    "starts a new pending run of the same workflow, same event and input".into(),
+                );
             }
             Action::CancelRun { label, .. } => {
                 l.push(format!("Cancel run {}", clean(label)));
-                l.push("pending/running/waiting → cancelled: its remaining steps will not run".into());
+                l.push(
+                    "pending/running/waiting → cancelled: its remaining steps will not run".into(),
+                );
             }
             Action::Decide {
                 label,
@@ -376,7 +428,10 @@ impl Action {
                 l.push("POSTs the recorded decision to the request's resume_url again".into());
             }
             Action::Resolve {
-                label, ignore, note, ..
+                label,
+                ignore,
+                note,
+                ..
             } => {
                 l.push(format!(
                     "{} discrepancy {}",
@@ -392,8 +447,43 @@ impl Action {
                 }
             }
             Action::AckCapacity { label, .. } => {
-                l.push(format!("Acknowledge the capacity alerts of {}", clean(label)));
+                l.push(format!(
+                    "Acknowledge the capacity alerts of {}",
+                    clean(label)
+                ));
                 l.push("open → acknowledged (the alert stays in the history)".into());
+            }
+            Action::N8nSetActive {
+                workflow,
+                label,
+                active,
+                reason,
+            } => {
+                l.push(format!(
+                    "{} n8n workflow {} (n8n:{})",
+                    if *active { "Resume" } else { "Pause" },
+                    clean(label),
+                    clean(workflow)
+                ));
+                l.push(if *active {
+                    "inactive → active in n8n: its triggers and webhooks run again".into()
+                } else {
+                    "active → inactive in n8n: its triggers stop, its webhooks answer 404".into()
+                });
+                if let Some(r) = reason.as_deref().filter(|r| !r.trim().is_empty()) {
+                    l.push(format!("Reason: {}", clean(r)));
+                }
+            }
+            Action::N8nRetry { execution, label } => {
+                l.push(format!(
+                    "Retry n8n execution {} (n8n:{})",
+                    clean(label),
+                    clean(execution)
+                ));
+                l.push(
+                    "n8n starts a new execution with the workflow as it ran (retryOf links them)"
+                        .into(),
+                );
             }
         }
         l

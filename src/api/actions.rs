@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 use crate::api::db::{DbRow, Tx, Val, describe_sqlx};
+use crate::api::n8n::N8nClient;
 use crate::api::store::{Query, Store};
 use crate::sanitize::clean;
 
@@ -20,6 +21,8 @@ pub struct ActionCtx {
     pub actor: Actor,
     /// For resume_url calls (n8n Wait nodes); built with [`http_client`].
     pub http: reqwest::Client,
+    /// The n8n API, for n8n actions (None: n8n is not configured).
+    pub n8n: Option<N8nClient>,
 }
 
 /// Default timeout of a resume_url call.
@@ -39,7 +42,14 @@ impl ActionCtx {
         ActionCtx {
             actor,
             http: http_client(RESUME_TIMEOUT),
+            n8n: None,
         }
+    }
+
+    /// With an n8n client, for `N8nSetActive` / `N8nRetry`.
+    pub fn with_n8n(mut self, client: Option<N8nClient>) -> Self {
+        self.n8n = client;
+        self
     }
 }
 
@@ -65,6 +75,13 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
     let name = action.name();
     if let Err(e) = action.validate() {
         return ActionReport::error(name, e);
+    }
+    if matches!(
+        action,
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. }
+    ) {
+        // n8n is not a transaction: it acts through its API, then writes its one audit row
+        return crate::api::n8n::action::execute(store, ctx, action).await;
     }
     let now = Utc::now();
     let mut tx = match store.db.begin().await {
@@ -180,6 +197,7 @@ fn message(action: &Action, a: &Applied) -> String {
         Action::AckCapacity { label, .. } => {
             format!("acknowledged capacity alerts of {}", clean(label))
         }
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. } => action.summary(),
     };
     if a.conflicts.is_empty() {
         done
@@ -213,9 +231,7 @@ async fn apply(
             let set = "status = 'cancelled', completed_at = ?, locked_by = NULL, updated_at = ?";
             jobs_by_id(tx, jobs, set, &["pending", "retrying"], "cancelled", now).await
         }
-        Action::RetryFailed { select, expected } => {
-            retry_failed(tx, select, *expected, now).await
-        }
+        Action::RetryFailed { select, expected } => retry_failed(tx, select, *expected, now).await,
         Action::RetryRun { run, .. } => retry_run(tx, *run, now).await,
         Action::CancelRun { run, .. } => cancel_run(tx, op, *run, now).await,
         Action::Decide {
@@ -232,6 +248,9 @@ async fn apply(
             ..
         } => resolve(tx, op, *discrepancy, *ignore, note, now).await,
         Action::AckCapacity { event, .. } => ack(tx, op, *event, now).await,
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. } => Err(sqlx::Error::Protocol(
+            "n8n actions do not run in a database transaction".into(),
+        )),
     }
 }
 
@@ -406,8 +425,7 @@ async fn jobs_by_id(
                         .map(|w| format!(" on {}", clean(&w)))
                         .unwrap_or_default(),
                     s if s == to => {
-                        last_actor(tx, id, &["job.retry", "job.retry_failed", "job.cancel"])
-                            .await?
+                        last_actor(tx, id, &["job.retry", "job.retry_failed", "job.cancel"]).await?
                     }
                     _ => String::new(),
                 };
@@ -718,7 +736,10 @@ async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
                 clean(&cur.s("status"))
             )
         };
-        return Ok(conflict_only(json!({"resume_status": cur.text("resume_status")}), why));
+        return Ok(conflict_only(
+            json!({"resume_status": cur.text("resume_status")}),
+            why,
+        ));
     }
     let status = cur.s("status");
     let op = cur.s("decided_by");
@@ -731,7 +752,13 @@ async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
         resume: cur.text("resume_url").map(|url| Resume {
             request,
             url,
-            body: decision_body(request, &status, &op, note.as_deref(), cur.uuid("execution_id")),
+            body: decision_body(
+                request,
+                &status,
+                &op,
+                note.as_deref(),
+                cur.uuid("execution_id"),
+            ),
         }),
     })
 }
@@ -837,7 +864,12 @@ async fn resolve(
     Ok(conflict_only(json!({"discrepancy": id}), why))
 }
 
-async fn ack(tx: &mut Tx, op: &str, event: Uuid, now: DateTime<Utc>) -> Result<Applied, sqlx::Error> {
+async fn ack(
+    tx: &mut Tx,
+    op: &str,
+    event: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Applied, sqlx::Error> {
     let rows = tx
         .fetch_all(
             "UPDATE capacity_alerts SET acknowledged_by = $1, acknowledged_at = $2 \
@@ -885,8 +917,11 @@ pub async fn audit(
     outcome: Outcome,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
-    tx.execute(AUDIT_SQL, &audit_args(id, ctx, action, now, before, after, outcome))
-        .await?;
+    tx.execute(
+        AUDIT_SQL,
+        &audit_args(id, ctx, action, now, before, after, outcome),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -917,8 +952,9 @@ fn audit_args(
     ]
 }
 
-/// An audit row on its own (for an action that failed before it could commit).
-async fn audit_alone(
+/// An audit row on its own (for an action that failed before it could commit, and for n8n
+/// actions, which are not database transactions).
+pub(crate) async fn audit_alone(
     store: &Store,
     ctx: &ActionCtx,
     action: &Action,
@@ -930,7 +966,10 @@ async fn audit_alone(
     let id = Uuid::now_v7();
     store
         .db
-        .execute(AUDIT_SQL, &audit_args(id, ctx, action, now, &before, &after, outcome))
+        .execute(
+            AUDIT_SQL,
+            &audit_args(id, ctx, action, now, &before, &after, outcome),
+        )
         .await
         .ok()
         .map(|_| id)

@@ -2,6 +2,7 @@
 //! deactivate), executions (list, get, retry) and `/healthz`. Every failure is an [`N8nError`]
 //! whose Display is one line an operator can act on; the API key never appears in any output.
 
+pub mod action;
 mod error;
 mod types;
 
