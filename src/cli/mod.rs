@@ -229,6 +229,12 @@ fn app_options(
         refresh: file.refresh(),
         operator: config::resolve_operator(g.operator.as_deref(), file),
         db_label,
+        n8n: config::resolve_n8n(file)
+            .map_err(|e| Fail::new(2, e))?
+            .map(|s| crate::app::N8nPoll {
+                client: crate::api::n8n::N8nClient::from_settings(&s),
+                every: s.poll_interval,
+            }),
     })
 }
 

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod fixtures;
 mod keys;
 pub mod list;
+pub mod n8n;
 pub mod overview;
 pub mod palette;
 pub mod queue;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 pub use capacity::CapacityState;
 pub use conn::{Conn, Listen, Loads};
 pub use list::{FilterLine, ListOps, ListView, Nav};
+pub use n8n::{N8nDown, N8nPolled, N8nSnapshot, N8nState};
 pub use overview::{OverviewState, TILES};
 pub use palette::Palette;
 pub use queue::QueueState;
@@ -188,6 +190,8 @@ pub enum Msg {
     Loaded(Box<Loaded>),
     /// A debounced filter edit settled (refetch if `seq` is still the latest).
     FilterSettled(ViewId, u64),
+    /// The n8n poller's result (only when n8n is configured).
+    N8n(Box<N8nPolled>),
 }
 
 /// IO for the event loop to do.
@@ -304,6 +308,8 @@ pub struct App {
     pub recon: ReconState,
     pub approvals: ListView<Approval>,
     pub audit: ListView<OperatorAction>,
+    /// n8n beside the database (`configured` false: nothing n8n shows).
+    pub n8n: N8nState,
 }
 
 impl App {
@@ -341,6 +347,7 @@ impl App {
             recon: ReconState::default(),
             approvals: ListView::new(table::Table::new(rows::APPROVAL_SORTS)),
             audit: ListView::new(table::Table::new(rows::AUDIT_SORTS)),
+            n8n: N8nState::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod action;
 mod error;
+pub mod poll;
 mod types;
 
 use std::time::Duration;
