@@ -48,6 +48,12 @@ enum Command {
     },
     /// Run the simulated automation engine alone against a database (drills, load).
     Simulate(cli::SimulateArgs),
+    /// List workflows from every source: the database and n8n (when configured).
+    Workflows {
+        /// Print JSON: {"workflows": [{source, id, name, status, detail}], "errors": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// One-line health for monitoring (Nagios exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status {
         /// Print JSON instead of the Nagios line.
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
             Some(Command::Demo { fresh }) => cli::demo(&globals, fresh).await,
             Some(Command::Simulate(s)) => cli::simulate(&globals, s).await,
             Some(Command::Status { json }) => cli::status(&globals, json).await,
+            Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             None => cli::console(&globals).await,
         }
     });
