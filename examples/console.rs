@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
         operator: "dev".into(),
         db_label: target.short_name(),
         notice: None,
+        n8n: None,
     });
     tokio::select! {
         r = console => r,

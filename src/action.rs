@@ -120,6 +120,19 @@ pub enum Action {
         event: Uuid,
         label: String,
     },
+    /// Pause (deactivate) or resume (activate) a workflow in n8n, by its n8n id. A pause
+    /// needs a reason, like a database workflow's.
+    N8nSetActive {
+        workflow: String,
+        label: String,
+        active: bool,
+        reason: Option<String>,
+    },
+    /// Retry a failed n8n execution: n8n starts a new execution whose `retryOf` is this one.
+    N8nRetry {
+        execution: String,
+        label: String,
+    },
 }
 
 impl Action {
@@ -139,6 +152,9 @@ impl Action {
             Action::Resolve { ignore: false, .. } => "discrepancy.resolve",
             Action::Resolve { ignore: true, .. } => "discrepancy.ignore",
             Action::AckCapacity { .. } => "capacity.ack",
+            Action::N8nSetActive { active: false, .. } => "n8n.workflow.pause",
+            Action::N8nSetActive { active: true, .. } => "n8n.workflow.resume",
+            Action::N8nRetry { .. } => "n8n.execution.retry",
         }
     }
 
@@ -153,6 +169,8 @@ impl Action {
             Action::Decide { .. } | Action::ResendDecision { .. } => "approval_request",
             Action::Resolve { .. } => "discrepancy",
             Action::AckCapacity { .. } => "event",
+            Action::N8nSetActive { .. } => "n8n_workflow",
+            Action::N8nRetry { .. } => "n8n_execution",
         }
     }
 
@@ -174,6 +192,8 @@ impl Action {
             }
             Action::Resolve { discrepancy, .. } => Some(discrepancy.to_string()),
             Action::AckCapacity { event, .. } => Some(event.to_string()),
+            Action::N8nSetActive { workflow, .. } => Some(workflow.clone()),
+            Action::N8nRetry { execution, .. } => Some(execution.clone()),
         }
     }
 
@@ -183,6 +203,7 @@ impl Action {
             Action::PauseWorkflows { reason, .. } => Some(reason.clone()),
             Action::Decide { note, .. } => note.clone(),
             Action::Resolve { note, .. } => Some(note.clone()),
+            Action::N8nSetActive { reason, .. } => reason.clone(),
             _ => None,
         }
     }
@@ -223,6 +244,19 @@ impl Action {
                 ..
             } if note.as_deref().is_none_or(blank) => {
                 return Err("a rejection needs a note (--note TEXT)".into());
+            }
+            Action::N8nSetActive { workflow, .. } if blank(workflow) => {
+                return Err("no n8n workflow id given (n8n:ID)".into());
+            }
+            Action::N8nSetActive {
+                active: false,
+                reason,
+                ..
+            } if reason.as_deref().is_none_or(blank) => {
+                return Err("a pause needs a reason (--reason TEXT)".into());
+            }
+            Action::N8nRetry { execution, .. } if blank(execution) => {
+                return Err("no n8n execution id given (n8n:ID)".into());
             }
             Action::Resolve { note, ignore, .. } if blank(note) => {
                 return Err(format!(
@@ -294,6 +328,12 @@ impl Action {
             Action::AckCapacity { label, .. } => {
                 format!("acknowledge capacity alerts of {}", clean(label))
             }
+            Action::N8nSetActive { label, active, .. } => format!(
+                "{} n8n workflow {}",
+                if *active { "resume" } else { "pause" },
+                clean(label)
+            ),
+            Action::N8nRetry { label, .. } => format!("retry n8n execution {}", clean(label)),
         }
     }
 
@@ -402,6 +442,38 @@ impl Action {
                     clean(label)
                 ));
                 l.push("open → acknowledged (the alert stays in the history)".into());
+            }
+            Action::N8nSetActive {
+                workflow,
+                label,
+                active,
+                reason,
+            } => {
+                l.push(format!(
+                    "{} n8n workflow {} (n8n:{})",
+                    if *active { "Resume" } else { "Pause" },
+                    clean(label),
+                    clean(workflow)
+                ));
+                l.push(if *active {
+                    "inactive → active in n8n: its triggers and webhooks run again".into()
+                } else {
+                    "active → inactive in n8n: its triggers stop, its webhooks answer 404".into()
+                });
+                if let Some(r) = reason.as_deref().filter(|r| !r.trim().is_empty()) {
+                    l.push(format!("Reason: {}", clean(r)));
+                }
+            }
+            Action::N8nRetry { execution, label } => {
+                l.push(format!(
+                    "Retry n8n execution {} (n8n:{})",
+                    clean(label),
+                    clean(execution)
+                ));
+                l.push(
+                    "n8n starts a new execution with the workflow as it ran (retryOf links them)"
+                        .into(),
+                );
             }
         }
         l

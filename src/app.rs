@@ -43,6 +43,15 @@ pub struct AppOptions {
     pub db_label: String,
     /// Shown once at start (e.g. why the console is read-only).
     pub notice: Option<String>,
+    /// n8n beside the database: a poller runs only when this is set.
+    pub n8n: Option<N8nPoll>,
+}
+
+/// The configured n8n and how often the console polls it.
+#[derive(Debug, Clone)]
+pub struct N8nPoll {
+    pub client: crate::api::n8n::N8nClient,
+    pub every: Duration,
 }
 
 /// NOTIFY bursts: wait this long for more before refreshing...
@@ -147,6 +156,11 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     app.size = (size.width, size.height);
 
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
+    if let Some(n) = opts.n8n {
+        // its own task: a slow or dead n8n never holds up the loop (requests time out)
+        app.n8n.configured = true;
+        tokio::spawn(crate::api::n8n::poll::run(n.client, n.every, tx.clone()));
+    }
     let (ntx, mut nrx) = mpsc::channel::<Note>(1024);
     let listening = match store.db.pg_pool() {
         Some(pool) => {

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub mod n8n;
+pub use n8n::{ApiKey, N8nFileConfig, N8nSettings, resolve_n8n};
+
 /// A database URL whose password is never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretUrl(String);
@@ -156,8 +159,9 @@ pub struct FileConfig {
     pub operator: Option<String>,
     pub read_only: Option<bool>,
     pub log_file: Option<PathBuf>,
+    /// The n8n instance to show beside the database (see [`N8nFileConfig`]).
+    pub n8n: Option<N8nFileConfig>,
     /// Sections owned by later features; accepted so that a config written for them loads.
-    pub n8n: Option<toml::Table>,
     pub broadcast: Option<toml::Table>,
 }
 

@@ -146,6 +146,12 @@ enum Command {
         #[command(flatten)]
         opts: ActOpts,
     },
+    /// List workflows from every source: the database and n8n (when configured).
+    Workflows {
+        /// Print JSON: {"workflows": [{source, id, name, status, detail}], "errors": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// One-line health for monitoring (Nagios exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status {
         /// Print JSON instead of the Nagios line.
@@ -254,6 +260,7 @@ fn main() -> ExitCode {
                 act(&globals, r, opts).await
             }
             Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
+            Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             None => cli::console(&globals).await,
         }
     });

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 use crate::api::db::{DbRow, Tx, Val, describe_sqlx};
+use crate::api::n8n::N8nClient;
 use crate::api::store::{Query, Store};
 use crate::sanitize::clean;
 
@@ -20,6 +21,8 @@ pub struct ActionCtx {
     pub actor: Actor,
     /// For resume_url calls (n8n Wait nodes); built with [`http_client`].
     pub http: reqwest::Client,
+    /// The n8n API, for n8n actions (None: n8n is not configured).
+    pub n8n: Option<N8nClient>,
 }
 
 /// Default timeout of a resume_url call.
@@ -39,7 +42,14 @@ impl ActionCtx {
         ActionCtx {
             actor,
             http: http_client(RESUME_TIMEOUT),
+            n8n: None,
         }
+    }
+
+    /// With an n8n client, for `N8nSetActive` / `N8nRetry`.
+    pub fn with_n8n(mut self, client: Option<N8nClient>) -> Self {
+        self.n8n = client;
+        self
     }
 }
 
@@ -65,6 +75,13 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
     let name = action.name();
     if let Err(e) = action.validate() {
         return ActionReport::error(name, e);
+    }
+    if matches!(
+        action,
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. }
+    ) {
+        // n8n is not a transaction: it acts through its API, then writes its one audit row
+        return crate::api::n8n::action::execute(store, ctx, action).await;
     }
     let now = Utc::now();
     let mut tx = match store.db.begin().await {
@@ -186,6 +203,7 @@ fn message(action: &Action, a: &Applied) -> String {
         Action::AckCapacity { label, .. } => {
             format!("acknowledged capacity alerts of {}", clean(label))
         }
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. } => action.summary(),
     };
     if a.conflicts.is_empty() {
         done
@@ -238,6 +256,9 @@ async fn apply(
             ..
         } => resolve(tx, op, *discrepancy, *ignore, note, now).await,
         Action::AckCapacity { event, .. } => ack(tx, op, *event, now).await,
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. } => Err(sqlx::Error::Protocol(
+            "n8n actions do not run in a database transaction".into(),
+        )),
     }
 }
 
@@ -947,8 +968,9 @@ fn audit_args(
     ]
 }
 
-/// An audit row on its own (for an action that failed before it could commit).
-async fn audit_alone(
+/// An audit row on its own (for an action that failed before it could commit, and for n8n
+/// actions, which are not database transactions).
+pub(crate) async fn audit_alone(
     store: &Store,
     ctx: &ActionCtx,
     action: &Action,

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod db;
+pub mod n8n;
 pub mod notify;
 pub mod refresh;
 pub mod store;

@@ -3,6 +3,7 @@
 
 pub mod actions;
 mod status;
+pub mod n8n;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -233,6 +234,12 @@ fn app_options(
         operator: config::resolve_operator(g.operator.as_deref(), file),
         db_label,
         notice: None,
+        n8n: config::resolve_n8n(file)
+            .map_err(|e| Fail::new(2, e))?
+            .map(|s| crate::app::N8nPoll {
+                client: crate::api::n8n::N8nClient::from_settings(&s),
+                every: s.poll_interval,
+            }),
     })
 }
 

@@ -53,6 +53,15 @@ impl App {
         if self.editing_filter() {
             return self.filter_key(k);
         }
+        // n: the n8n pane of Workflows/Runs takes (or gives back) the selection
+        if self.n8n.configured
+            && matches!(self.view, ViewId::Workflows | ViewId::Runs)
+            && k.code == KeyCode::Char('n')
+            && k.modifiers.is_empty()
+        {
+            self.n8n.focus = !self.n8n.focus;
+            return vec![];
+        }
         match self.keymap.lookup(self.view.scope(), &k) {
             Some(a) => self.on_action(a),
             None => vec![],
@@ -287,6 +296,18 @@ impl App {
 
     fn nav(&mut self, n: Nav) -> Vec<Effect> {
         let v = self.view;
+        if self.n8n_focused() {
+            let d = match n {
+                Nav::Up => -1,
+                Nav::Down => 1,
+                Nav::PageUp => -10,
+                Nav::PageDown => 10,
+                Nav::Top => isize::MIN / 2,
+                Nav::Bottom => isize::MAX / 2,
+            };
+            self.n8n.move_sel(v, d);
+            return vec![];
+        }
         if v == ViewId::Overview {
             match n {
                 Nav::Up => self.overview.move_tile(-1),

@@ -8,6 +8,7 @@ pub mod dialog;
 pub mod fixtures;
 mod keys;
 pub mod list;
+pub mod n8n;
 pub mod overview;
 pub mod palette;
 pub mod queue;
@@ -25,6 +26,7 @@ use uuid::Uuid;
 pub use capacity::CapacityState;
 pub use conn::{Conn, Listen, Loads};
 pub use list::{FilterLine, ListOps, ListView, Nav};
+pub use n8n::{N8nDown, N8nPolled, N8nSnapshot, N8nState};
 pub use overview::{OverviewState, TILES};
 pub use palette::Palette;
 pub use queue::QueueState;
@@ -194,6 +196,8 @@ pub enum Msg {
     ActionDone(Box<crate::action::ActionReport>),
     /// How many failed jobs a bulk retry's filter matches.
     Counted(Result<i64, String>),
+    /// The n8n poller's result (only when n8n is configured).
+    N8n(Box<N8nPolled>),
 }
 
 /// IO for the event loop to do.
@@ -318,6 +322,8 @@ pub struct App {
     pub recon: ReconState,
     pub approvals: ListView<Approval>,
     pub audit: ListView<OperatorAction>,
+    /// n8n beside the database (`configured` false: nothing n8n shows).
+    pub n8n: N8nState,
 }
 
 impl App {
@@ -356,6 +362,7 @@ impl App {
             recon: ReconState::default(),
             approvals: ListView::new(table::Table::new(rows::APPROVAL_SORTS)),
             audit: ListView::new(table::Table::new(rows::AUDIT_SORTS)),
+            n8n: N8nState::default(),
         }
     }
 

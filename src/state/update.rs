@@ -50,6 +50,11 @@ impl App {
                     vec![]
                 }
             }
+            Msg::N8n(p) => {
+                self.n8n.apply(*p);
+                self.dirty = true;
+                vec![]
+            }
         }
     }
 

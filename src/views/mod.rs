@@ -6,6 +6,7 @@ mod audit;
 mod capacity;
 mod dialog;
 mod errors;
+mod n8n;
 mod overview;
 mod queue;
 mod recon;
@@ -198,6 +199,15 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
                 bar,
             ));
         }
+    }
+    if let Some(t) = app.n8n.status_text(app.now) {
+        s.push(sep.clone());
+        let style = match app.n8n.up {
+            Some(true) => bar.patch(th.ok),
+            Some(false) => bar.patch(th.crit),
+            None => bar,
+        };
+        s.push(Span::styled(t, style));
     }
     let used: usize = s.iter().map(|x| sanitize::width(&x.content)).sum();
     let room = (area.width as usize).saturating_sub(used);

@@ -16,6 +16,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     if app.runs.list.detail.is_some() {
         return detail(f, app, area);
     }
+    let (area, n8n_area) = super::n8n::split(app, area);
+    if let Some(a) = n8n_area {
+        super::n8n::draw_runs(f, app, a);
+    }
     let th = &app.theme;
     let l = &app.runs.list;
     let mut title = list_title(&l.table, "Runs", &l.filter.text);

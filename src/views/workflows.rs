@@ -14,6 +14,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let th = &app.theme;
     let l = &app.workflows;
     let [list, info] = Layout::vertical([Constraint::Fill(1), Constraint::Length(6)]).areas(area);
+    let (list, n8n_area) = super::n8n::split(app, list);
+    if let Some(a) = n8n_area {
+        super::n8n::draw_workflows(f, app, a);
+    }
     let now = app.now;
     draw_list(
         f,

@@ -1,0 +1,239 @@
+//! n8n beside the database: the last snapshot the poller brought (workflows, recent
+//! executions, waiting executions as a hint), whether n8n is up, and since when it is down.
+//! Pure: the poller (api::n8n::poll) sends [`N8nPolled`] messages.
+
+use crate::action::Action;
+use crate::api::n8n::{Execution, Workflow};
+use crate::keymap::Action as Key;
+use crate::model::Ts;
+
+use super::{App, ViewId};
+
+/// One poll's result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct N8nSnapshot {
+    pub workflows: Vec<Workflow>,
+    /// The most recent executions, newest first.
+    pub executions: Vec<Execution>,
+    /// `?status=waiting` — a hint only: n8n 1.123 leaves out executions it still holds in
+    /// memory (approvals reach the console as approval_requests rows instead).
+    pub waiting: Vec<Execution>,
+    /// More workflows exist than were listed.
+    pub truncated: bool,
+}
+
+/// What the poller sends (`Msg::N8n`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct N8nPolled {
+    pub at: Ts,
+    /// The snapshot, or the error: `short` for the status bar, `full` for the pane.
+    pub result: Result<N8nSnapshot, N8nDown>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct N8nDown {
+    /// "cannot connect", "timed out", "API key rejected", …
+    pub short: String,
+    /// The one-line operator message.
+    pub full: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct N8nState {
+    /// n8n is configured (the poller runs); when false nothing n8n shows anywhere.
+    pub configured: bool,
+    /// The last good snapshot (kept while n8n is down, with its age).
+    pub snapshot: Option<N8nSnapshot>,
+    pub fetched_at: Option<Ts>,
+    /// None until the first poll lands.
+    pub up: Option<bool>,
+    /// Since when n8n is down (the first failed poll after a good one).
+    pub down_since: Option<Ts>,
+    pub error: Option<N8nDown>,
+    /// The n8n pane has the selection (Workflows/Runs: `n` toggles).
+    pub focus: bool,
+    pub wf_sel: usize,
+    pub exec_sel: usize,
+}
+
+impl N8nState {
+    pub fn apply(&mut self, p: N8nPolled) {
+        match p.result {
+            Ok(s) => {
+                self.snapshot = Some(s);
+                self.fetched_at = Some(p.at);
+                self.up = Some(true);
+                self.down_since = None;
+                self.error = None;
+            }
+            Err(e) => {
+                if self.up != Some(false) {
+                    self.down_since = Some(p.at);
+                }
+                self.up = Some(false);
+                self.error = Some(e);
+            }
+        }
+        self.clamp();
+    }
+
+    pub fn workflows(&self) -> &[Workflow] {
+        self.snapshot.as_ref().map_or(&[], |s| &s.workflows)
+    }
+    pub fn executions(&self) -> &[Execution] {
+        self.snapshot.as_ref().map_or(&[], |s| &s.executions)
+    }
+    pub fn waiting(&self) -> &[Execution] {
+        self.snapshot.as_ref().map_or(&[], |s| &s.waiting)
+    }
+
+    /// The workflow's name for an execution row.
+    pub fn workflow_name(&self, id: Option<&str>) -> Option<&str> {
+        let id = id?;
+        self.workflows()
+            .iter()
+            .find(|w| w.id == id)
+            .map(|w| w.name.as_str())
+    }
+
+    pub fn selected_workflow(&self) -> Option<&Workflow> {
+        self.workflows().get(self.wf_sel)
+    }
+    pub fn selected_execution(&self) -> Option<&Execution> {
+        self.executions().get(self.exec_sel)
+    }
+
+    /// Moves the pane's selection in `view` by `d` rows.
+    pub fn move_sel(&mut self, view: ViewId, d: isize) {
+        let n = match view {
+            ViewId::Workflows => self.workflows_len(),
+            ViewId::Runs => self.executions_len(),
+            _ => return,
+        };
+        let sel = if view == ViewId::Workflows {
+            &mut self.wf_sel
+        } else {
+            &mut self.exec_sel
+        };
+        *sel = (*sel as isize + d).clamp(0, n.saturating_sub(1) as isize) as usize;
+    }
+
+    fn workflows_len(&self) -> usize {
+        self.workflows().len()
+    }
+    fn executions_len(&self) -> usize {
+        self.executions().len()
+    }
+
+    fn clamp(&mut self) {
+        self.wf_sel = self.wf_sel.min(self.workflows_len().saturating_sub(1));
+        self.exec_sel = self.exec_sel.min(self.executions_len().saturating_sub(1));
+    }
+
+    /// "n8n ● up" / "n8n down 35s (cannot connect)" / "n8n …" before the first poll.
+    pub fn status_text(&self, now: Ts) -> Option<String> {
+        if !self.configured {
+            return None;
+        }
+        Some(match (self.up, &self.error) {
+            (None, _) => "n8n …".into(),
+            (Some(true), _) => "n8n ● up".into(),
+            (Some(false), e) => {
+                let secs = self
+                    .down_since
+                    .map(|t| (now - t).num_seconds().max(0))
+                    .unwrap_or(0);
+                let why = e.as_ref().map_or("unknown", |e| e.short.as_str());
+                let ago = match secs {
+                    0..60 => format!("{secs}s"),
+                    60..3600 => format!("{}m", secs / 60),
+                    _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+                };
+                format!("n8n down {ago} ({why})")
+            }
+        })
+    }
+}
+
+impl App {
+    /// Whether the n8n pane of the current view has the selection.
+    pub fn n8n_focused(&self) -> bool {
+        self.n8n.configured
+            && self.n8n.focus
+            && matches!(self.view, ViewId::Workflows | ViewId::Runs)
+    }
+
+    /// The n8n action for the selected n8n row and a mutating key, for the confirm dialog:
+    /// Workflows: pause (deactivate an active workflow; `reason` is the pause reason, required)
+    /// and resume (activate); Runs: retry a failed execution. None when the n8n pane does not
+    /// have the selection, the key means nothing there, or the row is not in a state the
+    /// action applies to (the caller toasts why via [`App::n8n_action_refusal`]).
+    pub fn n8n_action_for_selection(&self, key: Key, reason: Option<&str>) -> Option<Action> {
+        if !self.n8n_focused() {
+            return None;
+        }
+        match (self.view, key) {
+            (ViewId::Workflows, Key::Pause | Key::Resume) => {
+                let w = self.n8n.selected_workflow()?;
+                let active = key == Key::Resume;
+                if w.active == active || w.is_archived {
+                    return None;
+                }
+                Some(Action::N8nSetActive {
+                    workflow: w.id.clone(),
+                    label: w.name.clone(),
+                    active,
+                    reason: reason.map(str::to_string),
+                })
+            }
+            (ViewId::Runs, Key::Retry) => {
+                let e = self.n8n.selected_execution()?;
+                if !e.retryable() {
+                    return None;
+                }
+                let wf = self.n8n.workflow_name(e.workflow_id.as_deref());
+                Some(Action::N8nRetry {
+                    execution: e.id.clone(),
+                    label: match wf {
+                        Some(n) => format!("{} of {n}", e.id),
+                        None => e.id.clone(),
+                    },
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Why [`App::n8n_action_for_selection`] gave nothing, for a toast.
+    pub fn n8n_action_refusal(&self, key: Key) -> Option<String> {
+        if !self.n8n_focused() {
+            return None;
+        }
+        match (self.view, key) {
+            (ViewId::Workflows, Key::Pause | Key::Resume) => {
+                let Some(w) = self.n8n.selected_workflow() else {
+                    return Some("no n8n workflow selected".into());
+                };
+                if w.is_archived {
+                    return Some("n8n workflow is archived".into());
+                }
+                (w.active == (key == Key::Resume)).then(|| {
+                    format!(
+                        "n8n workflow is already {}",
+                        if w.active { "active" } else { "inactive" }
+                    )
+                })
+            }
+            (ViewId::Runs, Key::Retry) => match self.n8n.selected_execution() {
+                None => Some("no n8n execution selected".into()),
+                Some(e) if !e.retryable() => Some(format!(
+                    "n8n execution {} is {}: only failed executions can be retried",
+                    e.id,
+                    e.status_str()
+                )),
+                _ => None,
+            },
+            _ => Some("not available on an n8n row".into()),
+        }
+    }
+}
