@@ -280,11 +280,7 @@ impl Action {
             Action::CancelRun { label, .. } => format!("cancel run {}", clean(label)),
             Action::Decide {
                 label, approve: a, ..
-            } => format!(
-                "{} {}",
-                if *a { "approve" } else { "reject" },
-                clean(label)
-            ),
+            } => format!("{} {}", if *a { "approve" } else { "reject" }, clean(label)),
             Action::ResendDecision { label, .. } => {
                 format!("resend the decision on {} to n8n", clean(label))
             }
@@ -327,7 +323,13 @@ impl Action {
             }
             Action::RetryJobs { jobs } => {
                 l.push(format!("Retry {} failed job(s):", jobs.len()));
-                l.extend(list(jobs.iter().map(|j| short(j)).collect::<Vec<_>>().iter().map(String::as_str)));
+                l.extend(list(
+                    jobs.iter()
+                        .map(|j| short(j))
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .map(String::as_str),
+                ));
                 l.push("failed → pending, attempts reset, run now".into());
             }
             Action::RetryFailed { select, .. } => {
@@ -340,16 +342,26 @@ impl Action {
             }
             Action::CancelJobs { jobs } => {
                 l.push(format!("Cancel {} job(s):", jobs.len()));
-                l.extend(list(jobs.iter().map(|j| short(j)).collect::<Vec<_>>().iter().map(String::as_str)));
+                l.extend(list(
+                    jobs.iter()
+                        .map(|j| short(j))
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .map(String::as_str),
+                ));
                 l.push("pending/retrying → cancelled: they will not run".into());
             }
             Action::RetryRun { label, .. } => {
                 l.push(format!("Retry run {}", clean(label)));
-                l.push("starts a new pending run of the same workflow, same event and input".into());
+                l.push(
+                    "starts a new pending run of the same workflow, same event and input".into(),
+                );
             }
             Action::CancelRun { label, .. } => {
                 l.push(format!("Cancel run {}", clean(label)));
-                l.push("pending/running/waiting → cancelled: its remaining steps will not run".into());
+                l.push(
+                    "pending/running/waiting → cancelled: its remaining steps will not run".into(),
+                );
             }
             Action::Decide {
                 label,
@@ -376,7 +388,10 @@ impl Action {
                 l.push("POSTs the recorded decision to the request's resume_url again".into());
             }
             Action::Resolve {
-                label, ignore, note, ..
+                label,
+                ignore,
+                note,
+                ..
             } => {
                 l.push(format!(
                     "{} discrepancy {}",
@@ -392,7 +407,10 @@ impl Action {
                 }
             }
             Action::AckCapacity { label, .. } => {
-                l.push(format!("Acknowledge the capacity alerts of {}", clean(label)));
+                l.push(format!(
+                    "Acknowledge the capacity alerts of {}",
+                    clean(label)
+                ));
                 l.push("open → acknowledged (the alert stays in the history)".into());
             }
         }

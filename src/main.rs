@@ -54,6 +54,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Emergency broadcast: send (--level, --event/--venue, --message), preview (--dry-run),
+    /// approve/cancel (four-eyes rule), status, retry, follow-up.
+    Broadcast(cli::broadcast::BroadcastArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
             Some(Command::Demo { fresh }) => cli::demo(&globals, fresh).await,
             Some(Command::Simulate(s)) => cli::simulate(&globals, s).await,
             Some(Command::Status { json }) => cli::status(&globals, json).await,
+            Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,
             None => cli::console(&globals).await,
         }
     });

@@ -213,9 +213,7 @@ async fn apply(
             let set = "status = 'cancelled', completed_at = ?, locked_by = NULL, updated_at = ?";
             jobs_by_id(tx, jobs, set, &["pending", "retrying"], "cancelled", now).await
         }
-        Action::RetryFailed { select, expected } => {
-            retry_failed(tx, select, *expected, now).await
-        }
+        Action::RetryFailed { select, expected } => retry_failed(tx, select, *expected, now).await,
         Action::RetryRun { run, .. } => retry_run(tx, *run, now).await,
         Action::CancelRun { run, .. } => cancel_run(tx, op, *run, now).await,
         Action::Decide {
@@ -406,8 +404,7 @@ async fn jobs_by_id(
                         .map(|w| format!(" on {}", clean(&w)))
                         .unwrap_or_default(),
                     s if s == to => {
-                        last_actor(tx, id, &["job.retry", "job.retry_failed", "job.cancel"])
-                            .await?
+                        last_actor(tx, id, &["job.retry", "job.retry_failed", "job.cancel"]).await?
                     }
                     _ => String::new(),
                 };
@@ -718,7 +715,10 @@ async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
                 clean(&cur.s("status"))
             )
         };
-        return Ok(conflict_only(json!({"resume_status": cur.text("resume_status")}), why));
+        return Ok(conflict_only(
+            json!({"resume_status": cur.text("resume_status")}),
+            why,
+        ));
     }
     let status = cur.s("status");
     let op = cur.s("decided_by");
@@ -731,7 +731,13 @@ async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
         resume: cur.text("resume_url").map(|url| Resume {
             request,
             url,
-            body: decision_body(request, &status, &op, note.as_deref(), cur.uuid("execution_id")),
+            body: decision_body(
+                request,
+                &status,
+                &op,
+                note.as_deref(),
+                cur.uuid("execution_id"),
+            ),
         }),
     })
 }
@@ -837,7 +843,12 @@ async fn resolve(
     Ok(conflict_only(json!({"discrepancy": id}), why))
 }
 
-async fn ack(tx: &mut Tx, op: &str, event: Uuid, now: DateTime<Utc>) -> Result<Applied, sqlx::Error> {
+async fn ack(
+    tx: &mut Tx,
+    op: &str,
+    event: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Applied, sqlx::Error> {
     let rows = tx
         .fetch_all(
             "UPDATE capacity_alerts SET acknowledged_by = $1, acknowledged_at = $2 \
@@ -885,8 +896,11 @@ pub async fn audit(
     outcome: Outcome,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
-    tx.execute(AUDIT_SQL, &audit_args(id, ctx, action, now, before, after, outcome))
-        .await?;
+    tx.execute(
+        AUDIT_SQL,
+        &audit_args(id, ctx, action, now, before, after, outcome),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -930,7 +944,10 @@ async fn audit_alone(
     let id = Uuid::now_v7();
     store
         .db
-        .execute(AUDIT_SQL, &audit_args(id, ctx, action, now, &before, &after, outcome))
+        .execute(
+            AUDIT_SQL,
+            &audit_args(id, ctx, action, now, &before, &after, outcome),
+        )
         .await
         .ok()
         .map(|_| id)

@@ -1,6 +1,8 @@
 //! Subcommand bodies: resolve configuration, open the store, hand over to the console, the
 //! engine or a one-shot command. Errors print one clear line and exit 2 (never a backtrace).
 
+pub mod broadcast;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
