@@ -30,17 +30,32 @@ async fn send_with_webhook(
         ..Default::default()
     };
     let c = ctx("alice@ops", cfg.clone());
-    let p = bc::prepare(s, &cfg, &draft("urgent", Target::Event("Gala".into()), "Evacuate", key), Utc::now())
-        .await
-        .unwrap();
+    let p = bc::prepare(
+        s,
+        &cfg,
+        &draft("urgent", Target::Event("Gala".into()), "Evacuate", key),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     let r = bc::send(s, &c, &p).await.unwrap();
     (r.broadcast_id, r.webhook.expect("webhook called"))
 }
 
 async fn webhook_row(s: &TestStore, id: uuid::Uuid) -> (Option<String>, Option<String>, String) {
-    let b = s.db.fetch_one("SELECT webhook_status, webhook_error FROM emergency_broadcasts WHERE id = $1", &[Val::Uuid(id)]).await.unwrap();
+    let b =
+        s.db.fetch_one(
+            "SELECT webhook_status, webhook_error FROM emergency_broadcasts WHERE id = $1",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .unwrap();
     let a = s.db.fetch_one("SELECT outcome FROM operator_actions WHERE action = 'broadcast.webhook' AND target_id = $1", &[Val::Text(id.to_string())]).await.unwrap();
-    (b.text("webhook_status"), b.text("webhook_error"), a.s("outcome"))
+    (
+        b.text("webhook_status"),
+        b.text("webhook_error"),
+        a.s("outcome"),
+    )
 }
 
 async fn webhook_outcomes(s: TestStore) {
@@ -61,7 +76,10 @@ async fn webhook_outcomes(s: TestStore) {
     assert_eq!(body["message"], "Evacuate");
     assert_eq!(body["triggered_by"], "alice@ops");
     assert_eq!(body["idempotency_key"], "w1");
-    assert_eq!(webhook_row(&s, id).await, (Some("ok".into()), None, "ok".into()));
+    assert_eq!(
+        webhook_row(&s, id).await,
+        (Some("ok".into()), None, "ok".into())
+    );
     // 401: wrong secret, shown and audited; the broadcast stands
     let f401 = HttpFake::start(|_| Response::status(401)).await;
     let (id, w) = send_with_webhook(&s, &f401, 2.0, "w2").await;
@@ -71,7 +89,13 @@ async fn webhook_outcomes(s: TestStore) {
     assert_eq!((st.as_deref(), outcome.as_str()), (Some("failed"), "error"));
     assert!(err.unwrap().contains("401"));
     // 404: n8n answers 404 when the workflow is inactive
-    let f404 = HttpFake::start(|_| Response::json(404, serde_json::json!({"message": "webhook not registered"}))).await;
+    let f404 = HttpFake::start(|_| {
+        Response::json(
+            404,
+            serde_json::json!({"message": "webhook not registered"}),
+        )
+    })
+    .await;
     let (id, w) = send_with_webhook(&s, &f404, 2.0, "w3").await;
     assert!(w.message.contains("workflow active"), "{}", w.message);
     assert_eq!(webhook_row(&s, id).await.0.as_deref(), Some("failed"));
@@ -83,7 +107,15 @@ async fn webhook_outcomes(s: TestStore) {
     assert!(w.message.contains("did not answer"), "{}", w.message);
     assert_eq!(webhook_row(&s, id).await.2, "error");
     // every broadcast was written whatever n8n said
-    assert_eq!(count(&s, "SELECT count(*) AS n FROM emergency_broadcasts WHERE status = 'queued'", &[]).await, 4);
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) AS n FROM emergency_broadcasts WHERE status = 'queued'",
+            &[]
+        )
+        .await,
+        4
+    );
 }
 store_test!(webhook_outcomes, webhook_outcomes);
 
@@ -114,24 +146,40 @@ store_test!(test_mode_skips_webhook, test_mode_skips_webhook);
 async fn engine_delivers_to_the_end(s: TestStore) {
     fixture(&s).await;
     let c = ctx("alice@ops", BroadcastConfig::default());
-    let pv = bc::prepare(&s, &c.cfg, &draft("critical", Target::Venue("Hall".into()), "Fire", "e1"), Utc::now())
-        .await
-        .unwrap();
+    let pv = bc::prepare(
+        &s,
+        &c.cfg,
+        &draft("critical", Target::Venue("Hall".into()), "Fire", "e1"),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     let id = bc::send(&s, &c, &pv).await.unwrap().broadcast_id;
     // and a delivery the engine must fail: a queued SMS to someone without a phone
-    exec(&s, "UPDATE people SET phone = NULL WHERE id = $1", &[Val::Uuid(p(1))]).await;
-    let engine = Engine::start(s.store.clone(), EngineConfig {
-        speed: 50.0, // failed deliveries are retried after 10-20 simulated seconds
-        workers: 2,
-        ..EngineConfig::quiet(7)
-    });
+    exec(
+        &s,
+        "UPDATE people SET phone = NULL WHERE id = $1",
+        &[Val::Uuid(p(1))],
+    )
+    .await;
+    let engine = Engine::start(
+        s.store.clone(),
+        EngineConfig {
+            speed: 50.0, // failed deliveries are retried after 10-20 simulated seconds
+            workers: 2,
+            ..EngineConfig::quiet(7)
+        },
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let pr = loop {
         let pr = bc::progress(&s, id).await.unwrap();
         if pr.percent_done() == 100 && !matches!(pr.status.as_str(), "queued" | "sending") {
             break pr;
         }
-        assert!(std::time::Instant::now() < deadline, "broadcast stuck: {pr:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "broadcast stuck: {pr:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     engine.stop().await;
@@ -141,6 +189,12 @@ async fn engine_delivers_to_the_end(s: TestStore) {
     assert_eq!(t.failed, 2, "Ana's SMS and call: her number was removed");
     assert_eq!(pr.status, "partially_failed");
     assert!(pr.completed_at.is_some());
-    assert!(pr.failed.iter().all(|f| f.person == "Ana" && !f.error.is_empty()), "{:?}", pr.failed);
+    assert!(
+        pr.failed
+            .iter()
+            .all(|f| f.person == "Ana" && !f.error.is_empty()),
+        "{:?}",
+        pr.failed
+    );
 }
 store_test!(engine_delivers_to_the_end, engine_delivers_to_the_end);

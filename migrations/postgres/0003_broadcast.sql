@@ -18,3 +18,21 @@ ALTER TABLE emergency_broadcasts ADD COLUMN unreachable_count INTEGER NOT NULL D
 ALTER TABLE emergency_broadcasts ADD COLUMN duplicate_count INTEGER NOT NULL DEFAULT 0;
 
 CREATE INDEX bcast_awaiting_idx ON emergency_broadcasts (created_at) WHERE status = 'awaiting_approval';
+
+-- A broadcast writes one delivery job per person × channel (20,000 for a critical alert to the
+-- largest event) in one statement: a pg_notify per row cost a third of the fan-out. The console
+-- only reads the table name from a notification, so inserted broadcast jobs notify once per
+-- statement; every other insert and every update still notifies per row.
+DROP TRIGGER notify_job_queue ON job_queue;
+CREATE TRIGGER notify_job_queue AFTER UPDATE ON job_queue FOR EACH ROW EXECUTE FUNCTION opsdeck_notify();
+CREATE TRIGGER notify_job_queue_ins AFTER INSERT ON job_queue FOR EACH ROW
+    WHEN (NEW.job_type NOT LIKE 'broadcast.%') EXECUTE FUNCTION opsdeck_notify();
+CREATE FUNCTION opsdeck_notify_broadcast_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows WHERE job_type LIKE 'broadcast.%') THEN
+        PERFORM pg_notify('opsdeck', json_build_object('table', TG_TABLE_NAME, 'op', TG_OP)::text);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER notify_job_queue_bcast AFTER INSERT ON job_queue REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION opsdeck_notify_broadcast_jobs();

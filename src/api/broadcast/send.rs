@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::sql::{audit, insert_deliveries, insert_jobs, workflow_id};
+use super::sql::{audit, backend, insert_deliveries, insert_fan_out_pg, insert_jobs, workflow_id};
 use super::{BroadcastCtx, WebhookResult, call_webhook, db_err};
 use crate::action::Outcome;
-use crate::api::db::{DbRow, Tx, Val};
+use crate::api::db::{Backend, DbRow, Tx, Val};
 use crate::api::store::Store;
 use crate::broadcast::{Channel, Preview};
 
@@ -166,18 +166,30 @@ async fn fan_out(
         )
         .await?;
     }
-    let rows: Vec<(Uuid, Uuid, Channel)> = p
-        .plan
-        .deliveries
-        .iter()
-        .map(|d| (Uuid::new_v4(), d.person_id, d.channel))
-        .collect();
     let held = p.needs_approval;
-    insert_deliveries(tx, id, &rows, if held { "held" } else { "queued" }).await?;
-    if !held {
+    let n = p.plan.deliveries.len();
+    if !held && backend(tx) == Backend::Postgres {
         let wf = workflow_id(tx).await?;
-        let jobs: Vec<(Uuid, Channel)> = rows.iter().map(|(d, _, c)| (*d, *c)).collect();
-        insert_jobs(tx, id, &jobs, wf, now).await?;
+        let rows: Vec<(Uuid, Channel)> = p
+            .plan
+            .deliveries
+            .iter()
+            .map(|d| (d.person_id, d.channel))
+            .collect();
+        insert_fan_out_pg(tx, id, &rows, wf, now).await?;
+    } else {
+        let rows: Vec<(Uuid, Uuid, Channel)> = p
+            .plan
+            .deliveries
+            .iter()
+            .map(|d| (Uuid::new_v4(), d.person_id, d.channel))
+            .collect();
+        insert_deliveries(tx, id, &rows, if held { "held" } else { "queued" }).await?;
+        if !held {
+            let wf = workflow_id(tx).await?;
+            let jobs: Vec<(Uuid, Channel)> = rows.iter().map(|(d, _, c)| (*d, *c)).collect();
+            insert_jobs(tx, id, &jobs, wf, now).await?;
+        }
     }
     audit(
         tx,
@@ -188,7 +200,7 @@ async fn fan_out(
         json!(null),
         json!({
             "status": status, "level": p.level, "scope": p.scope.kind(), "target": p.scope.label(),
-            "test": p.test, "deliveries": rows.len(), "by_channel": p.plan.by_channel,
+            "test": p.test, "deliveries": n, "by_channel": p.plan.by_channel,
             "unreachable": p.plan.unreachable.len(), "duplicates": p.plan.duplicates,
             "idempotency_key": p.idempotency_key, "follow_up_of": p.follow_up_of,
         }),

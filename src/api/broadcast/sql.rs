@@ -18,7 +18,7 @@ pub fn max_attempts(c: Channel) -> i64 {
     if c == Channel::Voice { 2 } else { 3 }
 }
 
-fn backend(tx: &Tx) -> Backend {
+pub fn backend(tx: &Tx) -> Backend {
     match tx {
         Tx::Pg(_) => Backend::Postgres,
         Tx::Sqlite(_) => Backend::Sqlite,
@@ -56,6 +56,39 @@ pub async fn insert_deliveries(
             Val::Uuid(broadcast),
             Val::Json(Json::Array(arr)),
             Val::Text(status.into()),
+        ],
+    )
+    .await
+}
+
+/// Postgres: the deliveries and their jobs in ONE statement (ids made by the server).
+pub async fn insert_fan_out_pg(
+    tx: &mut Tx,
+    broadcast: Uuid,
+    rows: &[(Uuid, Channel)],
+    workflow: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let arr: Vec<Json> = rows
+        .iter()
+        .map(|(p, c)| json!([p.to_string(), c.as_str()]))
+        .collect();
+    tx.execute(
+        "WITH d AS (INSERT INTO broadcast_deliveries (id, broadcast_id, person_id, channel, status) \
+           SELECT gen_random_uuid(), $1, (x->>0)::uuid, x->>1, 'queued' \
+           FROM jsonb_array_elements($2::jsonb) AS x RETURNING id, channel) \
+         INSERT INTO job_queue (id, job_type, payload, status, priority, attempts, max_attempts, \
+           scheduled_for, workflow_id, created_at, updated_at) \
+         SELECT gen_random_uuid(), 'broadcast.' || d.channel, \
+           jsonb_build_object('delivery_id', d.id::text, 'broadcast_id', $3::text), 'pending', $4, 0, \
+           CASE WHEN d.channel = 'voice' THEN 2 ELSE 3 END, $5, $6, $5, $5 FROM d",
+        &[
+            Val::Uuid(broadcast),
+            Val::Json(Json::Array(arr)),
+            Val::Text(broadcast.to_string()),
+            Val::I64(PRIORITY),
+            Val::Ts(now),
+            Val::OptUuid(workflow),
         ],
     )
     .await
