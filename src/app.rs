@@ -39,6 +39,8 @@ pub struct AppOptions {
     pub operator: String,
     /// "host/dbname" or the demo file name — never a password.
     pub db_label: String,
+    /// `[broadcast]` from the config file.
+    pub broadcast: crate::config::BroadcastConfig,
 }
 
 /// NOTIFY bursts: wait this long for more before refreshing...
@@ -139,6 +141,14 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
         chrono::Utc::now(),
     );
     app.poll_every = opts.refresh;
+    app.broadcast_templates = opts.broadcast.templates();
+    let bctx = crate::api::broadcast::BroadcastCtx::new(
+        crate::action::Actor {
+            operator: app.operator.clone(),
+            origin: crate::config::origin(),
+        },
+        opts.broadcast.clone(),
+    );
     let size = term.size()?;
     app.size = (size.width, size.height);
 
@@ -192,6 +202,13 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
                     tokio::spawn(async move {
                         tokio::time::sleep(after).await;
                         let _ = tx.send(Msg::FilterSettled(v, seq)).await;
+                    });
+                }
+                Effect::Broadcast(b) => {
+                    let (store, tx, ctx) = (store.clone(), tx.clone(), bctx.clone());
+                    tokio::spawn(async move {
+                        let m = crate::api::broadcast::run_effect(&store, &ctx, b).await;
+                        let _ = tx.send(m.into()).await;
                     });
                 }
                 Effect::Quit => app.quit = true,

@@ -231,6 +231,7 @@ fn app_options(
         refresh: file.refresh(),
         operator: config::resolve_operator(g.operator.as_deref(), file),
         db_label,
+        broadcast: file.broadcast.clone().unwrap_or_default(),
     })
 }
 

@@ -16,6 +16,9 @@ impl App {
         if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
             return self.quit();
         }
+        if matches!(self.overlay, Overlay::Broadcast(_)) {
+            return self.broadcast_key(k);
+        }
         if let Overlay::Palette(p) = &mut self.overlay {
             match k.code {
                 KeyCode::Esc => self.overlay = Overlay::None,
@@ -107,6 +110,7 @@ impl App {
                 vec![]
             }
             Command::Refresh => self.refresh_view(),
+            Command::Broadcast => self.open_broadcast(),
             Command::Theme(name) => {
                 match crate::theme::Theme::builtin(&name) {
                     Some(t) => self.theme = t,
@@ -190,6 +194,7 @@ impl App {
                 vec![]
             }
             Refresh => self.refresh_view(),
+            Broadcast => self.open_broadcast(),
             Mark => {
                 if let Some(l) = self.list_mut(v) {
                     l.toggle_mark();

@@ -1,6 +1,7 @@
 //! Pure application state. The event loop owns an [`App`] and changes it only through
 //! [`App::update`], which returns the IO to do as [`Effect`]s. No IO, no terminal, no async.
 
+pub mod broadcast;
 pub mod capacity;
 pub mod conn;
 pub mod fixtures;
@@ -188,6 +189,8 @@ pub enum Msg {
     Loaded(Box<Loaded>),
     /// A debounced filter edit settled (refetch if `seq` is still the latest).
     FilterSettled(ViewId, u64),
+    /// Broadcast IO finished (compose choices, preview, send, progress).
+    Broadcast(Box<broadcast::BcMsg>),
 }
 
 /// IO for the event loop to do.
@@ -197,6 +200,8 @@ pub enum Effect {
     Load(LoadReq),
     /// Send `msg` back after `after` (debounce).
     Later(Duration, LaterMsg),
+    /// Broadcast IO (the result comes back as `Msg::Broadcast`).
+    Broadcast(broadcast::BcEffect),
     Quit,
 }
 
@@ -267,6 +272,8 @@ pub enum Overlay {
         scroll: usize,
     },
     Palette(Palette),
+    /// The broadcast compose / progress screen.
+    Broadcast(Box<broadcast::BroadcastUi>),
 }
 
 /// Rows per page of a list.
@@ -304,6 +311,8 @@ pub struct App {
     pub recon: ReconState,
     pub approvals: ListView<Approval>,
     pub audit: ListView<OperatorAction>,
+    /// Broadcast message templates (built-in + config), by name.
+    pub broadcast_templates: Vec<(String, String)>,
 }
 
 impl App {
@@ -341,6 +350,10 @@ impl App {
             recon: ReconState::default(),
             approvals: ListView::new(table::Table::new(rows::APPROVAL_SORTS)),
             audit: ListView::new(table::Table::new(rows::AUDIT_SORTS)),
+            broadcast_templates: crate::broadcast::DEFAULT_TEMPLATES
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod broadcast;
 mod capacity;
 mod errors;
 mod overview;
@@ -78,6 +79,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Overlay::None => {}
         Overlay::Help { scroll } => draw_help(f, app, body, *scroll),
         Overlay::Palette(p) => draw_palette(f, app, body, p),
+        Overlay::Broadcast(u) => broadcast::draw(f, app, body, u),
     }
 }
 

@@ -20,7 +20,9 @@ use crate::broadcast::{
 };
 use crate::config::BroadcastConfig;
 
-pub use progress::{FailedDelivery, FollowUp, Progress, follow_up, progress, retry_failed};
+pub use progress::{
+    ChannelProgress, FailedDelivery, FollowUp, Progress, follow_up, progress, retry_failed,
+};
 pub use send::{Decision, SendOutcome, SendReport, approve, cancel, send};
 pub use webhook::{WebhookResult, call_webhook};
 
@@ -298,4 +300,69 @@ async fn workflow_state(store: &Store) -> Result<WorkflowState, String> {
         Some(s) if s == "active" => WorkflowState::Active,
         Some(_) => WorkflowState::Paused,
     })
+}
+
+/// Events the compose screen offers: from 12 hours ago to a week ahead, not cancelled.
+pub async fn event_choices(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<crate::state::broadcast::EventChoice>, String> {
+    let day = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let rows = store
+        .db
+        .fetch_all(
+            "SELECT id, name, venue_name, start_at, end_at FROM events WHERE status <> 'cancelled' \
+             AND start_at >= $1 AND start_at < $2 ORDER BY start_at LIMIT 200",
+            &[
+                Val::Ts(now - Duration::hours(12)),
+                Val::Ts(now + Duration::days(7)),
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let start = r.ts("start_at").unwrap_or(now);
+            let end = r.ts("end_at");
+            crate::state::broadcast::EventChoice {
+                id: r.id("id"),
+                name: r.s("name"),
+                venue: r.s("venue_name"),
+                today: (start >= day && start < day + Duration::days(1))
+                    || (start <= now && end.is_some_and(|e| e >= now)),
+            }
+        })
+        .collect())
+}
+
+/// Runs one of the console's broadcast effects and says how it went.
+pub async fn run_effect(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    e: crate::state::broadcast::BcEffect,
+) -> crate::state::broadcast::BcMsg {
+    use crate::state::broadcast::{BcEffect as E, BcMsg as M};
+    match e {
+        E::Choices => M::Choices(event_choices(store, Utc::now()).await),
+        E::Preview(d) => {
+            let r = prepare(store, &ctx.cfg, &d, Utc::now()).await.map(Box::new);
+            M::Previewed(Box::new(d), r)
+        }
+        E::Send(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
+        E::Progress(id) => M::Progress(progress(store, id).await.map(Box::new)),
+        E::Retry(id) => M::Done(match retry_failed(store, ctx, id).await {
+            Ok(0) => Err("nothing to retry: no failed delivery".into()),
+            Ok(n) => Ok(format!("{n} failed deliveries queued again")),
+            Err(e) => Err(e),
+        }),
+        E::FollowUp { id, message, key } => match follow_up(store, id, &message, &key).await {
+            Ok(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
+            Err(e) => M::Sent(Err(e)),
+        },
+    }
 }
