@@ -56,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         refresh: Duration::from_secs(2),
         operator: "dev".into(),
         db_label: target.short_name(),
+        broadcast: Default::default(),
     });
     tokio::select! {
         r = console => r,

@@ -325,7 +325,7 @@ impl Action {
                 l.push(format!("Retry {} failed job(s):", jobs.len()));
                 l.extend(list(
                     jobs.iter()
-                        .map(|j| short(j))
+                        .map(short)
                         .collect::<Vec<_>>()
                         .iter()
                         .map(String::as_str),
@@ -344,7 +344,7 @@ impl Action {
                 l.push(format!("Cancel {} job(s):", jobs.len()));
                 l.extend(list(
                     jobs.iter()
-                        .map(|j| short(j))
+                        .map(short)
                         .collect::<Vec<_>>()
                         .iter()
                         .map(String::as_str),

@@ -173,7 +173,7 @@ async fn send_fans_out_in_one_transaction(s: TestStore) {
     let b =
         s.db.fetch_one(
             "SELECT * FROM emergency_broadcasts WHERE id = $1",
-            &[id.clone()],
+            std::slice::from_ref(&id),
         )
         .await
         .unwrap();
@@ -183,7 +183,7 @@ async fn send_fans_out_in_one_transaction(s: TestStore) {
     assert_eq!(b.s("triggered_by"), "alice@ops");
     assert_eq!(b.n("affected_count"), 2);
     assert_eq!(b.n("unreachable_count"), 1);
-    assert_eq!(count(&s, "SELECT count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'queued'", &[id.clone()]).await, 3);
+    assert_eq!(count(&s, "SELECT count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'queued'", std::slice::from_ref(&id)).await, 3);
     let jobs = s.db.fetch_all("SELECT job_type, payload, status, priority, workflow_id, max_attempts FROM job_queue ORDER BY job_type", &[]).await.unwrap();
     let types: Vec<String> = jobs.iter().map(|j| j.s("job_type")).collect();
     assert_eq!(

@@ -91,7 +91,14 @@ pub async fn fixture(s: &Store) -> Fx {
         .await;
     }
     // n, name, phone, email, channel
-    let people: [(u128, &str, Option<&str>, Option<&str>, Option<&str>); 8] = [
+    type P<'a> = (
+        u128,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let people: [P; 8] = [
         (1, "Ana", Some(PHONE1), Some("ana@x.org"), Some("whatsapp")),
         (2, "Bea", Some(PHONE1), Some("bea@x.org"), Some("sms")), // shares Ana's phone
         (3, "Cid", Some("+33611111111"), None, Some("sms")),      // declined model
