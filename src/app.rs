@@ -41,6 +41,8 @@ pub struct AppOptions {
     pub operator: String,
     /// "host/dbname" or the demo file name — never a password.
     pub db_label: String,
+    /// `[broadcast]` from the config file.
+    pub broadcast: crate::config::BroadcastConfig,
     /// Shown once at start (e.g. why the console is read-only).
     pub notice: Option<String>,
     /// n8n beside the database: a poller runs only when this is set.
@@ -152,6 +154,14 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
         chrono::Utc::now(),
     );
     app.poll_every = opts.refresh;
+    app.broadcast_templates = opts.broadcast.templates();
+    let bctx = crate::api::broadcast::BroadcastCtx::new(
+        crate::action::Actor {
+            operator: app.operator.clone(),
+            origin: crate::config::origin(),
+        },
+        opts.broadcast.clone(),
+    );
     let size = term.size()?;
     app.size = (size.width, size.height);
 
@@ -243,6 +253,13 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
                             .await
                             .map_err(|e| crate::api::db::describe_sqlx(&e));
                         let _ = tx.send(Msg::Counted(r)).await;
+                    });
+                }
+                Effect::Broadcast(b) => {
+                    let (store, tx, ctx) = (store.clone(), tx.clone(), bctx.clone());
+                    tokio::spawn(async move {
+                        let m = crate::api::broadcast::run_effect(&store, &ctx, b).await;
+                        let _ = tx.send(m.into()).await;
                     });
                 }
                 Effect::Quit => app.quit = true,

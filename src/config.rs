@@ -162,7 +162,75 @@ pub struct FileConfig {
     /// The n8n instance to show beside the database (see [`N8nFileConfig`]).
     pub n8n: Option<N8nFileConfig>,
     /// Sections owned by later features; accepted so that a config written for them loads.
-    pub broadcast: Option<toml::Table>,
+    /// `[broadcast]`: the emergency broadcast (issue 6).
+    pub broadcast: Option<BroadcastConfig>,
+}
+
+/// `[broadcast]` in the config file.
+#[derive(Debug, Default, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastConfig {
+    /// The n8n Emergency Broadcast System webhook, e.g.
+    /// `http://n8n:5678/webhook/emergency-broadcast`. Unset: no webhook call.
+    pub webhook_url: Option<String>,
+    /// The `X-Emergency-Auth` value. Prefer `webhook_auth_env`.
+    pub webhook_auth: Option<String>,
+    /// Environment variable holding the `X-Emergency-Auth` value
+    /// (default `OPSDECK_EMERGENCY_AUTH`).
+    pub webhook_auth_env: Option<String>,
+    /// Webhook timeout in seconds (default 5).
+    pub timeout: Option<f64>,
+    /// Test mode sends only to these people.
+    #[serde(default)]
+    pub test_recipients: Vec<TestRecipient>,
+    /// Extra or replacement message templates: name = "text with {event} {venue} {level}".
+    #[serde(default)]
+    pub templates: std::collections::BTreeMap<String, String>,
+    /// Levels whose live broadcasts wait for a second operator's approval (four-eyes rule).
+    #[serde(default)]
+    pub second_operator_for: Vec<crate::broadcast::Level>,
+}
+
+/// One of the operator's own test recipients.
+#[derive(Debug, Default, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TestRecipient {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// sms, whatsapp or email (default: e-mail when set, else sms).
+    pub channel: Option<String>,
+}
+
+impl BroadcastConfig {
+    pub const DEFAULT_AUTH_ENV: &'static str = "OPSDECK_EMERGENCY_AUTH";
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout.filter(|t| *t > 0.0).unwrap_or(5.0))
+    }
+
+    /// The `X-Emergency-Auth` value: the environment variable first, then the file.
+    pub fn auth(&self) -> Option<String> {
+        let var = self
+            .webhook_auth_env
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_AUTH_ENV);
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.webhook_auth.clone())
+    }
+
+    /// Built-in templates overlaid with the configured ones, by name.
+    pub fn templates(&self) -> Vec<(String, String)> {
+        let mut all: std::collections::BTreeMap<String, String> =
+            crate::broadcast::DEFAULT_TEMPLATES
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        all.extend(self.templates.clone());
+        all.into_iter().collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -328,5 +396,31 @@ mod tests {
         let e = FileConfig::parse("theme = \"light\"\n\nbogus = 1\n", "c.toml").unwrap_err();
         assert!(e.to_string().starts_with("c.toml:3:"), "{e}");
         assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn broadcast_section_is_typed() {
+        let c = FileConfig::parse(
+            "[broadcast]\nwebhook_url = \"http://n8n/webhook/emergency-broadcast\"\ntimeout = 2.5\n\
+             second_operator_for = [\"critical\"]\n\
+             test_recipients = [{ name = \"me\", phone = \"+33612345678\" }]\n\
+             [broadcast.templates]\nfire = \"Fire at {venue}\"\n",
+            "c.toml",
+        )
+        .unwrap();
+        let b = c.broadcast.unwrap();
+        assert_eq!(b.timeout(), Duration::from_millis(2500));
+        assert_eq!(
+            b.second_operator_for,
+            vec![crate::broadcast::Level::Critical]
+        );
+        assert_eq!(b.test_recipients[0].name, "me");
+        assert!(b.templates().iter().any(|(k, _)| k == "fire"));
+        assert!(b.templates().iter().any(|(k, _)| k == "evacuation"));
+        let e = FileConfig::parse("[broadcast]\n\nwebhook = \"x\"\n", "c.toml").unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:3:"), "{e}");
+        let e = FileConfig::parse("[broadcast]\nsecond_operator_for = [\"panic\"]\n", "c.toml")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
     }
 }

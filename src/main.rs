@@ -158,6 +158,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Emergency broadcast: send (--level, --event/--venue, --message), preview (--dry-run),
+    /// approve/cancel (four-eyes rule), status, retry, follow-up.
+    Broadcast(cli::broadcast::BroadcastArgs),
 }
 
 fn main() -> ExitCode {
@@ -261,6 +264,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
             Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
+            Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,
             None => cli::console(&globals).await,
         }
     });

@@ -1,6 +1,7 @@
 //! The only IO: the store (Postgres + SQLite), the notify listener, and (later) HTTP clients.
 
 pub mod actions;
+pub mod broadcast;
 pub mod db;
 pub mod n8n;
 pub mod notify;

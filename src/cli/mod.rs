@@ -4,6 +4,7 @@
 pub mod actions;
 mod status;
 pub mod n8n;
+pub mod broadcast;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -240,6 +241,7 @@ fn app_options(
                 client: crate::api::n8n::N8nClient::from_settings(&s),
                 every: s.poll_interval,
             }),
+        broadcast: file.broadcast.clone().unwrap_or_default(),
     })
 }
 

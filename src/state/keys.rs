@@ -19,6 +19,9 @@ impl App {
         if matches!(self.overlay, Overlay::Dialog(_)) {
             return self.dialog_key(k);
         }
+        if matches!(self.overlay, Overlay::Broadcast(_)) {
+            return self.broadcast_key(k);
+        }
         if let Overlay::Palette(p) = &mut self.overlay {
             match k.code {
                 KeyCode::Esc => self.overlay = Overlay::None,
@@ -119,6 +122,7 @@ impl App {
                 vec![]
             }
             Command::Refresh => self.refresh_view(),
+            Command::Broadcast => self.open_broadcast(),
             Command::Theme(name) => {
                 match crate::theme::Theme::builtin(&name) {
                     Some(t) => self.theme = t,
@@ -202,14 +206,11 @@ impl App {
                 vec![]
             }
             Refresh => self.refresh_view(),
+            Broadcast => self.open_broadcast(),
             Mark => {
                 if let Some(l) = self.list_mut(v) {
                     l.toggle_mark();
                 }
-                vec![]
-            }
-            Broadcast if self.mode != Mode::ReadOnly => {
-                self.toast("broadcast: not available yet", true);
                 vec![]
             }
             other if other.is_mutating() => self.on_mutating(other),

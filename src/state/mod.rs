@@ -2,6 +2,7 @@
 //! [`App::update`], which returns the IO to do as [`Effect`]s. No IO, no terminal, no async.
 
 mod act;
+pub mod broadcast;
 pub mod capacity;
 pub mod conn;
 pub mod dialog;
@@ -198,6 +199,8 @@ pub enum Msg {
     Counted(Result<i64, String>),
     /// The n8n poller's result (only when n8n is configured).
     N8n(Box<N8nPolled>),
+    /// Broadcast IO finished (compose choices, preview, send, progress).
+    Broadcast(Box<broadcast::BcMsg>),
 }
 
 /// IO for the event loop to do.
@@ -211,6 +214,8 @@ pub enum Effect {
     Act(crate::action::Action),
     /// Count the failed jobs a bulk retry would touch; answers `Msg::Counted`.
     CountFailed(crate::action::JobSelect),
+    /// Broadcast IO (the result comes back as `Msg::Broadcast`).
+    Broadcast(broadcast::BcEffect),
     Quit,
 }
 
@@ -283,6 +288,8 @@ pub enum Overlay {
     Palette(Palette),
     /// The confirm dialog of an operator action.
     Dialog(Box<dialog::Dialog>),
+    /// The broadcast compose / progress screen.
+    Broadcast(Box<broadcast::BroadcastUi>),
 }
 
 /// Rows per page of a list.
@@ -324,6 +331,8 @@ pub struct App {
     pub audit: ListView<OperatorAction>,
     /// n8n beside the database (`configured` false: nothing n8n shows).
     pub n8n: N8nState,
+    /// Broadcast message templates (built-in + config), by name.
+    pub broadcast_templates: Vec<(String, String)>,
 }
 
 impl App {
@@ -363,6 +372,10 @@ impl App {
             approvals: ListView::new(table::Table::new(rows::APPROVAL_SORTS)),
             audit: ListView::new(table::Table::new(rows::AUDIT_SORTS)),
             n8n: N8nState::default(),
+            broadcast_templates: crate::broadcast::DEFAULT_TEMPLATES
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 

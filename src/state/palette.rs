@@ -11,6 +11,7 @@ pub enum Command {
     Quit,
     Help,
     Refresh,
+    Broadcast,
     Theme(String),
 }
 
@@ -35,6 +36,11 @@ pub fn entries() -> Vec<Entry> {
         ("quit", "leave opsdeck", Command::Quit),
         ("help", "keys of this view", Command::Help),
         ("refresh", "read the view again now", Command::Refresh),
+        (
+            "broadcast",
+            "compose an emergency broadcast [b]",
+            Command::Broadcast,
+        ),
     ] {
         v.push(Entry {
             name: name.into(),

@@ -22,16 +22,24 @@ impl App {
                 if self.conn.is_lost() {
                     vec![] // the backoff decides when to try again
                 } else {
-                    self.refresh_view()
+                    let mut fx = self.refresh_view();
+                    fx.extend(self.broadcast_refresh());
+                    fx
                 }
             }
             Msg::Changed(tables) => {
+                let mut fx = vec![];
+                if tables
+                    .iter()
+                    .any(|t| t == "emergency_broadcasts" || t == "job_queue")
+                {
+                    fx = self.broadcast_refresh();
+                }
                 let mine = self.view.tables();
                 if !self.conn.is_lost() && tables.iter().any(|t| mine.contains(&t.as_str())) {
-                    self.refresh_view()
-                } else {
-                    vec![]
+                    fx.extend(self.refresh_view());
                 }
+                fx
             }
             Msg::Listen(l) => {
                 self.dirty |= self.listen != l;
@@ -41,6 +49,7 @@ impl App {
             Msg::Loaded(l) => self.on_loaded(*l),
             Msg::ActionDone(r) => self.on_action_done(*r),
             Msg::Counted(r) => self.on_counted(r),
+            Msg::Broadcast(m) => self.on_broadcast(*m),
             Msg::FilterSettled(v, seq) => {
                 let latest = self.list(v).is_some_and(|l| l.filter().seq == seq);
                 let changed = Some(self.base_filter(v)) != self.requested(v);
@@ -65,12 +74,14 @@ impl App {
         if self.toast.as_ref().is_some_and(|t| t.until <= now) {
             self.toast = None;
         }
+        let mut fx = self.broadcast_tick();
         match &self.conn {
             Conn::Lost { retry_at, .. } if *retry_at <= now && !self.loads.busy(self.view) => {
-                self.refresh_view()
+                fx.extend(self.refresh_view())
             }
-            _ => vec![],
+            _ => {}
         }
+        fx
     }
 
     // ---- reads -------------------------------------------------------------------------

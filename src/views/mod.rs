@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod broadcast;
 mod capacity;
 mod dialog;
 mod errors;
@@ -81,6 +82,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Overlay::Help { scroll } => draw_help(f, app, body, *scroll),
         Overlay::Palette(p) => draw_palette(f, app, body, p),
         Overlay::Dialog(d) => dialog::draw(f, app, body, d),
+        Overlay::Broadcast(u) => broadcast::draw(f, app, body, u),
     }
 }
 

@@ -1,0 +1,368 @@
+//! Emergency broadcasts, the IO part: resolve the scope, read the audience, plan it
+//! ([`crate::broadcast::plan`]), then fan out in one transaction ([`send`]), approve or cancel a
+//! broadcast waiting for a second operator, follow its progress, retry its failures and send a
+//! follow-up to the same audience. The n8n webhook is called after the commit.
+
+mod progress;
+mod send;
+mod sql;
+mod webhook;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::action::Actor;
+use crate::api::db::{Val, describe_sqlx};
+use crate::api::store::Store;
+use crate::broadcast::{
+    Channel, Level, Person, Preview, Scope, WorkflowState, plan, segments, validate_message,
+};
+use crate::config::BroadcastConfig;
+
+pub use progress::{
+    ChannelProgress, FailedDelivery, FollowUp, Progress, follow_up, progress, retry_failed,
+};
+pub use send::{Decision, SendOutcome, SendReport, approve, cancel, send};
+pub use webhook::{WebhookResult, call_webhook};
+
+/// The Emergency Broadcast System workflow's name (seed 000 phase 5).
+pub const WORKFLOW: &str = "Emergency Broadcast System";
+
+/// What broadcasts need besides the store.
+#[derive(Debug, Clone)]
+pub struct BroadcastCtx {
+    pub actor: Actor,
+    pub cfg: BroadcastConfig,
+    pub http: reqwest::Client,
+}
+
+impl BroadcastCtx {
+    pub fn new(actor: Actor, cfg: BroadcastConfig) -> Self {
+        let http = crate::api::actions::http_client(cfg.timeout());
+        BroadcastCtx { actor, cfg, http }
+    }
+}
+
+/// Where a broadcast goes, as the operator named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Target {
+    /// An event id or its exact name.
+    Event(String),
+    Venue(String),
+}
+
+/// A broadcast as typed (CLI flags or the compose screen), not yet validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub level: String,
+    pub target: Target,
+    pub message: String,
+    /// `sms,voice`; None = preferences / the critical override.
+    pub channels: Option<String>,
+    pub idempotency_key: String,
+    pub test: bool,
+}
+
+/// A new idempotency key (made when the compose screen opens, or per CLI run).
+pub fn new_key() -> String {
+    format!("bc-{}", Uuid::now_v7())
+}
+
+fn db_err(e: sqlx::Error) -> String {
+    describe_sqlx(&e)
+}
+
+/// Validates `d`, resolves its scope and plans its audience. Reads only.
+pub async fn prepare(
+    store: &Store,
+    cfg: &BroadcastConfig,
+    d: &Draft,
+    now: DateTime<Utc>,
+) -> Result<Preview, String> {
+    let level = Level::parse(&d.level)?;
+    let message = validate_message(&d.message)?;
+    let channels = d.channels.as_deref().map(Channel::parse_list).transpose()?;
+    let key = d.idempotency_key.trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err("the idempotency key must be 1 to 200 characters".into());
+    }
+    let (scope, venue_name, events) = resolve(store, &d.target, now).await?;
+    let (people, new_people) = if d.test {
+        test_people(store, cfg).await?
+    } else {
+        let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+        (audience(store, &ids).await?, Vec::new())
+    };
+    let plan = plan(&people, level, channels.as_deref());
+    Ok(Preview {
+        level,
+        scope,
+        venue_name,
+        events: events.into_iter().map(|(_, n)| n).collect(),
+        segments: segments(&message),
+        message,
+        channels,
+        test: d.test,
+        idempotency_key: key.to_string(),
+        follow_up_of: None,
+        plan,
+        workflow: workflow_state(store).await?,
+        needs_approval: !d.test && cfg.second_operator_for.contains(&level),
+        new_people,
+    })
+}
+
+/// The event (by id or exact name) or the venue's events today.
+async fn resolve(
+    store: &Store,
+    t: &Target,
+    now: DateTime<Utc>,
+) -> Result<(Scope, String, Vec<(Uuid, String)>), String> {
+    match t {
+        Target::Event(e) => {
+            let e = e.trim();
+            let rows =
+                match Uuid::parse_str(e) {
+                    Ok(id) => {
+                        store
+                            .db
+                            .fetch_all(
+                                "SELECT id, name, venue_name FROM events WHERE id = $1",
+                                &[Val::Uuid(id)],
+                            )
+                            .await
+                    }
+                    Err(_) => store
+                        .db
+                        .fetch_all(
+                            "SELECT id, name, venue_name FROM events WHERE lower(name) = lower($1) \
+                             ORDER BY start_at DESC LIMIT 5",
+                            &[Val::Text(e.to_string())],
+                        )
+                        .await,
+                }
+                .map_err(db_err)?;
+            match rows.as_slice() {
+                [] => Err(format!("unknown event '{e}' (give its id or exact name)")),
+                [r] => {
+                    let (id, name) = (r.id("id"), r.s("name"));
+                    Ok((
+                        Scope::Event {
+                            event_id: id,
+                            name: name.clone(),
+                        },
+                        r.s("venue_name"),
+                        vec![(id, name)],
+                    ))
+                }
+                many => Err(format!(
+                    "{} events are named '{e}': give the id ({})",
+                    many.len(),
+                    many.iter()
+                        .map(|r| r.id("id").to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
+        Target::Venue(v) => {
+            let v = v.trim();
+            if v.is_empty() {
+                return Err("the venue name is empty".into());
+            }
+            let day = now
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc();
+            let rows = store
+                .db
+                .fetch_all(
+                    "SELECT id, name, venue_name FROM events WHERE lower(venue_name) = lower($1) \
+                     AND status <> 'cancelled' \
+                     AND ((start_at >= $2 AND start_at < $3) OR (start_at <= $4 AND end_at >= $4)) \
+                     ORDER BY start_at",
+                    &[
+                        Val::Text(v.to_string()),
+                        Val::Ts(day),
+                        Val::Ts(day + Duration::days(1)),
+                        Val::Ts(now),
+                    ],
+                )
+                .await
+                .map_err(db_err)?;
+            if rows.is_empty() {
+                return Err(format!("no event at venue '{v}' today"));
+            }
+            let venue = rows[0].s("venue_name");
+            Ok((
+                Scope::Venue {
+                    venue_name: venue.clone(),
+                },
+                venue,
+                rows.iter().map(|r| (r.id("id"), r.s("name"))).collect(),
+            ))
+        }
+    }
+}
+
+/// Everyone at these events: attendees, confirmed models, staff; distinct, by id.
+pub async fn audience(store: &Store, events: &[Uuid]) -> Result<Vec<Person>, String> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ph = (1..=events.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sqlt = format!(
+        "SELECT p.id, p.name, p.phone, p.email, p.primary_channel FROM people p WHERE p.id IN ( \
+           SELECT person_id FROM event_attendees WHERE event_id IN ({ph}) \
+           UNION SELECT person_id FROM event_models WHERE event_id IN ({ph}) AND status = 'confirmed' \
+           UNION SELECT person_id FROM event_staff WHERE event_id IN ({ph})) \
+         ORDER BY p.id"
+    );
+    let args: Vec<Val> = events.iter().map(|e| Val::Uuid(*e)).collect();
+    let rows = store.db.fetch_all(&sqlt, &args).await.map_err(db_err)?;
+    Ok(rows.iter().map(person_of).collect())
+}
+
+fn person_of(r: &crate::api::db::DbRow) -> Person {
+    Person {
+        id: r.id("id"),
+        name: r.s("name"),
+        phone: r.text("phone"),
+        email: r.text("email"),
+        primary_channel: r.text("primary_channel"),
+    }
+}
+
+/// The configured test recipients: existing people with the same phone or e-mail, else new
+/// people rows (written with the broadcast).
+async fn test_people(
+    store: &Store,
+    cfg: &BroadcastConfig,
+) -> Result<(Vec<Person>, Vec<Person>), String> {
+    if cfg.test_recipients.is_empty() {
+        return Err(
+            "test mode needs test recipients: add [[broadcast.test_recipients]] (name, phone, email) to the config"
+                .into(),
+        );
+    }
+    let (mut people, mut new) = (Vec::new(), Vec::new());
+    for t in &cfg.test_recipients {
+        let channel = t
+            .channel
+            .clone()
+            .or_else(|| Some(if t.email.is_some() { "email" } else { "sms" }.to_string()));
+        let found = store
+            .db
+            .fetch_optional(
+                "SELECT id FROM people WHERE (phone IS NOT NULL AND phone = $1) \
+                 OR (email IS NOT NULL AND lower(email) = lower($2)) ORDER BY id LIMIT 1",
+                &[
+                    Val::Text(t.phone.clone().unwrap_or_default()),
+                    Val::Text(t.email.clone().unwrap_or_default()),
+                ],
+            )
+            .await
+            .map_err(db_err)?;
+        let p = Person {
+            id: found
+                .as_ref()
+                .map(|r| r.id("id"))
+                .unwrap_or_else(Uuid::new_v4),
+            name: format!("TEST {}", t.name),
+            phone: t.phone.clone(),
+            email: t.email.clone(),
+            primary_channel: channel,
+        };
+        if found.is_none() {
+            new.push(p.clone());
+        }
+        people.push(p);
+    }
+    Ok((people, new))
+}
+
+async fn workflow_state(store: &Store) -> Result<WorkflowState, String> {
+    let r = store
+        .db
+        .fetch_optional(
+            "SELECT status FROM workflows WHERE name = $1",
+            &[Val::Text(WORKFLOW.into())],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(match r.map(|r| r.s("status")) {
+        None => WorkflowState::Missing,
+        Some(s) if s == "active" => WorkflowState::Active,
+        Some(_) => WorkflowState::Paused,
+    })
+}
+
+/// Events the compose screen offers: from 12 hours ago to a week ahead, not cancelled.
+pub async fn event_choices(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<crate::state::broadcast::EventChoice>, String> {
+    let day = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let rows = store
+        .db
+        .fetch_all(
+            "SELECT id, name, venue_name, start_at, end_at FROM events WHERE status <> 'cancelled' \
+             AND start_at >= $1 AND start_at < $2 ORDER BY start_at LIMIT 200",
+            &[
+                Val::Ts(now - Duration::hours(12)),
+                Val::Ts(now + Duration::days(7)),
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let start = r.ts("start_at").unwrap_or(now);
+            let end = r.ts("end_at");
+            crate::state::broadcast::EventChoice {
+                id: r.id("id"),
+                name: r.s("name"),
+                venue: r.s("venue_name"),
+                today: (start >= day && start < day + Duration::days(1))
+                    || (start <= now && end.is_some_and(|e| e >= now)),
+            }
+        })
+        .collect())
+}
+
+/// Runs one of the console's broadcast effects and says how it went.
+pub async fn run_effect(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    e: crate::state::broadcast::BcEffect,
+) -> crate::state::broadcast::BcMsg {
+    use crate::state::broadcast::{BcEffect as E, BcMsg as M};
+    match e {
+        E::Choices => M::Choices(event_choices(store, Utc::now()).await),
+        E::Preview(d) => {
+            let r = prepare(store, &ctx.cfg, &d, Utc::now()).await.map(Box::new);
+            M::Previewed(Box::new(d), r)
+        }
+        E::Send(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
+        E::Progress(id) => M::Progress(progress(store, id).await.map(Box::new)),
+        E::Retry(id) => M::Done(match retry_failed(store, ctx, id).await {
+            Ok(0) => Err("nothing to retry: no failed delivery".into()),
+            Ok(n) => Ok(format!("{n} failed deliveries queued again")),
+            Err(e) => Err(e),
+        }),
+        E::FollowUp { id, message, key } => match follow_up(store, id, &message, &key).await {
+            Ok(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
+            Err(e) => M::Sent(Err(e)),
+        },
+    }
+}

@@ -1,0 +1,318 @@
+//! After the send: progress per channel, the failed deliveries with their reasons, a retry of
+//! the failures (new jobs, audited) and a follow-up (all-clear / correction) to the same people.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::sql::{audit, insert_jobs, workflow_id};
+use super::{BroadcastCtx, db_err, person_of, workflow_state};
+use crate::action::Outcome;
+use crate::api::db::Val;
+use crate::api::store::Store;
+use crate::broadcast::{Channel, Level, Preview, Scope, plan, segments, validate_message};
+
+/// Counts of one channel's deliveries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChannelProgress {
+    pub queued: i64,
+    pub sent: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    /// held (awaiting approval) or cancelled
+    pub other: i64,
+}
+
+impl ChannelProgress {
+    pub fn total(&self) -> i64 {
+        self.queued + self.sent + self.delivered + self.failed + self.other
+    }
+    /// Delivered or failed: nothing more will happen to them.
+    pub fn done(&self) -> i64 {
+        self.delivered + self.failed
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedDelivery {
+    pub delivery_id: Uuid,
+    pub channel: String,
+    pub person: String,
+    pub address: String,
+    pub error: String,
+}
+
+/// Where a broadcast stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    pub broadcast_id: Uuid,
+    pub level: String,
+    pub scope: String,
+    pub target: String,
+    pub message: String,
+    pub status: String,
+    pub test: bool,
+    pub triggered_by: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub approved_by: Option<String>,
+    pub webhook_status: Option<String>,
+    pub webhook_error: Option<String>,
+    pub by_channel: BTreeMap<String, ChannelProgress>,
+    /// The first failures (at most 200), with reasons.
+    pub failed: Vec<FailedDelivery>,
+}
+
+impl Progress {
+    pub fn totals(&self) -> ChannelProgress {
+        let mut t = ChannelProgress::default();
+        for c in self.by_channel.values() {
+            t.queued += c.queued;
+            t.sent += c.sent;
+            t.delivered += c.delivered;
+            t.failed += c.failed;
+            t.other += c.other;
+        }
+        t
+    }
+    /// Percent of deliveries that reached an end (delivered or failed).
+    pub fn percent_done(&self) -> u32 {
+        let t = self.totals();
+        let live = t.total() - t.other;
+        if live <= 0 {
+            return 0;
+        }
+        (t.done() * 100 / live) as u32
+    }
+}
+
+pub async fn progress(store: &Store, id: Uuid) -> Result<Progress, String> {
+    let b = store
+        .db
+        .fetch_optional(
+            "SELECT b.id, b.level, b.scope, b.venue_name, b.message, b.status, b.test, b.triggered_by, \
+               b.created_at, b.completed_at, b.approved_by, b.webhook_status, b.webhook_error, e.name AS event_name \
+             FROM emergency_broadcasts b LEFT JOIN events e ON e.id = b.event_id WHERE b.id = $1",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| format!("no broadcast {id}"))?;
+    let rows = store
+        .db
+        .fetch_all(
+            "SELECT channel, status, count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 \
+             GROUP BY channel, status",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    let mut by_channel: BTreeMap<String, ChannelProgress> = BTreeMap::new();
+    for r in rows {
+        let c = by_channel.entry(r.s("channel")).or_default();
+        let n = r.n("n");
+        match r.s("status").as_str() {
+            "queued" => c.queued += n,
+            "sent" => c.sent += n,
+            "delivered" => c.delivered += n,
+            "failed" => c.failed += n,
+            _ => c.other += n,
+        }
+    }
+    let failed = store
+        .db
+        .fetch_all(
+            "SELECT d.id, d.channel, d.error, p.name, p.phone, p.email FROM broadcast_deliveries d \
+             LEFT JOIN people p ON p.id = d.person_id \
+             WHERE d.broadcast_id = $1 AND d.status = 'failed' ORDER BY p.name, d.id LIMIT 200",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|r| {
+            let ch = r.s("channel");
+            FailedDelivery {
+                delivery_id: r.id("id"),
+                address: if ch == "email" {
+                    r.text("email")
+                } else {
+                    r.text("phone")
+                }
+                .unwrap_or_else(|| "(none)".into()),
+                channel: ch,
+                person: r.text("name").unwrap_or_else(|| "(unknown)".into()),
+                error: r.text("error").unwrap_or_default(),
+            }
+        })
+        .collect();
+    let scope = b.s("scope");
+    Ok(Progress {
+        broadcast_id: id,
+        level: b.s("level"),
+        target: if scope == "event" {
+            b.text("event_name").unwrap_or_default()
+        } else {
+            b.text("venue_name").unwrap_or_default()
+        },
+        scope,
+        message: b.s("message"),
+        status: b.s("status"),
+        test: b.bool("test").unwrap_or(false),
+        triggered_by: b.s("triggered_by"),
+        created_at: b.ts("created_at"),
+        completed_at: b.ts("completed_at"),
+        approved_by: b.text("approved_by"),
+        webhook_status: b.text("webhook_status"),
+        webhook_error: b.text("webhook_error"),
+        by_channel,
+        failed,
+    })
+}
+
+/// Puts the failed deliveries of a broadcast back to queued with new jobs, one transaction and
+/// one audit row. Returns how many; 0 is a conflict (nothing failed).
+pub async fn retry_failed(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<usize, String> {
+    let now = Utc::now();
+    let mut tx = store.db.begin().await.map_err(db_err)?;
+    // lock the broadcast first (the engine's order), reopen it if it had closed
+    let open = tx
+        .execute(
+            "UPDATE emergency_broadcasts SET status = CASE WHEN status = 'queued' THEN 'queued' ELSE 'sending' END, \
+               completed_at = NULL \
+             WHERE id = $1 AND status IN ('queued', 'sending', 'sent', 'partially_failed', 'failed')",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    let failed = if open == 0 {
+        Vec::new()
+    } else {
+        tx.fetch_all(
+            "SELECT id, channel FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'failed'",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?
+    };
+    if failed.is_empty() {
+        let _ = tx.rollback().await;
+        return Ok(0);
+    }
+    tx.execute(
+        "UPDATE broadcast_deliveries SET status = 'queued', error = NULL, sent_at = NULL \
+         WHERE broadcast_id = $1 AND status = 'failed'",
+        &[Val::Uuid(id)],
+    )
+    .await
+    .map_err(db_err)?;
+    let jobs: Vec<(Uuid, Channel)> = failed
+        .iter()
+        .filter_map(|r| {
+            Channel::parse(&r.s("channel"))
+                .ok()
+                .map(|c| (r.id("id"), c))
+        })
+        .collect();
+    let wf = workflow_id(&mut tx).await.map_err(db_err)?;
+    insert_jobs(&mut tx, id, &jobs, wf, now)
+        .await
+        .map_err(db_err)?;
+    audit(
+        &mut tx,
+        &ctx.actor,
+        "broadcast.retry",
+        id,
+        now,
+        json!({"failed": failed.len()}),
+        json!({"queued": jobs.len()}),
+        None,
+        Outcome::Ok,
+    )
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(jobs.len())
+}
+
+/// A follow-up message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUp {
+    AllClear,
+    Correction,
+}
+
+/// Prepares a follow-up to the people the original broadcast went to, at its level and on its
+/// channels (a correction must reach everyone the mistake reached). Not subject to the
+/// four-eyes rule: its audience was already sent to.
+pub async fn follow_up(
+    store: &Store,
+    original: Uuid,
+    message: &str,
+    key: &str,
+) -> Result<Preview, String> {
+    let message = validate_message(message)?;
+    let b = store
+        .db
+        .fetch_optional(
+            "SELECT b.level, b.scope, b.event_id, b.venue_name, b.test, b.channels, b.status, e.name AS event_name \
+             FROM emergency_broadcasts b LEFT JOIN events e ON e.id = b.event_id WHERE b.id = $1",
+            &[Val::Uuid(original)],
+        )
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| format!("no broadcast {original}"))?;
+    if matches!(b.s("status").as_str(), "awaiting_approval" | "cancelled") {
+        return Err(format!(
+            "broadcast {original} is {}: nothing was sent to follow up",
+            b.s("status")
+        ));
+    }
+    let level = Level::parse(&b.s("level"))?;
+    let channels = b
+        .text("channels")
+        .map(|c| Channel::parse_list(&c))
+        .transpose()?;
+    let venue_name = b.text("venue_name").unwrap_or_default();
+    let scope = match b.uuid("event_id") {
+        Some(event_id) if b.s("scope") == "event" => Scope::Event {
+            event_id,
+            name: b.text("event_name").unwrap_or_default(),
+        },
+        _ => Scope::Venue {
+            venue_name: venue_name.clone(),
+        },
+    };
+    let people: Vec<_> = store
+        .db
+        .fetch_all(
+            "SELECT p.id, p.name, p.phone, p.email, p.primary_channel FROM people p WHERE p.id IN \
+             (SELECT person_id FROM broadcast_deliveries WHERE broadcast_id = $1) ORDER BY p.id",
+            &[Val::Uuid(original)],
+        )
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(person_of)
+        .collect();
+    Ok(Preview {
+        level,
+        events: vec![scope.label().to_string()],
+        scope,
+        venue_name,
+        segments: segments(&message),
+        message,
+        plan: plan(&people, level, channels.as_deref()),
+        channels,
+        test: b.bool("test").unwrap_or(false),
+        idempotency_key: key.to_string(),
+        follow_up_of: Some(original),
+        workflow: workflow_state(store).await?,
+        needs_approval: false,
+        new_people: Vec::new(),
+    })
+}

@@ -1,0 +1,470 @@
+//! The fan-out: one transaction writes the broadcast row (idempotency key unique), one delivery
+//! per person × channel, one delivery job per delivery and the operator_actions row. A broadcast
+//! under the four-eyes rule is stored `awaiting_approval` with its deliveries `held` and no jobs;
+//! [`approve`] (another operator) queues them, [`cancel`] drops them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::sql::{audit, backend, insert_deliveries, insert_fan_out_pg, insert_jobs, workflow_id};
+use super::{BroadcastCtx, WebhookResult, call_webhook, db_err};
+use crate::action::Outcome;
+use crate::api::db::{Backend, DbRow, Tx, Val};
+use crate::api::store::Store;
+use crate::broadcast::{Channel, Preview};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendOutcome {
+    /// Written and queued for delivery.
+    Sent,
+    /// Written, waiting for a second operator.
+    AwaitingApproval,
+    /// The same key and the same broadcast again: nothing new was sent.
+    Replay,
+    /// The key was already used for a different broadcast: nothing was sent.
+    KeyConflict,
+}
+
+impl SendOutcome {
+    /// CLI exit code: a replay is fine (0), a key reused for something else is a conflict (1).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            SendOutcome::KeyConflict => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// What a send did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendReport {
+    pub outcome: SendOutcome,
+    pub broadcast_id: Uuid,
+    pub status: String,
+    pub test: bool,
+    pub deliveries: usize,
+    pub by_channel: BTreeMap<Channel, usize>,
+    pub unreachable: usize,
+    pub duplicates: usize,
+    pub message: String,
+    pub webhook: Option<WebhookResult>,
+    pub audit_id: Option<Uuid>,
+}
+
+/// Sends (or stores for approval) a prepared broadcast. Exactly one broadcast per idempotency
+/// key, whoever submits it and however often.
+pub async fn send(store: &Store, ctx: &BroadcastCtx, p: &Preview) -> Result<SendReport, String> {
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let status = if p.needs_approval {
+        "awaiting_approval"
+    } else {
+        "queued"
+    };
+    let mut tx = store.db.begin().await.map_err(db_err)?;
+    let inserted = tx
+        .execute(
+            "INSERT INTO emergency_broadcasts (id, idempotency_key, level, scope, event_id, venue_name, \
+               message, triggered_by, status, affected_count, test, created_at, channels, follow_up_of, \
+               unreachable_count, duplicate_count) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            &[
+                Val::Uuid(id),
+                Val::Text(p.idempotency_key.clone()),
+                Val::Text(p.level.as_str().into()),
+                Val::Text(p.scope.kind().into()),
+                Val::OptUuid(p.scope.event_id()),
+                Val::OptText(Some(p.venue_name.clone())),
+                Val::Text(p.message.clone()),
+                Val::Text(ctx.actor.operator.clone()),
+                Val::Text(status.into()),
+                Val::I64(p.plan.reached as i64),
+                Val::Bool(p.test),
+                Val::Ts(now),
+                Val::OptText(p.channels.as_ref().map(|c| {
+                    c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+                })),
+                Val::OptUuid(p.follow_up_of),
+                Val::I64(p.plan.unreachable.len() as i64),
+                Val::I64(p.plan.duplicates as i64),
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    if inserted == 0 {
+        let _ = tx.rollback().await;
+        return replay(store, p).await;
+    }
+    let r = fan_out(&mut tx, ctx, p, id, status, now).await;
+    let audit_id = match r {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return Err(format!("nothing was sent: {}", db_err(e)));
+        }
+    };
+    tx.commit()
+        .await
+        .map_err(|e| format!("nothing was sent: {}", db_err(e)))?;
+    let mut report = SendReport {
+        outcome: if p.needs_approval {
+            SendOutcome::AwaitingApproval
+        } else {
+            SendOutcome::Sent
+        },
+        broadcast_id: id,
+        status: status.into(),
+        test: p.test,
+        deliveries: p.plan.deliveries.len(),
+        by_channel: p.plan.by_channel.clone(),
+        unreachable: p.plan.unreachable.len(),
+        duplicates: p.plan.duplicates,
+        message: if p.needs_approval {
+            format!("broadcast {id} waits for a second operator: opsdeck broadcast approve {id}")
+        } else {
+            format!(
+                "broadcast {id} queued: {} deliveries",
+                p.plan.deliveries.len()
+            )
+        },
+        webhook: None,
+        audit_id: Some(audit_id),
+    };
+    // the webhook triggers n8n's own broadcast: never for a test, never before approval
+    if !p.test && !p.needs_approval {
+        report.webhook = call_webhook(store, ctx, id).await;
+    }
+    Ok(report)
+}
+
+async fn fan_out(
+    tx: &mut Tx,
+    ctx: &BroadcastCtx,
+    p: &Preview,
+    id: Uuid,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid, sqlx::Error> {
+    for np in &p.new_people {
+        tx.execute(
+            "INSERT INTO people (id, name, phone, email, primary_channel, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                Val::Uuid(np.id),
+                Val::Text(np.name.clone()),
+                Val::OptText(np.phone.clone()),
+                Val::OptText(np.email.clone()),
+                Val::OptText(np.primary_channel.clone()),
+                Val::Ts(now),
+            ],
+        )
+        .await?;
+    }
+    let held = p.needs_approval;
+    let n = p.plan.deliveries.len();
+    if !held && backend(tx) == Backend::Postgres {
+        let wf = workflow_id(tx).await?;
+        let rows: Vec<(Uuid, Channel)> = p
+            .plan
+            .deliveries
+            .iter()
+            .map(|d| (d.person_id, d.channel))
+            .collect();
+        insert_fan_out_pg(tx, id, &rows, wf, now).await?;
+    } else {
+        let rows: Vec<(Uuid, Uuid, Channel)> = p
+            .plan
+            .deliveries
+            .iter()
+            .map(|d| (Uuid::new_v4(), d.person_id, d.channel))
+            .collect();
+        insert_deliveries(tx, id, &rows, if held { "held" } else { "queued" }).await?;
+        if !held {
+            let wf = workflow_id(tx).await?;
+            let jobs: Vec<(Uuid, Channel)> = rows.iter().map(|(d, _, c)| (*d, *c)).collect();
+            insert_jobs(tx, id, &jobs, wf, now).await?;
+        }
+    }
+    audit(
+        tx,
+        &ctx.actor,
+        "broadcast.send",
+        id,
+        now,
+        json!(null),
+        json!({
+            "status": status, "level": p.level, "scope": p.scope.kind(), "target": p.scope.label(),
+            "test": p.test, "deliveries": n, "by_channel": p.plan.by_channel,
+            "unreachable": p.plan.unreachable.len(), "duplicates": p.plan.duplicates,
+            "idempotency_key": p.idempotency_key, "follow_up_of": p.follow_up_of,
+        }),
+        Some(p.message.clone()),
+        Outcome::Ok,
+    )
+    .await
+}
+
+/// The key exists: the same broadcast again (a double submit, a retry after a lost connection)
+/// answers with the first one; a different broadcast under that key is refused.
+async fn replay(store: &Store, p: &Preview) -> Result<SendReport, String> {
+    let r = store
+        .db
+        .fetch_one(
+            "SELECT id, level, scope, event_id, venue_name, message, test, status, \
+               unreachable_count, duplicate_count FROM emergency_broadcasts WHERE idempotency_key = $1",
+            &[Val::Text(p.idempotency_key.clone())],
+        )
+        .await
+        .map_err(db_err)?;
+    let id = r.id("id");
+    let same = r.s("level") == p.level.as_str()
+        && r.s("scope") == p.scope.kind()
+        && r.uuid("event_id") == p.scope.event_id()
+        && r.s("message") == p.message
+        && r.bool("test").unwrap_or(false) == p.test;
+    let (deliveries, by_channel) = channel_counts(store, id).await?;
+    let outcome = if same {
+        SendOutcome::Replay
+    } else {
+        SendOutcome::KeyConflict
+    };
+    Ok(SendReport {
+        outcome,
+        broadcast_id: id,
+        status: r.s("status"),
+        test: r.bool("test").unwrap_or(false),
+        deliveries,
+        by_channel,
+        unreachable: r.n("unreachable_count") as usize,
+        duplicates: r.n("duplicate_count") as usize,
+        message: if same {
+            format!(
+                "broadcast {id} was already submitted with key '{}': nothing sent again",
+                p.idempotency_key
+            )
+        } else {
+            format!(
+                "key '{}' already belongs to broadcast {id}, a different broadcast: nothing sent",
+                p.idempotency_key
+            )
+        },
+        webhook: None,
+        audit_id: None,
+    })
+}
+
+/// Deliveries of a broadcast by channel (whatever their status).
+pub(super) async fn channel_counts(
+    store: &Store,
+    id: Uuid,
+) -> Result<(usize, BTreeMap<Channel, usize>), String> {
+    let rows = store
+        .db
+        .fetch_all(
+            "SELECT channel, count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 GROUP BY channel",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    let mut m = BTreeMap::new();
+    let mut total = 0;
+    for r in rows {
+        if let Ok(c) = Channel::parse(&r.s("channel")) {
+            m.insert(c, r.n("n") as usize);
+        }
+        total += r.n("n") as usize;
+    }
+    Ok((total, m))
+}
+
+/// What an approve/cancel did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub outcome: &'static str,
+    pub broadcast_id: Uuid,
+    pub message: String,
+    pub deliveries: usize,
+    pub webhook: Option<WebhookResult>,
+}
+
+impl Decision {
+    pub fn exit_code(&self) -> u8 {
+        match self.outcome {
+            "ok" => 0,
+            "conflict" => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Why a conditional update on a broadcast matched nothing.
+async fn explain(tx: &mut Tx, id: Uuid, me: &str) -> Result<String, sqlx::Error> {
+    let r = tx
+        .fetch_optional(
+            "SELECT status, triggered_by, approved_by, approved_at, cancelled_by, cancelled_at \
+             FROM emergency_broadcasts WHERE id = $1",
+            &[Val::Uuid(id)],
+        )
+        .await?;
+    let Some(r) = r else {
+        return Ok(format!("no broadcast {id}"));
+    };
+    let hhmm = |r: &DbRow, c: &str| {
+        r.ts(c)
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_default()
+    };
+    Ok(match r.s("status").as_str() {
+        "awaiting_approval" if r.s("triggered_by") == me => {
+            "the four-eyes rule: a different operator must approve this broadcast".into()
+        }
+        "cancelled" => format!(
+            "already cancelled by {} at {}",
+            r.text("cancelled_by").unwrap_or_default(),
+            hhmm(&r, "cancelled_at")
+        ),
+        s if r.text("approved_by").is_some() => format!(
+            "already approved by {} at {} ({s})",
+            r.text("approved_by").unwrap_or_default(),
+            hhmm(&r, "approved_at")
+        ),
+        s => format!("the broadcast is {s}, not awaiting approval"),
+    })
+}
+
+/// A second operator approves a broadcast waiting under the four-eyes rule: its held deliveries
+/// are queued and their jobs written, in one transaction with the audit row.
+pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decision, String> {
+    decide(store, ctx, id, true).await
+}
+
+/// Cancels a broadcast still awaiting approval (either operator).
+pub async fn cancel(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decision, String> {
+    decide(store, ctx, id, false).await
+}
+
+async fn decide(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    id: Uuid,
+    approve: bool,
+) -> Result<Decision, String> {
+    let now = Utc::now();
+    let me = ctx.actor.operator.clone();
+    let action = if approve {
+        "broadcast.approve"
+    } else {
+        "broadcast.cancel"
+    };
+    let mut tx = store.db.begin().await.map_err(db_err)?;
+    let changed = if approve {
+        tx.execute(
+            "UPDATE emergency_broadcasts SET status = 'queued', approved_by = $2, approved_at = $3 \
+             WHERE id = $1 AND status = 'awaiting_approval' AND triggered_by <> $2",
+            &[Val::Uuid(id), Val::Text(me.clone()), Val::Ts(now)],
+        )
+        .await
+    } else {
+        tx.execute(
+            "UPDATE emergency_broadcasts SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, \
+               completed_at = $3 WHERE id = $1 AND status = 'awaiting_approval'",
+            &[Val::Uuid(id), Val::Text(me.clone()), Val::Ts(now)],
+        )
+        .await
+    }
+    .map_err(db_err)?;
+    if changed == 0 {
+        let why = explain(&mut tx, id, &me).await.map_err(db_err)?;
+        let exists = !why.starts_with("no broadcast");
+        if exists {
+            audit(
+                &mut tx,
+                &ctx.actor,
+                action,
+                id,
+                now,
+                json!(null),
+                json!({"conflict": why}),
+                None,
+                Outcome::Conflict,
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        return Ok(Decision {
+            outcome: if exists { "conflict" } else { "error" },
+            broadcast_id: id,
+            message: why,
+            deliveries: 0,
+            webhook: None,
+        });
+    }
+    let held = tx
+        .fetch_all(
+            "SELECT id, channel FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'held'",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    let to = if approve { "queued" } else { "cancelled" };
+    tx.execute(
+        "UPDATE broadcast_deliveries SET status = $2 WHERE broadcast_id = $1 AND status = 'held'",
+        &[Val::Uuid(id), Val::Text(to.into())],
+    )
+    .await
+    .map_err(db_err)?;
+    if approve {
+        let wf = workflow_id(&mut tx).await.map_err(db_err)?;
+        let jobs: Vec<(Uuid, Channel)> = held
+            .iter()
+            .filter_map(|r| {
+                Channel::parse(&r.s("channel"))
+                    .ok()
+                    .map(|c| (r.id("id"), c))
+            })
+            .collect();
+        insert_jobs(&mut tx, id, &jobs, wf, now)
+            .await
+            .map_err(db_err)?;
+    }
+    audit(
+        &mut tx,
+        &ctx.actor,
+        action,
+        id,
+        now,
+        json!({"status": "awaiting_approval"}),
+        json!({"status": if approve { "queued" } else { "cancelled" }, "deliveries": held.len()}),
+        None,
+        Outcome::Ok,
+    )
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    let webhook = if approve {
+        call_webhook(store, ctx, id).await
+    } else {
+        None
+    };
+    Ok(Decision {
+        outcome: "ok",
+        broadcast_id: id,
+        message: if approve {
+            format!(
+                "broadcast {id} approved by {me}: {} deliveries queued",
+                held.len()
+            )
+        } else {
+            format!("broadcast {id} cancelled by {me}: nothing sent")
+        },
+        deliveries: held.len(),
+        webhook,
+    })
+}
