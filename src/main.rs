@@ -54,6 +54,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Benchmarks against a throwaway database (`bench refresh --rows N --shape season|burst`).
+    Bench(opsdeck::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
             Some(Command::Demo { fresh }) => cli::demo(&globals, fresh).await,
             Some(Command::Simulate(s)) => cli::simulate(&globals, s).await,
             Some(Command::Status { json }) => cli::status(&globals, json).await,
+            Some(Command::Bench(b)) => opsdeck::bench::run(&globals, b).await,
             None => cli::console(&globals).await,
         }
     });
