@@ -7,6 +7,7 @@ pub mod action;
 pub mod api;
 pub mod app;
 pub mod broadcast;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod keymap;

@@ -161,6 +161,8 @@ enum Command {
     /// Emergency broadcast: send (--level, --event/--venue, --message), preview (--dry-run),
     /// approve/cancel (four-eyes rule), status, retry, follow-up.
     Broadcast(cli::broadcast::BroadcastArgs),
+    /// Benchmarks against a throwaway database (`bench refresh --rows N --shape season|burst`).
+    Bench(opsdeck::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -265,6 +267,7 @@ fn main() -> ExitCode {
             Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
             Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,
+            Some(Command::Bench(b)) => opsdeck::bench::run(&globals, b).await,
             None => cli::console(&globals).await,
         }
     });

@@ -268,14 +268,15 @@ impl Negotiation {
     pub fn discount_pct(&self) -> f64 {
         discount_pct(self.standard_rate, self.proposed_rate)
     }
+    // saturating: the rows come from the database and may hold anything
     pub fn standard_total(&self) -> i64 {
-        self.standard_rate * self.show_count
+        self.standard_rate.saturating_mul(self.show_count)
     }
     pub fn proposed_total(&self) -> i64 {
-        self.proposed_rate * self.show_count
+        self.proposed_rate.saturating_mul(self.show_count)
     }
     pub fn savings(&self) -> i64 {
-        self.standard_total() - self.proposed_total()
+        self.standard_total().saturating_sub(self.proposed_total())
     }
     /// Why each of the seed's three auto-approve rules failed (empty = it passes).
     pub fn rule_failures(&self) -> Vec<String> {
@@ -292,7 +293,8 @@ pub fn discount_pct(standard: i64, proposed: i64) -> f64 {
     if standard <= 0 {
         0.0
     } else {
-        (standard - proposed) as f64 * 100.0 / standard as f64
+        // in f64: `standard - proposed` overflows i64 for hostile rows
+        (standard as f64 - proposed as f64) * 100.0 / standard as f64
     }
 }
 

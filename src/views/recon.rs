@@ -117,7 +117,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         "no discrepancies in this run",
         |d: &Discrepancy| {
             let diff = match (d.stripe_amount, d.db_amount) {
-                (Some(s), Some(b)) => money(s - b),
+                (Some(s), Some(b)) => s.checked_sub(b).map_or_else(|| "overflow".into(), money),
                 _ => "—".into(),
             };
             vec![

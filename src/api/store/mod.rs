@@ -5,6 +5,7 @@
 mod lists;
 mod overview;
 mod rows;
+pub mod window;
 
 use std::fmt::Write as _;
 

@@ -7,6 +7,7 @@ use chrono::Duration;
 use uuid::Uuid;
 
 use super::rows::{self, ALERT_COLS, BROADCAST_COLS, EVENT_COLS, WORKFLOW_COLS};
+use super::window::{self, RunClock};
 use super::{COUNT_CAP, Store};
 use crate::api::db::Val;
 use crate::model::*;
@@ -48,8 +49,11 @@ impl Store {
             .db
             .fetch_one(
                 &format!(
+                    // ORDER BY: even a generic plan (after five runs of the prepared statement)
+                    // then walks jq_completed_idx from $1 and stops at the cap, instead of
+                    // scanning the table for "the first 10,001 matches"
                     "SELECT count(*) AS n FROM (SELECT 1 FROM job_queue WHERE status = 'completed' \
-                     AND completed_at >= $1 LIMIT {}) t",
+                     AND completed_at >= $1 ORDER BY completed_at LIMIT {}) t",
                     COUNT_CAP + 1
                 ),
                 &[Val::Ts(now - Duration::hours(1))],
@@ -287,14 +291,19 @@ impl Store {
     /// Everything on the control-room screen in one refresh. Every read is windowed (last hour),
     /// limited, or an exact count of an open state.
     pub async fn overview(&self, now: Ts) -> Result<Overview> {
-        let hour = [Val::Ts(now - Duration::hours(1))];
         let queue = self.queue_depth(now).await?;
+        // last-hour run numbers from the per-minute rollup (exact; see `window`)
+        let since = now - Duration::hours(1);
+        let wb = window::binds(since);
         let runs_last_hour = self
             .db
             .fetch_all(
-                "SELECT status, count(*) AS n FROM workflow_executions WHERE started_at >= $1 \
-                 GROUP BY status ORDER BY status",
-                &hour,
+                &format!(
+                    "SELECT status, CAST(sum(n) AS bigint) AS n FROM {} t \
+                     GROUP BY status HAVING sum(n) > 0 ORDER BY status",
+                    window::runs_since(RunClock::Started, None)
+                ),
+                &wb,
             )
             .await?
             .iter()
@@ -305,8 +314,11 @@ impl Store {
         for r in self
             .db
             .fetch_all(
-                "SELECT status, count(*) AS n FROM workflow_executions WHERE completed_at >= $1 GROUP BY status",
-                &hour,
+                &format!(
+                    "SELECT status, CAST(sum(n) AS bigint) AS n FROM {} t GROUP BY status",
+                    window::runs_since(RunClock::Finished, None)
+                ),
+                &wb,
             )
             .await?
         {
@@ -319,11 +331,14 @@ impl Store {
         let top_failing = self
             .db
             .fetch_all(
-                "SELECT e.workflow_id, w.name, count(*) AS n FROM workflow_executions e \
-                 JOIN workflows w ON w.id = e.workflow_id \
-                 WHERE e.completed_at >= $1 AND e.status = 'failed' \
-                 GROUP BY e.workflow_id, w.name ORDER BY n DESC, w.name LIMIT 5",
-                &hour,
+                &format!(
+                    "SELECT t.workflow_id, w.name, CAST(sum(t.n) AS bigint) AS n FROM {} t \
+                     JOIN workflows w ON w.id = t.workflow_id \
+                     GROUP BY t.workflow_id, w.name HAVING sum(t.n) > 0 \
+                     ORDER BY n DESC, w.name LIMIT 5",
+                    window::runs_since(RunClock::Finished, Some("failed"))
+                ),
+                &wb,
             )
             .await?
             .iter()

@@ -1,0 +1,169 @@
+//! The per-minute run rollup (migration 0005) against the base table: after inserts, status
+//! changes, moved timestamps and deletes, the overview's last-hour numbers read from the rollup
+//! equal the direct counts over `workflow_executions` (including the partial first minute).
+
+mod common;
+
+use chrono::{Duration, DurationRound, TimeDelta, Utc};
+use common::TestStore;
+use opsdeck::api::db::Val;
+use uuid::Uuid;
+
+async fn direct(
+    s: &TestStore,
+    now: opsdeck::model::Ts,
+) -> (Vec<(String, i64)>, i64, i64, Vec<(String, i64)>) {
+    let hour = [Val::Ts(now - Duration::hours(1))];
+    let started =
+        s.db.fetch_all(
+            "SELECT status, count(*) AS n FROM workflow_executions WHERE started_at >= $1 \
+             GROUP BY status ORDER BY status",
+            &hour,
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.s("status"), r.n("n")))
+        .collect();
+    let mut done = (0, 0);
+    for r in s
+        .db
+        .fetch_all(
+            "SELECT status, count(*) AS n FROM workflow_executions WHERE completed_at >= $1 GROUP BY status",
+            &hour,
+        )
+        .await
+        .unwrap()
+    {
+        match r.s("status").as_str() {
+            "completed" => done.0 = r.n("n"),
+            "failed" => done.1 = r.n("n"),
+            _ => {}
+        }
+    }
+    let failing = s
+        .db
+        .fetch_all(
+            "SELECT w.name, count(*) AS n FROM workflow_executions e JOIN workflows w ON w.id = e.workflow_id \
+             WHERE e.completed_at >= $1 AND e.status = 'failed' GROUP BY e.workflow_id, w.name \
+             ORDER BY n DESC, w.name LIMIT 5",
+            &hour,
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.s("name"), r.n("n")))
+        .collect();
+    (started, done.0, done.1, failing)
+}
+
+async fn rollup_body(s: TestStore) {
+    // `now` 20 s into a minute, so the window's first minute is partial
+    let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + Duration::seconds(20);
+    let mut wfs = Vec::new();
+    for i in 0..7 {
+        let id = Uuid::new_v4();
+        s.db.execute(
+            "INSERT INTO workflows (id, name) VALUES ($1, $2)",
+            &[Val::Uuid(id), Val::Text(format!("wf-{i}"))],
+        )
+        .await
+        .unwrap();
+        wfs.push(id);
+    }
+    let mut runs = Vec::new();
+    // 400 runs over the last two hours, dense around the window's edge
+    for i in 0..400i64 {
+        let id = Uuid::new_v4();
+        let started = if i % 4 == 0 {
+            now - Duration::hours(1) + Duration::seconds(i % 90 - 45)
+        } else {
+            now - Duration::seconds(i * 17 % 7200)
+        };
+        let status = ["completed", "failed", "running", "waiting", "pending"][(i % 5) as usize];
+        let done =
+            matches!(status, "completed" | "failed").then(|| started + Duration::seconds(i % 70));
+        s.db.execute(
+            "INSERT INTO workflow_executions (id, workflow_id, status, started_at, completed_at, duration_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                Val::Uuid(id),
+                Val::Uuid(wfs[(i % 7) as usize]),
+                Val::Text(status.into()),
+                Val::Ts(started),
+                Val::OptTs(done),
+                Val::OptI64(done.map(|_| i * 10)),
+            ],
+        )
+        .await
+        .unwrap();
+        runs.push((id, started));
+    }
+    let check = |label: &'static str| {
+        let s = &s;
+        async move {
+            let o = s.overview(now).await.unwrap();
+            let (started, completed, failed, failing) = direct(s, now).await;
+            assert_eq!(o.runs_last_hour, started, "{label}: started by status");
+            assert_eq!(
+                (o.completed_last_hour, o.failed_last_hour),
+                (completed, failed),
+                "{label}: finished"
+            );
+            let got: Vec<(String, i64)> = o
+                .top_failing
+                .iter()
+                .map(|f| (f.name.clone(), f.failures))
+                .collect();
+            assert_eq!(got, failing, "{label}: top failing");
+            assert!(!started.is_empty(), "{label}: the window is not empty");
+        }
+    };
+    check("inserted").await;
+    // running → completed / failed, one batch per statement
+    for (k, (id, started)) in runs.iter().enumerate().filter(|(k, _)| k % 5 == 2) {
+        let status = if k % 3 == 0 { "failed" } else { "completed" };
+        s.db.execute(
+            "UPDATE workflow_executions SET status = $1, completed_at = $2, duration_ms = 5 WHERE id = $3",
+            &[Val::Text(status.into()), Val::OptTs(Some(*started + Duration::seconds(30))), Val::Uuid(*id)],
+        )
+        .await
+        .unwrap();
+    }
+    check("finished").await;
+    // timestamps moved across the edge, workflows changed, rows deleted
+    s.db.execute(
+        "UPDATE workflow_executions SET started_at = $1 WHERE id = $2",
+        &[Val::Ts(now - Duration::minutes(90)), Val::Uuid(runs[1].0)],
+    )
+    .await
+    .unwrap();
+    s.db.execute(
+        "UPDATE workflow_executions SET workflow_id = $1 WHERE id = $2",
+        &[Val::Uuid(wfs[0]), Val::Uuid(runs[3].0)],
+    )
+    .await
+    .unwrap();
+    for (id, _) in runs.iter().step_by(11) {
+        s.db.execute(
+            "DELETE FROM workflow_executions WHERE id = $1",
+            &[Val::Uuid(*id)],
+        )
+        .await
+        .unwrap();
+    }
+    check("moved and deleted").await;
+    // an update that touches no counted column leaves the rollup alone
+    s.db.execute(
+        "UPDATE workflow_executions SET current_step = 'x', updated_at = $1",
+        &[Val::Ts(now)],
+    )
+    .await
+    .unwrap();
+    check("untouched").await;
+}
+
+store_test!(
+    overview_counts_from_the_rollup_equal_direct_counts,
+    rollup_body
+);
