@@ -166,6 +166,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     app.size = (size.width, size.height);
 
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
+    let n8n_client = opts.n8n.as_ref().map(|n| n.client.clone());
     if let Some(n) = opts.n8n {
         // its own task: a slow or dead n8n never holds up the loop (requests time out)
         app.n8n.configured = true;
@@ -190,10 +191,13 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     let mut first_change: Option<Instant> = None;
     let mut deadline: Option<Instant> = None;
 
-    let actions = ActionCtx::new(Actor {
+    let mut actions = ActionCtx::new(Actor {
         operator: app.operator.clone(),
         origin: crate::config::origin(),
     });
+    if n8n_client.is_some() {
+        actions = actions.with_n8n(n8n_client);
+    }
     if let Some(n) = &opts.notice {
         app.toast_for(n.clone(), true, 10);
     }

@@ -6,8 +6,8 @@
 pub mod action;
 pub mod api;
 pub mod app;
-pub mod broadcast;
 pub mod bench;
+pub mod broadcast;
 pub mod cli;
 pub mod config;
 pub mod keymap;

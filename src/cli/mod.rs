@@ -2,9 +2,9 @@
 //! engine or a one-shot command. Errors print one clear line and exit 2 (never a backtrace).
 
 pub mod actions;
-mod status;
-pub mod n8n;
 pub mod broadcast;
+pub mod n8n;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -55,6 +55,13 @@ impl App {
     /// The action a key means on the current view and selection, or why there is none.
     pub fn action_for(&self, k: Key) -> Result<Act, String> {
         let v = self.view;
+        if self.n8n_focused() {
+            // the n8n pane of Workflows / Runs: n8n's own actions
+            return self.n8n_action_for_selection(k, None).ok_or_else(|| {
+                self.n8n_action_refusal(k)
+                    .unwrap_or_else(|| format!("{}: not available on n8n items", k.description()))
+            });
+        }
         let none = || format!("{}: nothing selected", k.description());
         match (v, k) {
             (ViewId::Workflows, Key::Pause | Key::Resume) => {

@@ -77,6 +77,7 @@ impl Dialog {
             Action::PauseWorkflows { .. } => Some(NoteField::new("Reason", true)),
             Action::Decide { approve, .. } => Some(NoteField::new("Note", !approve)),
             Action::Resolve { .. } => Some(NoteField::new("Note", true)),
+            Action::N8nSetActive { active: false, .. } => Some(NoteField::new("Reason", true)),
             _ => None,
         };
         let counting = matches!(action, Action::RetryFailed { .. });
@@ -220,6 +221,7 @@ fn set_note(a: &mut Action, text: String) {
         Action::PauseWorkflows { reason, .. } => *reason = text,
         Action::Decide { note, .. } => *note = (!text.is_empty()).then_some(text),
         Action::Resolve { note, .. } => *note = text,
+        Action::N8nSetActive { reason, .. } => *reason = (!text.is_empty()).then_some(text),
         _ => {}
     }
 }
