@@ -147,7 +147,27 @@ async fn act(g: &Globals, req: Request, o: &ActOpts) -> Result<ActionReport, Fai
         }
         Err(e) => return Err(Fail::new(2, crate::api::db::describe_sqlx(&e))),
     }
-    let action = resolve(&store, req).await?;
+    // `n8n:ID` targets n8n itself (pause/resume = deactivate/activate, retry an execution)
+    use super::n8n::{N8nVerb, n8n_action, parse_n8n_ref};
+    let one_n8n = |v: &[String]| v.len() == 1 && parse_n8n_ref(&v[0]).is_some();
+    let n8n = match &req {
+        Request::Pause { workflows, reason } if one_n8n(workflows) => {
+            Some(n8n_action(N8nVerb::Pause, &workflows[0], Some(reason)))
+        }
+        Request::Resume { workflows } if one_n8n(workflows) => {
+            Some(n8n_action(N8nVerb::Resume, &workflows[0], None))
+        }
+        Request::Retry {
+            jobs,
+            all_failed: false,
+            ..
+        } if one_n8n(jobs) => Some(n8n_action(N8nVerb::Retry, &jobs[0], None)),
+        _ => None,
+    };
+    let action = match n8n {
+        Some(a) => a.map_err(|e| Fail::new(2, e))?,
+        None => resolve(&store, req).await?,
+    };
     action.validate().map_err(|e| Fail::new(2, e))?;
     let count = match &action {
         Action::RetryFailed { select, .. } => Some(count_failed(&store, select).await?),
@@ -166,7 +186,8 @@ async fn act(g: &Globals, req: Request, o: &ActOpts) -> Result<ActionReport, Fai
     let ctx = ActionCtx::new(Actor {
         operator: config::resolve_operator(g.operator.as_deref(), &file),
         origin: config::origin(),
-    });
+    })
+    .with_n8n(super::n8n::n8n_client(&file)?);
     let r = execute(&store, &ctx, &action).await;
     store.db.close().await;
     Ok(r)
