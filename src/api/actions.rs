@@ -530,13 +530,7 @@ async fn retry_run(tx: &mut Tx, run: Uuid, now: DateTime<Utc>) -> Result<Applied
                 clean(&r.s("status"))
             ),
         };
-        return Ok(Applied {
-            changed: 0,
-            before: json!({"run": run}),
-            after: json!({"conflict": why}),
-            conflicts: vec![why],
-            resume: None,
-        });
+        return Ok(conflict_only(json!({"run": run}), why));
     }
     let old = tx
         .fetch_one(
