@@ -483,6 +483,10 @@ impl Action {
 /// Above this many jobs, a retry asks for the count to be typed.
 pub const TYPED_ABOVE: i64 = 10;
 
+/// A decision's POST to n8n (resume_url) still `pending` after this long never finished: it is
+/// shown as failed and may be resent. Far above the POST's own timeout (5 s).
+pub const RESUME_STALE: chrono::Duration = chrono::Duration::minutes(2);
+
 fn list<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
     let items: Vec<&str> = items.collect();
     let mut out: Vec<String> = items
@@ -540,7 +544,7 @@ pub struct ActionReport {
     /// The audit row written (None when the database could not be reached).
     pub audit_id: Option<Uuid>,
     /// A follow-up the operator must see even though the action stands, e.g. "n8n not told —
-    /// press E to resend".
+    /// press R to resend".
     pub warning: Option<String>,
 }
 

@@ -901,3 +901,291 @@ async fn pause_stops_claims_body(s: TestStore) {
     assert_eq!(got.iter().map(|c| c.id).collect::<Vec<_>>(), vec![j]);
 }
 store_test!(pause_stops_claims, pause_stops_claims_body);
+
+// ---- follow-ups: bulk growth, cancel-run approvals, one resend at a time, lock timeout -------
+
+/// A bulk retry confirmed for N jobs never applies to more: when more match by the time it runs,
+/// nothing changes and the conflict is audited.
+async fn bulk_retry_growth_body(s: TestStore) {
+    let jobs = [
+        job(&s, "sms.send", "failed", None, Some("carrier down")).await,
+        job(&s, "sms.send", "failed", None, Some("carrier down")).await,
+        job(&s, "sms.send", "failed", None, Some("carrier down")).await,
+    ];
+    let select = JobSelect {
+        job_type: Some("sms.send".into()),
+        ..Default::default()
+    };
+    let r = execute(
+        &s,
+        &ctx("maya@ops"),
+        &Action::RetryFailed {
+            select: select.clone(),
+            expected: Some(2),
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Conflict, "{r:?}");
+    assert_eq!(r.changed, 0);
+    assert!(
+        r.message.contains("3 failed jobs match") && r.message.contains("2 when you confirmed"),
+        "{}",
+        r.message
+    );
+    for j in jobs {
+        assert_eq!(status_of(&s, "job_queue", j).await, "failed");
+    }
+    assert_eq!(
+        audit_rows(&s).await,
+        vec![(
+            "job.retry_failed".to_string(),
+            "conflict".to_string(),
+            "maya@ops".to_string(),
+            None
+        )]
+    );
+    // fewer than confirmed is fine (someone retried one meanwhile), and so is the exact count
+    execute(
+        &s,
+        &ctx("li@ops"),
+        &Action::RetryJobs {
+            jobs: js(&jobs[..1]),
+        },
+    )
+    .await;
+    let r = execute(
+        &s,
+        &ctx("maya@ops"),
+        &Action::RetryFailed {
+            select,
+            expected: Some(3),
+        },
+    )
+    .await;
+    ok(&r);
+    assert_eq!(r.changed, 2);
+}
+store_test!(bulk_retry_growth, bulk_retry_growth_body);
+
+/// Cancelling a run parked at a human approval expires its pending request: nobody can approve
+/// a run that will never resume.
+async fn cancel_run_expires_approvals_body(s: TestStore) {
+    let wf = workflow(&s, "Model Booking", "active").await;
+    let run = Uuid::new_v4();
+    s.db.execute(
+        "INSERT INTO workflow_executions (id, workflow_id, status, started_at, steps_total, steps_completed) \
+         VALUES ($1, $2, 'waiting', $3, 4, 2)",
+        &[Val::Uuid(run), Val::Uuid(wf), Val::Ts(now())],
+    )
+    .await
+    .unwrap();
+    let (req, _) = approval(&s, None, None).await;
+    let (other, _) = approval(&s, None, None).await;
+    s.db.execute(
+        "UPDATE approval_requests SET execution_id = $1 WHERE id = $2",
+        &[Val::Uuid(run), Val::Uuid(req)],
+    )
+    .await
+    .unwrap();
+    let r = execute(
+        &s,
+        &ctx("maya@ops"),
+        &Action::CancelRun {
+            run,
+            label: "r".into(),
+        },
+    )
+    .await;
+    ok(&r);
+    let a =
+        s.db.fetch_one(
+            "SELECT status, decided_by, decision_note FROM approval_requests WHERE id = $1",
+            &[Val::Uuid(req)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.s("status"), "expired");
+    assert_eq!(a.s("decided_by"), "maya@ops");
+    assert!(a.s("decision_note").contains("cancelled"));
+    assert_eq!(status_of(&s, "approval_requests", other).await, "pending");
+    let after =
+        s.db.fetch_one(
+            "SELECT after FROM operator_actions WHERE action = 'run.cancel'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .json("after")
+        .unwrap();
+    assert_eq!(after["approvals_expired"], 1);
+    // approving it now is a conflict that says what happened
+    let r = execute(
+        &s,
+        &ctx("li@ops"),
+        &Action::Decide {
+            request: req,
+            label: "Kai".into(),
+            approve: true,
+            note: None,
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Conflict);
+    assert!(r.message.contains("expired"), "{}", r.message);
+}
+store_test!(
+    cancel_run_expires_approvals,
+    cancel_run_expires_approvals_body
+);
+
+/// Two operators resending one decision at once make one POST; a POST whose sender died (still
+/// `pending` long after it started) is offered again and can be resent.
+async fn resend_once_body(s: TestStore) {
+    let fake = HttpFake::start(|req| match req.path.as_str() {
+        "/webhook-waiting/fail" => Response::status(500),
+        _ => Response::status(200).delayed(Duration::from_millis(700)),
+    })
+    .await;
+    let c = ctx("maya@ops");
+    let (req, r) = decide_with(&s, &format!("{}/webhook-waiting/fail", fake.url), &c).await;
+    assert!(r.warning.is_some(), "{r:?}");
+    s.db.execute(
+        "UPDATE approval_requests SET resume_url = $1 WHERE id = $2",
+        &[
+            Val::Text(format!("{}/webhook-waiting/slow", fake.url)),
+            Val::Uuid(req),
+        ],
+    )
+    .await
+    .unwrap();
+    let resend = Action::ResendDecision {
+        request: req,
+        label: "Kai".into(),
+    };
+    let store = Arc::new(s.store.clone());
+    let mut tasks = Vec::new();
+    for op in ["maya@ops", "li@ops"] {
+        let (store, c, a) = (store.clone(), ctx(op), resend.clone());
+        tasks.push(tokio::spawn(async move { execute(&store, &c, &a).await }));
+    }
+    let mut rs = Vec::new();
+    for t in tasks {
+        rs.push(t.await.unwrap());
+    }
+    assert_eq!(tally(&rs), (1, 1, 0), "{rs:?}");
+    let lost = rs.iter().find(|r| r.outcome == Outcome::Conflict).unwrap();
+    // usually "being told right now"; on a slow machine the first POST may already be done
+    assert!(
+        lost.message.contains("being told right now") || lost.message.contains("already told"),
+        "{}",
+        lost.message
+    );
+    let slow = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/slow"))
+        .count();
+    assert_eq!(slow, 1, "one POST for two resends");
+    assert_eq!(resume_state(&s, req).await.0, "told");
+
+    // a sender that died mid-POST: pending for 10 minutes
+    let (req2, _) = decide_with(&s, &format!("{}/webhook-waiting/fail", fake.url), &c).await;
+    s.db.execute(
+        "UPDATE approval_requests SET resume_status = 'pending', resume_error = NULL, \
+           resume_attempt_at = $1, resume_url = $2 WHERE id = $3",
+        &[
+            Val::Ts(now() - chrono::Duration::minutes(10)),
+            Val::Text(format!("{}/webhook-waiting/ok", fake.url)),
+            Val::Uuid(req2),
+        ],
+    )
+    .await
+    .unwrap();
+    let open = s
+        .approvals(&opsdeck::model::ListFilter {
+            status: Some("open".into()),
+            ..opsdeck::model::ListFilter::page(50)
+        })
+        .await
+        .unwrap();
+    let shown = open
+        .iter()
+        .find(|a| a.id == req2)
+        .expect("a stale pending POST is listed as needing an operator");
+    assert_eq!(shown.resume_status.as_deref(), Some("failed"));
+    assert!(
+        shown
+            .resume_error
+            .as_deref()
+            .unwrap()
+            .contains("no answer recorded"),
+        "{:?}",
+        shown.resume_error
+    );
+    assert!(
+        !open.iter().any(|a| a.id == req),
+        "told requests are not listed"
+    );
+    let r = execute(
+        &s,
+        &c,
+        &Action::ResendDecision {
+            request: req2,
+            label: "Kai".into(),
+        },
+    )
+    .await;
+    ok(&r);
+    assert_eq!(
+        s.db.fetch_one(
+            "SELECT resume_status FROM approval_requests WHERE id = $1",
+            &[Val::Uuid(req2)],
+        )
+        .await
+        .unwrap()
+        .s("resume_status"),
+        "told"
+    );
+}
+store_test!(resend_once, resend_once_body);
+
+/// An action behind a transaction that holds its row gives up after the lock timeout with a
+/// clear message, changes nothing, and records the attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_timeout_postgres() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let s = common::migrated(s).await;
+    let j = job(&s, "email.send", "failed", None, Some("SMTP")).await;
+    let mut holder = s.db.begin().await.unwrap();
+    holder
+        .fetch_all(
+            "SELECT id FROM job_queue WHERE id = $1 FOR UPDATE",
+            &[Val::Uuid(j)],
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = execute(&s, &ctx("maya@ops"), &Action::RetryJobs { jobs: js(&[j]) }).await;
+    let waited = started.elapsed();
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(
+        r.message.contains("another transaction holds the row"),
+        "{}",
+        r.message
+    );
+    // it gave up instead of hanging (bound far above the 5 s lock timeout: noisy machines)
+    assert!(waited < Duration::from_secs(60), "{waited:?}");
+    holder.rollback().await.unwrap();
+    assert_eq!(status_of(&s, "job_queue", j).await, "failed");
+    assert_eq!(
+        audit_rows(&s).await,
+        vec![(
+            "job.retry".to_string(),
+            "error".to_string(),
+            "maya@ops".to_string(),
+            None
+        )]
+    );
+}

@@ -61,6 +61,9 @@ struct Applied {
     after: Json,
     /// For an ok decision with a resume_url: call it after the commit.
     resume: Option<Resume>,
+    /// The change must not stand (a bulk retry matched more jobs than the operator confirmed):
+    /// roll it back and record a conflict.
+    rollback: bool,
 }
 
 struct Resume {
@@ -88,11 +91,39 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         Ok(t) => t,
         Err(e) => return ActionReport::error(name, describe_sqlx(&e)),
     };
-    let applied = match apply(&mut tx, ctx, action, now).await {
+    let applied = match limits(&mut tx, store).await {
+        Ok(()) => apply(&mut tx, ctx, action, now).await,
+        Err(e) => Err(e),
+    };
+    let applied = match applied {
+        Ok(a) if a.rollback => {
+            // nothing of the change stands; the attempt is still on record
+            let _ = tx.rollback().await;
+            let why = a.conflicts.first().cloned().unwrap_or_default();
+            let audit_id = audit_alone(
+                store,
+                ctx,
+                action,
+                now,
+                a.before,
+                a.after,
+                Outcome::Conflict,
+            )
+            .await;
+            return ActionReport {
+                action: name,
+                outcome: Outcome::Conflict,
+                message: why,
+                changed: 0,
+                conflicts: a.conflicts,
+                audit_id,
+                warning: None,
+            };
+        }
         Ok(a) => a,
         Err(e) => {
             let _ = tx.rollback().await;
-            let msg = describe_sqlx(&e);
+            let msg = action_error(&e);
             // the change did not happen; record the attempt when the database still answers
             let audit_id = audit_alone(
                 store,
@@ -157,6 +188,47 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         report.warning = tell_n8n(store, ctx, &r, audit_id, &applied.after).await;
     }
     report
+}
+
+/// How long an action waits for a row another transaction holds, and how long any one of its
+/// statements may run (Postgres). Without them an action behind a stuck transaction hangs the
+/// operator's dialog for ever.
+pub const LOCK_TIMEOUT_SECS: u64 = 5;
+pub const STATEMENT_TIMEOUT_SECS: u64 = 60;
+
+async fn limits(tx: &mut Tx, store: &Store) -> Result<(), sqlx::Error> {
+    if store.db.pg_pool().is_none() {
+        return Ok(());
+    }
+    tx.execute(
+        &format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECS}s'"),
+        &[],
+    )
+    .await?;
+    tx.execute(
+        &format!("SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT_SECS}s'"),
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An action's database error in the operator's words.
+fn action_error(e: &sqlx::Error) -> String {
+    let code = match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()),
+        _ => None,
+    };
+    match code.as_deref() {
+        Some("55P03") => format!(
+            "another transaction holds the row (waited {LOCK_TIMEOUT_SECS} s); nothing changed — try again"
+        ),
+        Some("57014") => format!(
+            "the change took longer than {STATEMENT_TIMEOUT_SECS} s and was cancelled; nothing changed"
+        ),
+        Some("40P01") => "deadlock with another transaction; nothing changed — try again".into(),
+        _ => describe_sqlx(e),
+    }
 }
 
 fn message(action: &Action, a: &Applied) -> String {
@@ -248,7 +320,7 @@ async fn apply(
             note,
             ..
         } => decide(tx, op, *request, *approve, note.as_deref(), now).await,
-        Action::ResendDecision { request, .. } => resend(tx, *request).await,
+        Action::ResendDecision { request, .. } => resend(tx, *request, now).await,
         Action::Resolve {
             discrepancy,
             ignore,
@@ -277,10 +349,18 @@ fn by(who: Option<String>, when: Option<DateTime<Utc>>) -> String {
 }
 
 /// The last successful operator action on a target ("by maya@ops at 03:12 UTC"), or "".
-async fn last_actor(tx: &mut Tx, target: &Uuid, actions: &[&str]) -> Result<String, sqlx::Error> {
+/// Only an action at or after `since` (the row's `updated_at`) counts: an older one did not make
+/// the row what it is now (something else changed it since), so naming it would mis-credit.
+async fn last_actor(
+    tx: &mut Tx,
+    target: &Uuid,
+    actions: &[&str],
+    since: Option<DateTime<Utc>>,
+) -> Result<String, sqlx::Error> {
     let mut q = Query::new("SELECT operator, at FROM operator_actions");
     q.and("target_id = ?", [Val::Text(target.to_string())])
-        .and("outcome = 'ok'", []);
+        .and("outcome = 'ok'", [])
+        .and_opt("at >= ?", since.map(Val::Ts));
     let marks: Vec<String> = actions.iter().map(|_| "?".to_string()).collect();
     q.and(
         &format!("action IN ({})", marks.join(", ")),
@@ -332,7 +412,7 @@ async fn pause_resume(
         }
         let cur = tx
             .fetch_optional(
-                "SELECT status, paused_by, paused_at FROM workflows WHERE id = $1",
+                "SELECT status, paused_by, paused_at, updated_at FROM workflows WHERE id = $1",
                 &[Val::Uuid(w.id)],
             )
             .await?;
@@ -348,7 +428,7 @@ async fn pause_resume(
                     ),
                     (false, "active") => format!(
                         "{label} already active (resumed{})",
-                        last_actor(tx, &w.id, &["workflow.resume"]).await?
+                        last_actor(tx, &w.id, &["workflow.resume"], r.ts("updated_at")).await?
                     ),
                     (_, s) => format!("{label} is {}", clean(s)),
                 }
@@ -366,6 +446,7 @@ async fn pause_resume(
         after: json!({"status": to, "changed": changed, "conflicts": conflicts}),
         conflicts,
         resume: None,
+        rollback: false,
     })
 }
 
@@ -419,7 +500,7 @@ async fn jobs_by_id(
         let short = &id.to_string()[..8];
         let r = tx
             .fetch_optional(
-                "SELECT status, locked_by FROM job_queue WHERE id = $1",
+                "SELECT status, locked_by, updated_at FROM job_queue WHERE id = $1",
                 &[Val::Uuid(*id)],
             )
             .await?;
@@ -433,7 +514,13 @@ async fn jobs_by_id(
                         .map(|w| format!(" on {}", clean(&w)))
                         .unwrap_or_default(),
                     s if s == to => {
-                        last_actor(tx, id, &["job.retry", "job.retry_failed", "job.cancel"]).await?
+                        last_actor(
+                            tx,
+                            id,
+                            &["job.retry", "job.retry_failed", "job.cancel"],
+                            r.ts("updated_at"),
+                        )
+                        .await?
                     }
                     _ => String::new(),
                 };
@@ -448,6 +535,7 @@ async fn jobs_by_id(
         after: json!({"status": to, "changed": done, "conflicts": conflicts}),
         conflicts,
         resume: None,
+        rollback: false,
     })
 }
 
@@ -485,6 +573,22 @@ async fn retry_failed(
     job_select(&mut q, select);
     q.tail(") AND status = 'failed'");
     let n = tx.execute(&q.sql, &q.args).await?;
+    if let Some(e) = expected.filter(|e| n as i64 > *e) {
+        // more failed jobs match now than the operator saw and confirmed: a bulk change must
+        // not grow behind their back
+        let why = format!(
+            "{n} failed jobs match {} now, {e} when you confirmed: nothing retried — count again",
+            select.describe()
+        );
+        return Ok(Applied {
+            changed: 0,
+            before: json!({"status": "failed", "filter": select, "expected": e}),
+            after: json!({"conflict": why, "matching": n}),
+            conflicts: vec![why],
+            resume: None,
+            rollback: true,
+        });
+    }
     let conflicts = if n == 0 {
         vec![format!("no failed job matches {}", select.describe())]
     } else {
@@ -496,6 +600,7 @@ async fn retry_failed(
         after: json!({"status": "pending", "count": n}),
         conflicts,
         resume: None,
+        rollback: false,
     })
 }
 
@@ -514,7 +619,7 @@ async fn retry_run(tx: &mut Tx, run: Uuid, now: DateTime<Utc>) -> Result<Applied
     if n == 0 {
         let r = tx
             .fetch_optional(
-                "SELECT status, retried_as FROM workflow_executions WHERE id = $1",
+                "SELECT status, retried_as, updated_at FROM workflow_executions WHERE id = $1",
                 &[Val::Uuid(run)],
             )
             .await?;
@@ -522,7 +627,7 @@ async fn retry_run(tx: &mut Tx, run: Uuid, now: DateTime<Utc>) -> Result<Applied
             None => format!("run {short}: no such run"),
             Some(r) if r.uuid("retried_as").is_some() => format!(
                 "run {short} already retried{} (new run {})",
-                last_actor(tx, &run, &["run.retry"]).await?,
+                last_actor(tx, &run, &["run.retry"], r.ts("updated_at")).await?,
                 &r.id("retried_as").to_string()[..8]
             ),
             Some(r) => format!(
@@ -564,6 +669,7 @@ async fn retry_run(tx: &mut Tx, run: Uuid, now: DateTime<Utc>) -> Result<Applied
         after: json!({"new_run": new_id, "status": "pending"}),
         conflicts: vec![],
         resume: None,
+        rollback: false,
     })
 }
 
@@ -573,13 +679,6 @@ async fn cancel_run(
     run: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Applied, sqlx::Error> {
-    let before = tx
-        .fetch_optional(
-            "SELECT status FROM workflow_executions WHERE id = $1",
-            &[Val::Uuid(run)],
-        )
-        .await?
-        .map(|r| r.s("status"));
     let n = tx
         .execute(
             "UPDATE workflow_executions SET status = 'cancelled', completed_at = $1, \
@@ -593,21 +692,45 @@ async fn cancel_run(
         )
         .await?;
     let short = &run.to_string()[..8];
-    let conflicts = match (n, before.as_deref()) {
-        (1, _) => vec![],
-        (_, None) => vec![format!("run {short}: no such run")],
-        (_, Some("cancelled")) => vec![format!(
-            "run {short} already cancelled{}",
-            last_actor(tx, &run, &["run.cancel"]).await?
-        )],
-        (_, Some(s)) => vec![format!("run {short} already {}", clean(s))],
-    };
+    if n == 0 {
+        // read after the UPDATE: under READ COMMITTED this sees what the winner committed
+        let cur = tx
+            .fetch_optional(
+                "SELECT status, updated_at FROM workflow_executions WHERE id = $1",
+                &[Val::Uuid(run)],
+            )
+            .await?;
+        let why = match cur {
+            None => format!("run {short}: no such run"),
+            Some(r) if r.s("status") == "cancelled" => format!(
+                "run {short} already cancelled{}",
+                last_actor(tx, &run, &["run.cancel"], r.ts("updated_at")).await?
+            ),
+            Some(r) => format!("run {short} already {}", clean(&r.s("status"))),
+        };
+        return Ok(conflict_only(json!({"run": run}), why));
+    }
+    // a cancelled run will never resume: its open approval requests expire with it (their
+    // rate negotiations stay as they were: nobody decided them)
+    let expired = tx
+        .execute(
+            "UPDATE approval_requests SET status = 'expired', decided_by = $1, decided_at = $2, \
+               decision_note = $3 WHERE execution_id = $4 AND status = 'pending'",
+            &[
+                Val::Text(op.into()),
+                Val::Ts(now),
+                Val::Text(format!("run {short} cancelled")),
+                Val::Uuid(run),
+            ],
+        )
+        .await?;
     Ok(Applied {
-        changed: n,
-        before: json!({"status": before}),
-        after: json!({"status": if n == 1 { "cancelled" } else { before.as_deref().unwrap_or("") }}),
-        conflicts,
+        changed: 1,
+        before: json!({"run": run}),
+        after: json!({"status": "cancelled", "approvals_expired": expired}),
+        conflicts: vec![],
         resume: None,
+        rollback: false,
     })
 }
 
@@ -627,7 +750,8 @@ async fn decide(
         .execute(
             "UPDATE approval_requests SET status = $1, decided_by = $2, decided_at = $3, \
                decision_note = $4, \
-               resume_status = CASE WHEN resume_url IS NULL THEN NULL ELSE 'pending' END \
+               resume_status = CASE WHEN resume_url IS NULL THEN NULL ELSE 'pending' END, \
+               resume_attempt_at = CASE WHEN resume_url IS NULL THEN NULL ELSE $3 END \
              WHERE id = $5 AND status = 'pending' AND (expires_at IS NULL OR expires_at > $3)",
             &[
                 Val::Text(status.into()),
@@ -681,6 +805,7 @@ async fn decide(
         }),
         conflicts: vec![],
         resume,
+        rollback: false,
     })
 }
 
@@ -709,22 +834,32 @@ fn conflict_only(before: Json, why: String) -> Applied {
         after: json!({"conflict": why}),
         conflicts: vec![why],
         resume: None,
+        rollback: false,
     }
 }
 
-async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
+async fn resend(tx: &mut Tx, request: Uuid, now: DateTime<Utc>) -> Result<Applied, sqlx::Error> {
+    // claim the request: a POST already under way (pending, and not stale) is not repeated, so
+    // two operators resending at once make one POST
     let n = tx
         .execute(
-            "UPDATE approval_requests SET resume_status = 'pending', resume_error = NULL \
+            "UPDATE approval_requests SET resume_status = 'pending', resume_error = NULL, \
+               resume_attempt_at = $2 \
              WHERE id = $1 AND status IN ('approved', 'rejected') AND resume_url IS NOT NULL \
-               AND COALESCE(resume_status, 'failed') <> 'told'",
-            &[Val::Uuid(request)],
+               AND (resume_status IS NULL OR resume_status = 'failed' \
+                    OR (resume_status = 'pending' \
+                        AND (resume_attempt_at IS NULL OR resume_attempt_at < $3)))",
+            &[
+                Val::Uuid(request),
+                Val::Ts(now),
+                Val::Ts(now - crate::action::RESUME_STALE),
+            ],
         )
         .await?;
     let cur = tx
         .fetch_optional(
             "SELECT status, decided_by, decision_note, resume_url, resume_status, resumed_at, \
-               execution_id FROM approval_requests WHERE id = $1",
+               resume_attempt_at, execution_id FROM approval_requests WHERE id = $1",
             &[Val::Uuid(request)],
         )
         .await?;
@@ -740,6 +875,13 @@ async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
             format!("request {short} has no resume_url: nothing to tell")
         } else if cur.text("resume_status").as_deref() == Some("told") {
             format!("n8n was already told{}", at(cur.ts("resumed_at")))
+        } else if cur.text("resume_status").as_deref() == Some("pending")
+            && matches!(cur.s("status").as_str(), "approved" | "rejected")
+        {
+            format!(
+                "n8n is being told right now (started{}); wait for its answer",
+                at(cur.ts("resume_attempt_at"))
+            )
         } else {
             format!(
                 "request {short} is {}: decide it first",
@@ -770,6 +912,7 @@ async fn resend(tx: &mut Tx, request: Uuid) -> Result<Applied, sqlx::Error> {
                 cur.uuid("execution_id"),
             ),
         }),
+        rollback: false,
     })
 }
 
@@ -800,7 +943,8 @@ async fn tell_n8n(
     let _ = store
         .db
         .execute(
-            "UPDATE approval_requests SET resume_status = $1, resume_error = $2, resumed_at = $3 WHERE id = $4",
+            "UPDATE approval_requests SET resume_status = $1, resume_error = $2, resumed_at = $3 \
+             WHERE id = $4 AND COALESCE(resume_status, '') <> 'told'",
             &[
                 Val::Text(state.into()),
                 Val::OptText(failure.clone()),
@@ -820,7 +964,7 @@ async fn tell_n8n(
             &[Val::Json(after), Val::Uuid(audit_id)],
         )
         .await;
-    failure.map(|f| format!("n8n not told ({f}) — press E to resend"))
+    failure.map(|f| format!("n8n not told ({f}) — resend: R in Approvals, or `opsdeck resend`"))
 }
 
 // ---- reconciliation, capacity ---------------------------------------------------------------
@@ -854,6 +998,7 @@ async fn resolve(
             after: json!({"status": to}),
             conflicts: vec![],
             resume: None,
+            rollback: false,
         });
     }
     let cur = tx
@@ -895,6 +1040,7 @@ async fn ack(
             after: json!({"acknowledged": th}),
             conflicts: vec![],
             resume: None,
+            rollback: false,
         });
     }
     let last = tx
@@ -995,7 +1141,8 @@ pub async fn can_act(store: &Store) -> Result<bool, sqlx::Error> {
         .db
         .fetch_one(
             "SELECT bool_and(has_table_privilege(current_user, t, 'UPDATE')) \
-               AND has_table_privilege(current_user, 'operator_actions', 'INSERT') AS ok \
+               AND has_table_privilege(current_user, 'operator_actions', 'INSERT') \
+               AND has_table_privilege(current_user, 'workflow_executions', 'INSERT') AS ok \
              FROM unnest(ARRAY['workflows', 'job_queue', 'workflow_executions', \
                'approval_requests', 'rate_negotiations', 'reconciliation_discrepancies', \
                'capacity_alerts']) AS t",

@@ -171,7 +171,11 @@ impl Store {
         match f.status.as_deref() {
             // what needs an operator: undecided, or decided but n8n was not told
             Some("open") => {
-                q.and("(a.status = 'pending' OR a.resume_status = 'failed')", []);
+                q.and(
+                    "(a.status = 'pending' OR a.resume_status = 'failed' \
+                      OR (a.resume_status = 'pending' AND a.resume_attempt_at < ?))",
+                    [Val::Ts(chrono::Utc::now() - crate::action::RESUME_STALE)],
+                );
             }
             s => {
                 q.and_opt("a.status = ?", s.map(|s| Val::Text(s.to_string())));

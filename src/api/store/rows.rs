@@ -175,7 +175,7 @@ pub fn discrepancy(r: &DbRow) -> Discrepancy {
 }
 
 pub const APPROVAL_COLS: &str = "a.id, a.type, a.data, a.priority, a.requested_by, a.status, a.decided_by, \
-     a.decided_at, a.decision_note, a.resume_url, a.execution_id, a.created_at, a.expires_at, a.resume_status, a.resume_error, \
+     a.decided_at, a.decision_note, a.resume_url, a.execution_id, a.created_at, a.expires_at, a.resume_status, a.resume_error, a.resume_attempt_at, \
      n.id AS n_id, n.model_name, n.designer_name, n.designer_tier, n.standard_rate, n.proposed_rate, \
      n.show_count, n.status AS n_status";
 
@@ -190,6 +190,7 @@ pub fn approval(r: &DbRow) -> Approval {
         show_count: r.n("show_count"),
         status: r.s("n_status"),
     });
+    let (resume_status, resume_error) = resume_state(r);
     Approval {
         id: r.id("id"),
         kind: r.s("type"),
@@ -204,9 +205,31 @@ pub fn approval(r: &DbRow) -> Approval {
         execution_id: r.uuid("execution_id"),
         created_at: ts0(r, "created_at"),
         expires_at: r.ts("expires_at"),
-        resume_status: r.text("resume_status"),
-        resume_error: r.text("resume_error"),
+        resume_status,
+        resume_error,
         negotiation,
+    }
+}
+
+/// Where telling n8n stands, as an operator should see it: a POST still `pending` long after it
+/// started never finished (its sender stopped between the commit and the answer), so it shows as
+/// failed and is offered for a resend.
+fn resume_state(r: &DbRow) -> (Option<String>, Option<String>) {
+    let status = r.text("resume_status");
+    let error = r.text("resume_error");
+    if status.as_deref() != Some("pending") {
+        return (status, error);
+    }
+    let started = r.ts("resume_attempt_at").or_else(|| r.ts("decided_at"));
+    match started {
+        Some(t) if t < chrono::Utc::now() - crate::action::RESUME_STALE => (
+            Some("failed".into()),
+            Some(format!(
+                "no answer recorded since {} (the sender stopped?)",
+                t.format("%H:%M UTC")
+            )),
+        ),
+        _ => (status, error),
     }
 }
 
