@@ -256,7 +256,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
                         let r = count_failed(&store, &select)
                             .await
                             .map_err(|e| crate::api::db::describe_sqlx(&e));
-                        let _ = tx.send(Msg::Counted(r)).await;
+                        let _ = tx.send(Msg::Counted(select, r)).await;
                     });
                 }
                 Effect::Broadcast(b) => {

@@ -78,6 +78,7 @@ actions! {
     GoReconciliation "go_reconciliation" "Go to Reconciliation" false;
     GoApprovals "go_approvals" "Go to Approvals" false;
     GoAudit "go_audit" "Go to Audit" false;
+    FailedJobs "failed_jobs" "Failed jobs, newest first (Queue)" false;
     Back "back" "Back / close / clear filter" false;
     Open "open" "Open the selected item" false;
     Up "up" "Move up" false;

@@ -6,7 +6,7 @@ mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
-use opsdeck::action::{Action, Actor, Outcome};
+use opsdeck::action::{Action, Actor, JobSelect, Outcome};
 use opsdeck::api::actions::{ActionCtx, count_failed, execute};
 use opsdeck::api::db::Val;
 use opsdeck::api::refresh;
@@ -110,6 +110,44 @@ fn retry_a_job_confirms_with_y_and_sends_once() {
     assert_snapshot!("retry_job_sent", render(&a));
 }
 
+/// From the overview, the newest failed job is `f` (failed jobs, newest first) then `R` and the
+/// confirmation.
+#[test]
+fn newest_failed_job_from_the_overview_in_two_keys() {
+    let mut a = at(ViewId::Overview);
+    press(&mut a, KeyCode::Char('f'));
+    assert_eq!(a.view, ViewId::Queue);
+    assert_eq!(a.queue.list.filter.text, "status:failed");
+    let newest = fixtures::jobs()
+        .into_iter()
+        .filter(|j| j.status == "failed")
+        .max_by_key(|j| j.created_at)
+        .unwrap();
+    assert_eq!(a.queue.list.table.selected().map(|j| j.id), Some(newest.id));
+    assert!(acts(&press(&mut a, KeyCode::Char('R'))).is_empty());
+    match &acts(&press(&mut a, KeyCode::Char('y')))[..] {
+        [Action::RetryJobs { jobs }] => assert_eq!(jobs[0].id, newest.id),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Marked rows the action cannot apply to are named in the dialog, not dropped silently.
+#[test]
+fn marked_rows_left_out_are_said() {
+    let mut a = at(ViewId::Queue);
+    select_job(&mut a, "failed");
+    press(&mut a, KeyCode::Char(' '));
+    select_job(&mut a, "completed");
+    press(&mut a, KeyCode::Char(' '));
+    assert_eq!(a.queue.list.table.marked.len(), 2);
+    press(&mut a, KeyCode::Char('R'));
+    let screen = render(&a);
+    assert!(
+        screen.contains("1 of 2 marked jobs are not failed: left out"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn esc_cancels_and_nothing_is_sent() {
     let mut a = at(ViewId::Queue);
@@ -191,9 +229,18 @@ fn pause_marked_workflows_asks_reason_and_count() {
 fn bulk_retry_counts_first() {
     let mut a = at(ViewId::Queue);
     let fx = press(&mut a, KeyCode::Char('A'));
-    assert!(matches!(fx[..], [Effect::CountFailed(_)]), "{fx:?}");
+    let [Effect::CountFailed(sel)] = &fx[..] else {
+        panic!("{fx:?}")
+    };
     assert_snapshot!("bulk_counting", render(&a));
-    a.update(Msg::Counted(Ok(42)));
+    // a late count for another selection does not land in this dialog
+    let other = JobSelect {
+        job_type: Some("other.type".into()),
+        ..Default::default()
+    };
+    a.update(Msg::Counted(other, Ok(7)));
+    assert_snapshot!("bulk_counting", render(&a));
+    a.update(Msg::Counted(sel.clone(), Ok(42)));
     assert!(acts(&typ(&mut a, "y")).is_empty());
     assert_snapshot!("bulk_typed_count", render(&a));
     typ(&mut a, "42");
@@ -248,7 +295,8 @@ async fn drive(s: &common::TestStore, a: &mut App, ctx: &ActionCtx, mut fx: Vec<
             Effect::Load(req) => refresh::load_msg(&s.store, req).await,
             Effect::Act(action) => Msg::ActionDone(Box::new(execute(s, ctx, &action).await)),
             Effect::CountFailed(sel) => {
-                Msg::Counted(count_failed(s, &sel).await.map_err(|e| e.to_string()))
+                let r = count_failed(s, &sel).await.map_err(|e| e.to_string());
+                Msg::Counted(sel, r)
             }
             _ => continue,
         };

@@ -34,7 +34,14 @@ impl App {
             return vec![];
         }
         match self.action_for(k) {
-            Ok(a) => self.open_dialog(a),
+            Ok(a) => {
+                let notes = self.dialog_notes(k, &a);
+                let fx = self.open_dialog(a);
+                if let Overlay::Dialog(d) = &mut self.overlay {
+                    d.notes = notes;
+                }
+                fx
+            }
             Err(why) => {
                 self.toast(why, true);
                 vec![]
@@ -288,6 +295,59 @@ impl App {
         }
     }
 
+    /// What the dialog should say besides the action: marked rows the action leaves out (not in
+    /// the state it needs), and the host a decision is sent to.
+    fn dialog_notes(&self, k: Key, a: &Act) -> Vec<String> {
+        let (marked, chosen, what) = match (self.view, a) {
+            (ViewId::Queue, Act::RetryJobs { jobs }) => (
+                self.queue.list.table.marked.len(),
+                jobs.len(),
+                "jobs are not failed",
+            ),
+            (ViewId::Queue, Act::CancelJobs { jobs }) => (
+                self.queue.list.table.marked.len(),
+                jobs.len(),
+                "jobs are not pending or retrying",
+            ),
+            (ViewId::Workflows, Act::PauseWorkflows { workflows, .. }) => (
+                self.workflows.table.marked.len(),
+                workflows.len(),
+                "workflows are not active",
+            ),
+            (ViewId::Workflows, Act::ResumeWorkflows { workflows }) => (
+                self.workflows.table.marked.len(),
+                workflows.len(),
+                "workflows are not paused",
+            ),
+            (ViewId::Approvals, Act::Decide { .. } | Act::ResendDecision { .. }) => {
+                let url = self
+                    .approvals
+                    .detail_row()
+                    .or_else(|| self.approvals.table.selected())
+                    .and_then(|r| r.resume_url.clone());
+                return match url {
+                    Some(u) => vec![format!(
+                        "n8n is told at {}",
+                        crate::sanitize::clean(&url_host(&u))
+                    )],
+                    None if k != Key::Resend => {
+                        vec!["no resume_url: n8n is not told by opsdeck".into()]
+                    }
+                    None => vec![],
+                };
+            }
+            _ => return vec![],
+        };
+        if marked > chosen {
+            vec![format!(
+                "{} of {marked} marked {what}: left out",
+                marked - chosen
+            )]
+        } else {
+            vec![]
+        }
+    }
+
     /// Keys while a dialog is open.
     pub(super) fn dialog_key(&mut self, k: crossterm::event::KeyEvent) -> Vec<Effect> {
         let Overlay::Dialog(d) = &mut self.overlay else {
@@ -308,11 +368,11 @@ impl App {
     }
 
     /// A bulk retry's count arrived.
-    pub(super) fn on_counted(&mut self, r: Result<i64, String>) -> Vec<Effect> {
+    pub(super) fn on_counted(&mut self, sel: &JobSelect, r: Result<i64, String>) -> Vec<Effect> {
         let Overlay::Dialog(d) = &mut self.overlay else {
             return vec![];
         };
-        if d.counting().is_none() {
+        if d.counting() != Some(sel) {
             return vec![];
         }
         match r {
@@ -360,5 +420,17 @@ impl App {
             ViewId::Queue => self.queue.list.table.marked.clear(),
             _ => {}
         }
+    }
+}
+
+/// `scheme://host[:port]` of a URL (the path may hold tokens; the host is what the operator checks).
+fn url_host(u: &str) -> String {
+    match url::Url::parse(u) {
+        Ok(p) => match (p.host_str(), p.port()) {
+            (Some(h), Some(port)) => format!("{}://{h}:{port}", p.scheme()),
+            (Some(h), None) => format!("{}://{h}", p.scheme()),
+            _ => "an unreadable URL".into(),
+        },
+        Err(_) => "an unreadable URL".into(),
     }
 }

@@ -61,6 +61,9 @@ pub struct Dialog {
     pub stage: Stage,
     /// Why the last submit was refused (shown in the dialog).
     pub error: Option<String>,
+    /// Lines about the context, under the action's own (marked rows left out, where n8n will
+    /// be told).
+    pub notes: Vec<String>,
 }
 
 /// What a key did to the dialog.
@@ -102,6 +105,7 @@ impl Dialog {
                 Stage::Ready
             },
             error: None,
+            notes: Vec::new(),
         }
     }
 
@@ -133,7 +137,9 @@ impl Dialog {
         if let Some(n) = &self.note {
             set_note(&mut a, n.text());
         }
-        a.confirm_lines(self.count)
+        let mut l = a.confirm_lines(self.count);
+        l.extend(self.notes.iter().cloned());
+        l
     }
 
     /// Plain dialogs confirm with `y`; dialogs with fields with Enter.

@@ -189,6 +189,7 @@ impl App {
                 .unwrap_or(0);
                 self.switch(ViewId::ALL[i])
             }
+            FailedJobs => self.failed_jobs(),
             Back => self.back(),
             Open => self.open(),
             Up => self.nav(Nav::Up),
@@ -226,6 +227,22 @@ impl App {
                 vec![]
             }
         }
+    }
+
+    /// The failed jobs, newest first: the Queue filtered on `status:failed` in its natural order
+    /// with the top row selected — so the newest failed job is `f` then `R` from anywhere.
+    fn failed_jobs(&mut self) -> Vec<Effect> {
+        self.overlay = Overlay::None;
+        let l = &mut self.queue.list;
+        l.close();
+        let f = l.filter_mut();
+        f.text = "status:failed".into();
+        f.editing = false;
+        l.table.sort = 0;
+        l.apply_query();
+        l.table.top();
+        self.view = ViewId::Queue;
+        self.request(ViewId::Queue, LoadKind::Main)
     }
 
     fn back(&mut self) -> Vec<Effect> {

@@ -196,7 +196,9 @@ pub enum Msg {
     /// An operator action finished (ok, conflict or error).
     ActionDone(Box<crate::action::ActionReport>),
     /// How many failed jobs a bulk retry's filter matches.
-    Counted(Result<i64, String>),
+    /// The count for the bulk retry of this selection (a late answer for a dialog that is no
+    /// longer open, or for another selection, is dropped).
+    Counted(crate::action::JobSelect, Result<i64, String>),
     /// The n8n poller's result (only when n8n is configured).
     N8n(Box<N8nPolled>),
     /// Broadcast IO finished (compose choices, preview, send, progress).

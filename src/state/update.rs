@@ -48,7 +48,7 @@ impl App {
             }
             Msg::Loaded(l) => self.on_loaded(*l),
             Msg::ActionDone(r) => self.on_action_done(*r),
-            Msg::Counted(r) => self.on_counted(r),
+            Msg::Counted(sel, r) => self.on_counted(&sel, r),
             Msg::Broadcast(m) => self.on_broadcast(*m),
             Msg::FilterSettled(v, seq) => {
                 let latest = self.list(v).is_some_and(|l| l.filter().seq == seq);

@@ -71,7 +71,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 Cell::from(n.map_or("—".into(), |n| format!("{:>7.1}%", n.discount_pct()))),
                 Cell::from(n.map_or("—".into(), |n| format!("{:>5}", n.show_count))),
                 if a.resume_status.as_deref() == Some("failed") {
-                    // decided, but the waiting n8n run was not told: E resends
+                    // decided, but the waiting n8n run was not told: R resends
                     Cell::from(format!("{} · n8n!", txt(&a.status, 10))).style(th.crit)
                 } else {
                     Cell::from(txt(&a.status, 12)).style(status_style(th, &a.status))
@@ -120,7 +120,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
                 th,
                 "resumes n8n",
                 format!(
-                    "n8n not told ({}) — press E to resend",
+                    "n8n not told ({}) — press R to resend",
                     a.resume_error.as_deref().map_or("?".into(), |e| txt(e, 40))
                 ),
                 th.crit,
