@@ -7,11 +7,11 @@
 mod common;
 mod hostile_data;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use common::TestStore;
+use common::tmux::{self, Tmux};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hostile_data::{MARKER, RAW_FORBIDDEN};
 use opsdeck::api::refresh;
@@ -141,69 +141,12 @@ store_test!(every_view_renders_hostile_rows_cleanly, views_body);
 
 // ---- the real binary in a terminal, its output captured raw ----
 
-struct Tmux {
-    socket: String,
-    dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux")
-    }
-    fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-    fn wait_for(&self, what: &str, timeout: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.capture();
-            if s.contains(what) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "'{what}' did not appear within {timeout:?}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    fn raw(&self) -> Vec<u8> {
-        std::fs::read(self.dir.path().join("raw.out")).unwrap_or_default()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but tmux is not installed");
-        }
-        eprintln!("\n!!!!!!!! SKIPPING TMUX TEST: tmux is not installed !!!!!!!!\n");
-    }
-    ok
-}
-
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
 async fn binary_body(s: TestStore) {
-    if !tmux_available() {
+    if !tmux::available() {
         return;
     }
     hostile_data::fill(&s.store, Utc::now()).await;
@@ -211,37 +154,7 @@ async fn binary_body(s: TestStore) {
         DbTarget::Postgres(u) => u.expose().to_string(),
         DbTarget::Sqlite(p) => format!("sqlite://{}", p.display()),
     };
-    let dir = tempfile::tempdir().unwrap();
-    let socket = format!("opsdeck-hostile-{}", uuid::Uuid::new_v4().simple());
-    let cmdline = format!(
-        "env -u DATABASE_URL XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config TERM=xterm-256color {bin} --read-only --database-url '{url}'; echo EXITED=$?; sleep 30",
-        d = dir.path().display(),
-        bin = env!("CARGO_BIN_EXE_opsdeck"),
-    );
-    let t = Tmux { socket, dir };
-    // started paused on a `read`, so the pipe is attached before the first byte
-    let o = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "200",
-        "-y",
-        "60",
-        &format!("read go; {cmdline}"),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let raw_path = t.dir.path().join("raw.out");
-    let o = t.cmd(&[
-        "pipe-pane",
-        "-O",
-        "-t",
-        "t",
-        &format!("cat >> '{}'", raw_path.display()),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    t.cmd(&["send-keys", "-t", "t", "Enter"]);
+    let t = Tmux::start_raw(&format!("--read-only --database-url '{url}'"), 200, 60);
     t.wait_for("Overview", Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(1500));
     for view in ["2", "3", "4", "5", "6", "7", "8", "9", "1"] {

@@ -2,101 +2,11 @@
 //! showing live numbers, view switching, and a clean exit. Needs tmux: under CI it must be there
 //! (.ci/run installs it); elsewhere the test skips loudly.
 
-use std::process::Command;
+mod common;
+
 use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux")
-    }
-    fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        let mut a = vec!["send-keys", "-t", "t"];
-        a.extend_from_slice(keys);
-        self.cmd(&a);
-    }
-    fn wait_for(&self, what: &str, timeout: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.capture();
-            if s.contains(what) {
-                return s;
-            }
-            if start.elapsed() > timeout {
-                panic!("'{what}' did not appear within {timeout:?}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    fn alive(&self) -> bool {
-        self.cmd(&["has-session", "-t", "t"]).status.success()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but tmux is not installed");
-        }
-        eprintln!("\n!!!!!!!! SKIPPING TMUX TEST: tmux is not installed !!!!!!!!\n");
-    }
-    ok
-}
-
-fn start(args: &str, w: u16, h: u16) -> Tmux {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = format!(
-        "opsdeck-test-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let bin = env!("CARGO_BIN_EXE_opsdeck");
-    let cmdline = format!(
-        "env -u DATABASE_URL XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config TERM=xterm-256color {bin} {args}; echo EXITED=$?; sleep 30",
-        d = dir.path().display()
-    );
-    let t = Tmux { socket, _dir: dir };
-    let o = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        &w.to_string(),
-        "-y",
-        &h.to_string(),
-        &cmdline,
-    ]);
-    assert!(
-        o.status.success(),
-        "tmux new-session: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    t
-}
+use common::tmux::{self, Tmux};
 
 /// Digits on screen, as a crude fingerprint of the numbers shown.
 fn numbers(screen: &str) -> Vec<String> {
@@ -109,10 +19,10 @@ fn numbers(screen: &str) -> Vec<String> {
 
 #[test]
 fn demo_runs_live_and_switches_views() {
-    if !tmux_available() {
+    if !tmux::available() {
         return;
     }
-    let t = start("demo --fresh", 120, 40);
+    let t = Tmux::start("demo --fresh", 120, 40);
     let first = t.wait_for("DEMO", Duration::from_secs(20));
     assert!(first.contains("Overview"), "{first}");
     // live: the engine changes the numbers on screen within a few seconds
@@ -148,10 +58,10 @@ fn demo_runs_live_and_switches_views() {
 
 #[test]
 fn too_small_terminal_says_so() {
-    if !tmux_available() {
+    if !tmux::available() {
         return;
     }
-    let t = start("demo", 60, 20);
+    let t = Tmux::start("demo", 60, 20);
     t.wait_for("too small", Duration::from_secs(20));
     t.keys(&["q"]);
     t.wait_for("EXITED=0", Duration::from_secs(10));
@@ -161,7 +71,7 @@ fn too_small_terminal_says_so() {
 /// row really changed (with its audit row).
 #[test]
 fn retry_a_failed_job_in_the_real_console() {
-    if !tmux_available() {
+    if !tmux::available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -180,7 +90,7 @@ fn retry_a_failed_job_in_the_real_console() {
         .unwrap();
         s.db.close().await;
     });
-    let t = start(
+    let t = Tmux::start(
         &format!(
             "--database-url sqlite://{} --operator tmux@ops",
             path.display()

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod http_fake;
+pub mod tmux;
 
 use std::ops::Deref;
 
