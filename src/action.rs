@@ -41,6 +41,9 @@ pub struct JobSelect {
     pub workflow_label: Option<String>,
     /// Case-insensitive substring of job type or error message (the queue's `/` text).
     pub text: Option<String>,
+    /// Only jobs that failed by then (`updated_at <=`): the moment the operator asked, so a bulk
+    /// retry applies to what was counted and confirmed, not to jobs failing while they typed.
+    pub failed_by: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl JobSelect {

@@ -944,6 +944,28 @@ async fn bulk_retry_growth_body(s: TestStore) {
             None
         )]
     );
+    // counted as of a moment: a job failing after it is neither counted nor retried
+    let asked = now();
+    let late = job(&s, "sms.send", "failed", None, Some("carrier down")).await;
+    s.db.execute(
+        "UPDATE job_queue SET updated_at = $1 WHERE id = $2",
+        &[
+            Val::Ts(asked + chrono::Duration::seconds(2)),
+            Val::Uuid(late),
+        ],
+    )
+    .await
+    .unwrap();
+    let select = JobSelect {
+        failed_by: Some(asked),
+        ..select
+    };
+    assert_eq!(
+        opsdeck::api::actions::count_failed(&s, &select)
+            .await
+            .unwrap(),
+        3
+    );
     // fewer than confirmed is fine (someone retried one meanwhile), and so is the exact count
     execute(
         &s,
@@ -964,6 +986,7 @@ async fn bulk_retry_growth_body(s: TestStore) {
     .await;
     ok(&r);
     assert_eq!(r.changed, 2);
+    assert_eq!(status_of(&s, "job_queue", late).await, "failed");
 }
 store_test!(bulk_retry_growth, bulk_retry_growth_body);
 

@@ -543,6 +543,7 @@ async fn jobs_by_id(
 pub(crate) fn job_select(q: &mut Query, s: &JobSelect) {
     q.and_opt("j.job_type = ?", s.job_type.clone().map(Val::Text))
         .and_opt("j.workflow_id = ?", s.workflow_id.map(Val::Uuid))
+        .and_opt("j.updated_at <= ?", s.failed_by.map(Val::Ts))
         .contains(
             "j.job_type || ' ' || COALESCE(j.error_message, '')",
             s.text.as_deref(),

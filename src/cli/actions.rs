@@ -271,6 +271,8 @@ async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
                         workflow_id: wf.as_ref().map(|w| w.id),
                         workflow_label: wf.map(|w| w.label),
                         text: None,
+                        // what is counted (and confirmed) is what is retried
+                        failed_by: Some(chrono::Utc::now()),
                     },
                     expected: None,
                 }

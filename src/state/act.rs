@@ -178,6 +178,7 @@ impl App {
                         workflow_id: None,
                         workflow_label: None,
                         text: f.text,
+                        failed_by: Some(self.now),
                     },
                     expected: None,
                 })
@@ -191,6 +192,7 @@ impl App {
                     select: JobSelect {
                         workflow_id: Some(wf),
                         workflow_label: Some(p.workflow_name.clone()),
+                        failed_by: Some(self.now),
                         ..Default::default()
                     },
                     expected: None,
