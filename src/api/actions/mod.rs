@@ -1,0 +1,491 @@
+//! Operator actions, applied. Each one is a single transaction: a conditional update on the
+//! state the operator saw (`… WHERE id = $1 AND status = 'failed'`) plus exactly one
+//! `operator_actions` row, whatever the outcome. A lost race is a `Conflict` that names who got
+//! there first; nothing is retried silently. The TUI and the CLI both come through [`execute`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+
+use crate::action::{Action, ActionReport, Actor, Outcome};
+use crate::api::db::{Tx, Val, describe_sqlx};
+use crate::api::n8n::N8nClient;
+use crate::api::store::{Query, Store};
+use crate::sanitize::clean;
+
+mod approvals;
+mod jobs;
+mod recon;
+mod runs;
+mod workflows;
+
+use approvals::{decide, resend, tell_n8n};
+pub use jobs::count_failed;
+use jobs::{jobs_by_id, retry_failed};
+use recon::{ack, resolve};
+use runs::{cancel_run, retry_run};
+use workflows::pause_resume;
+
+/// What actions need besides the store.
+#[derive(Debug, Clone)]
+pub struct ActionCtx {
+    pub actor: Actor,
+    /// For resume_url calls (n8n Wait nodes); built with [`http_client`].
+    pub http: reqwest::Client,
+    /// The n8n API, for n8n actions (None: n8n is not configured).
+    pub n8n: Option<N8nClient>,
+}
+
+/// Default timeout of a resume_url call.
+pub const RESUME_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+impl ActionCtx {
+    pub fn new(actor: Actor) -> Self {
+        ActionCtx {
+            actor,
+            http: http_client(RESUME_TIMEOUT),
+            n8n: None,
+        }
+    }
+
+    /// With an n8n client, for `N8nSetActive` / `N8nRetry`.
+    pub fn with_n8n(mut self, client: Option<N8nClient>) -> Self {
+        self.n8n = client;
+        self
+    }
+}
+
+/// The change one transaction made (or why it did not).
+pub(super) struct Applied {
+    pub(super) changed: u64,
+    pub(super) conflicts: Vec<String>,
+    pub(super) before: Json,
+    pub(super) after: Json,
+    /// For an ok decision with a resume_url: call it after the commit.
+    pub(super) resume: Option<Resume>,
+    /// The change must not stand (a bulk retry matched more jobs than the operator confirmed):
+    /// roll it back and record a conflict.
+    pub(super) rollback: bool,
+}
+
+pub(super) struct Resume {
+    pub(super) request: Uuid,
+    pub(super) url: String,
+    pub(super) body: Json,
+}
+
+/// Applies `action` and writes its audit row. Never panics on bad input; the report says what
+/// happened.
+pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionReport {
+    let name = action.name();
+    if let Err(e) = action.validate() {
+        return ActionReport::error(name, e);
+    }
+    if matches!(
+        action,
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. }
+    ) {
+        // n8n is not a transaction: it acts through its API, then writes its one audit row
+        return crate::api::n8n::action::execute(store, ctx, action).await;
+    }
+    let now = Utc::now();
+    let mut tx = match store.db.begin().await {
+        Ok(t) => t,
+        Err(e) => return ActionReport::error(name, describe_sqlx(&e)),
+    };
+    let applied = match limits(&mut tx, store).await {
+        Ok(()) => apply(&mut tx, ctx, action, now).await,
+        Err(e) => Err(e),
+    };
+    let applied = match applied {
+        Ok(a) if a.rollback => {
+            // nothing of the change stands; the attempt is still on record
+            let _ = tx.rollback().await;
+            let why = a.conflicts.first().cloned().unwrap_or_default();
+            let audit_id = audit_alone(
+                store,
+                ctx,
+                action,
+                now,
+                a.before,
+                a.after,
+                Outcome::Conflict,
+            )
+            .await;
+            return ActionReport {
+                action: name,
+                outcome: Outcome::Conflict,
+                message: why,
+                changed: 0,
+                conflicts: a.conflicts,
+                audit_id,
+                warning: None,
+            };
+        }
+        Ok(a) => a,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            let msg = action_error(&e);
+            // the change did not happen; record the attempt when the database still answers
+            let audit_id = audit_alone(
+                store,
+                ctx,
+                action,
+                now,
+                json!(null),
+                json!({"error": msg}),
+                Outcome::Error,
+            )
+            .await;
+            let mut r = ActionReport::error(name, format!("{}: {msg}", action.summary()));
+            r.audit_id = audit_id;
+            return r;
+        }
+    };
+    let outcome = if applied.changed > 0 {
+        Outcome::Ok
+    } else {
+        Outcome::Conflict
+    };
+    let audit_id = match audit(
+        &mut tx,
+        ctx,
+        action,
+        now,
+        &applied.before,
+        &applied.after,
+        outcome,
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return ActionReport::error(name, describe_sqlx(&e));
+        }
+    };
+    if let Err(e) = tx.commit().await {
+        // A failed COMMIT is ambiguous when the connection dropped: the server may have
+        // committed before the answer was lost. Say so rather than claim either way; the audit
+        // row (written in the same transaction) tells which.
+        return ActionReport::error(
+            name,
+            format!(
+                "{}: the commit failed ({}); if the connection dropped it may have been applied — check the Audit view before retrying",
+                action.summary(),
+                describe_sqlx(&e)
+            ),
+        );
+    }
+    let mut report = ActionReport {
+        action: name,
+        outcome,
+        message: message(action, &applied),
+        changed: applied.changed,
+        conflicts: applied.conflicts.clone(),
+        audit_id: Some(audit_id),
+        warning: None,
+    };
+    if let Some(r) = applied.resume {
+        report.warning = tell_n8n(store, ctx, &r, audit_id, &applied.after).await;
+    }
+    report
+}
+
+/// How long an action waits for a row another transaction holds, and how long any one of its
+/// statements may run (Postgres). Without them an action behind a stuck transaction hangs the
+/// operator's dialog for ever.
+pub const LOCK_TIMEOUT_SECS: u64 = 5;
+pub const STATEMENT_TIMEOUT_SECS: u64 = 60;
+
+async fn limits(tx: &mut Tx, store: &Store) -> Result<(), sqlx::Error> {
+    if store.db.pg_pool().is_none() {
+        return Ok(());
+    }
+    tx.execute(
+        &format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECS}s'"),
+        &[],
+    )
+    .await?;
+    tx.execute(
+        &format!("SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT_SECS}s'"),
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An action's database error in the operator's words.
+fn action_error(e: &sqlx::Error) -> String {
+    let code = match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()),
+        _ => None,
+    };
+    match code.as_deref() {
+        Some("55P03") => format!(
+            "another transaction holds the row (waited {LOCK_TIMEOUT_SECS} s); nothing changed — try again"
+        ),
+        Some("57014") => format!(
+            "the change took longer than {STATEMENT_TIMEOUT_SECS} s and was cancelled; nothing changed"
+        ),
+        Some("40P01") => "deadlock with another transaction; nothing changed — try again".into(),
+        _ => describe_sqlx(e),
+    }
+}
+
+fn message(action: &Action, a: &Applied) -> String {
+    let first = a.conflicts.first().cloned().unwrap_or_default();
+    if a.changed == 0 {
+        return if a.conflicts.len() > 1 {
+            format!(
+                "nothing changed: {first} (and {} more)",
+                a.conflicts.len() - 1
+            )
+        } else if first.is_empty() {
+            "nothing changed".into()
+        } else {
+            first
+        };
+    }
+    let done = match action {
+        Action::PauseWorkflows { .. } => format!("paused {} workflow(s)", a.changed),
+        Action::ResumeWorkflows { .. } => format!("resumed {} workflow(s)", a.changed),
+        Action::RetryJobs { .. } => format!("retried {} job(s)", a.changed),
+        Action::RetryFailed { expected, .. } => match expected {
+            Some(e) if *e != a.changed as i64 => format!(
+                "retried {} failed job(s) ({} when you confirmed; the queue moved)",
+                a.changed, e
+            ),
+            _ => format!("retried {} failed job(s)", a.changed),
+        },
+        Action::CancelJobs { .. } => format!("cancelled {} job(s)", a.changed),
+        Action::RetryRun { label, .. } => {
+            format!("run {} retried as a new pending run", clean(label))
+        }
+        Action::CancelRun { label, .. } => format!("run {} cancelled", clean(label)),
+        Action::Decide { label, approve, .. } => format!(
+            "{} {}",
+            if *approve { "approved" } else { "rejected" },
+            clean(label)
+        ),
+        Action::ResendDecision { label, .. } => format!("decision on {} resent", clean(label)),
+        Action::Resolve { label, ignore, .. } => format!(
+            "{} discrepancy {}",
+            if *ignore { "ignored" } else { "resolved" },
+            clean(label)
+        ),
+        Action::AckCapacity { label, .. } => {
+            format!("acknowledged capacity alerts of {}", clean(label))
+        }
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. } => action.summary(),
+    };
+    if a.conflicts.is_empty() {
+        done
+    } else {
+        format!(
+            "{done}; {} not changed: {first}{}",
+            a.conflicts.len(),
+            if a.conflicts.len() > 1 { " …" } else { "" }
+        )
+    }
+}
+
+async fn apply(
+    tx: &mut Tx,
+    ctx: &ActionCtx,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> Result<Applied, sqlx::Error> {
+    let op = &ctx.actor.operator;
+    match action {
+        Action::PauseWorkflows { workflows, reason } => {
+            pause_resume(tx, op, workflows, Some(reason), now).await
+        }
+        Action::ResumeWorkflows { workflows } => pause_resume(tx, op, workflows, None, now).await,
+        Action::RetryJobs { jobs } => {
+            let set = "status = 'pending', attempts = 0, scheduled_for = ?, started_at = NULL, \
+                       completed_at = NULL, locked_by = NULL, updated_at = ?";
+            let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+            jobs_by_id(tx, &ids, set, &["failed"], "pending", now).await
+        }
+        Action::CancelJobs { jobs } => {
+            let set = "status = 'cancelled', completed_at = ?, locked_by = NULL, updated_at = ?";
+            let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+            jobs_by_id(tx, &ids, set, &["pending", "retrying"], "cancelled", now).await
+        }
+        Action::RetryFailed { select, expected } => retry_failed(tx, select, *expected, now).await,
+        Action::RetryRun { run, .. } => retry_run(tx, *run, now).await,
+        Action::CancelRun { run, .. } => cancel_run(tx, op, *run, now).await,
+        Action::Decide {
+            request,
+            approve,
+            note,
+            ..
+        } => decide(tx, op, *request, *approve, note.as_deref(), now).await,
+        Action::ResendDecision { request, .. } => resend(tx, *request, now).await,
+        Action::Resolve {
+            discrepancy,
+            ignore,
+            note,
+            ..
+        } => resolve(tx, op, *discrepancy, *ignore, note, now).await,
+        Action::AckCapacity { event, .. } => ack(tx, op, *event, now).await,
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. } => Err(sqlx::Error::Protocol(
+            "n8n actions do not run in a database transaction".into(),
+        )),
+    }
+}
+
+// ---- who got there first -------------------------------------------------------------------
+
+pub(super) fn at(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| format!(" at {}", t.format("%H:%M UTC")))
+        .unwrap_or_default()
+}
+
+pub(super) fn by(who: Option<String>, when: Option<DateTime<Utc>>) -> String {
+    match who {
+        Some(w) => format!(" by {}{}", clean(&w), at(when)),
+        None => at(when),
+    }
+}
+
+/// The last successful operator action on a target ("by maya@ops at 03:12 UTC"), or "".
+/// Only an action at or after `since` (the row's `updated_at`) counts: an older one did not make
+/// the row what it is now (something else changed it since), so naming it would mis-credit.
+pub(super) async fn last_actor(
+    tx: &mut Tx,
+    target: &Uuid,
+    actions: &[&str],
+    since: Option<DateTime<Utc>>,
+) -> Result<String, sqlx::Error> {
+    let mut q = Query::new("SELECT operator, at FROM operator_actions");
+    q.and("target_id = ?", [Val::Text(target.to_string())])
+        .and("outcome = 'ok'", [])
+        .and_opt("at >= ?", since.map(Val::Ts));
+    let marks: Vec<String> = actions.iter().map(|_| "?".to_string()).collect();
+    q.and(
+        &format!("action IN ({})", marks.join(", ")),
+        actions.iter().map(|a| Val::Text(a.to_string())),
+    )
+    .tail("ORDER BY at DESC")
+    .limit(1);
+    let r = tx.fetch_optional(&q.sql, &q.args).await?;
+    Ok(r.map(|r| by(r.text("operator"), r.ts("at")))
+        .unwrap_or_default())
+}
+
+// ---- workflows ----------------------------------------------------------------------------
+pub(super) fn conflict_only(before: Json, why: String) -> Applied {
+    Applied {
+        changed: 0,
+        before,
+        after: json!({"conflict": why}),
+        conflicts: vec![why],
+        resume: None,
+        rollback: false,
+    }
+}
+
+// ---- the audit trail ----------------------------------------------------------------------
+
+/// Writes the one `operator_actions` row of an action inside its transaction.
+pub async fn audit(
+    tx: &mut Tx,
+    ctx: &ActionCtx,
+    action: &Action,
+    now: DateTime<Utc>,
+    before: &Json,
+    after: &Json,
+    outcome: Outcome,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    tx.execute(
+        AUDIT_SQL,
+        &audit_args(id, ctx, action, now, before, after, outcome),
+    )
+    .await?;
+    Ok(id)
+}
+
+const AUDIT_SQL: &str = "INSERT INTO operator_actions (id, at, operator, origin, action, target_type, \
+     target_id, before, after, note, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8{json}, $9{json}, $10, $11)";
+
+fn audit_args(
+    id: Uuid,
+    ctx: &ActionCtx,
+    action: &Action,
+    now: DateTime<Utc>,
+    before: &Json,
+    after: &Json,
+    outcome: Outcome,
+) -> Vec<Val> {
+    vec![
+        Val::Uuid(id),
+        Val::Ts(now),
+        Val::Text(ctx.actor.operator.clone()),
+        Val::OptText(Some(ctx.actor.origin.clone())),
+        Val::Text(action.name().into()),
+        Val::Text(action.target_type().into()),
+        Val::OptText(action.target_id()),
+        Val::Json(before.clone()),
+        Val::Json(after.clone()),
+        Val::OptText(action.note()),
+        Val::Text(outcome.as_str().into()),
+    ]
+}
+
+/// An audit row on its own (for an action that failed before it could commit, and for n8n
+/// actions, which are not database transactions).
+pub(crate) async fn audit_alone(
+    store: &Store,
+    ctx: &ActionCtx,
+    action: &Action,
+    now: DateTime<Utc>,
+    before: Json,
+    after: Json,
+    outcome: Outcome,
+) -> Option<Uuid> {
+    let id = Uuid::now_v7();
+    store
+        .db
+        .execute(
+            AUDIT_SQL,
+            &audit_args(id, ctx, action, now, &before, &after, outcome),
+        )
+        .await
+        .ok()
+        .map(|_| id)
+}
+
+/// Whether the connected role may change the action tables (Postgres: `has_table_privilege`
+/// UPDATE on each). SQLite files are writable when opened.
+pub async fn can_act(store: &Store) -> Result<bool, sqlx::Error> {
+    if store.db.pg_pool().is_none() {
+        return Ok(true);
+    }
+    let r = store
+        .db
+        .fetch_one(
+            "SELECT bool_and(has_table_privilege(current_user, t, 'UPDATE')) \
+               AND has_table_privilege(current_user, 'operator_actions', 'INSERT') \
+               AND has_table_privilege(current_user, 'workflow_executions', 'INSERT') AS ok \
+             FROM unnest(ARRAY['workflows', 'job_queue', 'workflow_executions', \
+               'approval_requests', 'rate_negotiations', 'reconciliation_discrepancies', \
+               'capacity_alerts']) AS t",
+            &[],
+        )
+        .await?;
+    Ok(r.bool("ok").unwrap_or(false))
+}
