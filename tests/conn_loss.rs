@@ -167,7 +167,10 @@ async fn killed_mid_statement(s: &Store, action: impl Fn(Uuid) -> Action, name: 
     // reported: a failure, with its one audit row; in the database: not applied
     assert_eq!(r.outcome, Outcome::Error, "{r:?}");
     assert_eq!(r.changed, 0, "{r:?}");
-    assert!(r.audit_id.is_some(), "the failed attempt is in the audit trail: {r:?}");
+    assert!(
+        r.audit_id.is_some(),
+        "the failed attempt is in the audit trail: {r:?}"
+    );
     assert_eq!(job_status(s, id).await, "failed");
     assert_eq!(audits(s, name, "error").await, 1);
     assert_eq!(audits(s, name, "ok").await, 0);
@@ -328,11 +331,7 @@ async fn a_commit_whose_answer_is_lost_is_settled_as_applied() {
         DbTarget::Postgres(u) => url::Url::parse(u.expose()).unwrap(),
         DbTarget::Sqlite(_) => unreachable!(),
     };
-    let upstream = format!(
-        "{}:{}",
-        url.host_str().unwrap(),
-        url.port().unwrap_or(5432)
-    );
+    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
     let (port, armed) = cut_proxy(upstream).await;
     url.set_host(Some("127.0.0.1")).unwrap();
     url.set_port(Some(port)).unwrap();
@@ -349,15 +348,17 @@ async fn a_commit_whose_answer_is_lost_is_settled_as_applied() {
     )
     .await
     .expect("the action reports within 30 s");
-    assert!(!armed.load(Ordering::SeqCst), "the proxy never saw the COMMIT");
+    assert!(
+        !armed.load(Ordering::SeqCst),
+        "the proxy never saw the COMMIT"
+    );
     // the database says it committed: reported as applied, once, with its one audit row
     assert_eq!((r.outcome, r.changed), (Outcome::Ok, 1), "{r:?}");
     assert_eq!(job_status(&s, id).await, "pending");
     assert_eq!(audits(&s, "job.retry", "ok").await, 1);
     assert_eq!(audits(&s, "job.retry", "error").await, 0);
-    let row = s
-        .db
-        .fetch_one(
+    let row =
+        s.db.fetch_one(
             "SELECT id FROM operator_actions WHERE action = 'job.retry'",
             &[],
         )
@@ -502,7 +503,10 @@ fn the_console_shows_the_outage_and_comes_back_with_data_and_notify() {
     );
     let screen = t.wait_for("disconnected", Duration::from_secs(20));
     assert!(screen.contains("retrying in"), "{screen}");
-    assert!(screen.contains("MARK-BEFORE"), "the last data stays on screen:\n{screen}");
+    assert!(
+        screen.contains("MARK-BEFORE"),
+        "the last data stays on screen:\n{screen}"
+    );
     // keep the database away until the backoff has grown past its first steps (1 s, 2 s …)
     let t0 = Instant::now();
     let mut seen = Vec::new();

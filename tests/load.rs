@@ -57,7 +57,7 @@ async fn engine_three_consoles_and_bulk_retries_without_deadlock_or_lost_update(
     .await;
     let t0 = chrono::Utc::now();
     let res = load::run(
-        &s,
+        &s.store.target,
         &LoadConfig {
             consoles: 3,
             duration: Duration::from_secs(15),
@@ -75,13 +75,21 @@ async fn engine_three_consoles_and_bulk_retries_without_deadlock_or_lost_update(
         res.p(0.95),
         res.retries.len()
     );
+    println!(
+        "lock waits in {} samples: {:?}",
+        res.lock_samples, res.lock_waits
+    );
 
     // no party saw an error; Postgres counted no deadlock
     assert!(res.errors.is_empty(), "errors: {:#?}", res.errors);
     assert_eq!(res.pg_deadlocks, 0, "pg_stat_database.deadlocks moved");
     assert_eq!(engine.db_errors, 0, "the engine rode out errors: {engine}");
     // every console kept refreshing (at most every 250 ms for 15 s)
-    assert!(res.refresh_ms.len() >= 3 * 15, "{} refreshes", res.refresh_ms.len());
+    assert!(
+        res.refresh_ms.len() >= 3 * 15,
+        "{} refreshes",
+        res.refresh_ms.len()
+    );
 
     // the operator's retries: each reported count = the rows its transaction moved failed →
     // pending = the count in its audit row; nobody else retried a job
@@ -101,9 +109,8 @@ async fn engine_three_consoles_and_bulk_retries_without_deadlock_or_lost_update(
             "{r:?}"
         );
         let id = r.audit_id.expect("audit row");
-        let row = s
-            .db
-            .fetch_one(
+        let row =
+            s.db.fetch_one(
                 "SELECT xmin::text::bigint AS x, outcome, (after->>'count')::bigint AS c \
                  FROM operator_actions WHERE id = $1",
                 &[Val::Uuid(id)],
@@ -142,9 +149,8 @@ async fn engine_three_consoles_and_bulk_retries_without_deadlock_or_lost_update(
 
     // no lost update: completed is final; failed only goes back to pending (the operator);
     // only a processing job completes
-    let illegal = s
-        .db
-        .fetch_all(
+    let illegal =
+        s.db.fetch_all(
             "SELECT old, new, count(*) AS n FROM job_moves \
              WHERE old = 'completed' OR (old = 'failed' AND new <> 'pending') \
                 OR (new = 'completed' AND old <> 'processing') GROUP BY old, new",

@@ -202,7 +202,10 @@ async fn xact_id(store: &Store, tx: &mut Tx) -> Result<Option<i64>, sqlx::Error>
     if store.db.pg_pool().is_none() {
         return Ok(None);
     }
-    Ok(tx.fetch_one("SELECT txid_current() AS x", &[]).await?.i64("x"))
+    Ok(tx
+        .fetch_one("SELECT txid_current() AS x", &[])
+        .await?
+        .i64("x"))
 }
 
 /// After a failed COMMIT: whether transaction `xid` committed (`Some(true)`), did not

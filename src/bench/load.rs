@@ -6,9 +6,11 @@
 //! list) at most every 250 ms (the console's notify batching). The operator counts the failed
 //! jobs and retries them (`RetryFailed` through `api::actions::execute`, as the confirm dialog
 //! does) every second. Every database error of every party is kept (with its SQLSTATE), and
-//! Postgres' own deadlock counter (`pg_stat_database.deadlocks`) is read before and after.
+//! Postgres' own deadlock counter (`pg_stat_database.deadlocks`) is read before and after, and
+//! the statements waiting on a lock are sampled every 100 ms.
 //! [`run`] is shared by the benchmark and by the correctness test (tests/load.rs).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -21,6 +23,7 @@ use crate::action::{Action, ActionReport, Actor, JobSelect, Outcome};
 use crate::api::Store;
 use crate::api::actions::{ActionCtx, count_failed, execute};
 use crate::api::refresh;
+use crate::config::DbTarget;
 use crate::sim::{Engine, EngineConfig, Summary};
 use crate::state::{App, LoadKind, LoadReq, Mode, ViewId};
 
@@ -60,6 +63,10 @@ pub struct LoadResult {
     pub engine: Option<Summary>,
     /// `pg_stat_database.deadlocks` after minus before (Postgres; 0 on SQLite).
     pub pg_deadlocks: i64,
+    /// Lock-wait samples taken (one every 100 ms) and, per waiting statement (its first 60
+    /// characters and the lock kind), how many samples caught one waiting.
+    pub lock_samples: u64,
+    pub lock_waits: Vec<(String, u64)>,
     pub elapsed: Duration,
 }
 
@@ -126,7 +133,15 @@ fn req(view: ViewId, filter: crate::model::ListFilter) -> LoadReq {
 }
 
 /// Runs the consoles (and, with an engine, the engine and the operator) for `cfg.duration`.
-pub async fn run(store: &Store, cfg: &LoadConfig) -> Result<LoadResult> {
+/// Every party has its own connection pool, as separate processes would: the engine its
+/// workers' and tasks', each console 2 connections, the operator 2, the lock sampler 1.
+pub async fn run(target: &DbTarget, cfg: &LoadConfig) -> Result<LoadResult> {
+    let open = |n: u32| async move {
+        Store::open(target, n)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let store = &open(2).await?;
     let app = App::new(
         Mode::Live,
         crate::theme::Theme::builtin("default").ok_or_else(|| anyhow::anyhow!("theme"))?,
@@ -138,17 +153,55 @@ pub async fn run(store: &Store, cfg: &LoadConfig) -> Result<LoadResult> {
     let deadlocks_before = deadlock_counter(store).await;
     let stop = Arc::new(AtomicBool::new(false));
     let errors: Arc<Mutex<Vec<PartyError>>> = Arc::default();
-    let engine = cfg
-        .engine
-        .clone()
-        .map(|e| Engine::start(store.clone(), e));
+    let engine = match cfg.engine.clone() {
+        Some(e) => {
+            let conns = (e.workers as u32).clamp(1, 64) + 6;
+            Some(Engine::start(open(conns).await?, e))
+        }
+        None => None,
+    };
     let started = Instant::now();
+
+    // who waits on a lock, sampled every 100 ms (Postgres): shared rows serialising writers
+    let sampler = match store.db.pg_pool() {
+        Some(_) => {
+            let (db, stop) = (open(1).await?, stop.clone());
+            Some(tokio::spawn(async move {
+                let mut waits: BTreeMap<String, u64> = BTreeMap::new();
+                let mut samples = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(rows) = db
+                        .db
+                        .fetch_all(
+                            "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q, \
+                               wait_event AS w FROM pg_stat_activity \
+                             WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                               AND pid <> pg_backend_pid()",
+                            &[],
+                        )
+                        .await
+                    {
+                        samples += 1;
+                        for r in rows {
+                            *waits
+                                .entry(format!("{} … [{}]", r.s("q"), r.s("w")))
+                                .or_default() += 1;
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                db.db.close().await;
+                (samples, waits)
+            }))
+        }
+        None => None,
+    };
 
     let mut consoles = Vec::new();
     for i in 0..cfg.consoles {
         let view = WATCHED[i % WATCHED.len()];
         let filter = app.base_filter(view);
-        let (store, stop, errors) = (store.clone(), stop.clone(), errors.clone());
+        let (store, stop, errors) = (open(2).await?, stop.clone(), errors.clone());
         consoles.push(tokio::spawn(async move {
             let mut ms = Vec::new();
             while !stop.load(Ordering::Relaxed) {
@@ -167,60 +220,65 @@ pub async fn run(store: &Store, cfg: &LoadConfig) -> Result<LoadResult> {
                     tokio::time::sleep(rest).await;
                 }
             }
+            store.db.close().await;
             (view, ms)
         }));
     }
 
-    let operator = engine.is_some().then(|| {
-        let (store, stop, every) = (store.clone(), stop.clone(), cfg.retry_every);
-        tokio::spawn(async move {
-            let ctx = ActionCtx::new(Actor {
-                operator: "bench-operator".into(),
-                origin: "opsdeck bench load".into(),
-            });
-            let select = JobSelect::default();
-            let mut reports = Vec::new();
-            let mut errs = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(every).await;
-                // what the dialog does: count, confirm, retry (the count may move meanwhile)
-                let expected = match count_failed(&store, &select).await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        errs.push(PartyError {
-                            party: "operator (count)".into(),
-                            sqlstate: e
-                                .as_database_error()
-                                .and_then(|d| d.code())
-                                .map(|c| c.into_owned()),
-                            message: crate::api::db::describe_sqlx(&e),
-                        });
+    let operator = match engine.is_some() {
+        false => None,
+        true => Some({
+            let (store, stop, every) = (open(2).await?, stop.clone(), cfg.retry_every);
+            tokio::spawn(async move {
+                let ctx = ActionCtx::new(Actor {
+                    operator: "bench-operator".into(),
+                    origin: "opsdeck bench load".into(),
+                });
+                let select = JobSelect::default();
+                let mut reports = Vec::new();
+                let mut errs = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(every).await;
+                    // what the dialog does: count, confirm, retry (the count may move meanwhile)
+                    let expected = match count_failed(&store, &select).await {
+                        Ok(n) => n,
+                        Err(e) => {
+                            errs.push(PartyError {
+                                party: "operator (count)".into(),
+                                sqlstate: e
+                                    .as_database_error()
+                                    .and_then(|d| d.code())
+                                    .map(|c| c.into_owned()),
+                                message: crate::api::db::describe_sqlx(&e),
+                            });
+                            continue;
+                        }
+                    };
+                    if expected == 0 {
                         continue;
                     }
-                };
-                if expected == 0 {
-                    continue;
+                    let action = Action::RetryFailed {
+                        select: select.clone(),
+                        expected: Some(expected),
+                    };
+                    let r = execute(&store, &ctx, &action).await;
+                    if r.outcome == Outcome::Error {
+                        errs.push(PartyError {
+                            party: "operator (retry)".into(),
+                            sqlstate: ["40P01", "40001", "57P01"]
+                                .into_iter()
+                                .find(|c| r.message.contains(c))
+                                .map(str::to_string),
+                            message: r.message.clone(),
+                        });
+                    }
+                    reports.push(r);
                 }
-                let action = Action::RetryFailed {
-                    select: select.clone(),
-                    expected: Some(expected),
-                };
-                let r = execute(&store, &ctx, &action).await;
-                if r.outcome == Outcome::Error {
-                    errs.push(PartyError {
-                        party: "operator (retry)".into(),
-                        sqlstate: ["40P01", "40001", "57P01"]
-                            .into_iter()
-                            .find(|c| r.message.contains(c))
-                            .map(str::to_string),
-                        message: r.message.clone(),
-                    });
-                }
-                reports.push(r);
-            }
-            (reports, errs)
-        })
-    });
+                store.db.close().await;
+                (reports, errs)
+            })
+        }),
+    };
 
     tokio::time::sleep(cfg.duration).await;
     stop.store(true, Ordering::Relaxed);
@@ -243,6 +301,12 @@ pub async fn run(store: &Store, cfg: &LoadConfig) -> Result<LoadResult> {
         res.retries = reports;
         errors.lock().await.extend(errs);
     }
+    if let Some(sm) = sampler {
+        let (samples, waits) = sm.await?;
+        res.lock_samples = samples;
+        res.lock_waits = waits.into_iter().collect();
+        res.lock_waits.sort_by(|a, b| b.1.cmp(&a.1));
+    }
     res.elapsed = started.elapsed();
     if let Some(e) = engine {
         res.engine = Some(e.stop().await);
@@ -251,6 +315,7 @@ pub async fn run(store: &Store, cfg: &LoadConfig) -> Result<LoadResult> {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     res.pg_deadlocks = deadlock_counter(store).await - deadlocks_before;
     res.errors = std::mem::take(&mut *errors.lock().await);
+    store.db.close().await;
     Ok(res)
 }
 

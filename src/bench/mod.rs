@@ -106,7 +106,7 @@ async fn load_bench(g: &Globals, a: LoadArgs) -> Result<(), Fail> {
         )
     })?;
     // the engine's workers, the consoles, the operator and a spare
-    let store = cli::open_store(&t, 4 + a.consoles as u32 + 2).await?;
+    let store = cli::open_store(&t, 2).await?;
     let fail = |e: anyhow::Error| Fail::new(1, format!("{e:#}"));
     store
         .migrate()
@@ -131,12 +131,9 @@ async fn load_bench(g: &Globals, a: LoadArgs) -> Result<(), Fail> {
         .map_err(fail)?;
     eprintln!("{}: {rep}", t.display_addr());
     let idle_for = (a.duration / 3).max(std::time::Duration::from_secs(10));
-    eprintln!(
-        "idle: {} consoles for {:.0?} …",
-        a.consoles, idle_for
-    );
+    eprintln!("idle: {} consoles for {:.0?} …", a.consoles, idle_for);
     let idle = load::run(
-        &store,
+        &t,
         &load::LoadConfig {
             consoles: a.consoles,
             duration: idle_for,
@@ -151,7 +148,7 @@ async fn load_bench(g: &Globals, a: LoadArgs) -> Result<(), Fail> {
         a.rate, a.consoles, a.duration
     );
     let busy = load::run(
-        &store,
+        &t,
         &load::LoadConfig {
             consoles: a.consoles,
             duration: a.duration,
@@ -180,6 +177,14 @@ async fn load_bench(g: &Globals, a: LoadArgs) -> Result<(), Fail> {
             e.sqlstate.as_deref().unwrap_or("-"),
             e.message
         );
+    }
+    println!(
+        "lock waits: {} of {} samples (every 100 ms) caught a statement waiting on a lock",
+        busy.lock_waits.iter().map(|w| w.1).sum::<u64>(),
+        busy.lock_samples
+    );
+    for (q, n) in busy.lock_waits.iter().take(8) {
+        println!("  {n:>5}  {q}");
     }
     let (lp, ip) = (busy.p(0.95), idle.p(0.95));
     println!(
@@ -222,7 +227,12 @@ fn load_table(idle: &load::LoadResult, busy: &load::LoadResult) -> String {
             .unwrap_or(&[]);
         row(&mut s, &format!("{} (ms)", v.title()), i, b);
     }
-    row(&mut s, "all consoles (ms)", &idle.refresh_ms, &busy.refresh_ms);
+    row(
+        &mut s,
+        "all consoles (ms)",
+        &idle.refresh_ms,
+        &busy.refresh_ms,
+    );
     s
 }
 
