@@ -305,7 +305,7 @@ pub async fn run(target: &DbTarget, cfg: &LoadConfig) -> Result<LoadResult> {
         let (samples, waits) = sm.await?;
         res.lock_samples = samples;
         res.lock_waits = waits.into_iter().collect();
-        res.lock_waits.sort_by(|a, b| b.1.cmp(&a.1));
+        res.lock_waits.sort_by_key(|w| std::cmp::Reverse(w.1));
     }
     res.elapsed = started.elapsed();
     if let Some(e) = engine {
