@@ -161,7 +161,8 @@ enum Command {
     /// Emergency broadcast: send (--level, --event/--venue, --message), preview (--dry-run),
     /// approve/cancel (four-eyes rule), status, retry, follow-up.
     Broadcast(cli::broadcast::BroadcastArgs),
-    /// Benchmarks against a throwaway database (`bench refresh --rows N --shape season|burst`).
+    /// Benchmarks against a throwaway database (`bench refresh --rows N --shape season|burst`,
+    /// `bench load --rate 500 --consoles 3 --duration 60s`).
     Bench(opsdeck::bench::BenchArgs),
 }
 

@@ -104,6 +104,15 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         Ok(t) => t,
         Err(e) => return ActionReport::error(name, describe_sqlx(&e)),
     };
+    // Postgres: the transaction's id, so that a COMMIT whose answer is lost can be settled
+    // afterwards (`txid_status`) instead of leaving the operator to guess
+    let xid = match xact_id(store, &mut tx).await {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return ActionReport::error(name, describe_sqlx(&e));
+        }
+    };
     let applied = match limits(&mut tx, store).await {
         Ok(()) => apply(&mut tx, ctx, action, now).await,
         Err(e) => Err(e),
@@ -177,16 +186,45 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
     };
     if let Err(e) = tx.commit().await {
         // A failed COMMIT is ambiguous when the connection dropped: the server may have
-        // committed before the answer was lost. Say so rather than claim either way; the audit
-        // row (written in the same transaction) tells which.
-        return ActionReport::error(
-            name,
-            format!(
-                "{}: the commit failed ({}); if the connection dropped it may have been applied — check the Audit view before retrying",
-                action.summary(),
-                describe_sqlx(&e)
-            ),
-        );
+        // committed before the answer was lost. Ask the database which it was; only when it
+        // cannot tell, say so rather than claim either way (the audit row, written in the same
+        // transaction, tells which).
+        match commit_status(store, xid).await {
+            // it was applied: report it as such (one audit row, the one just committed)
+            Some(true) => {}
+            Some(false) => {
+                let msg = describe_sqlx(&e);
+                let audit_id = audit_alone(
+                    store,
+                    ctx,
+                    action,
+                    now,
+                    json!(null),
+                    json!({"error": format!("not committed: {msg}")}),
+                    Outcome::Error,
+                )
+                .await;
+                let mut r = ActionReport::error(
+                    name,
+                    format!(
+                        "{}: not applied — the connection was lost before the commit ({msg})",
+                        action.summary()
+                    ),
+                );
+                r.audit_id = audit_id;
+                return r;
+            }
+            None => {
+                return ActionReport::error(
+                    name,
+                    format!(
+                        "{}: the commit failed ({}); if the connection dropped it may have been applied — check the Audit view before retrying",
+                        action.summary(),
+                        describe_sqlx(&e)
+                    ),
+                );
+            }
+        }
     }
     let mut report = ActionReport {
         action: name,
@@ -242,6 +280,39 @@ fn action_error(e: &sqlx::Error) -> String {
         Some("40P01") => "deadlock with another transaction; nothing changed — try again".into(),
         _ => describe_sqlx(e),
     }
+}
+
+/// Postgres: the id of the open transaction (assigned now; the action writes anyway).
+async fn xact_id(store: &Store, tx: &mut Tx) -> Result<Option<i64>, sqlx::Error> {
+    if store.db.pg_pool().is_none() {
+        return Ok(None);
+    }
+    Ok(tx
+        .fetch_one("SELECT txid_current() AS x", &[])
+        .await?
+        .i64("x"))
+}
+
+/// After a failed COMMIT: whether transaction `xid` committed (`Some(true)`), did not
+/// (`Some(false)`), or cannot be told (`None`: SQLite, the database still unreachable, or the
+/// old backend still running it after a few seconds).
+async fn commit_status(store: &Store, xid: Option<i64>) -> Option<bool> {
+    let xid = xid?;
+    for _ in 0..10 {
+        let r = store
+            .db
+            .fetch_one("SELECT txid_status($1) AS s", &[Val::I64(xid)])
+            .await;
+        match r.map(|r| r.text("s")) {
+            Ok(Some(s)) if s == "committed" => return Some(true),
+            Ok(Some(s)) if s == "aborted" => return Some(false),
+            // too old to tell (cannot happen seconds later, but never guess)
+            Ok(None) => return None,
+            // "in progress" (the server has not noticed the lost connection yet) or an error
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    None
 }
 
 fn message(action: &Action, a: &Applied) -> String {
