@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use common::tmux::{self, Tmux};
 use opsdeck::action::{Action, Actor, JobSelect, Named, Outcome};
 use opsdeck::api::Store;
 use opsdeck::api::actions::{ActionCtx, execute};
@@ -373,69 +373,6 @@ async fn a_commit_whose_answer_is_lost_is_settled_as_applied() {
 
 // ---- the console in a real terminal --------------------------------------------------------
 
-struct Tmux {
-    socket: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux")
-    }
-    fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        let mut a = vec!["send-keys", "-t", "t"];
-        a.extend_from_slice(keys);
-        self.cmd(&a);
-    }
-    fn wait_for(&self, what: &str, timeout: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.capture();
-            if s.contains(what) {
-                return s;
-            }
-            assert!(
-                !s.contains("EXITED="),
-                "the console exited while waiting for '{what}':\n{s}"
-            );
-            assert!(
-                start.elapsed() < timeout,
-                "'{what}' did not appear within {timeout:?}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but tmux is not installed");
-        }
-        eprintln!("\n!!!!!!!! SKIPPING TMUX TEST: tmux is not installed !!!!!!!!\n");
-    }
-    ok
-}
-
 /// "retrying in Ns" on screen → N.
 fn countdown(screen: &str) -> Option<i64> {
     let at = screen.find("retrying in ")? + "retrying in ".len();
@@ -448,7 +385,7 @@ fn countdown(screen: &str) -> Option<i64> {
 
 #[test]
 fn the_console_shows_the_outage_and_comes_back_with_data_and_notify() {
-    if !tmux_available() {
+    if !tmux::available() {
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -462,26 +399,11 @@ fn the_console_shows_the_outage_and_comes_back_with_data_and_notify() {
         DbTarget::Postgres(u) => u.expose().to_string(),
         DbTarget::Sqlite(_) => unreachable!(),
     };
-    let dir = tempfile::tempdir().unwrap();
-    let socket = format!("opsdeck-connloss-{}", Uuid::new_v4().simple());
-    let cmdline = format!(
-        "env -u DATABASE_URL XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config TERM=xterm-256color {bin} --operator kim@ops --database-url '{url}'; echo EXITED=$?; sleep 30",
-        d = dir.path().display(),
-        bin = env!("CARGO_BIN_EXE_opsdeck"),
+    let t = Tmux::start(
+        &format!("--operator kim@ops --database-url '{url}'"),
+        140,
+        40,
     );
-    let t = Tmux { socket, _dir: dir };
-    let o = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "140",
-        "-y",
-        "40",
-        &cmdline,
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     t.wait_for("live (notify)", Duration::from_secs(30));
     t.keys(&["4"]);
     t.wait_for("MARK-BEFORE", Duration::from_secs(10));
