@@ -289,6 +289,8 @@ fn opsdeck_cli(url: &str, operator: &str, args: &[&str]) -> std::process::Output
         .env("DATABASE_URL", url)
         .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env_remove("N8N_URL")
+        .env_remove("N8N_API_KEY")
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run opsdeck")
@@ -353,3 +355,74 @@ store_test!(
     cli_cancels_a_queued_broadcast,
     cli_cancels_a_queued_broadcast
 );
+
+/// With `n8n_webhook = true` and no `webhook_url`, the CLI calls the seed's
+/// `POST {n8n}/webhook/emergency-broadcast` at the configured n8n.
+async fn cli_webhook_defaults_from_n8n(s: TestStore) {
+    use common::http_fake::{HttpFake, Response};
+    fixture(&s).await;
+    let fake = HttpFake::start(|_| Response::json(200, serde_json::json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("opsdeck.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[n8n]\nurl = \"{}/api/v1\"\napi_key = \"k-1\"\n\n[broadcast]\nn8n_webhook = true\n\
+             webhook_auth = \"s3cret\"\nwebhook_auth_env = \"OPSDECK_TEST_UNSET_AUTH_VAR\"\n",
+            fake.url
+        ),
+    )
+    .unwrap();
+    let url = url_of(&s);
+    let conf_s = conf.display().to_string();
+    let o = tokio::task::spawn_blocking(move || {
+        opsdeck_cli(
+            &url,
+            "alice@ops",
+            &[
+                "--config", &conf_s, "broadcast", "--level", "warning", "--event", "Gala",
+                "--message", "Doors open late", "--yes",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 1, "{out}");
+    assert_eq!(
+        (reqs[0].method.as_str(), reqs[0].path.as_str()),
+        ("POST", "/webhook/emergency-broadcast")
+    );
+    assert_eq!(reqs[0].header("x-emergency-auth"), Some("s3cret"));
+    assert_eq!(reqs[0].json()["message"], "Doors open late");
+    // n8n_webhook without any n8n URL: a clear error, nothing sent
+    std::fs::write(&conf, "[broadcast]\nn8n_webhook = true\n").unwrap();
+    let url = url_of(&s);
+    let conf_s = conf.display().to_string();
+    let o = tokio::task::spawn_blocking(move || {
+        opsdeck_cli(
+            &url,
+            "alice@ops",
+            &[
+                "--config", &conf_s, "broadcast", "--level", "warning", "--event", "Gala",
+                "--message", "Again", "--yes",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("n8n_webhook = true needs the n8n URL"), "{err}");
+    assert_eq!(
+        n(&s, "SELECT count(*) AS n FROM emergency_broadcasts").await,
+        1
+    );
+}
+store_test!(cli_webhook_defaults_from_n8n, cli_webhook_defaults_from_n8n);

@@ -44,7 +44,7 @@ pub fn entries() -> Vec<Entry> {
         ),
         (
             "broadcasts",
-            "broadcasts awaiting approval (four-eyes) [B]",
+            "broadcasts awaiting approval [B]",
             Command::Awaiting,
         ),
     ] {
