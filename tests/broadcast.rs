@@ -340,6 +340,14 @@ async fn four_eyes_rule(s: TestStore) {
         (b.s("status"), b.s("approved_by")),
         ("queued".into(), "bob@ops".into())
     );
+    // a cancel meant for the waiting broadcast (approval screen) does not stop it now
+    let d = bc::cancel_waiting(&s, &alice, id).await.unwrap();
+    assert_eq!(d.outcome, "conflict");
+    assert!(
+        d.message.contains("already approved by bob@ops"),
+        "{}",
+        d.message
+    );
     // a second approval is a conflict naming bob
     let d = bc::approve(&s, &ctx("carol@ops", cfg.clone()), id)
         .await
@@ -413,6 +421,7 @@ async fn four_eyes_rule(s: TestStore) {
             "broadcast.send:ok",
             "broadcast.approve:conflict",
             "broadcast.approve:ok",
+            "broadcast.cancel:conflict",
             "broadcast.approve:conflict",
             "broadcast.cancel:ok",
             "broadcast.send:ok",

@@ -380,8 +380,16 @@ async fn cli_webhook_defaults_from_n8n(s: TestStore) {
             &url,
             "alice@ops",
             &[
-                "--config", &conf_s, "broadcast", "--level", "warning", "--event", "Gala",
-                "--message", "Doors open late", "--yes",
+                "--config",
+                &conf_s,
+                "broadcast",
+                "--level",
+                "warning",
+                "--event",
+                "Gala",
+                "--message",
+                "Doors open late",
+                "--yes",
             ],
         )
     })
@@ -410,8 +418,16 @@ async fn cli_webhook_defaults_from_n8n(s: TestStore) {
             &url,
             "alice@ops",
             &[
-                "--config", &conf_s, "broadcast", "--level", "warning", "--event", "Gala",
-                "--message", "Again", "--yes",
+                "--config",
+                &conf_s,
+                "broadcast",
+                "--level",
+                "warning",
+                "--event",
+                "Gala",
+                "--message",
+                "Again",
+                "--yes",
             ],
         )
     })
@@ -419,7 +435,10 @@ async fn cli_webhook_defaults_from_n8n(s: TestStore) {
     .unwrap();
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("n8n_webhook = true needs the n8n URL"), "{err}");
+    assert!(
+        err.contains("n8n_webhook = true needs the n8n URL"),
+        "{err}"
+    );
     assert_eq!(
         n(&s, "SELECT count(*) AS n FROM emergency_broadcasts").await,
         1

@@ -451,7 +451,7 @@ fn waiting_for_a_second_operator() {
     // c, then y: the cancel goes to the api
     press(&mut a, KeyCode::Char('c'), KeyModifiers::NONE);
     let fx = press(&mut a, KeyCode::Char('y'), KeyModifiers::NONE);
-    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::Cancel(id))]);
+    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::CancelWaiting(id))]);
     let fx = a.update(
         BcMsg::Decided(
             id,
@@ -530,7 +530,9 @@ fn cancel_a_queued_broadcast_from_progress() {
     let mut d = decision(
         id,
         "ok",
-        &format!("broadcast {id} cancelled by maria@control-room: 39 deliveries stopped, 30 already out, 1 in flight (a worker had them: they may still go out)"),
+        &format!(
+            "broadcast {id} cancelled by maria@control-room: 39 deliveries stopped, 30 already out, 1 in flight (a worker had them: they may still go out)"
+        ),
     );
     (d.stopped, d.already_out, d.in_flight) = (39, 30, 1);
     a.update(BcMsg::Decided(id, false, Ok(Box::new(d))).into());
@@ -642,7 +644,10 @@ fn approval_screen() {
     // but its author may cancel it
     press(&mut a, KeyCode::Char('x'), KeyModifiers::NONE);
     let fx = press(&mut a, KeyCode::Char('y'), KeyModifiers::NONE);
-    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::Cancel(list[1].id))]);
+    assert_eq!(
+        fx,
+        vec![Effect::Broadcast(BcEffect::CancelWaiting(list[1].id))]
+    );
 }
 
 /// An approval that goes through opens the progress view of that broadcast.

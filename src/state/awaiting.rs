@@ -175,7 +175,7 @@ impl App {
                         return fx(if c == Confirm::Approve {
                             BcEffect::Approve(open.id)
                         } else {
-                            BcEffect::Cancel(open.id)
+                            BcEffect::CancelWaiting(open.id)
                         });
                     }
                 }

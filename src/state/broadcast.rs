@@ -62,7 +62,10 @@ pub enum BcEffect {
     /// The broadcasts awaiting approval (the status-bar badge, the approval screen).
     Awaiting,
     Approve(Uuid),
+    /// Cancel whatever has not gone out (queued deliveries' jobs, or a waiting broadcast).
     Cancel(Uuid),
+    /// Cancel only while it awaits approval (approved meanwhile: a conflict saying by whom).
+    CancelWaiting(Uuid),
     Retry(Uuid),
     FollowUp {
         id: Uuid,
@@ -433,11 +436,17 @@ impl App {
             if !matches!(k.code, KeyCode::Char('y')) {
                 return vec![];
             }
+            let waiting = u.awaiting_approval();
             return match p {
                 Pending::Retry => bc(BcEffect::Retry(id)),
                 Pending::Cancel => {
                     u.decision = None;
-                    bc(BcEffect::Cancel(id))
+                    // the waiting screen promised "nothing has been sent"
+                    bc(if waiting {
+                        BcEffect::CancelWaiting(id)
+                    } else {
+                        BcEffect::Cancel(id)
+                    })
                 }
                 Pending::FollowUp(f) => {
                     let name = match f {

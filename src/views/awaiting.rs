@@ -60,8 +60,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, u: &AwaitUi) {
             } else {
                 lines.push(Line::styled(
                     format!(
-                        "  {:<9}{:<28}{:<22}{:>7}{:>9}",
-                        "level", "event / venue", "triggered by", "people", "waiting"
+                        "  {:<9}{:<28}{:<22}{:>11}{:>9}",
+                        "level", "event / venue", "triggered by", "deliveries", "waiting"
                     ),
                     app.theme.header,
                 ));
@@ -69,7 +69,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, u: &AwaitUi) {
             for (i, w) in app.awaiting.iter().enumerate() {
                 let sel = i == u.sel;
                 let row = format!(
-                    "{}{:<9}{:<28}{:<22}{:>7}{:>9}",
+                    "{}{:<9}{:<28}{:<22}{:>11}{:>9}",
                     if sel { "▶ " } else { "  " },
                     w.level.to_uppercase(),
                     clean_trunc(&format!("{} {}", w.scope, w.target), 27),

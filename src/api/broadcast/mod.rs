@@ -23,7 +23,7 @@ use crate::config::BroadcastConfig;
 pub use progress::{
     ChannelProgress, FailedDelivery, FollowUp, Progress, follow_up, progress, retry_failed,
 };
-pub use send::{Decision, SendOutcome, SendReport, approve, cancel, send};
+pub use send::{Decision, SendOutcome, SendReport, approve, cancel, cancel_waiting, send};
 pub use webhook::{WebhookResult, call_webhook};
 
 /// The Emergency Broadcast System workflow's name (seed 000 phase 5).
@@ -439,6 +439,11 @@ pub async fn run_effect(
         E::Awaiting => M::Awaiting(awaiting(store).await),
         E::Approve(id) => M::Decided(id, true, approve(store, ctx, id).await.map(Box::new)),
         E::Cancel(id) => M::Decided(id, false, cancel(store, ctx, id).await.map(Box::new)),
+        E::CancelWaiting(id) => M::Decided(
+            id,
+            false,
+            cancel_waiting(store, ctx, id).await.map(Box::new),
+        ),
         E::Retry(id) => M::Done(match retry_failed(store, ctx, id).await {
             Ok(0) => Err("nothing to retry: no failed delivery".into()),
             Ok(n) => Ok(format!("{n} failed deliveries queued again")),

@@ -375,7 +375,7 @@ pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Deci
         .await
         .map_err(db_err)?;
     if changed == 0 {
-        return refuse(tx, ctx, id, "broadcast.approve", now).await;
+        return refuse(tx, ctx, id, "broadcast.approve", now, true).await;
     }
     let held = tx
         .fetch_all(
@@ -437,8 +437,10 @@ async fn refuse(
     id: Uuid,
     action: &str,
     now: DateTime<Utc>,
+    waiting_only: bool,
 ) -> Result<Decision, String> {
-    let approving = action == "broadcast.approve";
+    // an approval, or a cancel meant for a waiting broadcast, explains what happened to it
+    let approving = action == "broadcast.approve" || waiting_only;
     let why = explain(&mut tx, id, &ctx.actor.operator, approving)
         .await
         .map_err(db_err)?;
@@ -472,6 +474,25 @@ async fn refuse(
 /// failed) are untouched and jobs a worker already holds may still go out; the answer counts
 /// each. One transaction with one audit row either way.
 pub async fn cancel(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decision, String> {
+    cancel_with(store, ctx, id, false).await
+}
+
+/// Cancels a broadcast only while it awaits approval (the approval screen and the waiting view
+/// promise "nothing has been sent"): approved meanwhile, it is a conflict that says by whom.
+pub async fn cancel_waiting(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    id: Uuid,
+) -> Result<Decision, String> {
+    cancel_with(store, ctx, id, true).await
+}
+
+async fn cancel_with(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    id: Uuid,
+    waiting_only: bool,
+) -> Result<Decision, String> {
     let now = Utc::now();
     let me = ctx.actor.operator.clone();
     let set = "status = 'cancelled', cancelled_by = $2, cancelled_at = $3, completed_at = $3";
@@ -518,6 +539,9 @@ pub async fn cancel(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decis
         d.stopped = n;
         return Ok(d);
     }
+    if waiting_only {
+        return refuse(tx, ctx, id, "broadcast.cancel", now, true).await;
+    }
     let before = tx
         .fetch_optional(
             "SELECT status, webhook_status FROM emergency_broadcasts WHERE id = $1 \
@@ -536,7 +560,7 @@ pub async fn cancel(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decis
         .await
         .map_err(db_err)?;
     if live == 0 {
-        return refuse(tx, ctx, id, "broadcast.cancel", now).await;
+        return refuse(tx, ctx, id, "broadcast.cancel", now, false).await;
     }
     let note = format!("broadcast cancelled by {me}");
     let jobs_sql = match backend(&tx) {
