@@ -212,7 +212,6 @@ fn retry_a_failed_job_in_the_real_console() {
     });
 }
 
-#[allow(dead_code)]
 mod bcastkit;
 
 /// Four-eyes through the real binary: a broadcast alice left waiting shows in bob's status
