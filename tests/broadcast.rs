@@ -730,6 +730,20 @@ async fn cancel_queued_broadcast(s: TestStore) {
         ),
         (Some(1), Some(2), Some(1))
     );
+    // a correction goes to the people the cancelled broadcast reached (or may still reach),
+    // not to the one it never did
+    let fu = bc::follow_up(&s, id, "Correction: no delay", "kc1-fix")
+        .await
+        .unwrap();
+    assert_eq!(fu.plan.people, 3, "{:?}", fu.plan);
+    assert!(
+        !fu.plan
+            .deliveries
+            .iter()
+            .any(|d| d.person_id == bcastkit::p(1)),
+        "Ana's whatsapp was stopped: {:?}",
+        fu.plan.deliveries
+    );
     // again: a conflict that names who cancelled, audited, nothing changed
     let d = bc::cancel(&s, &alice, id).await.unwrap();
     assert_eq!(d.outcome, "conflict");
