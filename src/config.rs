@@ -171,8 +171,14 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields)]
 pub struct BroadcastConfig {
     /// The n8n Emergency Broadcast System webhook, e.g.
-    /// `http://n8n:5678/webhook/emergency-broadcast`. Unset: no webhook call.
+    /// `http://n8n:5678/webhook/emergency-broadcast`. Unset: no webhook call, unless
+    /// `n8n_webhook` is on.
     pub webhook_url: Option<String>,
+    /// Call the webhook at the configured n8n (`[n8n] url` or `N8N_URL`) +
+    /// `/webhook/emergency-broadcast` when `webhook_url` is not set (the seed's
+    /// `POST {n8n}/webhook/emergency-broadcast`). Off by default.
+    #[serde(default)]
+    pub n8n_webhook: bool,
     /// The `X-Emergency-Auth` value. Prefer `webhook_auth_env`.
     pub webhook_auth: Option<String>,
     /// Environment variable holding the `X-Emergency-Auth` value
@@ -219,6 +225,42 @@ impl BroadcastConfig {
             .ok()
             .filter(|v| !v.is_empty())
             .or_else(|| self.webhook_auth.clone())
+    }
+
+    /// The seed's webhook path under the n8n base URL.
+    pub const N8N_WEBHOOK_PATH: &'static str = "/webhook/emergency-broadcast";
+
+    /// Fills `webhook_url` from the n8n base URL (`n8n_url`: `N8N_URL`, else `[n8n] url`) when
+    /// `n8n_webhook` is on and no `webhook_url` is given; an explicit `webhook_url` wins.
+    /// `n8n_webhook` without any n8n URL is an error.
+    pub fn with_n8n_default(mut self, n8n_url: Option<&str>) -> Result<BroadcastConfig, String> {
+        if self
+            .webhook_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
+            || !self.n8n_webhook
+        {
+            return Ok(self);
+        }
+        let Some(base) = n8n_url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Err(
+                "[broadcast] n8n_webhook = true needs the n8n URL ([n8n] url or N8N_URL), or set [broadcast] webhook_url"
+                    .into(),
+            );
+        };
+        let base = base.trim_end_matches('/');
+        let base = base.strip_suffix("/api/v1").unwrap_or(base);
+        match url::Url::parse(base) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                return Err(format!(
+                    "[broadcast] n8n_webhook: bad n8n URL '{}': use http(s)://HOST:PORT",
+                    redact_url(base)
+                ));
+            }
+        }
+        self.webhook_url = Some(format!("{base}{}", Self::N8N_WEBHOOK_PATH));
+        Ok(self)
     }
 
     /// Built-in templates overlaid with the configured ones, by name.
@@ -316,6 +358,19 @@ pub fn resolve_database_url(cli: Option<&str>, file: &FileConfig) -> Option<Stri
 }
 
 /// `--operator`, else config, else `$USER@host`.
+/// `[broadcast]` with the webhook URL resolved (see [`BroadcastConfig::with_n8n_default`]): the
+/// n8n base URL is `N8N_URL`, else `[n8n] url`.
+pub fn resolve_broadcast(file: &FileConfig) -> Result<BroadcastConfig, String> {
+    let n8n = std::env::var("N8N_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| file.n8n.as_ref().and_then(|n| n.url.clone()));
+    file.broadcast
+        .clone()
+        .unwrap_or_default()
+        .with_n8n_default(n8n.as_deref())
+}
+
 pub fn resolve_operator(cli: Option<&str>, file: &FileConfig) -> String {
     if let Some(o) = cli.map(str::to_string).or_else(|| file.operator.clone()) {
         return o;
@@ -417,10 +472,63 @@ mod tests {
         assert_eq!(b.test_recipients[0].name, "me");
         assert!(b.templates().iter().any(|(k, _)| k == "fire"));
         assert!(b.templates().iter().any(|(k, _)| k == "evacuation"));
+        assert!(!b.n8n_webhook, "the n8n default is off unless asked for");
         let e = FileConfig::parse("[broadcast]\n\nwebhook = \"x\"\n", "c.toml").unwrap_err();
         assert!(e.to_string().starts_with("c.toml:3:"), "{e}");
         let e = FileConfig::parse("[broadcast]\nsecond_operator_for = [\"panic\"]\n", "c.toml")
             .unwrap_err();
         assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod broadcast_webhook_tests {
+    use super::*;
+
+    fn cfg(toml: &str) -> BroadcastConfig {
+        FileConfig::parse(toml, "c.toml")
+            .unwrap()
+            .broadcast
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn webhook_defaults_from_n8n_only_when_asked() {
+        // on, n8n configured: the seed's path under the base URL (any /api/v1 or / dropped)
+        let c = cfg("[broadcast]\nn8n_webhook = true\n");
+        assert_eq!(
+            c.clone()
+                .with_n8n_default(Some("http://n8n:5678/api/v1/"))
+                .unwrap()
+                .webhook_url
+                .as_deref(),
+            Some("http://n8n:5678/webhook/emergency-broadcast")
+        );
+        // an explicit webhook_url wins
+        let c = cfg("[broadcast]\nn8n_webhook = true\nwebhook_url = \"https://hooks.example/x\"\n");
+        assert_eq!(
+            c.with_n8n_default(Some("http://n8n:5678"))
+                .unwrap()
+                .webhook_url
+                .as_deref(),
+            Some("https://hooks.example/x")
+        );
+        // off (the default): n8n alone does not turn the webhook on
+        let c = cfg("[broadcast]\n");
+        assert_eq!(
+            c.with_n8n_default(Some("http://n8n:5678"))
+                .unwrap()
+                .webhook_url,
+            None
+        );
+        // on without any n8n URL, or with a bad one: a clear error
+        let e = cfg("[broadcast]\nn8n_webhook = true\n")
+            .with_n8n_default(None)
+            .unwrap_err();
+        assert!(e.contains("[n8n] url or N8N_URL"), "{e}");
+        let e = cfg("[broadcast]\nn8n_webhook = true\n")
+            .with_n8n_default(Some("n8n:5678"))
+            .unwrap_err();
+        assert!(e.contains("bad n8n URL"), "{e}");
     }
 }

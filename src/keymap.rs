@@ -101,6 +101,7 @@ actions! {
     Ignore "ignore" "Ignore the discrepancy" true;
     Acknowledge "acknowledge" "Acknowledge the alert" true;
     Broadcast "broadcast" "Compose a broadcast" true;
+    Awaiting "awaiting" "Broadcasts awaiting approval" false;
     Resend "resend" "Resend the request" true;
 }
 

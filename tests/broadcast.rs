@@ -340,16 +340,40 @@ async fn four_eyes_rule(s: TestStore) {
         (b.s("status"), b.s("approved_by")),
         ("queued".into(), "bob@ops".into())
     );
-    // too late to cancel; a second approval is a conflict naming bob
-    let d = bc::cancel(&s, &alice, id).await.unwrap();
+    // a cancel meant for the waiting broadcast (approval screen) does not stop it now
+    let d = bc::cancel_waiting(&s, &alice, id).await.unwrap();
     assert_eq!(d.outcome, "conflict");
-    let d = bc::approve(&s, &ctx("carol@ops", cfg.clone()), id)
-        .await
-        .unwrap();
     assert!(
         d.message.contains("already approved by bob@ops"),
         "{}",
         d.message
+    );
+    // a second approval is a conflict naming bob
+    let d = bc::approve(&s, &ctx("carol@ops", cfg.clone()), id)
+        .await
+        .unwrap();
+    assert_eq!(d.outcome, "conflict");
+    assert!(
+        d.message.contains("already approved by bob@ops"),
+        "{}",
+        d.message
+    );
+    // approved and queued, nothing claimed yet: a cancel still stops all three
+    let d = bc::cancel(&s, &alice, id).await.unwrap();
+    assert_eq!(
+        (d.outcome, d.stopped, d.already_out, d.in_flight),
+        ("ok", 3, 0, 0),
+        "{}",
+        d.message
+    );
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) AS n FROM job_queue WHERE status = 'cancelled'",
+            &[]
+        )
+        .await,
+        3
     );
     // another one, cancelled by its author: nothing sent
     let p = bc::prepare(
@@ -399,6 +423,7 @@ async fn four_eyes_rule(s: TestStore) {
             "broadcast.approve:ok",
             "broadcast.cancel:conflict",
             "broadcast.approve:conflict",
+            "broadcast.cancel:ok",
             "broadcast.send:ok",
             "broadcast.cancel:ok",
             "broadcast.approve:conflict"
@@ -554,3 +579,206 @@ async fn retry_and_follow_up(s: TestStore) {
     );
 }
 store_test!(retry_and_follow_up, retry_and_follow_up);
+
+/// The delivery job of delivery `d`.
+async fn job_of(s: &opsdeck::api::Store, d: &str) -> uuid::Uuid {
+    s.db.fetch_one(
+        "SELECT id FROM job_queue WHERE CAST(payload AS TEXT) LIKE $1",
+        &[Val::Text(format!("%{d}%"))],
+    )
+    .await
+    .unwrap()
+    .id("id")
+}
+
+/// Puts delivery `d` and its job where the engine would have them.
+async fn set_state(s: &opsdeck::api::Store, d: &str, job: &str, delivery: &str) {
+    let j = job_of(s, d).await;
+    exec(
+        s,
+        "UPDATE job_queue SET status = $1 WHERE id = $2",
+        &[Val::Text(job.into()), Val::Uuid(j)],
+    )
+    .await;
+    exec(
+        s,
+        "UPDATE broadcast_deliveries SET status = $1 WHERE id = $2",
+        &[
+            Val::Text(delivery.into()),
+            Val::Uuid(uuid::Uuid::parse_str(d).unwrap()),
+        ],
+    )
+    .await;
+}
+
+/// Cancelling a queued (live, approved or never held) broadcast: the jobs still pending are
+/// cancelled with their deliveries, in one transaction with one audit row; deliveries already
+/// out stay as they are, jobs a worker holds are counted as in flight; the answer says which.
+async fn cancel_queued_broadcast(s: TestStore) {
+    fixture(&s).await;
+    let cfg = BroadcastConfig::default();
+    let alice = ctx("alice@ops", cfg.clone());
+    let p = bc::prepare(
+        &s,
+        &cfg,
+        &draft("warning", Target::Venue("Hall".into()), "Delay", "kc1"),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let r = bc::send(&s, &alice, &p).await.unwrap();
+    assert_eq!(r.outcome, SendOutcome::Sent);
+    let id = r.broadcast_id;
+    assert_eq!(r.deliveries, 4, "{:?}", r.by_channel);
+    // as if the engine had got to three of them: one delivered, one sent (its job processing),
+    // one claimed but not yet marked sent (in flight); the fourth is still pending
+    let ids: Vec<String> =
+        s.db.fetch_all(
+            "SELECT id FROM broadcast_deliveries WHERE broadcast_id = $1 ORDER BY channel, id",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id("id").to_string())
+        .collect();
+    set_state(&s, &ids[0], "completed", "delivered").await;
+    set_state(&s, &ids[1], "processing", "sent").await;
+    set_state(&s, &ids[2], "processing", "queued").await;
+    let pending_job = job_of(&s, &ids[3]).await;
+    let before = written(&s).await;
+
+    let bob = ctx("bob@ops", cfg.clone());
+    let d = bc::cancel(&s, &bob, id).await.unwrap();
+    assert_eq!(
+        (d.outcome, d.stopped, d.already_out, d.in_flight),
+        ("ok", 1, 2, 1),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message
+            .contains("1 deliveries stopped, 2 already out, 1 in flight"),
+        "{}",
+        d.message
+    );
+    // one audit row, no new broadcast, delivery or job
+    let after = written(&s).await;
+    assert_eq!(
+        [after[0], after[1], after[2], after[3]],
+        [before[0], before[1], before[2], before[3] + 1]
+    );
+    let job =
+        s.db.fetch_one(
+            "SELECT status, error_message FROM job_queue WHERE id = $1",
+            &[Val::Uuid(pending_job)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(job.s("status"), "cancelled");
+    assert!(job.s("error_message").contains("bob@ops"));
+    let statuses: Vec<String> =
+        s.db.fetch_all(
+            "SELECT status FROM broadcast_deliveries WHERE broadcast_id = $1 ORDER BY channel, id",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.s("status"))
+        .collect();
+    assert_eq!(statuses, ["delivered", "sent", "queued", "cancelled"]);
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) AS n FROM job_queue WHERE status = 'processing'",
+            &[]
+        )
+        .await,
+        2,
+        "jobs a worker holds are not touched"
+    );
+    let b =
+        s.db.fetch_one(
+            "SELECT status, cancelled_by FROM emergency_broadcasts WHERE id = $1",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (b.s("status"), b.s("cancelled_by")),
+        ("cancelled".into(), "bob@ops".into())
+    );
+    let a = s
+        .db
+        .fetch_one(
+            "SELECT operator, outcome, after FROM operator_actions WHERE action = 'broadcast.cancel'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.s("operator"), a.s("outcome")),
+        ("bob@ops".into(), "ok".into())
+    );
+    let after = a.json("after").unwrap();
+    assert_eq!(
+        (
+            after["stopped"].as_i64(),
+            after["already_out"].as_i64(),
+            after["in_flight"].as_i64()
+        ),
+        (Some(1), Some(2), Some(1))
+    );
+    // a correction goes to the people the cancelled broadcast reached (or may still reach),
+    // not to the one it never did
+    let fu = bc::follow_up(&s, id, "Correction: no delay", "kc1-fix")
+        .await
+        .unwrap();
+    assert_eq!(fu.plan.people, 3, "{:?}", fu.plan);
+    assert!(
+        !fu.plan
+            .deliveries
+            .iter()
+            .any(|d| d.person_id == bcastkit::p(1)),
+        "Ana's whatsapp was stopped: {:?}",
+        fu.plan.deliveries
+    );
+    // again: a conflict that names who cancelled, audited, nothing changed
+    let d = bc::cancel(&s, &alice, id).await.unwrap();
+    assert_eq!(d.outcome, "conflict");
+    assert!(
+        d.message.contains("already cancelled by bob@ops"),
+        "{}",
+        d.message
+    );
+    // a finished broadcast has nothing to stop
+    let p = bc::prepare(
+        &s,
+        &cfg,
+        &draft("info", Target::Event("Gala".into()), "Done", "kc2"),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let id2 = bc::send(&s, &alice, &p).await.unwrap().broadcast_id;
+    exec(
+        &s,
+        "UPDATE emergency_broadcasts SET status = 'sent' WHERE id = $1",
+        &[Val::Uuid(id2)],
+    )
+    .await;
+    let d = bc::cancel(&s, &alice, id2).await.unwrap();
+    assert_eq!(d.outcome, "conflict");
+    assert!(
+        d.message.contains("already finished (sent)"),
+        "{}",
+        d.message
+    );
+    // an unknown id is an error, not a conflict
+    let d = bc::cancel(&s, &alice, uuid::Uuid::from_u128(77))
+        .await
+        .unwrap();
+    assert_eq!(d.outcome, "error");
+}
+store_test!(cancel_queued_broadcast, cancel_queued_broadcast);

@@ -198,3 +198,119 @@ async fn engine_delivers_to_the_end(s: TestStore) {
     );
 }
 store_test!(engine_delivers_to_the_end, engine_delivers_to_the_end);
+
+/// Cancelling a queued broadcast while the simulated engine drains it: what the cancel stopped
+/// never goes out, what was out stays out, jobs a worker held finish (or are dropped by the
+/// engine for a cancelled broadcast), and the broadcast stays cancelled.
+async fn cancel_while_engine_drains(s: TestStore) {
+    let fx = fixture(&s).await;
+    // 300 more people at the Gala, all reachable by SMS
+    for i in 0..300u128 {
+        let id = p(100 + i);
+        exec(
+            &s,
+            "INSERT INTO people (id, name, phone, primary_channel) VALUES ($1, $2, $3, 'sms')",
+            &[
+                Val::Uuid(id),
+                Val::Text(format!("Guest {i}")),
+                Val::Text(format!("+3361000{:04}", i)),
+            ],
+        )
+        .await;
+        exec(
+            &s,
+            "INSERT INTO event_attendees (event_id, person_id) VALUES ($1, $2)",
+            &[Val::Uuid(fx.gala), Val::Uuid(id)],
+        )
+        .await;
+    }
+    let c = ctx("alice@ops", BroadcastConfig::default());
+    let pv = bc::prepare(
+        &s,
+        &c.cfg,
+        &draft("warning", Target::Event("Gala".into()), "Delay", "cx1"),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let total = pv.plan.deliveries.len() as i64;
+    assert!(total > 300, "{total}");
+    let id = bc::send(&s, &c, &pv).await.unwrap().broadcast_id;
+    let engine = Engine::start(
+        s.store.clone(),
+        EngineConfig {
+            workers: 1,
+            concurrency: 4,
+            claim_batch: 4,
+            work_scale: 1.0, // 50-300 ms per delivery: the cancel lands mid-way
+            ..EngineConfig::quiet(11)
+        },
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = bc::progress(&s, id).await.unwrap().totals();
+        if t.delivered >= 5 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "engine never started: {t:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let d = bc::cancel(&s, &ctx("bob@ops", BroadcastConfig::default()), id)
+        .await
+        .unwrap();
+    assert_eq!(d.outcome, "ok", "{}", d.message);
+    assert!(d.stopped > 0 && d.already_out >= 5, "{}", d.message);
+    assert_eq!(
+        (d.stopped + d.already_out + d.in_flight) as i64,
+        total,
+        "{}",
+        d.message
+    );
+    // let the engine finish what it held
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let open = count(
+            &s,
+            "SELECT count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 \
+             AND status IN ('queued', 'sent')",
+            &[Val::Uuid(id)],
+        )
+        .await;
+        if open == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{open} deliveries left open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    engine.stop().await;
+    let pr = bc::progress(&s, id).await.unwrap();
+    let t = pr.totals();
+    assert_eq!(pr.status, "cancelled", "the engine does not reopen it");
+    // nothing the cancel stopped went out
+    assert!(
+        t.delivered + t.failed <= (d.already_out + d.in_flight) as i64,
+        "{t:?} after {}",
+        d.message
+    );
+    assert!(t.delivered + t.failed >= d.already_out as i64, "{t:?}");
+    assert!(t.other >= d.stopped as i64, "{t:?}");
+    assert_eq!(t.total(), total);
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) AS n FROM job_queue WHERE job_type LIKE 'broadcast.%' \
+             AND status IN ('pending', 'retrying', 'processing')",
+            &[]
+        )
+        .await,
+        0,
+        "no delivery job left to run"
+    );
+}
+store_test!(cancel_while_engine_drains, cancel_while_engine_drains);

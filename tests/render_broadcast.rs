@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
-use opsdeck::api::broadcast::{ChannelProgress, FailedDelivery, Progress, SendOutcome, SendReport};
+use opsdeck::api::broadcast::{
+    ChannelProgress, Decision, FailedDelivery, Progress, SendOutcome, SendReport, Waiting,
+};
 use opsdeck::broadcast::{Channel, Level, Person, Preview, Scope, WorkflowState, plan, segments};
 use opsdeck::keymap::Keymap;
+use opsdeck::state::awaiting::Confirm;
 use opsdeck::state::broadcast::{BcEffect, BcMsg, EventChoice, Stage};
 use opsdeck::state::{App, Effect, Listen, Loaded, Mode, Msg, Overlay, fixtures};
 use opsdeck::theme::Theme;
@@ -320,4 +323,376 @@ fn read_only_refuses() {
     a.mode = Mode::ReadOnly;
     assert!(press(&mut a, KeyCode::Char('b'), KeyModifiers::NONE).is_empty());
     assert!(matches!(a.overlay, Overlay::None));
+}
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+fn report(id: Uuid, outcome: SendOutcome, status: &str) -> SendReport {
+    let mut by = BTreeMap::new();
+    by.insert(Channel::Sms, 35);
+    by.insert(Channel::Voice, 35);
+    SendReport {
+        outcome,
+        broadcast_id: id,
+        status: status.into(),
+        test: false,
+        deliveries: 70,
+        by_channel: by,
+        unreachable: 5,
+        duplicates: 6,
+        message: format!("broadcast {id}: {status}"),
+        webhook: None,
+        audit_id: None,
+    }
+}
+
+fn progress_of(id: Uuid, status: &str, per: [ChannelProgress; 2]) -> Progress {
+    let mut chans = BTreeMap::new();
+    chans.insert("sms".to_string(), per[0]);
+    chans.insert("voice".to_string(), per[1]);
+    Progress {
+        broadcast_id: id,
+        level: "critical".into(),
+        scope: "event".into(),
+        target: "Maison Lumière Runway Show".into(),
+        message: "Fire alarm in the main hall: leave by the nearest marked exit now.".into(),
+        status: status.into(),
+        test: false,
+        triggered_by: "maria@control-room".into(),
+        created_at: Some(fixtures::now() - secs(42)),
+        completed_at: None,
+        approved_by: None,
+        webhook_status: None,
+        webhook_error: None,
+        by_channel: chans,
+        failed: vec![],
+    }
+}
+
+fn held(n: i64) -> ChannelProgress {
+    ChannelProgress {
+        other: n,
+        ..Default::default()
+    }
+}
+
+fn decision(id: Uuid, outcome: &'static str, message: &str) -> Decision {
+    Decision {
+        outcome,
+        broadcast_id: id,
+        message: message.into(),
+        deliveries: 0,
+        stopped: 0,
+        already_out: 0,
+        in_flight: 0,
+        webhook: None,
+    }
+}
+
+/// Four-eyes: the sending console shows the broadcast waiting, with a live timer, and its
+/// author can cancel it from there (after a y); nothing else (retry, follow-up) is offered.
+#[test]
+fn waiting_for_a_second_operator() {
+    let mut a = compose(false);
+    let id = Uuid::from_u128(0xc);
+    let fx = a.update(
+        BcMsg::Sent(Ok(Box::new(report(
+            id,
+            SendOutcome::AwaitingApproval,
+            "awaiting_approval",
+        ))))
+        .into(),
+    );
+    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::Progress(id))]);
+    // before the first read: the timer runs from the send
+    let screen = render(&a, 100, 30);
+    assert!(
+        screen.contains("waiting for a second operator  0:00"),
+        "{screen}"
+    );
+    a.update(
+        BcMsg::Progress(Ok(Box::new(progress_of(
+            id,
+            "awaiting_approval",
+            [held(35), held(35)],
+        ))))
+        .into(),
+    );
+    assert_snapshot!("waiting", render(&a, 100, 30));
+    // the timer is live: the clock moves it
+    a.update(Msg::Clock(fixtures::now() + secs(60)));
+    assert!(render(&a, 100, 30).contains("waiting for a second operator  1:42"));
+    // and the state is read again on a poll or a change (another console approves)
+    let fx = a.update(Msg::Poll);
+    assert!(
+        fx.contains(&Effect::Broadcast(BcEffect::Progress(id))),
+        "{fx:?}"
+    );
+    let fx = a.update(Msg::Changed(vec!["emergency_broadcasts".into()]));
+    assert!(
+        fx.contains(&Effect::Broadcast(BcEffect::Progress(id))),
+        "{fx:?}"
+    );
+    // one read of the awaiting list at a time: the change meanwhile reads again on landing
+    let fx = a.update(BcMsg::Awaiting(Ok(vec![])).into());
+    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::Awaiting)]);
+    assert!(a.update(BcMsg::Awaiting(Ok(vec![])).into()).is_empty());
+    // nothing went out: no retry, no follow-up
+    assert!(press(&mut a, KeyCode::Char('r'), KeyModifiers::NONE).is_empty());
+    assert!(press(&mut a, KeyCode::Char('a'), KeyModifiers::NONE).is_empty());
+    assert_eq!(ui(&a).pending, None);
+    // Esc asks; n keeps it waiting
+    press(&mut a, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(render(&a, 100, 30).contains("CANCEL this broadcast? Nothing has been sent. y / n"));
+    assert!(press(&mut a, KeyCode::Char('n'), KeyModifiers::NONE).is_empty());
+    assert!(matches!(a.overlay, Overlay::Broadcast(_)));
+    // c, then y: the cancel goes to the api
+    press(&mut a, KeyCode::Char('c'), KeyModifiers::NONE);
+    let fx = press(&mut a, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::CancelWaiting(id))]);
+    let fx = a.update(
+        BcMsg::Decided(
+            id,
+            false,
+            Ok(Box::new(decision(
+                id,
+                "ok",
+                "broadcast cancelled by maria@control-room: nothing sent",
+            ))),
+        )
+        .into(),
+    );
+    assert!(
+        fx.contains(&Effect::Broadcast(BcEffect::Progress(id))),
+        "{fx:?}"
+    );
+    assert!(
+        fx.contains(&Effect::Broadcast(BcEffect::Awaiting)),
+        "{fx:?}"
+    );
+    let cancelled = ChannelProgress {
+        other: 35,
+        ..Default::default()
+    };
+    a.update(
+        BcMsg::Progress(Ok(Box::new(progress_of(
+            id,
+            "cancelled",
+            [cancelled, cancelled],
+        ))))
+        .into(),
+    );
+    let screen = render(&a, 100, 30);
+    assert!(
+        screen.contains("cancelled by maria@control-room: nothing sent"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("waiting for a second operator"),
+        "{screen}"
+    );
+    // q closes; the broadcast is not touched by closing
+    assert!(press(&mut a, KeyCode::Char('q'), KeyModifiers::NONE).is_empty());
+    assert!(matches!(a.overlay, Overlay::None));
+}
+
+/// Cancelling a queued broadcast from the progress view: x asks (saying what stays out), y
+/// cancels, and the answer (stopped / already out / in flight) stays on screen.
+#[test]
+fn cancel_a_queued_broadcast_from_progress() {
+    let mut a = compose(false);
+    let id = Uuid::from_u128(0xd);
+    a.update(BcMsg::Sent(Ok(Box::new(report(id, SendOutcome::Sent, "queued")))).into());
+    let part = |q, s, d| ChannelProgress {
+        queued: q,
+        sent: s,
+        delivered: d,
+        ..Default::default()
+    };
+    a.update(
+        BcMsg::Progress(Ok(Box::new(progress_of(
+            id,
+            "sending",
+            [part(20, 2, 13), part(20, 1, 14)],
+        ))))
+        .into(),
+    );
+    assert!(press(&mut a, KeyCode::Char('x'), KeyModifiers::NONE).is_empty());
+    assert!(
+        render(&a, 100, 30).contains("CANCEL this broadcast: stop the 40 deliveries still queued"),
+        "{}",
+        render(&a, 100, 30)
+    );
+    let fx = press(&mut a, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::Cancel(id))]);
+    let mut d = decision(
+        id,
+        "ok",
+        &format!(
+            "broadcast {id} cancelled by maria@control-room: 39 deliveries stopped, 30 already out, 1 in flight (a worker had them: they may still go out)"
+        ),
+    );
+    (d.stopped, d.already_out, d.in_flight) = (39, 30, 1);
+    a.update(BcMsg::Decided(id, false, Ok(Box::new(d))).into());
+    let stopped = |q, s, d, o| ChannelProgress {
+        queued: q,
+        sent: s,
+        delivered: d,
+        other: o,
+        ..Default::default()
+    };
+    a.update(
+        BcMsg::Progress(Ok(Box::new(progress_of(
+            id,
+            "cancelled",
+            [stopped(1, 2, 13, 19), stopped(0, 1, 14, 20)],
+        ))))
+        .into(),
+    );
+    assert_snapshot!("cancel_result", render(&a, 100, 30));
+    // a finished or cancelled broadcast offers no cancel
+    assert!(press(&mut a, KeyCode::Char('x'), KeyModifiers::NONE).is_empty());
+    assert_eq!(ui(&a).pending, None);
+}
+
+fn waiting(n: u128, level: &str, by: &str, ago: i64) -> Waiting {
+    let mut ch = BTreeMap::new();
+    ch.insert("sms".to_string(), 412);
+    ch.insert("voice".to_string(), 412);
+    Waiting {
+        id: Uuid::from_u128(n),
+        level: level.into(),
+        scope: "event".into(),
+        target: if n == 1 {
+            "Maison Lumière Runway Show".into()
+        } else {
+            "Noir VIP Party".into()
+        },
+        message: "Fire alarm in the main hall: leave by the nearest marked exit now.".into(),
+        triggered_by: by.into(),
+        created_at: Some(fixtures::now() - secs(ago)),
+        by_channel: ch,
+        unreachable: 3,
+        duplicates: 9,
+    }
+}
+
+fn await_ui(a: &App) -> &opsdeck::state::awaiting::AwaitUi {
+    match &a.overlay {
+        Overlay::Awaiting(u) => u,
+        _ => panic!("approval screen not open"),
+    }
+}
+
+/// Another console sees the broadcasts awaiting approval (status-bar badge, B), opens one,
+/// sees what it would send and who triggered it, and approves it (critical: the typed name);
+/// a conflict says who was first; its own broadcast it cannot approve, and the screen says why.
+#[test]
+fn approval_screen() {
+    let mut a = app();
+    let list = vec![
+        waiting(1, "critical", "alex@night-desk", 83),
+        waiting(2, "urgent", "maria@control-room", 20),
+    ];
+    a.update(BcMsg::Awaiting(Ok(list.clone())).into());
+    assert_snapshot!("awaiting_badge", render(&a, 100, 30));
+    let fx = press(&mut a, KeyCode::Char('B'), KeyModifiers::SHIFT);
+    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::Awaiting)]);
+    a.update(BcMsg::Awaiting(Ok(list.clone())).into());
+    assert_snapshot!("approval_list", render(&a, 100, 30));
+    press(&mut a, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(await_ui(&a).open.as_ref().map(|w| w.id), Some(list[0].id));
+    assert_snapshot!("approval_detail", render(&a, 100, 30));
+    // critical: the event's name, typed; a wrong name approves nothing
+    assert!(press(&mut a, KeyCode::Char('a'), KeyModifiers::NONE).is_empty());
+    assert_eq!(await_ui(&a).confirm, Some(Confirm::TypeName(String::new())));
+    typ(&mut a, "Maison");
+    assert!(press(&mut a, KeyCode::Enter, KeyModifiers::NONE).is_empty());
+    assert!(render(&a, 100, 30).contains("the name does not match: not approved"));
+    press(&mut a, KeyCode::Char('a'), KeyModifiers::NONE);
+    typ(&mut a, "Maison Lumière Runway Show");
+    let fx = press(&mut a, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::Approve(list[0].id))]);
+    // someone else was faster: the conflict says who and when
+    a.update(BcMsg::Awaiting(Ok(vec![list[1].clone()])).into());
+    a.update(
+        BcMsg::Decided(
+            list[0].id,
+            true,
+            Ok(Box::new(decision(
+                list[0].id,
+                "conflict",
+                "already approved by sam@ops at 21:40 (queued)",
+            ))),
+        )
+        .into(),
+    );
+    assert_snapshot!("approval_conflict", render(&a, 100, 30));
+    // back to the list: one left, the operator's own
+    press(&mut a, KeyCode::Esc, KeyModifiers::NONE);
+    press(&mut a, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(await_ui(&a).open.as_ref().map(|w| w.id), Some(list[1].id));
+    assert!(press(&mut a, KeyCode::Char('a'), KeyModifiers::NONE).is_empty());
+    assert_eq!(await_ui(&a).confirm, None, "no way to approve one's own");
+    let screen = render(&a, 100, 30);
+    assert!(
+        screen.contains("you triggered this broadcast: the four-eyes rule needs a different"),
+        "{screen}"
+    );
+    // but its author may cancel it
+    press(&mut a, KeyCode::Char('x'), KeyModifiers::NONE);
+    let fx = press(&mut a, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(
+        fx,
+        vec![Effect::Broadcast(BcEffect::CancelWaiting(list[1].id))]
+    );
+}
+
+/// An approval that goes through opens the progress view of that broadcast.
+#[test]
+fn approval_opens_progress() {
+    let mut a = app();
+    let w = waiting(3, "urgent", "alex@night-desk", 5);
+    a.update(BcMsg::Awaiting(Ok(vec![w.clone()])).into());
+    press(&mut a, KeyCode::Char('B'), KeyModifiers::SHIFT);
+    press(&mut a, KeyCode::Enter, KeyModifiers::NONE);
+    press(&mut a, KeyCode::Char('a'), KeyModifiers::NONE);
+    assert_eq!(
+        await_ui(&a).confirm,
+        Some(Confirm::Approve),
+        "urgent: y / n"
+    );
+    let fx = press(&mut a, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(fx, vec![Effect::Broadcast(BcEffect::Approve(w.id))]);
+    let fx = a.update(
+        BcMsg::Decided(
+            w.id,
+            true,
+            Ok(Box::new(decision(
+                w.id,
+                "ok",
+                "broadcast approved by maria@control-room: 824 deliveries queued",
+            ))),
+        )
+        .into(),
+    );
+    assert!(
+        fx.contains(&Effect::Broadcast(BcEffect::Progress(w.id))),
+        "{fx:?}"
+    );
+    assert_eq!(ui(&a).broadcast_id(), Some(w.id));
+    assert_eq!(ui(&a).stage, Stage::Progress);
+    // read-only consoles see the list but cannot approve
+    let mut r = app();
+    r.mode = Mode::ReadOnly;
+    r.update(BcMsg::Awaiting(Ok(vec![w.clone()])).into());
+    press(&mut r, KeyCode::Char('B'), KeyModifiers::SHIFT);
+    press(&mut r, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(press(&mut r, KeyCode::Char('a'), KeyModifiers::NONE).is_empty());
+    assert_eq!(
+        await_ui(&r).note.as_deref(),
+        Some("read-only: approving is disabled")
+    );
 }

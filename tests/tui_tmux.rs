@@ -121,3 +121,87 @@ fn retry_a_failed_job_in_the_real_console() {
         s.db.close().await;
     });
 }
+
+mod bcastkit;
+
+/// Four-eyes through the real binary: a broadcast alice left waiting shows in bob's status
+/// bar; B opens the approval screen, Enter the broadcast, a and the typed event name approve
+/// it, and the console follows it to its progress. The database says bob approved it.
+#[test]
+fn approve_a_waiting_broadcast_in_the_real_console() {
+    if !tmux::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ops.db");
+    let target = opsdeck::config::DbTarget::Sqlite(path.clone());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let id = rt.block_on(async {
+        let s = opsdeck::api::Store::open(&target, 1).await.unwrap();
+        s.migrate().await.unwrap();
+        bcastkit::fixture(&s).await;
+        let cfg = opsdeck::config::BroadcastConfig {
+            second_operator_for: vec![opsdeck::broadcast::Level::Critical],
+            ..Default::default()
+        };
+        let alice = bcastkit::ctx("alice@ops", cfg.clone());
+        let p = opsdeck::api::broadcast::prepare(
+            &s,
+            &cfg,
+            &bcastkit::draft(
+                "critical",
+                opsdeck::api::broadcast::Target::Event("Gala".into()),
+                "Fire: leave now",
+                "tmux-k1",
+            ),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let id = opsdeck::api::broadcast::send(&s, &alice, &p)
+            .await
+            .unwrap()
+            .broadcast_id;
+        s.db.close().await;
+        id
+    });
+    let t = Tmux::start(
+        &format!(
+            "--database-url sqlite://{} --operator bob@ops",
+            path.display()
+        ),
+        120,
+        32,
+    );
+    t.wait_for("1 broadcast awaits approval (B)", Duration::from_secs(10));
+    t.keys(&["B"]);
+    t.wait_for("BROADCASTS AWAITING APPROVAL (1)", Duration::from_secs(5));
+    t.keys(&["Enter"]);
+    t.wait_for("alice@ops · waiting", Duration::from_secs(5));
+    t.keys(&["a"]);
+    t.wait_for("type the event name", Duration::from_secs(5));
+    t.keys(&["-l", "Gala"]);
+    t.keys(&["Enter"]);
+    t.wait_for(
+        "approved by bob@ops: 3 deliveries queued",
+        Duration::from_secs(10),
+    );
+    t.keys(&["q"]);
+    t.keys(&["q"]);
+    t.wait_for("EXITED=0", Duration::from_secs(5));
+    rt.block_on(async {
+        let s = opsdeck::api::Store::open(&target, 1).await.unwrap();
+        let r =
+            s.db.fetch_one(
+                "SELECT status, approved_by FROM emergency_broadcasts WHERE id = $1",
+                &[opsdeck::api::db::Val::Uuid(id)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.s("status"), r.s("approved_by")),
+            ("queued".into(), "bob@ops".into())
+        );
+        s.db.close().await;
+    });
+}

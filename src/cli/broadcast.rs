@@ -67,7 +67,8 @@ pub enum BroadcastCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Cancel a broadcast still waiting for approval.
+    /// Cancel a broadcast: one waiting for approval (nothing goes out), or a queued one (its
+    /// deliveries still pending are stopped; those already out are counted, not undone).
     Cancel {
         id: Uuid,
         #[arg(long)]
@@ -122,7 +123,7 @@ async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
             operator: config::resolve_operator(g.operator.as_deref(), &file),
             origin: config::origin(),
         },
-        file.broadcast.clone().unwrap_or_default(),
+        config::resolve_broadcast(&file).map_err(err2)?,
     );
     let read_only = g.read_only || file.read_only.unwrap_or(false);
     let mutating = !matches!(a.cmd, Some(BroadcastCmd::Status { .. })) && !a.send.dry_run;

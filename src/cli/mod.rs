@@ -241,7 +241,7 @@ fn app_options(
                 client: crate::api::n8n::N8nClient::from_settings(&s),
                 every: s.poll_interval,
             }),
-        broadcast: file.broadcast.clone().unwrap_or_default(),
+        broadcast: config::resolve_broadcast(file).map_err(|e| Fail::new(2, e))?,
     })
 }
 

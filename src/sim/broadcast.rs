@@ -75,19 +75,77 @@ pub async fn on_claim(
     now: DateTime<Utc>,
 ) -> Result<HashMap<Uuid, Delivery>, sqlx::Error> {
     let mut by_delivery: HashMap<Uuid, Uuid> = HashMap::new(); // delivery → job
+    let mut of_broadcast: HashMap<Uuid, Uuid> = HashMap::new(); // delivery → broadcast
     let mut broadcasts = BTreeSet::new();
     for j in jobs {
         if let (Some(d), Some(b)) = (payload_id(j, "delivery_id"), payload_id(j, "broadcast_id")) {
             by_delivery.insert(d, j.id);
+            of_broadcast.insert(d, b);
             broadcasts.insert(b);
         }
     }
     if by_delivery.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids: Vec<Uuid> = by_delivery.keys().copied().collect();
     let mut tx = db.begin().await?;
     let started = lock_broadcasts(&mut tx, &broadcasts).await?;
+    // a broadcast cancelled since these jobs were queued (e.g. a retry claimed after the
+    // cancel): its deliveries do not go out; job and delivery end cancelled
+    let bids: Vec<Val> = broadcasts.iter().map(|b| Val::Uuid(*b)).collect();
+    let cancelled: BTreeSet<Uuid> = tx
+        .fetch_all(
+            &format!(
+                "SELECT id FROM emergency_broadcasts WHERE status = 'cancelled' AND id IN ({})",
+                placeholders(1, bids.len())
+            ),
+            &bids,
+        )
+        .await?
+        .iter()
+        .map(|r| r.id("id"))
+        .collect();
+    if !cancelled.is_empty() {
+        let stop: Vec<Uuid> = by_delivery
+            .keys()
+            .filter(|d| of_broadcast.get(d).is_some_and(|b| cancelled.contains(b)))
+            .copied()
+            .collect();
+        let dargs: Vec<Val> = stop.iter().map(|d| Val::Uuid(*d)).collect();
+        tx.execute(
+            &format!(
+                "UPDATE broadcast_deliveries SET status = 'cancelled', \
+                   error = 'broadcast cancelled before this delivery went out' \
+                 WHERE status = 'queued' AND id IN ({})",
+                placeholders(1, stop.len())
+            ),
+            &dargs,
+        )
+        .await?;
+        let mut jargs = vec![Val::Ts(now)];
+        jargs.extend(
+            stop.iter()
+                .filter_map(|d| by_delivery.get(d))
+                .map(|j| Val::Uuid(*j)),
+        );
+        tx.execute(
+            &format!(
+                "UPDATE job_queue SET status = 'cancelled', completed_at = $1, updated_at = $1, \
+                   locked_by = NULL, error_message = 'broadcast cancelled' \
+                 WHERE status = 'processing' AND id IN ({})",
+                placeholders(2, jargs.len() - 1)
+            ),
+            &jargs,
+        )
+        .await?;
+        for d in &stop {
+            by_delivery.remove(d);
+        }
+    }
+    if by_delivery.is_empty() {
+        tx.commit().await?;
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<Uuid> = by_delivery.keys().copied().collect();
     for b in &started {
         start_run(&mut tx, *b, now).await?;
     }

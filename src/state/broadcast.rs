@@ -7,7 +7,9 @@ use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
 use super::{App, Effect, Msg, Overlay, Ts};
-use crate::api::broadcast::{Draft, FollowUp, Progress, SendReport, Target};
+use crate::api::broadcast::{
+    Decision, Draft, FollowUp, Progress, SendOutcome, SendReport, Target, Waiting,
+};
 use crate::broadcast::{Level, Preview, Segments, expand_template, segments};
 
 /// Seconds between the confirmation and the send of a live broadcast.
@@ -46,6 +48,8 @@ pub enum Stage {
 pub enum Pending {
     Retry,
     FollowUp(FollowUp),
+    /// Cancel the broadcast (waiting for approval, or its deliveries still queued).
+    Cancel,
 }
 
 /// Broadcast IO for the event loop.
@@ -55,6 +59,13 @@ pub enum BcEffect {
     Preview(Draft),
     Send(Box<Preview>),
     Progress(Uuid),
+    /// The broadcasts awaiting approval (the status-bar badge, the approval screen).
+    Awaiting,
+    Approve(Uuid),
+    /// Cancel whatever has not gone out (queued deliveries' jobs, or a waiting broadcast).
+    Cancel(Uuid),
+    /// Cancel only while it awaits approval (approved meanwhile: a conflict saying by whom).
+    CancelWaiting(Uuid),
     Retry(Uuid),
     FollowUp {
         id: Uuid,
@@ -71,6 +82,9 @@ pub enum BcMsg {
     Sent(Result<Box<SendReport>, String>),
     Progress(Result<Box<Progress>, String>),
     Done(Result<String, String>),
+    Awaiting(Result<Vec<Waiting>, String>),
+    /// An approval (true) or a cancel (false) of this broadcast came back.
+    Decided(Uuid, bool, Result<Box<Decision>, String>),
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +107,14 @@ pub struct BroadcastUi {
     pub progress: Option<Box<Progress>>,
     pub pending: Option<Pending>,
     pub error: Option<String>,
+    /// The broadcast the progress view follows when it was not sent from this screen (the
+    /// approval screen opens it after an approval).
+    pub watch: Option<Uuid>,
+    /// When this screen saw its broadcast written (the waiting timer's start until the first
+    /// progress read brings the stored time).
+    pub sent_at: Option<Ts>,
+    /// The last cancel (or approval) of this broadcast and how it went.
+    pub decision: Option<Result<Box<Decision>, String>>,
 }
 
 impl BroadcastUi {
@@ -116,7 +138,54 @@ impl BroadcastUi {
             progress: None,
             pending: None,
             error: None,
+            watch: None,
+            sent_at: None,
+            decision: None,
         }
+    }
+
+    /// The progress view of a broadcast sent elsewhere (`id`), e.g. just approved here.
+    pub fn watching(id: Uuid, level: Level, key: String) -> Self {
+        let mut u = BroadcastUi::new(key);
+        u.watch = Some(id);
+        u.level = level;
+        u.test = false;
+        u.stage = Stage::Progress;
+        u
+    }
+
+    /// The broadcast the progress view shows.
+    pub fn broadcast_id(&self) -> Option<Uuid> {
+        self.sent.as_ref().map(|s| s.broadcast_id).or(self.watch)
+    }
+
+    /// Waiting for a second operator (four-eyes rule), as last read.
+    pub fn awaiting_approval(&self) -> bool {
+        match &self.progress {
+            Some(p) => p.status == "awaiting_approval",
+            None => self
+                .sent
+                .as_ref()
+                .is_some_and(|s| s.status == "awaiting_approval"),
+        }
+    }
+
+    /// Since when it waits (the stored time once read, else when this screen sent it).
+    pub fn waiting_since(&self) -> Option<Ts> {
+        self.progress
+            .as_ref()
+            .and_then(|p| p.created_at)
+            .or(self.sent_at)
+    }
+
+    /// Whether a cancel can still stop something: waiting, or queued / sending.
+    pub fn cancellable(&self) -> bool {
+        let status = match (&self.progress, &self.sent) {
+            (Some(p), _) => p.status.as_str(),
+            (None, Some(s)) => s.status.as_str(),
+            _ => return false,
+        };
+        matches!(status, "awaiting_approval" | "queued" | "sending")
     }
 
     pub fn text(&self) -> String {
@@ -359,7 +428,7 @@ impl App {
     fn progress_key(&mut self, k: KeyEvent) -> Vec<Effect> {
         let templates = self.broadcast_templates.clone();
         let Some(u) = self.ui() else { return vec![] };
-        let Some(id) = u.sent.as_ref().map(|s| s.broadcast_id) else {
+        let Some(id) = u.broadcast_id() else {
             return vec![];
         };
         if let Some(p) = u.pending {
@@ -367,8 +436,18 @@ impl App {
             if !matches!(k.code, KeyCode::Char('y')) {
                 return vec![];
             }
+            let waiting = u.awaiting_approval();
             return match p {
                 Pending::Retry => bc(BcEffect::Retry(id)),
+                Pending::Cancel => {
+                    u.decision = None;
+                    // the waiting screen promised "nothing has been sent"
+                    bc(if waiting {
+                        BcEffect::CancelWaiting(id)
+                    } else {
+                        BcEffect::Cancel(id)
+                    })
+                }
                 Pending::FollowUp(f) => {
                     let name = match f {
                         FollowUp::AllClear => "all_clear",
@@ -395,8 +474,21 @@ impl App {
                 }
             };
         }
+        if u.awaiting_approval() {
+            // waiting for a second operator: nothing went out, so no retry or follow-up; Esc
+            // or c cancels it (after a y), q leaves it waiting (the status bar keeps count)
+            match k.code {
+                KeyCode::Esc | KeyCode::Char('c') | KeyCode::Char('x') => {
+                    u.pending = Some(Pending::Cancel)
+                }
+                KeyCode::Char('q') => self.overlay = Overlay::None,
+                _ => {}
+            }
+            return vec![];
+        }
         match k.code {
             KeyCode::Esc | KeyCode::Char('q') => self.overlay = Overlay::None,
+            KeyCode::Char('x') if u.cancellable() => u.pending = Some(Pending::Cancel),
             KeyCode::Char('r') => u.pending = Some(Pending::Retry),
             KeyCode::Char('a') => u.pending = Some(Pending::FollowUp(FollowUp::AllClear)),
             KeyCode::Char('c') => u.pending = Some(Pending::FollowUp(FollowUp::Correction)),
@@ -427,8 +519,8 @@ impl App {
     /// Poll / NOTIFY: the progress view reads again.
     pub(super) fn broadcast_refresh(&mut self) -> Vec<Effect> {
         match self.ui() {
-            Some(u) if u.stage == Stage::Progress => match &u.sent {
-                Some(s) => bc(BcEffect::Progress(s.broadcast_id)),
+            Some(u) if u.stage == Stage::Progress => match u.broadcast_id() {
+                Some(id) => bc(BcEffect::Progress(id)),
                 None => vec![],
             },
             _ => vec![],
@@ -437,6 +529,12 @@ impl App {
 
     pub(super) fn on_broadcast(&mut self, m: BcMsg) -> Vec<Effect> {
         self.dirty = true;
+        let now = self.now;
+        let m = match m {
+            BcMsg::Awaiting(r) => return self.on_awaiting(r),
+            BcMsg::Decided(id, approve, r) => return self.on_decided(id, approve, r),
+            m => m,
+        };
         if let BcMsg::Done(r) = &m {
             match r {
                 Ok(t) => self.toast(t.clone(), false),
@@ -462,6 +560,9 @@ impl App {
             }
             BcMsg::Sent(Ok(r)) => {
                 let id = r.broadcast_id;
+                if r.outcome == SendOutcome::AwaitingApproval {
+                    u.sent_at = Some(now);
+                }
                 u.sent = Some(r);
                 u.stage = Stage::Progress;
                 bc(BcEffect::Progress(id))
@@ -483,10 +584,12 @@ impl App {
                 u.error = Some(e);
                 vec![]
             }
-            BcMsg::Done(_) => match &u.sent {
-                Some(s) => bc(BcEffect::Progress(s.broadcast_id)),
+            BcMsg::Done(_) => match u.broadcast_id() {
+                Some(id) => bc(BcEffect::Progress(id)),
                 None => vec![],
             },
+            // handled above
+            BcMsg::Awaiting(_) | BcMsg::Decided(..) => vec![],
         }
     }
 }

@@ -22,6 +22,9 @@ impl App {
         if matches!(self.overlay, Overlay::Broadcast(_)) {
             return self.broadcast_key(k);
         }
+        if matches!(self.overlay, Overlay::Awaiting(_)) {
+            return self.awaiting_key(k);
+        }
         if let Overlay::Palette(p) = &mut self.overlay {
             match k.code {
                 KeyCode::Esc => self.overlay = Overlay::None,
@@ -123,6 +126,7 @@ impl App {
             }
             Command::Refresh => self.refresh_view(),
             Command::Broadcast => self.open_broadcast(),
+            Command::Awaiting => self.open_awaiting(),
             Command::Theme(name) => {
                 match crate::theme::Theme::builtin(&name) {
                     Some(t) => self.theme = t,
@@ -208,6 +212,7 @@ impl App {
             }
             Refresh => self.refresh_view(),
             Broadcast => self.open_broadcast(),
+            Awaiting => self.open_awaiting(),
             Mark => {
                 if let Some(l) = self.list_mut(v) {
                     l.toggle_mark();

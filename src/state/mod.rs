@@ -2,6 +2,7 @@
 //! [`App::update`], which returns the IO to do as [`Effect`]s. No IO, no terminal, no async.
 
 mod act;
+pub mod awaiting;
 pub mod broadcast;
 pub mod capacity;
 pub mod conn;
@@ -292,6 +293,8 @@ pub enum Overlay {
     Dialog(Box<dialog::Dialog>),
     /// The broadcast compose / progress screen.
     Broadcast(Box<broadcast::BroadcastUi>),
+    /// Broadcasts awaiting a second operator's approval.
+    Awaiting(Box<awaiting::AwaitUi>),
 }
 
 /// Rows per page of a list.
@@ -335,6 +338,12 @@ pub struct App {
     pub n8n: N8nState,
     /// Broadcast message templates (built-in + config), by name.
     pub broadcast_templates: Vec<(String, String)>,
+    /// Broadcasts awaiting a second operator (four-eyes rule), as last read.
+    pub awaiting: Vec<crate::api::broadcast::Waiting>,
+    /// Why the last read of them failed (the last list stays).
+    pub awaiting_error: Option<String>,
+    awaiting_busy: bool,
+    awaiting_again: bool,
 }
 
 impl App {
@@ -378,12 +387,18 @@ impl App {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            awaiting: Vec::new(),
+            awaiting_error: None,
+            awaiting_busy: false,
+            awaiting_again: false,
         }
     }
 
     /// The requests to make at start-up: the first view's data.
     pub fn start(&mut self) -> Vec<Effect> {
-        self.refresh_view()
+        let mut fx = self.refresh_view();
+        fx.extend(self.awaiting_refresh());
+        fx
     }
 
     /// The active view's list operations (None for the overview).

@@ -12,6 +12,7 @@ pub enum Command {
     Help,
     Refresh,
     Broadcast,
+    Awaiting,
     Theme(String),
 }
 
@@ -40,6 +41,11 @@ pub fn entries() -> Vec<Entry> {
             "broadcast",
             "compose an emergency broadcast [b]",
             Command::Broadcast,
+        ),
+        (
+            "broadcasts",
+            "broadcasts awaiting approval [B]",
+            Command::Awaiting,
         ),
     ] {
         v.push(Entry {

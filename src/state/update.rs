@@ -24,6 +24,7 @@ impl App {
                 } else {
                     let mut fx = self.refresh_view();
                     fx.extend(self.broadcast_refresh());
+                    fx.extend(self.awaiting_refresh());
                     fx
                 }
             }
@@ -34,6 +35,9 @@ impl App {
                     .any(|t| t == "emergency_broadcasts" || t == "job_queue")
                 {
                     fx = self.broadcast_refresh();
+                }
+                if tables.iter().any(|t| t == "emergency_broadcasts") {
+                    fx.extend(self.awaiting_refresh());
                 }
                 let mine = self.view.tables();
                 if !self.conn.is_lost() && tables.iter().any(|t| mine.contains(&t.as_str())) {

@@ -32,7 +32,7 @@ fn mode_word(test: bool) -> &'static str {
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
     clear(f, area);
-    if u.stage == Stage::Progress || (u.stage == Stage::Sending && u.sent.is_some()) {
+    if u.stage == Stage::Progress || (u.stage == Stage::Sending && u.broadcast_id().is_some()) {
         return draw_progress(f, app, area, u);
     }
     let title = if u.test {
@@ -260,9 +260,36 @@ fn draw_preview(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
     );
 }
 
+/// `0:42`, `12:05`, `1:02:03`.
+pub fn elapsed(secs: i64) -> String {
+    let s = secs.max(0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn decision_line<'a>(app: &App, u: &BroadcastUi) -> Option<Line<'a>> {
+    match u.decision.as_ref()? {
+        Ok(d) => Some(Line::styled(
+            clean(&d.message),
+            if d.outcome == "ok" {
+                app.theme.ok
+            } else {
+                app.theme.warn
+            },
+        )),
+        Err(e) => Some(Line::styled(clean(e), app.theme.crit)),
+    }
+}
+
 fn draw_progress(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
-    let test = u.sent.as_ref().is_some_and(|s| s.test);
     let p = u.progress.as_deref();
+    let test = p.map(|p| p.test).unwrap_or(false) || u.sent.as_ref().is_some_and(|s| s.test);
+    if u.awaiting_approval() {
+        return draw_waiting(f, app, area, u);
+    }
     let title = match p {
         Some(p) => format!(
             " {} {} broadcast · {} '{}' · {} ",
@@ -287,7 +314,20 @@ fn draw_progress(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
             ));
         }
     }
+    if let Some(l) = decision_line(app, u) {
+        lines.push(l);
+    }
     if let Some(p) = p {
+        if let Some(by) = &p.approved_by {
+            lines.push(Line::styled(
+                format!(
+                    "triggered by {} · approved by {}",
+                    clean(&p.triggered_by),
+                    clean(by)
+                ),
+                app.theme.dim,
+            ));
+        }
         let pct = p.percent_done();
         lines.push(Line::from(vec![
             Span::styled(format!("{:>3}% done ", pct), app.theme.header),
@@ -319,6 +359,13 @@ fn draw_progress(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
                 ),
             ]));
         }
+        let t = p.totals();
+        if p.status == "cancelled" && t.other > 0 {
+            lines.push(Line::styled(
+                format!("cancelled   {} deliveries will not go out", t.other),
+                app.theme.warn,
+            ));
+        }
         if !p.failed.is_empty() {
             lines.push(Line::styled("failed:", app.theme.crit));
         }
@@ -346,6 +393,12 @@ fn draw_progress(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
     }
     let help = match u.pending {
         Some(Pending::Retry) => "retry the failed deliveries? y / n".to_string(),
+        Some(Pending::Cancel) => {
+            let queued = p.map(|p| p.totals().queued).unwrap_or(0);
+            format!(
+                "CANCEL this broadcast: stop the {queued} deliveries still queued (those already out stay out)? y / n"
+            )
+        }
         Some(Pending::FollowUp(k)) => format!(
             "send the {} to the same people ({})? y / n",
             match k {
@@ -356,11 +409,14 @@ fn draw_progress(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
         ),
         None => match &u.error {
             Some(e) => clean(e),
+            None if u.cancellable() => {
+                "r retry failed · a all-clear · c correction · x cancel the rest · Esc close".into()
+            }
             None => "r retry failed · a all-clear · c correction · Esc close".into(),
         },
     };
     let [body, foot] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
-    f.render_widget(Paragraph::new(lines), body);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
     f.render_widget(
         Paragraph::new(Line::styled(
             help,
@@ -372,4 +428,94 @@ fn draw_progress(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
         )),
         foot,
     );
+}
+
+/// A broadcast under the four-eyes rule, waiting: what it is, a live timer, how it gets approved
+/// and how to cancel it.
+fn draw_waiting(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
+    let p = u.progress.as_deref();
+    let id = u.broadcast_id().map(|i| i.to_string()).unwrap_or_default();
+    let title = match p {
+        Some(p) => format!(
+            " LIVE {} broadcast · {} '{}' · AWAITING APPROVAL ",
+            p.level.to_uppercase(),
+            p.scope,
+            clean_trunc(&p.target, 30)
+        ),
+        None => " LIVE broadcast · AWAITING APPROVAL ".to_string(),
+    };
+    let outer = frame_block(app, false, title);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let secs = u.waiting_since().map(|t| (app.now - t).num_seconds());
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(
+                " waiting for a second operator ",
+                app.theme
+                    .live_alert
+                    .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            ),
+            Span::styled(
+                format!(" {}", secs.map(elapsed).unwrap_or_else(|| "…".into())),
+                app.theme.live_alert.add_modifier(Modifier::BOLD),
+            ),
+        ]),
+        Line::raw(""),
+        Line::styled(
+            "Nothing has been sent. The four-eyes rule holds this level until a different operator approves it:",
+            app.theme.base,
+        ),
+        Line::styled(
+            "  on another console (B, or :broadcasts), or with the CLI:",
+            app.theme.base,
+        ),
+        Line::styled(
+            format!("  opsdeck broadcast approve {id}"),
+            app.theme.accent,
+        ),
+        Line::raw(""),
+    ];
+    if let Some(p) = p {
+        lines.push(Line::styled(
+            format!("message     {}", clean_trunc(&p.message, 80)),
+            app.theme.base,
+        ));
+        lines.push(Line::styled(
+            format!("triggered   by {}", clean(&p.triggered_by)),
+            app.theme.base,
+        ));
+        let held: Vec<String> = p
+            .by_channel
+            .iter()
+            .map(|(c, n)| format!("{} {}", clean(c), n.other))
+            .collect();
+        lines.push(Line::styled(
+            format!("held        {}", held.join(" · ")),
+            app.theme.base,
+        ));
+    } else if let Some(s) = &u.sent {
+        lines.push(Line::styled(
+            format!("held        {}", channel_counts_label(&s.by_channel)),
+            app.theme.base,
+        ));
+    }
+    if let Some(l) = decision_line(app, u) {
+        lines.push(Line::raw(""));
+        lines.push(l);
+    }
+    let (help, style) = match (u.pending, &u.error) {
+        (Some(Pending::Cancel), _) => (
+            "CANCEL this broadcast? Nothing has been sent. y / n".to_string(),
+            app.theme.warn,
+        ),
+        (_, Some(e)) => (clean(e), app.theme.warn),
+        _ => (
+            "Esc or c cancel the broadcast · q close this screen (it keeps waiting)".to_string(),
+            app.theme.dim,
+        ),
+    };
+    let [body, foot] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    f.render_widget(Paragraph::new(Line::styled(help, style)), foot);
 }

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod awaiting;
 mod broadcast;
 mod capacity;
 mod dialog;
@@ -83,6 +84,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Overlay::Palette(p) => draw_palette(f, app, body, p),
         Overlay::Dialog(d) => dialog::draw(f, app, body, d),
         Overlay::Broadcast(u) => broadcast::draw(f, app, body, u),
+        Overlay::Awaiting(u) => awaiting::draw(f, app, body, u),
     }
 }
 
@@ -161,9 +163,23 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     let mut s = vec![
         Span::styled(format!(" {} ", app.mode.label()), mode_style),
         Span::styled(" ", bar),
-        Span::styled(sanitize::clean_trunc(&app.db_label, 28), bar),
-        sep.clone(),
     ];
+    // four-eyes: broadcasts waiting for a second operator, where every operator looks
+    let waiting = app.awaiting.len();
+    if waiting > 0 {
+        s.push(Span::styled(
+            format!(
+                " ! {waiting} broadcast{} await{} approval (B) ",
+                if waiting == 1 { "" } else { "s" },
+                if waiting == 1 { "s" } else { "" }
+            ),
+            th.live_alert
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        s.push(Span::styled(" ", bar));
+    }
+    s.push(Span::styled(sanitize::clean_trunc(&app.db_label, 28), bar));
+    s.push(sep.clone());
     let age = app
         .loaded_at(app.view)
         .map(|t| span((app.now - t).num_seconds()));

@@ -23,7 +23,7 @@ use crate::config::BroadcastConfig;
 pub use progress::{
     ChannelProgress, FailedDelivery, FollowUp, Progress, follow_up, progress, retry_failed,
 };
-pub use send::{Decision, SendOutcome, SendReport, approve, cancel, send};
+pub use send::{Decision, SendOutcome, SendReport, approve, cancel, cancel_waiting, send};
 pub use webhook::{WebhookResult, call_webhook};
 
 /// The Emergency Broadcast System workflow's name (seed 000 phase 5).
@@ -302,6 +302,87 @@ async fn workflow_state(store: &Store) -> Result<WorkflowState, String> {
     })
 }
 
+/// A broadcast waiting for a second operator (four-eyes rule): the console's badge and its
+/// approval screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    pub id: Uuid,
+    pub level: String,
+    /// event or venue
+    pub scope: String,
+    /// The event's or the venue's name (what a critical approval types).
+    pub target: String,
+    pub message: String,
+    pub triggered_by: String,
+    pub created_at: Option<DateTime<Utc>>,
+    /// Held deliveries per channel (they go out on approval).
+    pub by_channel: std::collections::BTreeMap<String, i64>,
+    pub unreachable: i64,
+    pub duplicates: i64,
+}
+
+impl Waiting {
+    pub fn deliveries(&self) -> i64 {
+        self.by_channel.values().sum()
+    }
+}
+
+/// Broadcasts awaiting approval, oldest first (at most 50).
+pub async fn awaiting(store: &Store) -> Result<Vec<Waiting>, String> {
+    let rows = store
+        .db
+        .fetch_all(
+            "SELECT b.id, b.level, b.scope, b.venue_name, b.message, b.triggered_by, b.created_at, \
+               b.unreachable_count, b.duplicate_count, e.name AS event_name \
+             FROM emergency_broadcasts b LEFT JOIN events e ON e.id = b.event_id \
+             WHERE b.status = 'awaiting_approval' ORDER BY b.created_at, b.id LIMIT 50",
+            &[],
+        )
+        .await
+        .map_err(db_err)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counts = store
+        .db
+        .fetch_all(
+            "SELECT d.broadcast_id, d.channel, count(*) AS n FROM broadcast_deliveries d \
+             JOIN emergency_broadcasts b ON b.id = d.broadcast_id \
+             WHERE b.status = 'awaiting_approval' AND d.status = 'held' \
+             GROUP BY d.broadcast_id, d.channel",
+            &[],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let id = r.id("id");
+            let scope = r.s("scope");
+            Waiting {
+                id,
+                level: r.s("level"),
+                target: if scope == "event" {
+                    r.text("event_name").unwrap_or_default()
+                } else {
+                    r.text("venue_name").unwrap_or_default()
+                },
+                scope,
+                message: r.s("message"),
+                triggered_by: r.s("triggered_by"),
+                created_at: r.ts("created_at"),
+                by_channel: counts
+                    .iter()
+                    .filter(|c| c.id("broadcast_id") == id)
+                    .map(|c| (c.s("channel"), c.n("n")))
+                    .collect(),
+                unreachable: r.n("unreachable_count"),
+                duplicates: r.n("duplicate_count"),
+            }
+        })
+        .collect())
+}
+
 /// Events the compose screen offers: from 12 hours ago to a week ahead, not cancelled.
 pub async fn event_choices(
     store: &Store,
@@ -355,6 +436,14 @@ pub async fn run_effect(
         }
         E::Send(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
         E::Progress(id) => M::Progress(progress(store, id).await.map(Box::new)),
+        E::Awaiting => M::Awaiting(awaiting(store).await),
+        E::Approve(id) => M::Decided(id, true, approve(store, ctx, id).await.map(Box::new)),
+        E::Cancel(id) => M::Decided(id, false, cancel(store, ctx, id).await.map(Box::new)),
+        E::CancelWaiting(id) => M::Decided(
+            id,
+            false,
+            cancel_waiting(store, ctx, id).await.map(Box::new),
+        ),
         E::Retry(id) => M::Done(match retry_failed(store, ctx, id).await {
             Ok(0) => Err("nothing to retry: no failed delivery".into()),
             Ok(n) => Ok(format!("{n} failed deliveries queued again")),

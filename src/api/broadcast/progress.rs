@@ -266,7 +266,19 @@ pub async fn follow_up(
         .await
         .map_err(db_err)?
         .ok_or_else(|| format!("no broadcast {original}"))?;
-    if matches!(b.s("status").as_str(), "awaiting_approval" | "cancelled") {
+    // a cancelled broadcast may have reached some people before the cancel: they (and only
+    // they) get the follow-up, e.g. the correction of an alert stopped half-way
+    let reached = store
+        .db
+        .fetch_one(
+            "SELECT count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 \
+             AND status NOT IN ('held', 'cancelled')",
+            &[Val::Uuid(original)],
+        )
+        .await
+        .map_err(db_err)?
+        .n("n");
+    if b.s("status") == "awaiting_approval" || reached == 0 {
         return Err(format!(
             "broadcast {original} is {}: nothing was sent to follow up",
             b.s("status")
@@ -291,7 +303,8 @@ pub async fn follow_up(
         .db
         .fetch_all(
             "SELECT p.id, p.name, p.phone, p.email, p.primary_channel FROM people p WHERE p.id IN \
-             (SELECT person_id FROM broadcast_deliveries WHERE broadcast_id = $1) ORDER BY p.id",
+             (SELECT person_id FROM broadcast_deliveries WHERE broadcast_id = $1 \
+               AND status NOT IN ('held', 'cancelled')) ORDER BY p.id",
             &[Val::Uuid(original)],
         )
         .await

@@ -289,7 +289,14 @@ pub struct Decision {
     pub outcome: &'static str,
     pub broadcast_id: Uuid,
     pub message: String,
+    /// Deliveries the decision moved (queued by an approval, stopped by a cancel).
     pub deliveries: usize,
+    /// A cancel: deliveries that will not go out (held or queued, their jobs cancelled).
+    pub stopped: usize,
+    /// A cancel: deliveries already out (sent, delivered or failed): untouched.
+    pub already_out: usize,
+    /// A cancel: deliveries a worker had already claimed (they may still go out).
+    pub in_flight: usize,
     pub webhook: Option<WebhookResult>,
 }
 
@@ -301,10 +308,23 @@ impl Decision {
             _ => 2,
         }
     }
+
+    fn new(outcome: &'static str, id: Uuid, message: String) -> Decision {
+        Decision {
+            outcome,
+            broadcast_id: id,
+            message,
+            deliveries: 0,
+            stopped: 0,
+            already_out: 0,
+            in_flight: 0,
+            webhook: None,
+        }
+    }
 }
 
 /// Why a conditional update on a broadcast matched nothing.
-async fn explain(tx: &mut Tx, id: Uuid, me: &str) -> Result<String, sqlx::Error> {
+async fn explain(tx: &mut Tx, id: Uuid, me: &str, approving: bool) -> Result<String, sqlx::Error> {
     let r = tx
         .fetch_optional(
             "SELECT status, triggered_by, approved_by, approved_at, cancelled_by, cancelled_at \
@@ -321,90 +341,41 @@ async fn explain(tx: &mut Tx, id: Uuid, me: &str) -> Result<String, sqlx::Error>
             .unwrap_or_default()
     };
     Ok(match r.s("status").as_str() {
-        "awaiting_approval" if r.s("triggered_by") == me => {
-            "the four-eyes rule: a different operator must approve this broadcast".into()
+        "awaiting_approval" if approving && r.s("triggered_by") == me => {
+            "the four-eyes rule: you triggered this broadcast, a different operator must approve it"
+                .into()
         }
         "cancelled" => format!(
             "already cancelled by {} at {}",
             r.text("cancelled_by").unwrap_or_default(),
             hhmm(&r, "cancelled_at")
         ),
-        s if r.text("approved_by").is_some() => format!(
+        s if approving && r.text("approved_by").is_some() => format!(
             "already approved by {} at {} ({s})",
             r.text("approved_by").unwrap_or_default(),
             hhmm(&r, "approved_at")
         ),
-        s => format!("the broadcast is {s}, not awaiting approval"),
+        s if approving => format!("the broadcast is {s}, not awaiting approval"),
+        s => format!("the broadcast already finished ({s}): nothing left to stop"),
     })
 }
 
 /// A second operator approves a broadcast waiting under the four-eyes rule: its held deliveries
 /// are queued and their jobs written, in one transaction with the audit row.
 pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decision, String> {
-    decide(store, ctx, id, true).await
-}
-
-/// Cancels a broadcast still awaiting approval (either operator).
-pub async fn cancel(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decision, String> {
-    decide(store, ctx, id, false).await
-}
-
-async fn decide(
-    store: &Store,
-    ctx: &BroadcastCtx,
-    id: Uuid,
-    approve: bool,
-) -> Result<Decision, String> {
     let now = Utc::now();
     let me = ctx.actor.operator.clone();
-    let action = if approve {
-        "broadcast.approve"
-    } else {
-        "broadcast.cancel"
-    };
     let mut tx = store.db.begin().await.map_err(db_err)?;
-    let changed = if approve {
-        tx.execute(
+    let changed = tx
+        .execute(
             "UPDATE emergency_broadcasts SET status = 'queued', approved_by = $2, approved_at = $3 \
              WHERE id = $1 AND status = 'awaiting_approval' AND triggered_by <> $2",
             &[Val::Uuid(id), Val::Text(me.clone()), Val::Ts(now)],
         )
         .await
-    } else {
-        tx.execute(
-            "UPDATE emergency_broadcasts SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, \
-               completed_at = $3 WHERE id = $1 AND status = 'awaiting_approval'",
-            &[Val::Uuid(id), Val::Text(me.clone()), Val::Ts(now)],
-        )
-        .await
-    }
-    .map_err(db_err)?;
+        .map_err(db_err)?;
     if changed == 0 {
-        let why = explain(&mut tx, id, &me).await.map_err(db_err)?;
-        let exists = !why.starts_with("no broadcast");
-        if exists {
-            audit(
-                &mut tx,
-                &ctx.actor,
-                action,
-                id,
-                now,
-                json!(null),
-                json!({"conflict": why}),
-                None,
-                Outcome::Conflict,
-            )
-            .await
-            .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        return Ok(Decision {
-            outcome: if exists { "conflict" } else { "error" },
-            broadcast_id: id,
-            message: why,
-            deliveries: 0,
-            webhook: None,
-        });
+        return refuse(tx, ctx, id, "broadcast.approve", now, true).await;
     }
     let held = tx
         .fetch_all(
@@ -413,58 +384,292 @@ async fn decide(
         )
         .await
         .map_err(db_err)?;
-    let to = if approve { "queued" } else { "cancelled" };
     tx.execute(
-        "UPDATE broadcast_deliveries SET status = $2 WHERE broadcast_id = $1 AND status = 'held'",
-        &[Val::Uuid(id), Val::Text(to.into())],
+        "UPDATE broadcast_deliveries SET status = 'queued' WHERE broadcast_id = $1 AND status = 'held'",
+        &[Val::Uuid(id)],
     )
     .await
     .map_err(db_err)?;
-    if approve {
-        let wf = workflow_id(&mut tx).await.map_err(db_err)?;
-        let jobs: Vec<(Uuid, Channel)> = held
-            .iter()
-            .filter_map(|r| {
-                Channel::parse(&r.s("channel"))
-                    .ok()
-                    .map(|c| (r.id("id"), c))
-            })
-            .collect();
-        insert_jobs(&mut tx, id, &jobs, wf, now)
-            .await
-            .map_err(db_err)?;
-    }
+    let wf = workflow_id(&mut tx).await.map_err(db_err)?;
+    let jobs: Vec<(Uuid, Channel)> = held
+        .iter()
+        .filter_map(|r| {
+            Channel::parse(&r.s("channel"))
+                .ok()
+                .map(|c| (r.id("id"), c))
+        })
+        .collect();
+    insert_jobs(&mut tx, id, &jobs, wf, now)
+        .await
+        .map_err(db_err)?;
     audit(
         &mut tx,
         &ctx.actor,
-        action,
+        "broadcast.approve",
         id,
         now,
         json!({"status": "awaiting_approval"}),
-        json!({"status": if approve { "queued" } else { "cancelled" }, "deliveries": held.len()}),
+        json!({"status": "queued", "deliveries": held.len()}),
         None,
         Outcome::Ok,
     )
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    let webhook = if approve {
-        call_webhook(store, ctx, id).await
-    } else {
-        None
-    };
-    Ok(Decision {
-        outcome: "ok",
-        broadcast_id: id,
-        message: if approve {
-            format!(
-                "broadcast {id} approved by {me}: {} deliveries queued",
-                held.len()
+    let webhook = call_webhook(store, ctx, id).await;
+    let mut d = Decision::new(
+        "ok",
+        id,
+        format!(
+            "broadcast {id} approved by {me}: {} deliveries queued",
+            held.len()
+        ),
+    );
+    d.deliveries = held.len();
+    d.webhook = webhook;
+    Ok(d)
+}
+
+/// The update matched nothing: say why, audit the refusal (when the broadcast exists), commit.
+async fn refuse(
+    mut tx: Tx,
+    ctx: &BroadcastCtx,
+    id: Uuid,
+    action: &str,
+    now: DateTime<Utc>,
+    waiting_only: bool,
+) -> Result<Decision, String> {
+    // an approval, or a cancel meant for a waiting broadcast, explains what happened to it
+    let approving = action == "broadcast.approve" || waiting_only;
+    let why = explain(&mut tx, id, &ctx.actor.operator, approving)
+        .await
+        .map_err(db_err)?;
+    let exists = !why.starts_with("no broadcast");
+    if exists {
+        audit(
+            &mut tx,
+            &ctx.actor,
+            action,
+            id,
+            now,
+            json!(null),
+            json!({"conflict": why}),
+            None,
+            Outcome::Conflict,
+        )
+        .await
+        .map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(Decision::new(
+        if exists { "conflict" } else { "error" },
+        id,
+        why,
+    ))
+}
+
+/// Cancels a broadcast (either operator). Awaiting approval: its held deliveries are cancelled,
+/// nothing was sent. Queued or sending: the delivery jobs still pending (or waiting to retry)
+/// are cancelled and their deliveries marked cancelled; deliveries already out (sent, delivered,
+/// failed) are untouched and jobs a worker already holds may still go out; the answer counts
+/// each. One transaction with one audit row either way.
+pub async fn cancel(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decision, String> {
+    cancel_with(store, ctx, id, false).await
+}
+
+/// Cancels a broadcast only while it awaits approval (the approval screen and the waiting view
+/// promise "nothing has been sent"): approved meanwhile, it is a conflict that says by whom.
+pub async fn cancel_waiting(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    id: Uuid,
+) -> Result<Decision, String> {
+    cancel_with(store, ctx, id, true).await
+}
+
+async fn cancel_with(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    id: Uuid,
+    waiting_only: bool,
+) -> Result<Decision, String> {
+    let now = Utc::now();
+    let me = ctx.actor.operator.clone();
+    let set = "status = 'cancelled', cancelled_by = $2, cancelled_at = $3, completed_at = $3";
+    let args = [Val::Uuid(id), Val::Text(me.clone()), Val::Ts(now)];
+    let mut tx = store.db.begin().await.map_err(db_err)?;
+    // the broadcast row first (the engine locks it before its deliveries too)
+    let held = tx
+        .execute(
+            &format!(
+                "UPDATE emergency_broadcasts SET {set} WHERE id = $1 AND status = 'awaiting_approval'"
+            ),
+            &args,
+        )
+        .await
+        .map_err(db_err)?;
+    if held == 1 {
+        let n = tx
+            .execute(
+                "UPDATE broadcast_deliveries SET status = 'cancelled' WHERE broadcast_id = $1 AND status = 'held'",
+                &[Val::Uuid(id)],
             )
-        } else {
-            format!("broadcast {id} cancelled by {me}: nothing sent")
-        },
-        deliveries: held.len(),
-        webhook,
-    })
+            .await
+            .map_err(db_err)? as usize;
+        audit(
+            &mut tx,
+            &ctx.actor,
+            "broadcast.cancel",
+            id,
+            now,
+            json!({"status": "awaiting_approval"}),
+            json!({"status": "cancelled", "deliveries": n, "stopped": n, "already_out": 0}),
+            None,
+            Outcome::Ok,
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        let mut d = Decision::new(
+            "ok",
+            id,
+            format!("broadcast {id} cancelled by {me}: nothing sent"),
+        );
+        d.deliveries = n;
+        d.stopped = n;
+        return Ok(d);
+    }
+    if waiting_only {
+        return refuse(tx, ctx, id, "broadcast.cancel", now, true).await;
+    }
+    let before = tx
+        .fetch_optional(
+            "SELECT status, webhook_status FROM emergency_broadcasts WHERE id = $1 \
+             AND status IN ('queued', 'sending')",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    let live = tx
+        .execute(
+            &format!(
+                "UPDATE emergency_broadcasts SET {set} WHERE id = $1 AND status IN ('queued', 'sending')"
+            ),
+            &args,
+        )
+        .await
+        .map_err(db_err)?;
+    if live == 0 {
+        return refuse(tx, ctx, id, "broadcast.cancel", now, false).await;
+    }
+    let note = format!("broadcast cancelled by {me}");
+    let jobs_sql = match backend(&tx) {
+        Backend::Postgres => {
+            "UPDATE job_queue SET status = 'cancelled', completed_at = $2, updated_at = $2, \
+               locked_by = NULL, error_message = $3 \
+             WHERE status IN ('pending', 'retrying') AND job_type LIKE 'broadcast.%' \
+               AND payload->>'broadcast_id' = $1 \
+             RETURNING payload->>'delivery_id' AS delivery_id"
+        }
+        Backend::Sqlite => {
+            "UPDATE job_queue SET status = 'cancelled', completed_at = $2, updated_at = $2, \
+               locked_by = NULL, error_message = $3 \
+             WHERE status IN ('pending', 'retrying') AND job_type LIKE 'broadcast.%' \
+               AND json_extract(payload, '$.broadcast_id') = $1 \
+             RETURNING json_extract(payload, '$.delivery_id') AS delivery_id"
+        }
+    };
+    let jobs = tx
+        .fetch_all(
+            jobs_sql,
+            &[
+                Val::Text(id.to_string()),
+                Val::Ts(now),
+                Val::Text(note.clone()),
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    let ids: Vec<serde_json::Value> = jobs
+        .iter()
+        .filter_map(|r| r.text("delivery_id"))
+        .map(serde_json::Value::String)
+        .collect();
+    let stopped = if ids.is_empty() {
+        0
+    } else {
+        let sql = match backend(&tx) {
+            Backend::Postgres => {
+                "UPDATE broadcast_deliveries SET status = 'cancelled', error = $3 \
+                 WHERE broadcast_id = $1 AND status = 'queued' \
+                   AND id IN (SELECT (x #>> '{}')::uuid FROM jsonb_array_elements($2::jsonb) AS x)"
+            }
+            Backend::Sqlite => {
+                "UPDATE broadcast_deliveries SET status = 'cancelled', error = $3 \
+                 WHERE broadcast_id = $1 AND status = 'queued' \
+                   AND id IN (SELECT value FROM json_each($2))"
+            }
+        };
+        tx.execute(
+            sql,
+            &[
+                Val::Uuid(id),
+                Val::Json(serde_json::Value::Array(ids)),
+                Val::Text(note),
+            ],
+        )
+        .await
+        .map_err(db_err)? as usize
+    };
+    let counts = tx
+        .fetch_all(
+            "SELECT status, count(*) AS n FROM broadcast_deliveries WHERE broadcast_id = $1 GROUP BY status",
+            &[Val::Uuid(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    let (mut already_out, mut in_flight) = (0usize, 0usize);
+    for r in &counts {
+        match r.s("status").as_str() {
+            "sent" | "delivered" | "failed" => already_out += r.n("n") as usize,
+            "queued" => in_flight += r.n("n") as usize,
+            _ => {}
+        }
+    }
+    let old = before
+        .as_ref()
+        .map(|r| r.s("status"))
+        .unwrap_or_else(|| "queued".into());
+    audit(
+        &mut tx,
+        &ctx.actor,
+        "broadcast.cancel",
+        id,
+        now,
+        json!({"status": old}),
+        json!({"status": "cancelled", "stopped": stopped, "already_out": already_out,
+               "in_flight": in_flight, "jobs_cancelled": jobs.len()}),
+        None,
+        Outcome::Ok,
+    )
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    let mut message = format!(
+        "broadcast {id} cancelled by {me}: {stopped} deliveries stopped, {already_out} already out"
+    );
+    if in_flight > 0 {
+        message.push_str(&format!(
+            ", {in_flight} in flight (a worker had them: they may still go out)"
+        ));
+    }
+    if before.and_then(|r| r.text("webhook_status")).as_deref() == Some("ok") {
+        message.push_str("; n8n's own broadcast was already triggered: stop it in n8n too");
+    }
+    let mut d = Decision::new("ok", id, message);
+    d.deliveries = stopped;
+    d.stopped = stopped;
+    d.already_out = already_out;
+    d.in_flight = in_flight;
+    Ok(d)
 }
