@@ -179,7 +179,7 @@ async fn load_bench(g: &Globals, a: LoadArgs) -> Result<(), Fail> {
         );
     }
     println!(
-        "lock waits: {} of {} samples (every 100 ms) caught a statement waiting on a lock",
+        "lock waits: {} statements seen waiting on a lock in {} samples (one every 100 ms)",
         busy.lock_waits.iter().map(|w| w.1).sum::<u64>(),
         busy.lock_samples
     );
