@@ -121,12 +121,23 @@ async fn refresh(g: &Globals, a: RefreshArgs) -> Result<(), Fail> {
     })
     .await
     .map_err(fail)?;
+    // with --reuse the size is what the database holds, not --rows
+    let rows = if a.reuse {
+        store
+            .db
+            .fetch_one("SELECT count(*) AS n FROM workflow_executions", &[])
+            .await
+            .map_err(|e| fail(e.into()))?
+            .n("n")
+    } else {
+        a.rows
+    };
     println!(
         "refresh_p95_ms={:.2} seeds_sql_p95_ms={:.2} ratio={:.1} rows={}",
         r.refresh_p95_ms(),
         r.seeds_p95_ms(),
         r.seeds_p95_ms() / r.refresh_p95_ms().max(1e-9),
-        a.rows
+        rows
     );
     Ok(())
 }
