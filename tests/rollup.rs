@@ -57,6 +57,47 @@ async fn direct(
     (started, done.0, done.1, failing)
 }
 
+/// The Workflows view's numbers straight from the base table: per workflow, runs started since
+/// `since`, completed and failed among runs finished since then, and the nearest-rank p95
+/// (rank ceil(0.95·n)) of their durations.
+async fn direct_stats(
+    s: &TestStore,
+    since: opsdeck::model::Ts,
+) -> Vec<(Uuid, i64, i64, i64, Option<i64>)> {
+    let mut out = Vec::new();
+    for w in
+        s.db.fetch_all("SELECT id FROM workflows ORDER BY name", &[])
+            .await
+            .unwrap()
+    {
+        let id = w.id("id");
+        let wv = [Val::Ts(since), Val::Uuid(id)];
+        let n = |sql: &'static str| {
+            let wv = wv.clone();
+            async move { s.db.fetch_one(sql, &wv).await.unwrap().n("n") }
+        };
+        let runs = n("SELECT count(*) AS n FROM workflow_executions WHERE started_at >= $1 AND workflow_id = $2").await;
+        let completed = n("SELECT count(*) AS n FROM workflow_executions WHERE completed_at >= $1 AND workflow_id = $2 AND status = 'completed'").await;
+        let failed = n("SELECT count(*) AS n FROM workflow_executions WHERE completed_at >= $1 AND workflow_id = $2 AND status = 'failed'").await;
+        let durations: Vec<i64> =
+            s.db.fetch_all(
+                "SELECT duration_ms FROM workflow_executions WHERE completed_at >= $1 \
+                 AND workflow_id = $2 AND duration_ms IS NOT NULL \
+                 AND status IN ('completed', 'failed') ORDER BY duration_ms",
+                &wv,
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.n("duration_ms"))
+            .collect();
+        let p95 =
+            (!durations.is_empty()).then(|| durations[(durations.len() * 95).div_ceil(100) - 1]);
+        out.push((id, runs, completed, failed, p95));
+    }
+    out
+}
+
 async fn rollup_body(s: TestStore) {
     // `now` 20 s into a minute, so the window's first minute is partial
     let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + Duration::seconds(20);
@@ -117,6 +158,21 @@ async fn rollup_body(s: TestStore) {
                 .collect();
             assert_eq!(got, failing, "{label}: top failing");
             assert!(!started.is_empty(), "{label}: the window is not empty");
+            // the Workflows view (rollup counts, p95) over windows with a partial first minute
+            for since in [now - Duration::hours(1), now - Duration::minutes(97)] {
+                let mut got: Vec<_> = s
+                    .workflow_stats(since)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|w| (w.workflow.id, w.runs, w.completed, w.failed, w.p95_ms))
+                    .collect();
+                let mut want = direct_stats(s, since).await;
+                got.sort();
+                want.sort();
+                assert_eq!(got, want, "{label}: workflow stats since {since}");
+                assert!(want.iter().any(|w| w.4.is_some()), "{label}: some p95");
+            }
         }
     };
     check("inserted").await;

@@ -57,23 +57,28 @@ impl Report {
     pub fn seeds_p95_ms(&self) -> f64 {
         self.get("seeds' SQL (dashboard + capacity)")
     }
-    pub fn table(&self) -> String {
+}
+
+/// The table's header line.
+pub fn header() -> String {
+    format!(
+        "{:<40} {:>10} {:>10} {:>6}\n",
+        "read", "p50 ms", "p95 ms", "n"
+    )
+}
+
+impl Timing {
+    /// One table line (with its newline).
+    pub fn line(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<40} {:>10} {:>10} {:>6}",
-            "read", "p50 ms", "p95 ms", "n"
+            "{:<40} {:>10.2} {:>10.2} {:>6}",
+            self.name,
+            self.p(0.5),
+            self.p(0.95),
+            self.ms.len()
         );
-        for t in &self.rows {
-            let _ = writeln!(
-                s,
-                "{:<40} {:>10.2} {:>10.2} {:>6}",
-                t.name,
-                t.p(0.5),
-                t.p(0.95),
-                t.ms.len()
-            );
-        }
         s
     }
 }
@@ -99,11 +104,70 @@ where
     })
 }
 
-pub async fn measure(store: &Store, n: usize) -> Result<Report> {
+/// Times every read; `done` is called with each timing as soon as it is measured (the bench
+/// prints it at once, so a run cut short still shows what it measured).
+pub async fn measure(
+    store: &Store,
+    n: usize,
+    views: bool,
+    mut done: impl FnMut(&Timing),
+) -> Result<Report> {
     let mut rows = Vec::new();
-    rows.push(
+    let mut push = |rows: &mut Vec<Timing>, t: Timing| {
+        done(&t);
+        rows.push(t);
+    };
+    push(
+        &mut rows,
         time("overview refresh", n, || async {
             store.overview(Utc::now()).await?;
+            Ok(())
+        })
+        .await?,
+    );
+    let busiest = store
+        .db
+        .fetch_one(
+            "SELECT event_id FROM tickets GROUP BY event_id ORDER BY count(*) DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .ok()
+        .and_then(|r| r.uuid("event_id"))
+        .unwrap_or_default();
+    push(
+        &mut rows,
+        time("seeds' dashboard (Phase 8)", n, || async {
+            store
+                .db
+                .fetch_all(SEED_DASHBOARD, &[Val::Ts(Utc::now() - Duration::hours(24))])
+                .await?;
+            Ok(())
+        })
+        .await?,
+    );
+    push(
+        &mut rows,
+        time("seeds' per-sale capacity (Phase 3)", n, || async {
+            store
+                .db
+                .fetch_one(SEED_CAPACITY, &[Val::Uuid(busiest)])
+                .await?;
+            Ok(())
+        })
+        .await?,
+    );
+    push(
+        &mut rows,
+        time("seeds' SQL (dashboard + capacity)", n, || async {
+            store
+                .db
+                .fetch_all(SEED_DASHBOARD, &[Val::Ts(Utc::now() - Duration::hours(24))])
+                .await?;
+            store
+                .db
+                .fetch_one(SEED_CAPACITY, &[Val::Uuid(busiest)])
+                .await?;
             Ok(())
         })
         .await?,
@@ -116,9 +180,10 @@ pub async fn measure(store: &Store, n: usize) -> Result<Report> {
         "bench".into(),
         Utc::now(),
     );
-    for v in ViewId::ALL {
+    for v in ViewId::ALL.into_iter().filter(|_| views) {
         let filter = app.base_filter(v);
-        rows.push(
+        push(
+            &mut rows,
             time(&format!("{} first page", v.title()), n, || {
                 let req = LoadReq {
                     view: v,
@@ -136,49 +201,5 @@ pub async fn measure(store: &Store, n: usize) -> Result<Report> {
             .await?,
         );
     }
-    let busiest = store
-        .db
-        .fetch_one(
-            "SELECT event_id FROM tickets GROUP BY event_id ORDER BY count(*) DESC LIMIT 1",
-            &[],
-        )
-        .await
-        .ok()
-        .and_then(|r| r.uuid("event_id"))
-        .unwrap_or_default();
-    rows.push(
-        time("seeds' dashboard (Phase 8)", n, || async {
-            store
-                .db
-                .fetch_all(SEED_DASHBOARD, &[Val::Ts(Utc::now() - Duration::hours(24))])
-                .await?;
-            Ok(())
-        })
-        .await?,
-    );
-    rows.push(
-        time("seeds' per-sale capacity (Phase 3)", n, || async {
-            store
-                .db
-                .fetch_one(SEED_CAPACITY, &[Val::Uuid(busiest)])
-                .await?;
-            Ok(())
-        })
-        .await?,
-    );
-    rows.push(
-        time("seeds' SQL (dashboard + capacity)", n, || async {
-            store
-                .db
-                .fetch_all(SEED_DASHBOARD, &[Val::Ts(Utc::now() - Duration::hours(24))])
-                .await?;
-            store
-                .db
-                .fetch_one(SEED_CAPACITY, &[Val::Uuid(busiest)])
-                .await?;
-            Ok(())
-        })
-        .await?,
-    );
     Ok(Report { rows })
 }

@@ -7,7 +7,7 @@ use chrono::Duration;
 use uuid::Uuid;
 
 use super::rows::{self, ALERT_COLS, BROADCAST_COLS, EVENT_COLS, WORKFLOW_COLS};
-use super::window::{self, RunClock};
+use super::window;
 use super::{COUNT_CAP, Store};
 use crate::api::db::Val;
 use crate::model::*;
@@ -16,15 +16,28 @@ impl Store {
     /// Queue depth: exact counts of the open states by status and job type (partial index),
     /// the oldest pending job, and completed jobs in the last hour (capped).
     pub async fn queue_depth(&self, now: Ts) -> Result<QueueDepth> {
-        let rows = self
-            .db
-            .fetch_all(
-                "SELECT status, job_type, count(*) AS n FROM job_queue \
-                 WHERE status IN ('pending', 'retrying', 'processing', 'failed') \
-                 GROUP BY status, job_type ORDER BY job_type, status",
-                &[],
-            )
-            .await?;
+        let open = self.db.fetch_all(
+            "SELECT status, job_type, count(*) AS n FROM job_queue \
+             WHERE status IN ('pending', 'retrying', 'processing', 'failed') \
+             GROUP BY status, job_type ORDER BY job_type, status",
+            &[],
+        );
+        let oldest = self.db.fetch_one(
+            "SELECT min(created_at) AS t FROM job_queue WHERE status = 'pending'",
+            &[],
+        );
+        let completed_sql = format!(
+            // ORDER BY: even a generic plan (after five runs of the prepared statement) then
+            // walks jq_completed_idx from $1 and stops at the cap, instead of scanning the table
+            // for "the first 10,001 matches"
+            "SELECT count(*) AS n FROM (SELECT 1 FROM job_queue WHERE status = 'completed' \
+             AND completed_at >= $1 ORDER BY completed_at LIMIT {}) t",
+            COUNT_CAP + 1
+        );
+        let hour = [Val::Ts(now - Duration::hours(1))];
+        let completed = self.db.fetch_one(&completed_sql, &hour);
+        // independent reads: concurrently on the pool's connections
+        let (rows, oldest, completed) = futures::try_join!(open, oldest, completed)?;
         let mut q = QueueDepth::default();
         for r in &rows {
             let (status, n) = (r.s("status"), r.n("n"));
@@ -37,29 +50,8 @@ impl Store {
             }
             q.by_type.push((r.s("job_type"), status, n));
         }
-        q.oldest_pending_at = self
-            .db
-            .fetch_one(
-                "SELECT min(created_at) AS t FROM job_queue WHERE status = 'pending'",
-                &[],
-            )
-            .await?
-            .ts("t");
-        let n = self
-            .db
-            .fetch_one(
-                &format!(
-                    // ORDER BY: even a generic plan (after five runs of the prepared statement)
-                    // then walks jq_completed_idx from $1 and stops at the cap, instead of
-                    // scanning the table for "the first 10,001 matches"
-                    "SELECT count(*) AS n FROM (SELECT 1 FROM job_queue WHERE status = 'completed' \
-                     AND completed_at >= $1 ORDER BY completed_at LIMIT {}) t",
-                    COUNT_CAP + 1
-                ),
-                &[Val::Ts(now - Duration::hours(1))],
-            )
-            .await?
-            .n("n");
+        q.oldest_pending_at = oldest.ts("t");
+        let n = completed.n("n");
         q.completed_last_hour = Count {
             n: n.min(COUNT_CAP),
             capped: n > COUNT_CAP,
@@ -82,31 +74,32 @@ impl Store {
                 &[],
             )
             .await?;
-        let since_v = [Val::Ts(since)];
-        // runs started in the window, by status
-        let started = self
-            .db
-            .fetch_all(
-                "SELECT workflow_id, status, count(*) AS n FROM workflow_executions \
-                 WHERE started_at >= $1 GROUP BY workflow_id, status",
-                &since_v,
-            )
-            .await?;
-        // runs finished in the window, by outcome
-        let finished = self
-            .db
-            .fetch_all(
-                "SELECT workflow_id, status, count(*) AS n FROM workflow_executions \
-                 WHERE completed_at >= $1 GROUP BY workflow_id, status",
-                &since_v,
-            )
-            .await?;
-        let p95 = self.p95_by_workflow(since).await?;
+        // runs started in the window (by status) and finished in it (by outcome), from the
+        // per-minute rollup in one read (exact; see `window`)
         let mut runs: HashMap<Uuid, i64> = HashMap::new();
-        let mut open: HashMap<(Uuid, String), i64> = HashMap::new();
-        for r in &started {
-            *runs.entry(r.id("workflow_id")).or_default() += r.n("n");
+        let mut done: HashMap<(Uuid, String), i64> = HashMap::new();
+        for r in self
+            .db
+            .fetch_all(
+                &format!(
+                    "SELECT kind, workflow_id, status, CAST(sum(n) AS bigint) AS n FROM {} t \
+                     GROUP BY kind, workflow_id, status",
+                    window::runs_both()
+                ),
+                &window::binds(since),
+            )
+            .await?
+        {
+            if r.s("kind") == "started" {
+                *runs.entry(r.id("workflow_id")).or_default() += r.n("n");
+            } else {
+                *done
+                    .entry((r.id("workflow_id"), r.s("status")))
+                    .or_default() += r.n("n");
+            }
         }
+        let p95 = self.p95_by_workflow(since).await?;
+        let mut open: HashMap<(Uuid, String), i64> = HashMap::new();
         // exact open states regardless of window
         for r in self
             .db
@@ -118,10 +111,6 @@ impl Store {
             .await?
         {
             open.insert((r.id("workflow_id"), r.s("status")), r.n("n"));
-        }
-        let mut done: HashMap<(Uuid, String), i64> = HashMap::new();
-        for r in &finished {
-            done.insert((r.id("workflow_id"), r.s("status")), r.n("n"));
         }
         Ok(wf_rows
             .iter()
@@ -151,11 +140,19 @@ impl Store {
     }
 
     /// p95 of duration_ms per workflow over runs finished in the window (nearest-rank method:
-    /// the value at rank ceil(0.95·n) in ascending order). Same SQL on both backends.
+    /// the value at rank ceil(0.95·n) in ascending order). On SQLite window functions pick that
+    /// rank; on Postgres this is `percentile_disc(0.95)`, which is the same nearest rank (the first
+    /// value whose cumulative share reaches 0.95) as one ordered-set aggregate, without the
+    /// window functions' per-row bookkeeping.
     pub async fn p95_by_workflow(&self, since: Ts) -> Result<HashMap<Uuid, i64>> {
-        let rows = self
-            .db
-            .fetch_all(
+        let sql = match self.backend() {
+            super::Backend::Postgres => {
+                "SELECT workflow_id, percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) \
+                   AS duration_ms FROM workflow_executions \
+                 WHERE completed_at >= $1 AND duration_ms IS NOT NULL \
+                   AND status IN ('completed', 'failed') GROUP BY workflow_id"
+            }
+            super::Backend::Sqlite => {
                 "SELECT workflow_id, duration_ms FROM ( \
                    SELECT workflow_id, duration_ms, \
                      ROW_NUMBER() OVER (PARTITION BY workflow_id ORDER BY duration_ms) AS rn, \
@@ -163,10 +160,10 @@ impl Store {
                    FROM workflow_executions \
                    WHERE completed_at >= $1 AND duration_ms IS NOT NULL \
                      AND status IN ('completed', 'failed') \
-                 ) t WHERE rn = (cnt * 95 + 99) / 100",
-                &[Val::Ts(since)],
-            )
-            .await?;
+                 ) t WHERE rn = (cnt * 95 + 99) / 100"
+            }
+        };
+        let rows = self.db.fetch_all(sql, &[Val::Ts(since)]).await?;
         Ok(rows
             .iter()
             .map(|r| (r.id("workflow_id"), r.n("duration_ms")))
@@ -288,105 +285,130 @@ impl Store {
         Ok(v)
     }
 
-    /// Everything on the control-room screen in one refresh. Every read is windowed (last hour),
-    /// limited, or an exact count of an open state.
-    pub async fn overview(&self, now: Ts) -> Result<Overview> {
-        let queue = self.queue_depth(now).await?;
+    /// The last hour's run numbers (see [`RunsLastHour`]).
+    async fn runs_last_hour(&self, now: Ts) -> Result<RunsLastHour> {
         // last-hour run numbers from the per-minute rollup (exact; see `window`)
         let since = now - Duration::hours(1);
         let wb = window::binds(since);
-        let runs_last_hour = self
-            .db
-            .fetch_all(
-                &format!(
-                    "SELECT status, CAST(sum(n) AS bigint) AS n FROM {} t \
-                     GROUP BY status HAVING sum(n) > 0 ORDER BY status",
-                    window::runs_since(RunClock::Started, None)
-                ),
-                &wb,
-            )
-            .await?
-            .iter()
-            .map(|r| (r.s("status"), r.n("n")))
-            .collect();
+        // one read of the rollup for both clocks: (kind, workflow, status) → n
+        let mut started: std::collections::BTreeMap<String, i64> = Default::default();
         let mut completed_last_hour = 0;
         let mut failed_last_hour = 0;
+        let mut failing: Vec<FailingWorkflow> = Vec::new();
         for r in self
             .db
             .fetch_all(
                 &format!(
-                    "SELECT status, CAST(sum(n) AS bigint) AS n FROM {} t GROUP BY status",
-                    window::runs_since(RunClock::Finished, None)
+                    "SELECT t.kind, t.workflow_id, w.name, t.status, CAST(sum(t.n) AS bigint) AS n \
+                     FROM {} t LEFT JOIN workflows w ON w.id = t.workflow_id \
+                     GROUP BY t.kind, t.workflow_id, w.name, t.status HAVING sum(t.n) <> 0",
+                    window::runs_both()
                 ),
                 &wb,
             )
             .await?
         {
-            match r.s("status").as_str() {
-                "completed" => completed_last_hour = r.n("n"),
-                "failed" => failed_last_hour = r.n("n"),
+            let (status, n) = (r.s("status"), r.n("n"));
+            if r.s("kind") == "started" {
+                *started.entry(status).or_default() += n;
+                continue;
+            }
+            match status.as_str() {
+                "completed" => completed_last_hour += n,
+                "failed" => {
+                    failed_last_hour += n;
+                    if let Some(name) = r.text("name") {
+                        failing.push(FailingWorkflow {
+                            workflow_id: r.id("workflow_id"),
+                            name,
+                            failures: n,
+                        });
+                    }
+                }
                 _ => {}
             }
         }
-        let top_failing = self
-            .db
-            .fetch_all(
-                &format!(
-                    "SELECT t.workflow_id, w.name, CAST(sum(t.n) AS bigint) AS n FROM {} t \
-                     JOIN workflows w ON w.id = t.workflow_id \
-                     GROUP BY t.workflow_id, w.name HAVING sum(t.n) > 0 \
-                     ORDER BY n DESC, w.name LIMIT 5",
-                    window::runs_since(RunClock::Finished, Some("failed"))
-                ),
-                &wb,
+        let runs_last_hour: Vec<(String, i64)> =
+            started.into_iter().filter(|(_, n)| *n > 0).collect();
+        failing.retain(|f| f.failures > 0);
+        failing.sort_by(|a, b| {
+            b.failures
+                .cmp(&a.failures)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        failing.truncate(5);
+        let top_failing = failing;
+        Ok((
+            runs_last_hour,
+            completed_last_hour,
+            failed_last_hour,
+            top_failing,
+        ))
+    }
+
+    /// Everything on the control-room screen in one refresh. Every read is windowed (last hour),
+    /// limited, or an exact count of an open state. The reads are independent, so they run
+    /// concurrently on the pool's connections: the refresh takes as long as its slowest read
+    /// plus the pool's overhead, not the sum of a dozen round trips.
+    pub async fn overview(&self, now: Ts) -> Result<Overview> {
+        let open_discrepancies = async {
+            Ok::<_, anyhow::Error>(
+                self.db
+                    .fetch_all(
+                        "SELECT kind, count(*) AS n FROM reconciliation_discrepancies \
+                         WHERE status = 'open' GROUP BY kind ORDER BY kind",
+                        &[],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| (r.s("kind"), r.n("n")))
+                    .collect::<Vec<_>>(),
             )
-            .await?
-            .iter()
-            .map(|r| FailingWorkflow {
-                workflow_id: r.id("workflow_id"),
-                name: r.s("name"),
-                failures: r.n("n"),
-            })
-            .collect();
-        let open_discrepancies = self
-            .db
-            .fetch_all(
-                "SELECT kind, count(*) AS n FROM reconciliation_discrepancies WHERE status = 'open' \
-                 GROUP BY kind ORDER BY kind",
-                &[],
+        };
+        let counts = async {
+            Ok::<_, anyhow::Error>(
+                self.db
+                    .fetch_one(
+                        "SELECT (SELECT count(*) FROM workflows WHERE status = 'paused') AS paused, \
+                         (SELECT count(*) FROM workflow_executions WHERE status = 'waiting') AS waiting, \
+                         (SELECT count(*) FROM approval_requests WHERE status = 'pending') AS appr, \
+                         (SELECT min(created_at) FROM approval_requests WHERE status = 'pending') AS oldest",
+                        &[],
+                    )
+                    .await?,
             )
-            .await?
-            .iter()
-            .map(|r| (r.s("kind"), r.n("n")))
-            .collect();
-        let appr = self
-            .db
-            .fetch_one(
-                "SELECT count(*) AS n, min(created_at) AS oldest FROM approval_requests WHERE status = 'pending'",
-                &[],
-            )
-            .await?;
-        let counts = self
-            .db
-            .fetch_one(
-                "SELECT (SELECT count(*) FROM workflows WHERE status = 'paused') AS paused, \
-                 (SELECT count(*) FROM workflow_executions WHERE status = 'waiting') AS waiting",
-                &[],
-            )
-            .await?;
-        let history = self.metrics_history(60).await?;
+        };
+        let (
+            queue,
+            (runs_last_hour, completed_last_hour, failed_last_hour, top_failing),
+            open_discrepancies,
+            counts,
+            history,
+            capacity,
+            open_alerts,
+            last_broadcasts,
+        ) = futures::try_join!(
+            self.queue_depth(now),
+            self.runs_last_hour(now),
+            open_discrepancies,
+            counts,
+            self.metrics_history(60),
+            self.capacity(),
+            self.open_capacity_alerts(20),
+            self.last_broadcasts(5),
+        )?;
         Ok(Overview {
             queue,
             runs_last_hour,
             completed_last_hour,
             failed_last_hour,
             top_failing,
-            capacity: self.capacity().await?,
-            open_alerts: self.open_capacity_alerts(20).await?,
+            capacity,
+            open_alerts,
             open_discrepancies,
-            pending_approvals: appr.n("n"),
-            oldest_pending_approval_at: appr.ts("oldest"),
-            last_broadcasts: self.last_broadcasts(5).await?,
+            pending_approvals: counts.n("appr"),
+            oldest_pending_approval_at: counts.ts("oldest"),
+            last_broadcasts,
             metrics: history.last().cloned(),
             depth_history: history.iter().filter_map(|m| m.queue_depth).collect(),
             workflows_paused: counts.n("paused"),
@@ -394,3 +416,6 @@ impl Store {
         })
     }
 }
+
+/// Runs started by status, completed, failed, and the top failing workflows, in the last hour.
+type RunsLastHour = (Vec<(String, i64)>, i64, i64, Vec<FailingWorkflow>);

@@ -40,6 +40,20 @@ pub fn runs_since(clock: RunClock, only: Option<&str>) -> String {
     )
 }
 
+/// A derived table `(kind, workflow_id, status, n)` of the runs started (`kind = 'started'`) and
+/// finished (`'finished'`) at or after `$1`: both clocks in one read of the rollup, for a
+/// refresh that needs both. Binds: [`binds`].
+pub fn runs_both() -> &'static str {
+    "(SELECT kind, workflow_id, status, n FROM run_minutes \
+       WHERE kind IN ('started', 'finished') AND minute >= $2 AND minute <= $3 \
+     UNION ALL \
+     SELECT 'started' AS kind, workflow_id, status, 1 AS n FROM workflow_executions \
+       WHERE started_at >= $1 AND started_at < $2 \
+     UNION ALL \
+     SELECT 'finished' AS kind, workflow_id, status, 1 AS n FROM workflow_executions \
+       WHERE completed_at >= $1 AND completed_at < $2)"
+}
+
 /// `$3` is the end of time: the bucket range is written two-sided so that a generic plan
 /// (Postgres switches to one after five runs of a prepared statement, not knowing `$2` is
 /// recent) still estimates a narrow range and walks the primary key instead of the table.
