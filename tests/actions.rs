@@ -1212,3 +1212,47 @@ async fn lock_timeout_postgres() {
         )]
     );
 }
+
+/// A bulk retry re-checks "failed by the time the operator asked" on the row it updates: a job
+/// retried and failed again while the bulk retry waited for its lock is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_retry_rechecks_failed_by_postgres() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let s = common::migrated(s).await;
+    let j = job(&s, "sms.send", "failed", None, Some("carrier down")).await;
+    let asked = now() + chrono::Duration::milliseconds(1);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // another transaction holds the job: it retries it and it fails again, after `asked`
+    let mut holder = s.db.begin().await.unwrap();
+    holder
+        .execute(
+            "UPDATE job_queue SET status = 'failed', updated_at = $1 WHERE id = $2",
+            &[Val::Ts(asked + chrono::Duration::seconds(1)), Val::Uuid(j)],
+        )
+        .await
+        .unwrap();
+    let store = Arc::new(s.store.clone());
+    let bulk = tokio::spawn(async move {
+        execute(
+            &store,
+            &ctx("maya@ops"),
+            &Action::RetryFailed {
+                select: JobSelect {
+                    job_type: Some("sms.send".into()),
+                    failed_by: Some(asked),
+                    ..Default::default()
+                },
+                expected: Some(1),
+            },
+        )
+        .await
+    });
+    // let the bulk retry reach the row lock, then let the holder commit
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    holder.commit().await.unwrap();
+    let r = bulk.await.unwrap();
+    assert_eq!(r.changed, 0, "{r:?}");
+    assert_eq!(status_of(&s, "job_queue", j).await, "failed");
+}

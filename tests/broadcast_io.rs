@@ -119,6 +119,46 @@ async fn webhook_outcomes(s: TestStore) {
 }
 store_test!(webhook_outcomes, webhook_outcomes);
 
+/// The webhook is claimed once, and never for a cancelled broadcast: an approval racing a cancel
+/// cannot let n8n's own broadcast go out after the cancel.
+async fn webhook_never_after_cancel(s: TestStore) {
+    fixture(&s).await;
+    let fake = HttpFake::start(|_| Response::status(200)).await;
+    let (id, w) = send_with_webhook(&s, &fake, 2.0, "wc").await;
+    assert!(w.ok, "{w:?}");
+    let cfg = BroadcastConfig {
+        webhook_url: Some(format!("{}/webhook/emergency-broadcast", fake.url)),
+        ..Default::default()
+    };
+    let c = ctx("bob@ops", cfg);
+    // a second call for the same broadcast: not made
+    let again = bc::call_webhook(&s, &c, id).await.unwrap();
+    assert!(
+        !again.ok && again.message.contains("not called again"),
+        "{again:?}"
+    );
+    assert_eq!(fake.requests().len(), 1);
+    // cancelled before its call: not made, and the row stays as it was
+    s.db.execute(
+        "UPDATE emergency_broadcasts SET status = 'cancelled', webhook_status = NULL WHERE id = $1",
+        &[Val::Uuid(id)],
+    )
+    .await
+    .unwrap();
+    let late = bc::call_webhook(&s, &c, id).await.unwrap();
+    assert!(
+        !late.ok && late.message.contains("the broadcast is cancelled"),
+        "{late:?}"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "no POST for a cancelled broadcast"
+    );
+    assert_eq!(webhook_row(&s, id).await.0, None);
+}
+store_test!(webhook_never_after_cancel, webhook_never_after_cancel);
+
 /// A test broadcast never calls the webhook (n8n would alert everyone).
 async fn test_mode_skips_webhook(s: TestStore) {
     fixture(&s).await;

@@ -129,7 +129,7 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
         }
         Err(f) => return say(3, f.msg),
     };
-    let store = match Store::open(&t, 1).await {
+    let store = match Store::open(&t, 2).await {
         Ok(s) => s,
         Err(e) => return say(2, e.to_string()),
     };

@@ -114,7 +114,7 @@ pub(super) async fn resend(
              WHERE id = $1 AND status IN ('approved', 'rejected') AND resume_url IS NOT NULL \
                AND (resume_status IS NULL OR resume_status = 'failed' \
                     OR (resume_status = 'pending' \
-                        AND (resume_attempt_at IS NULL OR resume_attempt_at < $3)))",
+                        AND COALESCE(resume_attempt_at, decided_at) < $3))",
             &[
                 Val::Uuid(request),
                 Val::Ts(now),

@@ -131,6 +131,13 @@ pub(super) async fn retry_failed(
     q.and("j.status = 'failed'", []);
     job_select(&mut q, select);
     q.tail(") AND status = 'failed'");
+    if let Some(t) = select.failed_by {
+        // re-checked on the row as updated: a job retried and failed again while this waited
+        // for its lock failed after the operator asked
+        q.sql
+            .push_str(&format!(" AND updated_at <= ${}", q.args.len() + 1));
+        q.args.push(Val::Ts(t));
+    }
     let n = tx.execute(&q.sql, &q.args).await?;
     if let Some(e) = expected.filter(|e| n as i64 > *e) {
         // more failed jobs match now than the operator saw and confirmed: a bulk change must

@@ -298,6 +298,14 @@ async fn xact_id(store: &Store, tx: &mut Tx) -> Result<Option<i64>, sqlx::Error>
 /// old backend still running it after a few seconds).
 async fn commit_status(store: &Store, xid: Option<i64>) -> Option<bool> {
     let xid = xid?;
+    // bounded as a whole: with the database unreachable each try could wait for a connection
+    tokio::time::timeout(Duration::from_secs(8), settle(store, xid))
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn settle(store: &Store, xid: i64) -> Option<bool> {
     for _ in 0..10 {
         let r = store
             .db

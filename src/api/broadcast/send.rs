@@ -663,7 +663,10 @@ async fn cancel_with(
             ", {in_flight} in flight (a worker had them: they may still go out)"
         ));
     }
-    if before.and_then(|r| r.text("webhook_status")).as_deref() == Some("ok") {
+    if matches!(
+        before.and_then(|r| r.text("webhook_status")).as_deref(),
+        Some("ok" | "calling")
+    ) {
         message.push_str("; n8n's own broadcast was already triggered: stop it in n8n too");
     }
     let mut d = Decision::new("ok", id, message);

@@ -28,14 +28,42 @@ pub struct WebhookResult {
 /// webhook is configured.
 pub async fn call_webhook(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Option<WebhookResult> {
     let url = ctx.cfg.webhook_url.clone()?;
+    // claim the call: never for a broadcast that is cancelled (or still waiting for its second
+    // operator), and never twice — a cancel racing an approval cannot let n8n's own broadcast
+    // go out afterwards
     let row = store
         .db
         .fetch_optional(
-            "SELECT level, scope, event_id, venue_name, message, triggered_by, idempotency_key \
-             FROM emergency_broadcasts WHERE id = $1",
+            "UPDATE emergency_broadcasts SET webhook_status = 'calling' \
+             WHERE id = $1 AND webhook_status IS NULL \
+               AND status NOT IN ('cancelled', 'awaiting_approval') \
+             RETURNING level, scope, event_id, venue_name, message, triggered_by, idempotency_key",
             &[Val::Uuid(id)],
         )
         .await;
+    if let Ok(None) = row {
+        let why = match store
+            .db
+            .fetch_optional(
+                "SELECT status, webhook_status FROM emergency_broadcasts WHERE id = $1",
+                &[Val::Uuid(id)],
+            )
+            .await
+        {
+            Ok(Some(r)) if r.text("webhook_status").is_some() => format!(
+                "n8n not called again: its call is {}",
+                r.s("webhook_status")
+            ),
+            Ok(Some(r)) => format!("n8n not called: the broadcast is {}", r.s("status")),
+            Ok(None) => format!("broadcast {id} not found"),
+            Err(e) => crate::api::db::describe_sqlx(&e),
+        };
+        return Some(WebhookResult {
+            ok: false,
+            status: None,
+            message: why,
+        });
+    }
     let result = match row {
         Ok(Some(r)) => {
             let body = json!({

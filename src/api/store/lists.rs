@@ -173,7 +173,7 @@ impl Store {
             Some("open") => {
                 q.and(
                     "(a.status = 'pending' OR a.resume_status = 'failed' \
-                      OR (a.resume_status = 'pending' AND a.resume_attempt_at < ?))",
+                      OR (a.resume_status = 'pending' AND COALESCE(a.resume_attempt_at, a.decided_at) < ?))",
                     [Val::Ts(chrono::Utc::now() - crate::action::RESUME_STALE)],
                 );
             }

@@ -12,6 +12,10 @@ use super::{COUNT_CAP, Store};
 use crate::api::db::Val;
 use crate::model::*;
 
+/// Reads an overview refresh runs side by side (the console's pool has 4 connections; one is
+/// the NOTIFY listener's, one stays free for actions and the other views).
+pub const OVERVIEW_READS: usize = 2;
+
 impl Store {
     /// Queue depth: exact counts of the open states by status and job type (partial index),
     /// the oldest pending job, and completed jobs in the last hour (capped).
@@ -36,8 +40,9 @@ impl Store {
         );
         let hour = [Val::Ts(now - Duration::hours(1))];
         let completed = self.db.fetch_one(&completed_sql, &hour);
-        // independent reads: concurrently on the pool's connections
-        let (rows, oldest, completed) = futures::try_join!(open, oldest, completed)?;
+        // one after the other: the overview already runs its reads side by side, and the pool
+        // (4 connections, one of them the NOTIFY listener's) must keep room for an action
+        let (rows, oldest, completed) = (open.await?, oldest.await?, completed.await?);
         let mut q = QueueDepth::default();
         for r in &rows {
             let (status, n) = (r.s("status"), r.n("n"));
@@ -387,16 +392,30 @@ impl Store {
             capacity,
             open_alerts,
             last_broadcasts,
-        ) = futures::try_join!(
-            self.queue_depth(now),
-            self.runs_last_hour(now),
-            open_discrepancies,
-            counts,
-            self.metrics_history(60),
-            self.capacity(),
-            self.open_capacity_alerts(20),
-            self.last_broadcasts(5),
-        )?;
+        ) = {
+            // independent reads, at most OVERVIEW_READS at a time: faster than one by one, and
+            // an operator action (or `opsdeck status` on one connection) never waits behind a
+            // whole refresh for a connection
+            let sem = tokio::sync::Semaphore::new(OVERVIEW_READS);
+            macro_rules! limited {
+                ($f:expr) => {
+                    async {
+                        let _permit = sem.acquire().await.expect("the semaphore is never closed");
+                        $f.await
+                    }
+                };
+            }
+            futures::try_join!(
+                limited!(self.queue_depth(now)),
+                limited!(self.runs_last_hour(now)),
+                limited!(open_discrepancies),
+                limited!(counts),
+                limited!(self.metrics_history(60)),
+                limited!(self.capacity()),
+                limited!(self.open_capacity_alerts(20)),
+                limited!(self.last_broadcasts(5)),
+            )?
+        };
         Ok(Overview {
             queue,
             runs_last_hour,
