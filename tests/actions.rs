@@ -1256,3 +1256,53 @@ async fn bulk_retry_rechecks_failed_by_postgres() {
     assert_eq!(r.changed, 0, "{r:?}");
     assert_eq!(status_of(&s, "job_queue", j).await, "failed");
 }
+
+/// A POST overtaken by a newer claim (a resend after the stale delay) does not write its failure
+/// over the newer POST: the request stays `pending` for the newer one to settle.
+async fn overtaken_claim_body(s: TestStore) {
+    let fake = HttpFake::start(|_| Response::status(500).delayed(Duration::from_millis(800))).await;
+    let store = Arc::new(s.store.clone());
+    let (req, _) = approval(&s, Some(&format!("{}/webhook-waiting/9", fake.url)), None).await;
+    let a = tokio::spawn({
+        let store = store.clone();
+        async move {
+            execute(
+                &store,
+                &ctx("maya@ops"),
+                &Action::Decide {
+                    request: req,
+                    label: "Kai".into(),
+                    approve: true,
+                    note: None,
+                },
+            )
+            .await
+        }
+    });
+    // while maya's POST hangs, another resend claims the request
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.db.execute(
+        "UPDATE approval_requests SET resume_attempt_at = $1 WHERE id = $2",
+        &[
+            Val::Ts(now() + chrono::Duration::seconds(1)),
+            Val::Uuid(req),
+        ],
+    )
+    .await
+    .unwrap();
+    let r = a.await.unwrap();
+    ok(&r);
+    assert!(r.warning.is_some(), "maya is told her POST failed: {r:?}");
+    assert_eq!(
+        s.db.fetch_one(
+            "SELECT resume_status FROM approval_requests WHERE id = $1",
+            &[Val::Uuid(req)],
+        )
+        .await
+        .unwrap()
+        .s("resume_status"),
+        "pending",
+        "the newer claim is not marked failed"
+    );
+}
+store_test!(overtaken_claim, overtaken_claim_body);

@@ -68,6 +68,7 @@ pub(super) async fn decide(
         request,
         url,
         body: decision_body(request, status, op, note, cur.uuid("execution_id")),
+        claimed_at: now,
     });
     Ok(Applied {
         changed: 1,
@@ -177,6 +178,7 @@ pub(super) async fn resend(
                 note.as_deref(),
                 cur.uuid("execution_id"),
             ),
+            claimed_at: now,
         }),
         rollback: false,
     })
@@ -209,13 +211,16 @@ pub(super) async fn tell_n8n(
     let _ = store
         .db
         .execute(
+            // told is told, whoever claimed last; a failure only while the claim is ours
             "UPDATE approval_requests SET resume_status = $1, resume_error = $2, resumed_at = $3 \
-             WHERE id = $4 AND COALESCE(resume_status, '') <> 'told'",
+             WHERE id = $4 AND COALESCE(resume_status, '') <> 'told' \
+               AND ($1 = 'told' OR resume_attempt_at = $5)",
             &[
                 Val::Text(state.into()),
                 Val::OptText(failure.clone()),
                 Val::OptTs(failure.is_none().then_some(now)),
                 Val::Uuid(r.request),
+                Val::Ts(r.claimed_at),
             ],
         )
         .await;

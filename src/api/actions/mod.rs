@@ -83,6 +83,9 @@ pub(super) struct Resume {
     pub(super) request: Uuid,
     pub(super) url: String,
     pub(super) body: Json,
+    /// The claim this POST made (`resume_attempt_at`): a failure is written back only while the
+    /// claim is still this one (a resend after the stale delay may have taken over).
+    pub(super) claimed_at: DateTime<Utc>,
 }
 
 /// Applies `action` and writes its audit row. Never panics on bad input; the report says what
