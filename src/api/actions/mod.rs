@@ -150,19 +150,8 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
             let _ = tx.rollback().await;
             let msg = action_error(&e);
             // the change did not happen; record the attempt when the database still answers
-            let audit_id = audit_alone(
-                store,
-                ctx,
-                action,
-                now,
-                json!(null),
-                json!({"error": msg}),
-                Outcome::Error,
-            )
-            .await;
-            let mut r = ActionReport::error(name, format!("{}: {msg}", action.summary()));
-            r.audit_id = audit_id;
-            return r;
+            let report = format!("{}: {msg}", action.summary());
+            return not_applied(store, ctx, action, now, msg, report).await;
         }
     };
     let outcome = if applied.changed > 0 {
@@ -197,25 +186,12 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
             Some(true) => {}
             Some(false) => {
                 let msg = describe_sqlx(&e);
-                let audit_id = audit_alone(
-                    store,
-                    ctx,
-                    action,
-                    now,
-                    json!(null),
-                    json!({"error": format!("not committed: {msg}")}),
-                    Outcome::Error,
-                )
-                .await;
-                let mut r = ActionReport::error(
-                    name,
-                    format!(
-                        "{}: not applied — the connection was lost before the commit ({msg})",
-                        action.summary()
-                    ),
+                let report = format!(
+                    "{}: not applied — the connection was lost before the commit ({msg})",
+                    action.summary()
                 );
-                r.audit_id = audit_id;
-                return r;
+                let err = format!("not committed: {msg}");
+                return not_applied(store, ctx, action, now, err, report).await;
             }
             None => {
                 return ActionReport::error(
@@ -283,6 +259,31 @@ fn action_error(e: &sqlx::Error) -> String {
         Some("40P01") => "deadlock with another transaction; nothing changed — try again".into(),
         _ => describe_sqlx(e),
     }
+}
+
+/// An action that did not happen: its `error` audit row (when the database still answers) and
+/// the report saying so.
+async fn not_applied(
+    store: &Store,
+    ctx: &ActionCtx,
+    action: &Action,
+    now: DateTime<Utc>,
+    error: String,
+    report: String,
+) -> ActionReport {
+    let audit_id = audit_alone(
+        store,
+        ctx,
+        action,
+        now,
+        json!(null),
+        json!({"error": error}),
+        Outcome::Error,
+    )
+    .await;
+    let mut r = ActionReport::error(action.name(), report);
+    r.audit_id = audit_id;
+    r
 }
 
 /// Postgres: the id of the open transaction (assigned now; the action writes anyway).
