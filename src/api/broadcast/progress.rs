@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::sql::{audit, insert_jobs, workflow_id};
+use super::sql::{audit, insert_jobs, job_targets, workflow_id};
 use super::{BroadcastCtx, db_err, person_of, workflow_state};
 use crate::action::Outcome;
 use crate::api::db::Val;
@@ -209,14 +209,7 @@ pub async fn retry_failed(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result
     )
     .await
     .map_err(db_err)?;
-    let jobs: Vec<(Uuid, Channel)> = failed
-        .iter()
-        .filter_map(|r| {
-            Channel::parse(&r.s("channel"))
-                .ok()
-                .map(|c| (r.id("id"), c))
-        })
-        .collect();
+    let jobs = job_targets(&failed);
     let wf = workflow_id(&mut tx).await.map_err(db_err)?;
     insert_jobs(&mut tx, id, &jobs, wf, now)
         .await

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::sql::{audit, backend, insert_deliveries, insert_fan_out_pg, insert_jobs, workflow_id};
+use super::sql::{
+    audit, backend, insert_deliveries, insert_fan_out_pg, insert_jobs, job_targets, workflow_id,
+};
 use super::{BroadcastCtx, WebhookResult, call_webhook, db_err};
 use crate::action::Outcome;
 use crate::api::db::{Backend, DbRow, Tx, Val};
@@ -391,14 +393,7 @@ pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Deci
     .await
     .map_err(db_err)?;
     let wf = workflow_id(&mut tx).await.map_err(db_err)?;
-    let jobs: Vec<(Uuid, Channel)> = held
-        .iter()
-        .filter_map(|r| {
-            Channel::parse(&r.s("channel"))
-                .ok()
-                .map(|c| (r.id("id"), c))
-        })
-        .collect();
+    let jobs = job_targets(&held);
     insert_jobs(&mut tx, id, &jobs, wf, now)
         .await
         .map_err(db_err)?;

@@ -94,6 +94,18 @@ pub async fn insert_fan_out_pg(
     .await
 }
 
+/// The (delivery id, channel) pairs of `id, channel` rows, for [`insert_jobs`] (rows with a
+/// channel opsdeck does not know get no job).
+pub fn job_targets(rows: &[crate::api::db::DbRow]) -> Vec<(Uuid, Channel)> {
+    rows.iter()
+        .filter_map(|r| {
+            Channel::parse(&r.s("channel"))
+                .ok()
+                .map(|c| (r.id("id"), c))
+        })
+        .collect()
+}
+
 /// One pending `broadcast.<channel>` job per delivery, payload `{delivery_id, broadcast_id}`,
 /// one statement.
 pub async fn insert_jobs(
