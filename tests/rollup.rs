@@ -223,3 +223,111 @@ store_test!(
     overview_counts_from_the_rollup_equal_direct_counts,
     rollup_body
 );
+
+/// The completed-jobs rollup (migration 0006): the queue depth's "completed in the last hour",
+/// read from the rollup plus the partial first minute, equals the direct count over
+/// `job_queue` after inserts, status changes, moved timestamps, deletes and a bulk change.
+async fn jobs_rollup_body(s: TestStore) {
+    let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + Duration::seconds(20);
+    let since = now - Duration::hours(1);
+    let mut jobs = Vec::new();
+    // 300 jobs over the last two hours, dense around the window's edge
+    for i in 0..300i64 {
+        let id = Uuid::new_v4();
+        let done_at = if i % 3 == 0 {
+            since + Duration::seconds(i % 100 - 50)
+        } else {
+            now - Duration::seconds(i * 23 % 7200)
+        };
+        let status =
+            ["completed", "completed", "failed", "pending", "processing"][(i % 5) as usize];
+        let completed_at = matches!(status, "completed" | "failed").then_some(done_at);
+        s.db.execute(
+            "INSERT INTO job_queue (id, job_type, status, completed_at) VALUES ($1, $2, $3, $4)",
+            &[
+                Val::Uuid(id),
+                Val::Text(["email", "sms"][(i % 2) as usize].into()),
+                Val::Text(status.into()),
+                Val::OptTs(completed_at),
+            ],
+        )
+        .await
+        .unwrap();
+        jobs.push(id);
+    }
+    let check = |label: &'static str| {
+        let s = &s;
+        async move {
+            let got = s.queue_depth(now).await.unwrap().completed_last_hour;
+            let want = s
+                .db
+                .fetch_one(
+                    "SELECT count(*) AS n FROM job_queue WHERE status = 'completed' AND completed_at >= $1",
+                    &[Val::Ts(since)],
+                )
+                .await
+                .unwrap()
+                .n("n");
+            assert!(want > 20, "{label}: the window holds completed jobs");
+            assert_eq!((got.n, got.capped), (want, false), "{label}");
+        }
+    };
+    check("inserted").await;
+    // pending/processing → completed now; failed → completed at the edge; completed → pending
+    for (k, id) in jobs.iter().enumerate() {
+        let (status, at) = match k % 5 {
+            2 => (
+                "completed",
+                Some(since + Duration::seconds(k as i64 % 40 - 20)),
+            ),
+            3 | 4 if k % 2 == 0 => ("completed", Some(now - Duration::seconds(5))),
+            0 if k % 7 == 0 => ("pending", None),
+            _ => continue,
+        };
+        s.db.execute(
+            "UPDATE job_queue SET status = $1, completed_at = $2 WHERE id = $3",
+            &[Val::Text(status.into()), Val::OptTs(at), Val::Uuid(*id)],
+        )
+        .await
+        .unwrap();
+    }
+    check("status changes").await;
+    // completed_at moved out of and into the window, rows deleted
+    s.db.execute(
+        "UPDATE job_queue SET completed_at = $1 WHERE id = $2",
+        &[Val::Ts(since - Duration::minutes(3)), Val::Uuid(jobs[1])],
+    )
+    .await
+    .unwrap();
+    s.db.execute(
+        "UPDATE job_queue SET completed_at = $1 WHERE id = $2",
+        &[Val::Ts(now - Duration::minutes(3)), Val::Uuid(jobs[6])],
+    )
+    .await
+    .unwrap();
+    for id in jobs.iter().step_by(13) {
+        s.db.execute("DELETE FROM job_queue WHERE id = $1", &[Val::Uuid(*id)])
+            .await
+            .unwrap();
+    }
+    check("moved and deleted").await;
+    // one statement changing many rows (as a bulk retry or a cleanup does)
+    s.db.execute(
+        "UPDATE job_queue SET status = 'failed' WHERE status = 'completed' AND job_type = 'sms'",
+        &[],
+    )
+    .await
+    .unwrap();
+    s.db.execute(
+        "UPDATE job_queue SET attempts = attempts + 1, updated_at = $1",
+        &[Val::Ts(now)],
+    )
+    .await
+    .unwrap();
+    check("bulk").await;
+}
+
+store_test!(
+    completed_jobs_from_the_rollup_equal_direct_count,
+    jobs_rollup_body
+);

@@ -57,16 +57,39 @@ pub async fn truncate(store: &Store) -> Result<()> {
     if has_run_minutes(store).await? {
         store.db.execute("TRUNCATE run_minutes", &[]).await?;
     }
+    if has_table(store, "job_minutes").await? {
+        store.db.execute("TRUNCATE job_minutes", &[]).await?;
+    }
     Ok(())
 }
 
 async fn has_run_minutes(store: &Store) -> Result<bool> {
+    has_table(store, "run_minutes").await
+}
+
+async fn has_table(store: &Store, table: &str) -> Result<bool> {
     Ok(store
         .db
-        .fetch_one("SELECT to_regclass('run_minutes') IS NOT NULL AS x", &[])
+        .fetch_one(
+            "SELECT to_regclass($1) IS NOT NULL AS x",
+            &[Val::Text(table.into())],
+        )
         .await?
         .bool("x")
         .unwrap_or(false))
+}
+
+/// The completed-jobs rollup (migration 0006), rebuilt from the filled rows.
+async fn rebuild_job_minutes(store: &Store) -> Result<()> {
+    let db = &store.db;
+    db.execute("DELETE FROM job_minutes", &[]).await?;
+    db.execute(
+        "INSERT INTO job_minutes SELECT date_trunc('minute', completed_at), 0, count(*) \
+         FROM job_queue WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY 1",
+        &[],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn rebuild_run_minutes(store: &Store) -> Result<()> {
@@ -294,6 +317,9 @@ pub async fn fill(store: &Store, n: i64, shape: Shape, now: Ts) -> Result<Filled
         // rollups kept by triggers (migration 0005) are rebuilt once from the filled rows
         if has_run_minutes(store).await? {
             rebuild_run_minutes(store).await?;
+        }
+        if has_table(store, "job_minutes").await? {
+            rebuild_job_minutes(store).await?;
         }
         Ok(())
     }

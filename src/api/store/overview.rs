@@ -6,9 +6,9 @@ use anyhow::Result;
 use chrono::Duration;
 use uuid::Uuid;
 
+use super::Store;
 use super::rows::{self, ALERT_COLS, BROADCAST_COLS, EVENT_COLS, WORKFLOW_COLS};
 use super::window;
-use super::{COUNT_CAP, Store};
 use crate::api::db::Val;
 use crate::model::*;
 
@@ -18,7 +18,7 @@ pub const OVERVIEW_READS: usize = 2;
 
 impl Store {
     /// Queue depth: exact counts of the open states by status and job type (partial index),
-    /// the oldest pending job, and completed jobs in the last hour (capped).
+    /// the oldest pending job, and completed jobs in the last hour (exact, from the rollup).
     pub async fn queue_depth(&self, now: Ts) -> Result<QueueDepth> {
         let open = self.db.fetch_all(
             "SELECT status, job_type, count(*) AS n FROM job_queue \
@@ -30,16 +30,17 @@ impl Store {
             "SELECT min(created_at) AS t FROM job_queue WHERE status = 'pending'",
             &[],
         );
-        let completed_sql = format!(
-            // ORDER BY: even a generic plan (after five runs of the prepared statement) then
-            // walks jq_completed_idx from $1 and stops at the cap, instead of scanning the table
-            // for "the first 10,001 matches"
-            "SELECT count(*) AS n FROM (SELECT 1 FROM job_queue WHERE status = 'completed' \
-             AND completed_at >= $1 ORDER BY completed_at LIMIT {}) t",
-            COUNT_CAP + 1
+        // completed jobs in the last hour: whole minutes from the rollup (migration 0006, at
+        // most 60 minutes × 8 slots), the partial first minute from jq_completed_idx; exact
+        let hour = window::binds(now - Duration::hours(1));
+        let completed = self.db.fetch_one(
+            "SELECT CAST(COALESCE(sum(n), 0) AS bigint) AS n FROM ( \
+               SELECT n FROM job_minutes WHERE minute >= $2 AND minute <= $3 \
+               UNION ALL \
+               SELECT 1 AS n FROM job_queue WHERE status = 'completed' \
+                 AND completed_at >= $1 AND completed_at < $2) t",
+            &hour,
         );
-        let hour = [Val::Ts(now - Duration::hours(1))];
-        let completed = self.db.fetch_one(&completed_sql, &hour);
         // one after the other: the overview already runs its reads side by side, and the pool
         // (4 connections, one of them the NOTIFY listener's) must keep room for an action
         let (rows, oldest, completed) = (open.await?, oldest.await?, completed.await?);
@@ -56,11 +57,7 @@ impl Store {
             q.by_type.push((r.s("job_type"), status, n));
         }
         q.oldest_pending_at = oldest.ts("t");
-        let n = completed.n("n");
-        q.completed_last_hour = Count {
-            n: n.min(COUNT_CAP),
-            capped: n > COUNT_CAP,
-        };
+        q.completed_last_hour = Count::exact(completed.n("n"));
         Ok(q)
     }
 
