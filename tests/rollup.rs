@@ -1,6 +1,8 @@
-//! The per-minute run rollup (migration 0005) against the base table: after inserts, status
-//! changes, moved timestamps and deletes, the overview's last-hour numbers read from the rollup
-//! equal the direct counts over `workflow_executions` (including the partial first minute).
+//! The per-minute rollups (migrations 0005, 0006, 0008) against the base tables: after inserts,
+//! status changes, moved timestamps and deletes, the overview's last-hour numbers read from the
+//! rollups equal the direct counts over `workflow_executions` and `job_queue`. A window starts on
+//! a whole minute (`window::start`): "the last hour" at hh:mm:20 counts from hh:mm:00 an hour
+//! earlier, so the direct counts here use that start too.
 
 mod common;
 
@@ -9,11 +11,16 @@ use common::TestStore;
 use opsdeck::api::db::Val;
 use uuid::Uuid;
 
+/// The start of the minute of `since` (the window's start, see `window::start`).
+fn window_start(since: opsdeck::model::Ts) -> opsdeck::model::Ts {
+    since.duration_trunc(TimeDelta::minutes(1)).unwrap()
+}
+
 async fn direct(
     s: &TestStore,
     now: opsdeck::model::Ts,
 ) -> (Vec<(String, i64)>, i64, i64, Vec<(String, i64)>) {
-    let hour = [Val::Ts(now - Duration::hours(1))];
+    let hour = [Val::Ts(window_start(now - Duration::hours(1)))];
     let started =
         s.db.fetch_all(
             "SELECT status, count(*) AS n FROM workflow_executions WHERE started_at >= $1 \
@@ -71,7 +78,7 @@ async fn direct_stats(
             .unwrap()
     {
         let id = w.id("id");
-        let wv = [Val::Ts(since), Val::Uuid(id)];
+        let wv = [Val::Ts(window_start(since)), Val::Uuid(id)];
         let n = |sql: &'static str| {
             let wv = wv.clone();
             async move { s.db.fetch_one(sql, &wv).await.unwrap().n("n") }
@@ -229,7 +236,7 @@ store_test!(
 /// `job_queue` after inserts, status changes, moved timestamps, deletes and a bulk change.
 async fn jobs_rollup_body(s: TestStore) {
     let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + Duration::seconds(20);
-    let since = now - Duration::hours(1);
+    let since = window_start(now - Duration::hours(1));
     let mut jobs = Vec::new();
     // 300 jobs over the last two hours, dense around the window's edge
     for i in 0..300i64 {

@@ -57,8 +57,10 @@ pub async fn truncate(store: &Store) -> Result<()> {
     if has_run_minutes(store).await? {
         store.db.execute("TRUNCATE run_minutes", &[]).await?;
     }
-    if has_table(store, "job_minutes").await? {
-        store.db.execute("TRUNCATE job_minutes", &[]).await?;
+    for t in ["job_minutes", "run_totals"] {
+        if has_table(store, t).await? {
+            store.db.execute(&format!("TRUNCATE {t}"), &[]).await?;
+        }
     }
     Ok(())
 }
@@ -111,6 +113,16 @@ async fn rebuild_run_minutes(store: &Store) -> Result<()> {
     // the rebuild's GROUP BY scatters them: put them back in key order
     db.execute("CLUSTER run_minutes USING run_minutes_pkey", &[])
         .await?;
+    // the all-workflows totals (migration 0008), from the per-workflow buckets
+    if has_table(store, "run_totals").await? {
+        db.execute("DELETE FROM run_totals", &[]).await?;
+        db.execute(
+            "INSERT INTO run_totals SELECT kind, minute, status, 0, sum(n) FROM run_minutes \
+             GROUP BY kind, minute, status",
+            &[],
+        )
+        .await?;
+    }
     Ok(())
 }
 

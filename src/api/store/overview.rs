@@ -30,15 +30,12 @@ impl Store {
             "SELECT min(created_at) AS t FROM job_queue WHERE status = 'pending'",
             &[],
         );
-        // completed jobs in the last hour: whole minutes from the rollup (migration 0006, at
-        // most 60 minutes × 8 slots), the partial first minute from jq_completed_idx; exact
+        // completed jobs in the last hour (see `window`): at most 61 minutes × 8 slots of the
+        // rollup (migration 0006), exact, whatever the number of jobs
         let hour = window::binds(now - Duration::hours(1));
         let completed = self.db.fetch_one(
-            "SELECT CAST(COALESCE(sum(n), 0) AS bigint) AS n FROM ( \
-               SELECT n FROM job_minutes WHERE minute >= $2 AND minute <= $3 \
-               UNION ALL \
-               SELECT 1 AS n FROM job_queue WHERE status = 'completed' \
-                 AND completed_at >= $1 AND completed_at < $2) t",
+            "SELECT CAST(COALESCE(sum(n), 0) AS bigint) AS n FROM job_minutes \
+             WHERE minute >= $1 AND minute <= $2",
             &hour,
         );
         // one after the other: the overview already runs its reads side by side, and the pool
@@ -100,7 +97,7 @@ impl Store {
                     .or_default() += r.n("n");
             }
         }
-        let p95 = self.p95_by_workflow(since).await?;
+        let p95 = self.p95_by_workflow(window::start(since)).await?;
         let mut open: HashMap<(Uuid, String), i64> = HashMap::new();
         // exact open states regardless of window
         for r in self
@@ -287,12 +284,11 @@ impl Store {
         Ok(v)
     }
 
-    /// The last hour's run numbers (see [`RunsLastHour`]).
+    /// The last hour's run numbers (see [`RunsLastHour`]), in one read: totals by status from
+    /// `run_totals` (at most 61 minutes × statuses × 8 slots) and failures per workflow from the
+    /// failed buckets of `run_minutes` (at most 61 minutes × workflows); see `window`.
     async fn runs_last_hour(&self, now: Ts) -> Result<RunsLastHour> {
-        // last-hour run numbers from the per-minute rollup (exact; see `window`)
-        let since = now - Duration::hours(1);
-        let wb = window::binds(since);
-        // one read of the rollup for both clocks: (kind, workflow, status) → n
+        let wb = window::binds(now - Duration::hours(1));
         let mut started: std::collections::BTreeMap<String, i64> = Default::default();
         let mut completed_last_hour = 0;
         let mut failed_last_hour = 0;
@@ -300,25 +296,25 @@ impl Store {
         for r in self
             .db
             .fetch_all(
-                &format!(
-                    "SELECT t.kind, t.workflow_id, w.name, t.status, CAST(sum(t.n) AS bigint) AS n \
-                     FROM {} t LEFT JOIN workflows w ON w.id = t.workflow_id \
-                     GROUP BY t.kind, t.workflow_id, w.name, t.status HAVING sum(t.n) <> 0",
-                    window::runs_both()
-                ),
+                "SELECT kind, NULL AS workflow_id, NULL AS name, status, CAST(sum(n) AS bigint) AS n \
+                 FROM run_totals WHERE kind IN ('started', 'finished') AND minute >= $1 AND minute <= $2 \
+                 GROUP BY kind, status \
+                 UNION ALL \
+                 SELECT 'failing' AS kind, t.workflow_id, w.name, 'failed' AS status, \
+                   CAST(sum(t.n) AS bigint) AS n \
+                 FROM run_minutes t LEFT JOIN workflows w ON w.id = t.workflow_id \
+                 WHERE t.kind = 'finished' AND t.status = 'failed' AND t.minute >= $1 AND t.minute <= $2 \
+                 GROUP BY t.workflow_id, w.name",
                 &wb,
             )
             .await?
         {
             let (status, n) = (r.s("status"), r.n("n"));
-            if r.s("kind") == "started" {
-                *started.entry(status).or_default() += n;
-                continue;
-            }
-            match status.as_str() {
-                "completed" => completed_last_hour += n,
-                "failed" => {
-                    failed_last_hour += n;
+            match (r.s("kind").as_str(), status.as_str()) {
+                ("started", _) => *started.entry(status).or_default() += n,
+                ("finished", "completed") => completed_last_hour += n,
+                ("finished", "failed") => failed_last_hour += n,
+                ("failing", _) => {
                     if let Some(name) = r.text("name") {
                         failing.push(FailingWorkflow {
                             workflow_id: r.id("workflow_id"),
