@@ -4,7 +4,8 @@
 //! else), Postgres counts no deadlock, every bulk retry changed exactly the rows it reported
 //! (checked against a transition log written by a trigger, per transaction), no job moved out
 //! of `completed` or was retried by anyone but the operator (no lost update), the per-minute
-//! run rollups still match the runs, and the engine kept making progress all along.
+//! rollups (runs, run totals, completed jobs) still match the rows, and the engine kept making
+//! progress all along.
 //! Timing is not asserted here: `opsdeck bench load` measures it.
 
 mod common;
@@ -203,7 +204,7 @@ async fn engine_three_consoles_and_bulk_retries_without_deadlock_or_lost_update(
         assert!(n > 0, "no completion in third {third} of the run");
     }
 
-    // the per-minute run rollups (migration 0005's triggers) still match the runs exactly
+    // the per-minute rollups (migrations 0005, 0006, 0008) still match the rows exactly
     for (kind, col) in [("started", "started_at"), ("finished", "completed_at")] {
         let diff = count(
             &s,
@@ -219,7 +220,34 @@ async fn engine_three_consoles_and_bulk_retries_without_deadlock_or_lost_update(
         )
         .await;
         assert_eq!(diff, 0, "run_minutes '{kind}' drifted from the runs");
+        // the all-workflows totals (0008), written by 8 slots at once
+        let diff = count(
+            &s,
+            &format!(
+                "WITH r AS (SELECT minute, status, sum(n) AS n FROM run_totals \
+                   WHERE kind = $1 GROUP BY 1, 2 HAVING sum(n) <> 0), \
+                 b AS (SELECT date_trunc('minute', {col}) AS minute, status, count(*) AS n \
+                   FROM workflow_executions WHERE {col} IS NOT NULL GROUP BY 1, 2) \
+                 SELECT count(*) AS n FROM ((SELECT * FROM r EXCEPT SELECT * FROM b) \
+                   UNION ALL (SELECT * FROM b EXCEPT SELECT * FROM r)) d"
+            ),
+            &[Val::Text(kind.into())],
+        )
+        .await;
+        assert_eq!(diff, 0, "run_totals '{kind}' drifted from the runs");
     }
+    // the completed-jobs rollup (0006) matches the completed jobs, minute by minute
+    let diff = count(
+        &s,
+        "WITH r AS (SELECT minute, sum(n) AS n FROM job_minutes GROUP BY 1 HAVING sum(n) <> 0), \
+         b AS (SELECT date_trunc('minute', completed_at) AS minute, count(*) AS n FROM job_queue \
+           WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY 1) \
+         SELECT count(*) AS n FROM ((SELECT * FROM r EXCEPT SELECT * FROM b) \
+           UNION ALL (SELECT * FROM b EXCEPT SELECT * FROM r)) d",
+        &[],
+    )
+    .await;
+    assert_eq!(diff, 0, "job_minutes drifted from the completed jobs");
     // and the sold-ticket counters match the tickets
     assert_eq!(
         count(
