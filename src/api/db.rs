@@ -17,6 +17,9 @@ use uuid::Uuid;
 
 use crate::config::DbTarget;
 
+/// A pooled Postgres connection idle this long is pinged before use (see `Db::connect`).
+pub const IDLE_PING: Duration = Duration::from_secs(5);
+
 /// A bind value, typed by meaning rather than by backend.
 #[derive(Debug, Clone)]
 pub enum Val {
@@ -224,6 +227,20 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(max_conns)
                     .acquire_timeout(Duration::from_secs(5))
+                    // sqlx pings every connection when it goes back to the pool; pinging it
+                    // again on the way out (the default) costs one more round trip per query,
+                    // ten per overview refresh. Ping only a connection that sat idle long
+                    // enough to have died unnoticed; a dead one is dropped and another taken.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= IDLE_PING {
+                                use sqlx::Connection;
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(opts)
                     .await
                     .map_err(|e| ConnectError::new(target, describe_sqlx(&e)))?;
@@ -341,7 +358,27 @@ impl Db {
     /// it writes cannot dead-lock on the lock upgrade.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Db::Pg(p) => Ok(Tx::Pg(p.begin().await?)),
+            Db::Pg(p) => {
+                // the pool pings only connections idle for IDLE_PING or more; an action must not
+                // fail on one that died sooner, so ping here (actions are rare), drop a dead
+                // connection and take another
+                use sqlx::Connection;
+                let mut tries = 0;
+                let conn = loop {
+                    let mut c = p.acquire().await?;
+                    match c.ping().await {
+                        Ok(()) => break c,
+                        Err(e) => {
+                            c.close_on_drop();
+                            tries += 1;
+                            if tries > 4 {
+                                return Err(e);
+                            }
+                        }
+                    }
+                };
+                Ok(Tx::Pg(Transaction::begin(conn, None).await?))
+            }
             Db::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
         }
     }
