@@ -17,9 +17,6 @@ use crate::config::DbTarget;
 static PG_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
-/// Cap for counts of unbounded states ("10,000+").
-pub const COUNT_CAP: i64 = 10_000;
-
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: Db,
