@@ -24,6 +24,21 @@ async fn count(s: &Store, sql: &str, args: &[Val]) -> i64 {
         .n("n")
 }
 
+/// A rollup's rows (`rollup`) equal the same counts straight from the base table (`base`).
+async fn assert_no_drift(s: &Store, rollup: &str, base: &str, label: &str) {
+    let diff = count(
+        s,
+        &format!(
+            "WITH r AS ({rollup}), b AS ({base}) \
+             SELECT count(*) AS n FROM ((SELECT * FROM r EXCEPT SELECT * FROM b) \
+               UNION ALL (SELECT * FROM b EXCEPT SELECT * FROM r)) d"
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(diff, 0, "{label} drifted from its base rows");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_three_consoles_and_bulk_retries_without_deadlock_or_lost_update() {
     let Some(s) = common::pg_store_unmigrated().await else {
@@ -206,48 +221,32 @@ async fn engine_three_consoles_and_bulk_retries_without_deadlock_or_lost_update(
 
     // the per-minute rollups (migrations 0005, 0006, 0008) still match the rows exactly
     for (kind, col) in [("started", "started_at"), ("finished", "completed_at")] {
-        let diff = count(
-            &s,
-            &format!(
-                "WITH r AS (SELECT minute, workflow_id, status, sum(n) AS n FROM run_minutes \
-                   WHERE kind = $1 GROUP BY 1, 2, 3 HAVING sum(n) <> 0), \
-                 b AS (SELECT date_trunc('minute', {col}) AS minute, workflow_id, status, count(*) AS n \
-                   FROM workflow_executions WHERE {col} IS NOT NULL GROUP BY 1, 2, 3) \
-                 SELECT count(*) AS n FROM ((SELECT * FROM r EXCEPT SELECT * FROM b) \
-                   UNION ALL (SELECT * FROM b EXCEPT SELECT * FROM r)) d"
-            ),
-            &[Val::Text(kind.into())],
-        )
-        .await;
-        assert_eq!(diff, 0, "run_minutes '{kind}' drifted from the runs");
+        let base = |keys: &str| {
+            format!(
+                "SELECT date_trunc('minute', {col}) AS minute, {keys}, count(*) AS n \
+                 FROM workflow_executions WHERE {col} IS NOT NULL GROUP BY 1, {keys}"
+            )
+        };
+        let rollup = |table: &str, keys: &str| {
+            format!(
+                "SELECT minute, {keys}, sum(n) AS n FROM {table} WHERE kind = '{kind}' \
+                 GROUP BY minute, {keys} HAVING sum(n) <> 0"
+            )
+        };
+        let (k1, k2) = ("workflow_id, status", "status");
+        assert_no_drift(&s, &rollup("run_minutes", k1), &base(k1), "run_minutes").await;
         // the all-workflows totals (0008), written by 8 slots at once
-        let diff = count(
-            &s,
-            &format!(
-                "WITH r AS (SELECT minute, status, sum(n) AS n FROM run_totals \
-                   WHERE kind = $1 GROUP BY 1, 2 HAVING sum(n) <> 0), \
-                 b AS (SELECT date_trunc('minute', {col}) AS minute, status, count(*) AS n \
-                   FROM workflow_executions WHERE {col} IS NOT NULL GROUP BY 1, 2) \
-                 SELECT count(*) AS n FROM ((SELECT * FROM r EXCEPT SELECT * FROM b) \
-                   UNION ALL (SELECT * FROM b EXCEPT SELECT * FROM r)) d"
-            ),
-            &[Val::Text(kind.into())],
-        )
-        .await;
-        assert_eq!(diff, 0, "run_totals '{kind}' drifted from the runs");
+        assert_no_drift(&s, &rollup("run_totals", k2), &base(k2), "run_totals").await;
     }
     // the completed-jobs rollup (0006) matches the completed jobs, minute by minute
-    let diff = count(
+    assert_no_drift(
         &s,
-        "WITH r AS (SELECT minute, sum(n) AS n FROM job_minutes GROUP BY 1 HAVING sum(n) <> 0), \
-         b AS (SELECT date_trunc('minute', completed_at) AS minute, count(*) AS n FROM job_queue \
-           WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY 1) \
-         SELECT count(*) AS n FROM ((SELECT * FROM r EXCEPT SELECT * FROM b) \
-           UNION ALL (SELECT * FROM b EXCEPT SELECT * FROM r)) d",
-        &[],
+        "SELECT minute, sum(n) AS n FROM job_minutes GROUP BY 1 HAVING sum(n) <> 0",
+        "SELECT date_trunc('minute', completed_at) AS minute, count(*) AS n FROM job_queue \
+         WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY 1",
+        "job_minutes",
     )
     .await;
-    assert_eq!(diff, 0, "job_minutes drifted from the completed jobs");
     // and the sold-ticket counters match the tickets
     assert_eq!(
         count(
