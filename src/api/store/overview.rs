@@ -26,21 +26,19 @@ impl Store {
              GROUP BY status, job_type ORDER BY job_type, status",
             &[],
         );
-        let oldest = self.db.fetch_one(
-            "SELECT min(created_at) AS t FROM job_queue WHERE status = 'pending'",
-            &[],
-        );
-        // completed jobs in the last hour (see `window`): at most 61 minutes × 8 slots of the
-        // rollup (migration 0006), exact, whatever the number of jobs
+        // the oldest pending job, and the completed jobs in the last hour (see `window`): at
+        // most 61 minutes × 8 slots of the rollup (migration 0006), exact, whatever the number
+        // of jobs; one row, one round trip
         let hour = window::binds(now - Duration::hours(1));
-        let completed = self.db.fetch_one(
-            "SELECT CAST(COALESCE(sum(n), 0) AS bigint) AS n FROM job_minutes \
-             WHERE minute >= $1 AND minute <= $2",
+        let one = self.db.fetch_one(
+            "SELECT (SELECT min(created_at) FROM job_queue WHERE status = 'pending') AS t, \
+               (SELECT CAST(COALESCE(sum(n), 0) AS bigint) FROM job_minutes \
+                WHERE minute >= $1 AND minute <= $2) AS n",
             &hour,
         );
         // one after the other: the overview already runs its reads side by side, and the pool
         // (4 connections, one of them the NOTIFY listener's) must keep room for an action
-        let (rows, oldest, completed) = (open.await?, oldest.await?, completed.await?);
+        let (rows, one) = (open.await?, one.await?);
         let mut q = QueueDepth::default();
         for r in &rows {
             let (status, n) = (r.s("status"), r.n("n"));
@@ -53,8 +51,8 @@ impl Store {
             }
             q.by_type.push((r.s("job_type"), status, n));
         }
-        q.oldest_pending_at = oldest.ts("t");
-        q.completed_last_hour = Count::exact(completed.n("n"));
+        q.oldest_pending_at = one.ts("t");
+        q.completed_last_hour = Count::exact(one.n("n"));
         Ok(q)
     }
 
