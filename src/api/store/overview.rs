@@ -347,37 +347,42 @@ impl Store {
     /// concurrently on the pool's connections: the refresh takes as long as its slowest read
     /// plus the pool's overhead, not the sum of a dozen round trips.
     pub async fn overview(&self, now: Ts) -> Result<Overview> {
-        let open_discrepancies = async {
-            Ok::<_, anyhow::Error>(
-                self.db
-                    .fetch_all(
-                        "SELECT kind, count(*) AS n FROM reconciliation_discrepancies \
-                         WHERE status = 'open' GROUP BY kind ORDER BY kind",
-                        &[],
-                    )
-                    .await?
-                    .iter()
-                    .map(|r| (r.s("kind"), r.n("n")))
-                    .collect::<Vec<_>>(),
-            )
-        };
+        // the open-state counts in one read: discrepancies by kind, paused workflows, waiting
+        // runs, pending approvals and the oldest of them (one row each, told apart by `k`)
         let counts = async {
-            Ok::<_, anyhow::Error>(
-                self.db
-                    .fetch_one(
-                        "SELECT (SELECT count(*) FROM workflows WHERE status = 'paused') AS paused, \
-                         (SELECT count(*) FROM workflow_executions WHERE status = 'waiting') AS waiting, \
-                         (SELECT count(*) FROM approval_requests WHERE status = 'pending') AS appr, \
-                         (SELECT min(created_at) FROM approval_requests WHERE status = 'pending') AS oldest",
-                        &[],
-                    )
-                    .await?,
-            )
+            let mut c = Counts::default();
+            for r in self
+                .db
+                .fetch_all(
+                    // the branch with the timestamp first: Postgres types a UNION's
+                    // columns from left to right
+                    "SELECT 'appr' AS k, NULL AS s, \
+                       (SELECT count(*) FROM approval_requests WHERE status = 'pending') AS n, \
+                       (SELECT min(created_at) FROM approval_requests WHERE status = 'pending') AS t \
+                     UNION ALL SELECT 'paused', NULL, \
+                       (SELECT count(*) FROM workflows WHERE status = 'paused'), NULL \
+                     UNION ALL SELECT 'waiting', NULL, \
+                       (SELECT count(*) FROM workflow_executions WHERE status = 'waiting'), NULL \
+                     UNION ALL SELECT 'disc', kind, count(*), NULL \
+                       FROM reconciliation_discrepancies WHERE status = 'open' GROUP BY kind",
+                    &[],
+                )
+                .await?
+            {
+                match r.s("k").as_str() {
+                    "disc" => c.discrepancies.push((r.s("s"), r.n("n"))),
+                    "paused" => c.paused = r.n("n"),
+                    "waiting" => c.waiting = r.n("n"),
+                    _ => (c.approvals, c.oldest_approval) = (r.n("n"), r.ts("t")), // 'appr'
+
+                }
+            }
+            c.discrepancies.sort();
+            Ok::<_, anyhow::Error>(c)
         };
         let (
             queue,
             (runs_last_hour, completed_last_hour, failed_last_hour, top_failing),
-            open_discrepancies,
             counts,
             history,
             capacity,
@@ -399,7 +404,6 @@ impl Store {
             futures::try_join!(
                 limited!(self.queue_depth(now)),
                 limited!(self.runs_last_hour(now)),
-                limited!(open_discrepancies),
                 limited!(counts),
                 limited!(self.metrics_history(60)),
                 limited!(self.capacity()),
@@ -415,16 +419,26 @@ impl Store {
             top_failing,
             capacity,
             open_alerts,
-            open_discrepancies,
-            pending_approvals: counts.n("appr"),
-            oldest_pending_approval_at: counts.ts("oldest"),
+            open_discrepancies: counts.discrepancies,
+            pending_approvals: counts.approvals,
+            oldest_pending_approval_at: counts.oldest_approval,
             last_broadcasts,
             metrics: history.last().cloned(),
             depth_history: history.iter().filter_map(|m| m.queue_depth).collect(),
-            workflows_paused: counts.n("paused"),
-            runs_waiting: counts.n("waiting"),
+            workflows_paused: counts.paused,
+            runs_waiting: counts.waiting,
         })
     }
+}
+
+/// The overview's open-state counts (one read).
+#[derive(Default)]
+struct Counts {
+    discrepancies: Vec<(String, i64)>,
+    paused: i64,
+    waiting: i64,
+    approvals: i64,
+    oldest_approval: Option<Ts>,
 }
 
 /// Runs started by status, completed, failed, and the top failing workflows, in the last hour.
