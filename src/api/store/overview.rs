@@ -21,9 +21,18 @@ impl Store {
     /// the oldest pending job, and completed jobs in the last hour (exact, from the rollup).
     pub async fn queue_depth(&self, now: Ts) -> Result<QueueDepth> {
         let open = self.db.fetch_all(
-            "SELECT status, job_type, count(*) AS n FROM job_queue \
-             WHERE status IN ('pending', 'retrying', 'processing', 'failed') \
-             GROUP BY status, job_type ORDER BY job_type, status",
+            match self.backend() {
+                // the same count, as an index-only scan that skips the dead entries earlier
+                // refreshes marked (migration 0009)
+                super::Backend::Postgres => {
+                    "SELECT status, job_type, n FROM opsdeck_open_jobs() ORDER BY job_type, status"
+                }
+                super::Backend::Sqlite => {
+                    "SELECT status, job_type, count(*) AS n FROM job_queue \
+                     WHERE status IN ('pending', 'retrying', 'processing', 'failed') \
+                     GROUP BY status, job_type ORDER BY job_type, status"
+                }
+            },
             &[],
         );
         // the oldest pending job, and the completed jobs in the last hour (see `window`): at
