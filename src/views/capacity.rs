@@ -4,10 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::widgets::{
-    age, bar, block, capacity_state, draw_doc, draw_list, kv, kv_styled, list_title, pad, txt,
+    Cell, age, bar, block, capacity_state, draw_doc, draw_list, kv, kv_styled, list_title, pad, txt,
 };
 use crate::model::{EventCapacity, thousands};
 use crate::state::App;

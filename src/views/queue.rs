@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::widgets::{
-    age, block, depth_sev, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title,
-    pad, status_style, txt,
+    Cell, age, block, depth_sev, draw_doc, draw_list, heading, json_lines, kv, kv_styled,
+    list_title, pad, status_style, txt,
 };
 use crate::model::{Job, QueueDepth, thousands};
 use crate::state::App;

@@ -1,11 +1,14 @@
 //! Shared drawing pieces: formatting of ages, durations, money and severities, the list table
 //! (formats only the visible rows), detail documents, popups.
 
+use std::borrow::Cow;
+
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row as TRow, Table as TTable};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::model::{Ts, thousands};
 use crate::sanitize;
@@ -152,7 +155,7 @@ pub fn status_style(t: &Theme, status: &str) -> Style {
 }
 
 /// A status cell: the sanitised word in its style.
-pub fn status_cell(t: &Theme, status: &str) -> Cell<'static> {
+pub fn status_cell(t: &Theme, status: &str) -> Cell {
     Cell::from(sanitize::clean_trunc(status, 24)).style(status_style(t, status))
 }
 
@@ -198,7 +201,36 @@ pub fn list_title<T: Row>(t: &Table<T>, name: &str, filter: &str) -> String {
     s
 }
 
+/// One cell of a list row: its text (one line; formatted and sanitised by the view) and style.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    text: Cow<'static, str>,
+    style: Style,
+}
+
+impl<T: Into<Cow<'static, str>>> From<T> for Cell {
+    fn from(text: T) -> Self {
+        Cell {
+            text: text.into(),
+            style: Style::default(),
+        }
+    }
+}
+
+impl Cell {
+    pub fn style(mut self, style: impl Into<Style>) -> Self {
+        self.style = style.into();
+        self
+    }
+}
+
 /// Draws a list: header, then only the rows that fit (formatted here, nothing else is).
+///
+/// The output is what ratatui's `Table` (column spacing 1, `Flex::Start`, no selection column)
+/// draws for the same rows, cell by cell, but without its per-frame overhead: `Table` styles
+/// every cell of its area five times (table, row, cell, text and line style, four of them the
+/// empty style here) and builds a `Text` per cell; here the row style is set once per row, a
+/// cell's style only when it has one, and the cell text is rendered as the single span it is.
 #[allow(clippy::too_many_arguments)]
 pub fn draw_list<T: Row>(
     f: &mut Frame,
@@ -209,7 +241,7 @@ pub fn draw_list<T: Row>(
     header: &[&str],
     widths: &[Constraint],
     empty: &str,
-    mut row: impl FnMut(&T) -> Vec<Cell<'static>>,
+    mut row: impl FnMut(&T) -> Vec<Cell>,
 ) {
     let blk = block(th, title, true);
     let inner = blk.inner(area);
@@ -222,37 +254,132 @@ pub fn draw_list<T: Row>(
     let h = inner.height.saturating_sub(1) as usize;
     let off = table.scroll_for(h);
     let sel = table.position();
-    let sort_name = (table.sort > 0).then(|| table.sort_col());
-    let head = TRow::new(header.iter().map(|h| match sort_name {
-        Some(sc) if sc.name.eq_ignore_ascii_case(h) => {
-            Cell::from(format!("{h}{}", if sc.desc { "▼" } else { "▲" }))
-        }
-        _ => Cell::from(*h),
-    }))
-    .style(th.header);
-    let rows: Vec<TRow> = table
-        .window(off, h)
-        .map(|(p, r)| {
-            let mut style = th.base;
-            if table.marked.contains(&r.key()) {
-                style = style.patch(th.marked);
-            }
-            if p == sel {
-                style = style.patch(th.selected);
-            }
-            TRow::new(row(r)).style(style)
-        })
-        .collect();
-    let mut more = Vec::new();
-    if table.has_more && off + h >= table.len() {
-        more.push(TRow::new([Cell::from("… more below (loading on scroll)")]).style(th.dim));
+    let buf = f.buffer_mut();
+    let inner = inner.intersection(buf.area);
+    if inner.is_empty() {
+        return;
     }
-    f.render_widget(
-        TTable::new(rows.into_iter().chain(more), widths.to_vec())
-            .header(head)
-            .column_spacing(1),
-        inner,
+    let cols = column_areas(inner, widths);
+    // header: one line in the header style
+    let head = Rect { height: 1, ..inner };
+    set_style(buf, head, th.header);
+    let sort_name = (table.sort > 0).then(|| table.sort_col());
+    for (col, h) in cols.iter().zip(header) {
+        let text: Cow<str> = match sort_name {
+            Some(sc) if sc.name.eq_ignore_ascii_case(h) => {
+                format!("{h}{}", if sc.desc { "▼" } else { "▲" }).into()
+            }
+            _ => Cow::Borrowed(h),
+        };
+        cell_text(buf, col.offset(inner.x, head.y), &text);
+    }
+    // the rows that fit below it
+    let mut y = inner.y + 1;
+    for (p, r) in table.window(off, h) {
+        if y >= inner.bottom() {
+            break;
+        }
+        let mut style = th.base;
+        if table.marked.contains(&r.key()) {
+            style = style.patch(th.marked);
+        }
+        if p == sel {
+            style = style.patch(th.selected);
+        }
+        draw_row(buf, inner, y, &cols, style, &row(r));
+        y += 1;
+    }
+    if table.has_more && off + h >= table.len() && y < inner.bottom() {
+        let more = [Cell::from("… more below (loading on scroll)")];
+        draw_row(buf, inner, y, &cols, th.dim, &more);
+    }
+}
+
+/// A column's x offset (from the table's left edge) and width.
+#[derive(Debug, Clone, Copy)]
+struct Col {
+    x: u16,
+    width: u16,
+}
+
+impl Col {
+    fn offset(self, left: u16, y: u16) -> Rect {
+        Rect::new(left + self.x, y, self.width, 1)
+    }
+}
+
+/// The columns of a table `area.width` wide: the same layout ratatui's `Table` computes
+/// (`Flex::Start`, spacing 1; the layout cache makes it cheap after the first frame).
+fn column_areas(area: Rect, widths: &[Constraint]) -> Vec<Col> {
+    Layout::horizontal(widths.iter().copied())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, area.width, 1))
+        .iter()
+        .map(|r| Col {
+            x: r.x,
+            width: r.width,
+        })
+        .collect()
+}
+
+/// One table row at `y`: the row style across the table's width, then each cell.
+fn draw_row(buf: &mut Buffer, area: Rect, y: u16, cols: &[Col], style: Style, cells: &[Cell]) {
+    set_style(
+        buf,
+        Rect {
+            y,
+            height: 1,
+            ..area
+        },
+        style,
     );
+    for (col, cell) in cols.iter().zip(cells) {
+        let r = col.offset(area.x, y);
+        set_style(buf, r, cell.style);
+        cell_text(buf, r, &cell.text);
+    }
+}
+
+/// A cell's text as ratatui renders an unstyled one-line `Text` into `r`: its first line,
+/// cut at the cell's right edge (a wide character that does not fit is left out).
+fn cell_text(buf: &mut Buffer, r: Rect, text: &str) {
+    let line = text.lines().next().unwrap_or("");
+    // `Line` draws nothing for a line of width 0 (not even its zero-width characters)
+    let r = r.intersection(buf.area);
+    if r.is_empty() || line.is_empty() {
+        return;
+    }
+    if line.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        // Printable ASCII (most cells): every byte is one grapheme one column wide, so this is
+        // exactly what `Span::render` does, without segmenting graphemes or measuring widths.
+        let start = buf.index_of(r.x, r.y);
+        let n = line.len().min(r.width as usize);
+        for (i, c) in buf.content[start..start + n].iter_mut().enumerate() {
+            c.set_symbol(&line[i..=i]);
+        }
+        return;
+    }
+    // `Line` draws nothing for a line of width 0 (not even its zero-width characters)
+    if sanitize::width(line) == 0 {
+        return;
+    }
+    Span::raw(line).render(r, buf);
+}
+
+/// `Buffer::set_style` (same result), a row slice at a time: no per-cell bounds check, and
+/// nothing to do for the empty style.
+pub fn set_style(buf: &mut Buffer, area: Rect, style: Style) {
+    let area = buf.area.intersection(area);
+    if area.is_empty() || style == Style::default() {
+        return;
+    }
+    for y in area.top()..area.bottom() {
+        let start = buf.index_of(area.x, y);
+        for c in &mut buf.content[start..start + area.width as usize] {
+            c.set_style(style);
+        }
+    }
 }
 
 pub fn pad(r: Rect) -> Rect {
