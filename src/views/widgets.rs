@@ -345,18 +345,24 @@ fn draw_row(buf: &mut Buffer, area: Rect, y: u16, cols: &[Col], style: Style, ce
 /// cut at the cell's right edge (a wide character that does not fit is left out).
 fn cell_text(buf: &mut Buffer, r: Rect, text: &str) {
     let line = text.lines().next().unwrap_or("");
-    // `Line` draws nothing for a line of width 0 (not even its zero-width characters)
     let r = r.intersection(buf.area);
     if r.is_empty() || line.is_empty() {
         return;
     }
-    if line.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        // Printable ASCII (most cells): every byte is one grapheme one column wide, so this is
-        // exactly what `Span::render` does, without segmenting graphemes or measuring widths.
+    let ascii = line.bytes().all(|b| (b' '..=b'~').contains(&b));
+    if ascii || line.chars().all(one_cell_grapheme) {
+        // Every char is a grapheme of its own, one column wide (most cells): this is exactly
+        // what `Span::render` does, without segmenting graphemes or measuring widths.
         let start = buf.index_of(r.x, r.y);
-        let n = line.len().min(r.width as usize);
-        for (i, c) in buf.content[start..start + n].iter_mut().enumerate() {
-            c.set_symbol(&line[i..=i]);
+        let cells = &mut buf.content[start..start + r.width as usize];
+        if ascii {
+            for (i, c) in cells.iter_mut().take(line.len()).enumerate() {
+                c.set_symbol(&line[i..=i]);
+            }
+        } else {
+            for (c, (i, ch)) in cells.iter_mut().zip(line.char_indices()) {
+                c.set_symbol(&line[i..i + ch.len_utf8()]);
+            }
         }
         return;
     }
@@ -365,6 +371,69 @@ fn cell_text(buf: &mut Buffer, r: Rect, text: &str) {
         return;
     }
     Span::raw(line).render(r, buf);
+}
+
+/// A char that is always a grapheme cluster of its own and one column wide: printable ASCII
+/// and the Latin, punctuation, currency, arrow, box-drawing, block and shape characters the
+/// views draw (`·`, `—`, `…`, `€`, `█`, `░`, `▶`, `●`, `▲`…). None of these ranges holds a
+/// combining mark, joiner, prepend or control character (U+00AD, a format character, is left
+/// out), so no char can join its neighbour into one grapheme.
+fn one_cell_grapheme(c: char) -> bool {
+    matches!(
+        c,
+        ' '..='~'
+            | '\u{a0}'..='\u{ac}'
+            | '\u{ae}'..='\u{24f}'
+            | '\u{2010}'..='\u{2027}'
+            | '\u{2030}'..='\u{205e}'
+            | '\u{20a0}'..='\u{20c0}'
+            | '\u{2190}'..='\u{21ff}'
+            | '\u{2500}'..='\u{25ff}'
+    ) && sanitize::width_char(c) == 1
+}
+
+/// Lines of text, one per row of `area`, exactly as `Paragraph::new(lines)` (no wrap, no
+/// scroll, no block) draws them: each line cut at the area's width. Lines whose chars are all
+/// one-column graphemes (nearly all) are written directly; any other line is drawn by a
+/// one-line `Paragraph` in its row (the lines of an unwrapped paragraph do not affect each
+/// other). `Paragraph` itself first styles its whole area with its (empty) style and
+/// segments every line into graphemes.
+pub fn draw_lines(f: &mut Frame, area: Rect, lines: &[Line]) {
+    let buf = f.buffer_mut();
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    for (line, y) in lines.iter().zip(area.top()..area.bottom()) {
+        let simple = line
+            .alignment
+            .is_none_or(|a| a == ratatui::layout::Alignment::Left)
+            && line
+                .spans
+                .iter()
+                .all(|s| s.content.chars().all(one_cell_grapheme));
+        if !simple {
+            let row = Rect {
+                y,
+                height: 1,
+                ..area
+            };
+            Paragraph::new(line.clone()).render(row, buf);
+            continue;
+        }
+        let start = buf.index_of(area.x, y);
+        let mut cells = buf.content[start..start + area.width as usize].iter_mut();
+        'line: for span in &line.spans {
+            let style = line.style.patch(span.style);
+            for (i, ch) in span.content.char_indices() {
+                let Some(c) = cells.next() else {
+                    break 'line;
+                };
+                c.set_symbol(&span.content[i..i + ch.len_utf8()])
+                    .set_style(style);
+            }
+        }
+    }
 }
 
 /// `Buffer::set_style` (same result), a row slice at a time: no per-cell bounds check, and
@@ -472,4 +541,135 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 pub fn clear(f: &mut Frame, r: Rect) {
     f.render_widget(Clear, r);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::{Color, Modifier};
+    use ratatui::widgets::{Cell as TCell, Row as TRow, Table as TTable};
+
+    use super::*;
+
+    /// Texts that take every path of `cell_text`: ASCII, one-cell symbols, wide, combining,
+    /// zero-width, emoji, empty, multi-line, and longer than any column.
+    const TEXTS: &[&str] = &[
+        "plain ascii text",
+        "",
+        " ",
+        "a · b — c… €1,234.50",
+        "██████░░░░ 60%",
+        "▶ active",
+        "⏸ paused",
+        "‼ critical",
+        "日本語のワークフロー名前",
+        "ab日本",
+        "e\u{301}te\u{301}",
+        "\u{301}",
+        "👍🏽 ok 👨‍👩‍👧",
+        "ｱﾞｲﾟ halfwidth",
+        "two\nlines",
+        "tab\there",
+        "a very long cell text that is wider than every column of the table, by far, really",
+    ];
+
+    /// The list table drawn here must be exactly what ratatui's `Table` draws for the same
+    /// header, rows, widths and styles (text and styles of every cell).
+    #[test]
+    fn rows_match_ratatui_table() {
+        let widths = [
+            Constraint::Length(3),
+            Constraint::Fill(2),
+            Constraint::Length(7),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+        ];
+        let header = ["a", "second", "third▼", "日本", "e"];
+        let head_style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+        let row_style = Style::new().fg(Color::Gray).bg(Color::Black);
+        let cell_style = Style::new().fg(Color::Red).remove_modifier(Modifier::BOLD);
+        for width in [5u16, 17, 40, 80] {
+            for (k, start) in (0..TEXTS.len()).step_by(3).enumerate() {
+                let rows: Vec<Vec<(&str, Style)>> = (0..4)
+                    .map(|r| {
+                        (0..widths.len())
+                            .map(|c| {
+                                let t = TEXTS[(start + r * 5 + c) % TEXTS.len()];
+                                let s = if (r + c + k) % 3 == 0 {
+                                    cell_style
+                                } else {
+                                    Style::default()
+                                };
+                                (t, s)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let area = Rect::new(2, 1, width, 4);
+                let full = Rect::new(0, 0, width + 4, 6);
+                let mut want = Buffer::empty(full);
+                let table = TTable::new(
+                    rows.iter().map(|r| {
+                        TRow::new(
+                            r.iter()
+                                .map(|(t, s)| TCell::from(t.to_string()).style(*s))
+                                .collect::<Vec<_>>(),
+                        )
+                        .style(row_style)
+                    }),
+                    widths,
+                )
+                .header(TRow::new(header.iter().map(|h| TCell::from(*h))).style(head_style))
+                .column_spacing(1);
+                Widget::render(table, area, &mut want);
+
+                let mut got = Buffer::empty(full);
+                let cols = column_areas(area, &widths);
+                set_style(&mut got, Rect { height: 1, ..area }, head_style);
+                for (col, h) in cols.iter().zip(header) {
+                    cell_text(&mut got, col.offset(area.x, area.y), h);
+                }
+                for (i, r) in rows.iter().take(area.height as usize - 1).enumerate() {
+                    let cells: Vec<Cell> = r
+                        .iter()
+                        .map(|(t, s)| Cell::from(t.to_string()).style(*s))
+                        .collect();
+                    draw_row(
+                        &mut got,
+                        area,
+                        area.y + 1 + i as u16,
+                        &cols,
+                        row_style,
+                        &cells,
+                    );
+                }
+                assert_eq!(got, want, "width {width}, texts from {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn set_style_matches_buffer_set_style() {
+        let full = Rect::new(0, 0, 12, 5);
+        for style in [
+            Style::default(),
+            Style::new().fg(Color::Red),
+            Style::new()
+                .bg(Color::Blue)
+                .add_modifier(Modifier::REVERSED),
+            Style::new().remove_modifier(Modifier::BOLD),
+        ] {
+            for area in [
+                Rect::new(0, 0, 12, 5),
+                Rect::new(3, 1, 20, 2),
+                Rect::new(11, 4, 0, 3),
+            ] {
+                let mut want = Buffer::empty(full);
+                want.set_style(full, Style::new().add_modifier(Modifier::BOLD));
+                let mut got = want.clone();
+                want.set_style(area, style);
+                set_style(&mut got, area, style);
+                assert_eq!(got, want);
+            }
+        }
+    }
 }

@@ -4,10 +4,9 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 use super::widgets::{
-    Cell, age, block, draw_list, list_title, opt_dur, pad, pct, status_style, txt,
+    Cell, age, block, draw_lines, draw_list, list_title, opt_dur, pad, pct, status_style, txt,
 };
 use crate::model::WorkflowStats;
 use crate::state::App;
@@ -118,5 +117,5 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         ]));
     }
     lines.truncate(inner.height as usize);
-    f.render_widget(Paragraph::new(lines), inner);
+    draw_lines(f, inner, &lines);
 }
