@@ -647,6 +647,53 @@ mod tests {
         }
     }
 
+    /// `draw_lines` must draw exactly what an unwrapped `Paragraph` draws.
+    #[test]
+    fn lines_match_ratatui_paragraph() {
+        use ratatui::Terminal;
+        use ratatui::backend::TestBackend;
+        use ratatui::layout::Alignment;
+
+        let styles = [
+            Style::default(),
+            Style::new().fg(Color::Yellow),
+            Style::new().bg(Color::Blue).add_modifier(Modifier::BOLD),
+        ];
+        let lines: Vec<Line> = (0..TEXTS.len() * 2)
+            .map(|i| {
+                let t = TEXTS[i % TEXTS.len()];
+                let u = TEXTS[(i * 7 + 3) % TEXTS.len()];
+                let line = Line::from(vec![
+                    Span::styled(t.to_string(), styles[i % 3]),
+                    Span::raw(" · "),
+                    Span::styled(u.to_string(), styles[(i + 1) % 3]),
+                ])
+                .style(styles[(i + 2) % 3]);
+                match i % 7 {
+                    5 => line.alignment(Alignment::Right),
+                    6 => line.alignment(Alignment::Left),
+                    _ => line,
+                }
+            })
+            .collect();
+        for width in [1u16, 6, 23, 70] {
+            let area = Rect::new(1, 1, width, lines.len() as u16 - 3);
+            let mut t = Terminal::new(TestBackend::new(width + 3, lines.len() as u16)).unwrap();
+            let want = t
+                .draw(|f| f.render_widget(Paragraph::new(lines.clone()), area))
+                .unwrap()
+                .buffer
+                .clone();
+            let mut t = Terminal::new(TestBackend::new(width + 3, lines.len() as u16)).unwrap();
+            let got = t
+                .draw(|f| draw_lines(f, area, &lines))
+                .unwrap()
+                .buffer
+                .clone();
+            assert_eq!(got, want, "width {width}");
+        }
+    }
+
     #[test]
     fn set_style_matches_buffer_set_style() {
         let full = Rect::new(0, 0, 12, 5);
