@@ -2,7 +2,7 @@
 //! at 240×70 on ratatui's TestBackend (draw + diff, no terminal IO). Only the visible rows may
 //! cost: compare the 1,000- and 10,000-row groups (target ≤ 1 ms per frame at 10,000).
 //!
-//! `cargo bench --bench render` (criterion prints medians; see NOTES-perf.md for results).
+//! `cargo bench --bench render` (criterion prints medians; results in the README, "Rendering").
 
 use std::hint::black_box;
 
