@@ -115,6 +115,11 @@ pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
 
+/// Display width of one char in terminal columns (`unicode-width`; 0 for controls).
+pub fn width_char(c: char) -> usize {
+    char_width(c)
+}
+
 /// [`clean_trunc`] to `width`, then padded with spaces to exactly `width` columns. A wide
 /// character that would straddle the edge is dropped and replaced by padding, so columns of
 /// CJK or emoji text stay aligned.

@@ -4,11 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::widgets::{
-    age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money, status_style,
-    txt,
+    Cell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money,
+    status_style, txt,
 };
 use crate::model::Approval;
 use crate::state::App;

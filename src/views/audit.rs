@@ -3,10 +3,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::Cell;
 
 use super::widgets::{
-    age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, status_style, txt,
+    Cell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, status_style,
+    txt,
 };
 use crate::model::OperatorAction;
 use crate::state::App;

@@ -4,10 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph};
 
 use super::widgets::{
-    age, bar, block, capacity_state, draw_doc, draw_list, kv, kv_styled, list_title, pad, txt,
+    Cell, age, bar, block, capacity_state, draw_doc, draw_lines, draw_list, kv, kv_styled,
+    list_title, pad, txt,
 };
 use crate::model::{EventCapacity, thousands};
 use crate::state::App;
@@ -95,7 +95,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             ])
         })
         .collect();
-    f.render_widget(Paragraph::new(lines), inner);
+    draw_lines(f, inner, &lines);
 }
 
 fn detail(f: &mut Frame, app: &App, area: Rect) {

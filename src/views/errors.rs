@@ -4,9 +4,8 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
-use super::widgets::{age, draw_doc, draw_list, heading, kv, kv_styled, list_title, txt};
+use super::widgets::{Cell, age, draw_doc, draw_list, heading, kv, kv_styled, list_title, txt};
 use crate::model::ErrorPattern;
 use crate::state::App;
 

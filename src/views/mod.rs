@@ -29,7 +29,7 @@ use widgets::{block, centered, clear, span};
 /// Draws the whole console.
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();
-    f.buffer_mut().set_style(area, app.theme.base);
+    widgets::set_style(f.buffer_mut(), area, app.theme.base);
     if area.width < 80 || area.height < 24 {
         too_small(f, app, area);
         return;
@@ -56,7 +56,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
     if app.conn.is_lost() {
         // the last data stays, greyed: it is not current
-        f.buffer_mut().set_style(body, app.theme.dim);
+        widgets::set_style(f.buffer_mut(), body, app.theme.dim);
     }
     if editing {
         draw_filter(f, app, filter);

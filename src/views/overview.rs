@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
-use super::widgets::{Sev, age, block, capacity_state, depth_sev, pad, pct, status_style, txt};
+use super::widgets::{
+    Sev, age, block, capacity_state, depth_sev, draw_lines, pad, pct, status_style, txt,
+};
 use crate::model::{Overview, thousands};
 use crate::state::{App, TILES};
 use crate::theme::Theme;
@@ -59,7 +61,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             5 => approvals_tile(th, o, app),
             _ => broadcasts_tile(th, o, app, inner.width as usize),
         };
-        f.render_widget(Paragraph::new(lines), inner);
+        draw_lines(f, inner, &lines);
     }
 }
 
@@ -101,7 +103,7 @@ fn queue_tile(f: &mut Frame, th: &Theme, o: &Overview, app: &App, r: Rect) {
         ),
     ];
     let [text, spark] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(r);
-    f.render_widget(Paragraph::new(lines), text);
+    draw_lines(f, text, &lines);
     if o.depth_history.is_empty() {
         f.render_widget(Line::styled("no depth history yet", th.dim), spark);
     } else {

@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph};
 
 use super::widgets::{
-    age, block, depth_sev, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title,
-    pad, status_style, txt,
+    Cell, age, block, depth_sev, draw_doc, draw_lines, draw_list, heading, json_lines, kv,
+    kv_styled, list_title, pad, status_style, txt,
 };
 use crate::model::{Job, QueueDepth, thousands};
 use crate::state::App;
@@ -126,7 +125,7 @@ fn matrix(f: &mut Frame, app: &App, area: Rect) {
         }
         lines.push(Line::from(spans));
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    draw_lines(f, inner, &lines);
 }
 
 fn summary(app: &App, d: &QueueDepth) -> Line<'static> {

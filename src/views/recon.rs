@@ -4,9 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use super::widgets::{age, block, draw_list, list_title, money, opt_money, pad, status_style, txt};
+use super::widgets::{
+    Cell, age, block, draw_list, list_title, money, opt_money, pad, status_style, txt,
+};
 use crate::model::{Discrepancy, ReconRun, thousands};
 use crate::state::App;
 

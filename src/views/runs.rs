@@ -3,10 +3,9 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::widgets::{
-    age, bar, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, opt_dur,
+    Cell, age, bar, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, opt_dur,
     status_style, txt,
 };
 use crate::model::Run;

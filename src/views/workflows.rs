@@ -4,9 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph};
 
-use super::widgets::{age, block, draw_list, list_title, opt_dur, pad, pct, status_style, txt};
+use super::widgets::{
+    Cell, age, block, draw_lines, draw_list, list_title, opt_dur, pad, pct, status_style, txt,
+};
 use crate::model::WorkflowStats;
 use crate::state::App;
 
@@ -116,5 +117,5 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         ]));
     }
     lines.truncate(inner.height as usize);
-    f.render_widget(Paragraph::new(lines), inner);
+    draw_lines(f, inner, &lines);
 }
