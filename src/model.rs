@@ -168,7 +168,7 @@ pub struct QueueDepth {
     /// (job_type, status, count) over the open states.
     pub by_type: Vec<(String, String, i64)>,
     pub oldest_pending_at: Option<Ts>,
-    /// Completed in the last hour (windowed, capped).
+    /// Completed in the last hour (from the per-minute rollup, exact).
     pub completed_last_hour: Count,
 }
 
@@ -419,9 +419,22 @@ pub struct Overview {
     pub depth_history: Vec<i64>,
     pub workflows_paused: i64,
     pub runs_waiting: i64,
+    /// Length of the last-hour window in minutes: 60 to 61, as it starts on a whole minute
+    /// (0 is read as 60).
+    pub window_minutes: f64,
 }
 
 impl Overview {
+    /// Runs started per minute over the last-hour window.
+    pub fn runs_per_minute(&self) -> f64 {
+        let minutes = if self.window_minutes > 0.0 {
+            self.window_minutes
+        } else {
+            60.0
+        };
+        self.runs_started_last_hour() as f64 / minutes
+    }
+
     pub fn runs_started_last_hour(&self) -> i64 {
         self.runs_last_hour.iter().map(|(_, n)| n).sum()
     }

@@ -106,7 +106,7 @@ async fn direct_stats(
 }
 
 async fn rollup_body(s: TestStore) {
-    // `now` 20 s into a minute, so the window's first minute is partial
+    // `now` 20 s into a minute: the window starts at the start of the minute of `now - 1h`
     let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + Duration::seconds(20);
     let mut wfs = Vec::new();
     for i in 0..7 {
@@ -165,7 +165,7 @@ async fn rollup_body(s: TestStore) {
                 .collect();
             assert_eq!(got, failing, "{label}: top failing");
             assert!(!started.is_empty(), "{label}: the window is not empty");
-            // the Workflows view (rollup counts, p95) over windows with a partial first minute
+            // the Workflows view (rollup counts, p95) over windows that start mid-minute
             for since in [now - Duration::hours(1), now - Duration::minutes(97)] {
                 let mut got: Vec<_> = s
                     .workflow_stats(since)
@@ -232,7 +232,7 @@ store_test!(
 );
 
 /// The completed-jobs rollup (migration 0006): the queue depth's "completed in the last hour",
-/// read from the rollup plus the partial first minute, equals the direct count over
+/// read from the rollup (whole minutes from the window start), equals the direct count over
 /// `job_queue` after inserts, status changes, moved timestamps, deletes and a bulk change.
 async fn jobs_rollup_body(s: TestStore) {
     let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + Duration::seconds(20);
@@ -338,3 +338,85 @@ store_test!(
     completed_jobs_from_the_rollup_equal_direct_count,
     jobs_rollup_body
 );
+
+/// Migrations 0006 and 0008 on a database that already holds runs and jobs (applied up to 0005
+/// first, then the rest): the backfilled rollups match the base rows, and keep matching after
+/// more changes through the new triggers (Postgres; SQLite's backfill is the same SELECT).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_backfilled_on_a_filled_database_postgres() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let pool = s.db.pg_pool().expect("postgres").clone();
+    let mut upto5 = sqlx::migrate!("migrations/postgres");
+    upto5.migrations = upto5
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    upto5.run(&pool).await.expect("migrations up to 0005");
+    assert!(s.pending_migrations().await > 0, "0006… still to come");
+    let now = Utc::now();
+    let exec = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    };
+    exec("INSERT INTO workflows (name) SELECT 'wf-' || i FROM generate_series(1, 5) i").await;
+    exec(
+        "INSERT INTO workflow_executions (workflow_id, status, started_at, completed_at) \
+         SELECT (SELECT id FROM workflows ORDER BY name OFFSET (i % 5) LIMIT 1), \
+           (ARRAY['completed', 'failed', 'running', 'waiting'])[1 + i % 4], \
+           now() - make_interval(secs => i * 7), \
+           CASE WHEN i % 4 < 2 THEN now() - make_interval(secs => i * 7 - 3) END \
+         FROM generate_series(1, 2000) i",
+    )
+    .await;
+    exec(
+        "INSERT INTO job_queue (job_type, status, completed_at) \
+         SELECT 'email', (ARRAY['completed', 'failed', 'pending'])[1 + i % 3], \
+           CASE WHEN i % 3 < 2 THEN now() - make_interval(secs => i * 5) END \
+         FROM generate_series(1, 3000) i",
+    )
+    .await;
+    let s = common::migrated(s).await;
+    let drift = |label: &'static str| {
+        let s = &s;
+        async move {
+            let o = s.overview(now).await.unwrap();
+            let (started, completed, failed, _) = direct(s, now).await;
+            assert_eq!(o.runs_last_hour, started, "{label}: started");
+            assert_eq!(
+                (o.completed_last_hour, o.failed_last_hour),
+                (completed, failed),
+                "{label}: finished"
+            );
+            let jobs = s
+                .db
+                .fetch_one(
+                    "SELECT count(*) AS n FROM job_queue WHERE status = 'completed' AND completed_at >= $1",
+                    &[Val::Ts(window_start(now - Duration::hours(1)))],
+                )
+                .await
+                .unwrap()
+                .n("n");
+            assert_eq!(o.queue.completed_last_hour.n, jobs, "{label}: jobs");
+            assert!(
+                jobs > 100 && completed > 100,
+                "{label}: the hour is not empty"
+            );
+        }
+    };
+    drift("backfilled").await;
+    exec("UPDATE workflow_executions SET status = 'waiting' WHERE status = 'running' AND random() < 0.5").await;
+    exec("UPDATE workflow_executions SET status = 'failed', completed_at = now() WHERE status = 'waiting' AND random() < 0.3").await;
+    exec(
+        "UPDATE job_queue SET status = 'completed', completed_at = now() WHERE status = 'pending'",
+    )
+    .await;
+    exec("DELETE FROM job_queue WHERE random() < 0.1").await;
+    drift("changed after the migration").await;
+}

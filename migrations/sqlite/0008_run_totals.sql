@@ -10,7 +10,7 @@ CREATE TABLE run_totals (
 ) WITHOUT ROWID;
 
 -- the top failing list reads only the failed buckets
-CREATE INDEX run_minutes_failed_idx ON run_minutes (minute, workflow_id, n)
+CREATE INDEX run_minutes_failed_idx ON run_minutes (minute, workflow_id)
     WHERE kind = 'finished' AND status = 'failed';
 
 CREATE TRIGGER run_totals_ins AFTER INSERT ON workflow_executions BEGIN

@@ -17,8 +17,12 @@ use uuid::Uuid;
 
 use crate::config::DbTarget;
 
-/// A pooled Postgres connection idle this long is pinged before use (see `Db::connect`).
-pub const IDLE_PING: Duration = Duration::from_secs(5);
+/// A pooled Postgres connection idle this long is pinged before use (see `Db::connect`). A
+/// refresh under a stream of changes reuses its connections within this time and skips the
+/// ping; after a database restart in such a stream at most one refresh fails (the console
+/// shows "disconnected, retrying in 1s"), and the retry, a second later, pings and replaces
+/// the dead connections.
+pub const IDLE_PING: Duration = Duration::from_secs(1);
 
 /// A bind value, typed by meaning rather than by backend.
 #[derive(Debug, Clone)]
@@ -229,8 +233,8 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(5))
                     // sqlx pings every connection when it goes back to the pool; pinging it
                     // again on the way out (the default) costs one more round trip per query,
-                    // ten per overview refresh. Ping only a connection that sat idle long
-                    // enough to have died unnoticed; a dead one is dropped and another taken.
+                    // eight per overview refresh. Ping only a connection that sat idle for
+                    // IDLE_PING; a dead one is dropped and another taken.
                     .test_before_acquire(false)
                     .before_acquire(|conn, meta| {
                         Box::pin(async move {

@@ -655,6 +655,7 @@ pub fn overview() -> Overview {
         ],
         workflows_paused: 1,
         runs_waiting: 3,
+        window_minutes: 60.0,
     }
 }
 

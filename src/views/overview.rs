@@ -128,7 +128,10 @@ fn runs_tile(th: &Theme, o: &Overview) -> Vec<Line<'static>> {
     };
     vec![
         Line::from(vec![
-            Span::styled(format!("{} runs/min", per_min(started)), th.title),
+            Span::styled(
+                format!("{} runs/min", per_min(o.runs_per_minute())),
+                th.title,
+            ),
             Span::styled(format!(" · {} started", thousands(started)), th.dim),
         ]),
         Line::from(vec![
@@ -274,8 +277,7 @@ fn broadcasts_tile(th: &Theme, o: &Overview, app: &App, w: usize) -> Vec<Line<'s
 }
 
 /// Runs per minute over the last hour; two decimals below one so a quiet hour is not "0.0".
-fn per_min(started_last_hour: i64) -> String {
-    let r = started_last_hour as f64 / 60.0;
+fn per_min(r: f64) -> String {
     if r > 0.0 && r < 1.0 {
         format!("{r:.2}")
     } else {

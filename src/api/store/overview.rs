@@ -179,6 +179,8 @@ impl Store {
     /// Seed 000's error analysis: (workflow × error_type) in the window with count, first/last
     /// seen and up to three distinct example messages, most frequent first.
     pub async fn error_patterns(&self, since: Ts) -> Result<Vec<ErrorPattern>> {
+        // the same window start as the overview's last hour (a whole minute; see `window`)
+        let since = window::start(since);
         let since_v = [Val::Ts(since)];
         let rows = self
             .db
@@ -363,8 +365,9 @@ impl Store {
             for r in self
                 .db
                 .fetch_all(
-                    // the branch with the timestamp first: Postgres types a UNION's
-                    // columns from left to right
+                    // the branch with the timestamp first: Postgres resolves a UNION's
+                    // column types pair by pair from the left, and NULL against NULL would
+                    // become text
                     "SELECT 'appr' AS k, NULL AS s, \
                        (SELECT count(*) FROM approval_requests WHERE status = 'pending') AS n, \
                        (SELECT min(created_at) FROM approval_requests WHERE status = 'pending') AS t \
@@ -436,6 +439,9 @@ impl Store {
             depth_history: history.iter().filter_map(|m| m.queue_depth).collect(),
             workflows_paused: counts.paused,
             runs_waiting: counts.waiting,
+            window_minutes: (now - window::start(now - Duration::hours(1))).num_milliseconds()
+                as f64
+                / 60_000.0,
         })
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! A window starts on a whole minute: "the last hour" counts from the start of the minute an
 //! hour ago (60 to 61 minutes, the current minute included). Whole buckets make every count
-//! exact for that window, and its cost is the number of buckets (at most 60 per key for an
+//! exact for that window, and its cost is the number of buckets (at most 61 per key for an
 //! hour), not the number of rows: no base-table read for a partial first minute, which on an
 //! event day is hundreds of rows fetched from pages the workers are writing.
 
