@@ -35,7 +35,7 @@ DECLARE
     b record;
 BEGIN
     FOR b IN
-        SELECT k, m, wf, st, sum(d) AS d FROM (
+        WITH c AS (
             SELECT 'started' AS k, date_trunc('minute', OLD.started_at) AS m, OLD.workflow_id AS wf,
                    OLD.status AS st, -1 AS d WHERE TG_OP IN ('UPDATE', 'DELETE')
             UNION ALL
@@ -47,32 +47,19 @@ BEGIN
             UNION ALL
             SELECT 'finished', date_trunc('minute', NEW.completed_at), NEW.workflow_id, NEW.status, 1
                 WHERE TG_OP IN ('INSERT', 'UPDATE') AND NEW.completed_at IS NOT NULL
-        ) c
-        GROUP BY k, m, wf, st HAVING sum(d) <> 0
-        ORDER BY k DESC, m, st, wf
+        )
+        SELECT 1 AS t, k, m, wf, st, sum(d) AS d FROM c GROUP BY k, m, wf, st HAVING sum(d) <> 0
+        UNION ALL
+        SELECT 2, k, m, NULL, st, sum(d) FROM c GROUP BY k, m, st HAVING sum(d) <> 0
+        ORDER BY t, k DESC, m, st, wf
     LOOP
-        INSERT INTO run_minutes VALUES (b.k, b.m, b.wf, b.st, b.d)
-            ON CONFLICT (kind, minute, workflow_id, status) DO UPDATE SET n = run_minutes.n + EXCLUDED.n;
-    END LOOP;
-    FOR b IN
-        SELECT k, m, st, sum(d) AS d FROM (
-            SELECT 'started' AS k, date_trunc('minute', OLD.started_at) AS m, OLD.workflow_id AS wf,
-                   OLD.status AS st, -1 AS d WHERE TG_OP IN ('UPDATE', 'DELETE')
-            UNION ALL
-            SELECT 'finished', date_trunc('minute', OLD.completed_at), OLD.workflow_id, OLD.status, -1
-                WHERE TG_OP IN ('UPDATE', 'DELETE') AND OLD.completed_at IS NOT NULL
-            UNION ALL
-            SELECT 'started', date_trunc('minute', NEW.started_at), NEW.workflow_id, NEW.status, 1
-                WHERE TG_OP IN ('INSERT', 'UPDATE')
-            UNION ALL
-            SELECT 'finished', date_trunc('minute', NEW.completed_at), NEW.workflow_id, NEW.status, 1
-                WHERE TG_OP IN ('INSERT', 'UPDATE') AND NEW.completed_at IS NOT NULL
-        ) c
-        GROUP BY k, m, st HAVING sum(d) <> 0
-        ORDER BY k DESC, m, st
-    LOOP
-        INSERT INTO run_totals VALUES (b.k, b.m, b.st, s, b.d)
-            ON CONFLICT (kind, minute, status, slot) DO UPDATE SET n = run_totals.n + EXCLUDED.n;
+        IF b.t = 1 THEN
+            INSERT INTO run_minutes VALUES (b.k, b.m, b.wf, b.st, b.d)
+                ON CONFLICT (kind, minute, workflow_id, status) DO UPDATE SET n = run_minutes.n + EXCLUDED.n;
+        ELSE
+            INSERT INTO run_totals VALUES (b.k, b.m, b.st, s, b.d)
+                ON CONFLICT (kind, minute, status, slot) DO UPDATE SET n = run_totals.n + EXCLUDED.n;
+        END IF;
     END LOOP;
     RETURN NULL;
 END $$;
