@@ -586,6 +586,16 @@ async fn decide_with(s: &TestStore, url: &str, c: &ActionCtx) -> (Uuid, ActionRe
     (req, r)
 }
 
+/// Points request `req`'s resume_url at `url` (the HTTP fake, for the resend that follows).
+async fn point_resume_url(s: &TestStore, req: Uuid, url: &str) {
+    s.db.execute(
+        "UPDATE approval_requests SET resume_url = $1 WHERE id = $2",
+        &[Val::Text(url.into()), Val::Uuid(req)],
+    )
+    .await
+    .unwrap();
+}
+
 async fn resume_state(s: &TestStore, req: Uuid) -> (String, Option<String>, String) {
     let r = s
         .db
@@ -664,15 +674,7 @@ async fn resume_url_body(s: TestStore) {
     assert_eq!(resume_state(&s, req).await.0, "failed");
 
     // resend after the timeout: now the URL answers (point it at a good path)
-    s.db.execute(
-        "UPDATE approval_requests SET resume_url = $1 WHERE id = $2",
-        &[
-            Val::Text(format!("{}/webhook-waiting/1", fake.url)),
-            Val::Uuid(req),
-        ],
-    )
-    .await
-    .unwrap();
+    point_resume_url(&s, req, &format!("{}/webhook-waiting/1", fake.url)).await;
     let resend = Action::ResendDecision {
         request: req,
         label: "Kai".into(),
@@ -1072,15 +1074,7 @@ async fn resend_once_body(s: TestStore) {
     let c = ctx("maya@ops");
     let (req, r) = decide_with(&s, &format!("{}/webhook-waiting/fail", fake.url), &c).await;
     assert!(r.warning.is_some(), "{r:?}");
-    s.db.execute(
-        "UPDATE approval_requests SET resume_url = $1 WHERE id = $2",
-        &[
-            Val::Text(format!("{}/webhook-waiting/slow", fake.url)),
-            Val::Uuid(req),
-        ],
-    )
-    .await
-    .unwrap();
+    point_resume_url(&s, req, &format!("{}/webhook-waiting/slow", fake.url)).await;
     let resend = Action::ResendDecision {
         request: req,
         label: "Kai".into(),

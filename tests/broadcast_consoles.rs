@@ -281,6 +281,31 @@ fn url_of(s: &TestStore) -> String {
     }
 }
 
+/// alice sends a warning to the Gala through the CLI with the config file `conf`.
+async fn cli_warning(s: &TestStore, conf: &std::path::Path, message: &str) -> std::process::Output {
+    let (url, conf, message) = (url_of(s), conf.display().to_string(), message.to_string());
+    tokio::task::spawn_blocking(move || {
+        opsdeck_cli(
+            &url,
+            "alice@ops",
+            &[
+                "--config",
+                &conf,
+                "broadcast",
+                "--level",
+                "warning",
+                "--event",
+                "Gala",
+                "--message",
+                &message,
+                "--yes",
+            ],
+        )
+    })
+    .await
+    .unwrap()
+}
+
 fn opsdeck_cli(url: &str, operator: &str, args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
@@ -373,28 +398,7 @@ async fn cli_webhook_defaults_from_n8n(s: TestStore) {
         ),
     )
     .unwrap();
-    let url = url_of(&s);
-    let conf_s = conf.display().to_string();
-    let o = tokio::task::spawn_blocking(move || {
-        opsdeck_cli(
-            &url,
-            "alice@ops",
-            &[
-                "--config",
-                &conf_s,
-                "broadcast",
-                "--level",
-                "warning",
-                "--event",
-                "Gala",
-                "--message",
-                "Doors open late",
-                "--yes",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let o = cli_warning(&s, &conf, "Doors open late").await;
     let out = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -411,28 +415,7 @@ async fn cli_webhook_defaults_from_n8n(s: TestStore) {
     assert_eq!(reqs[0].json()["message"], "Doors open late");
     // n8n_webhook without any n8n URL: a clear error, nothing sent
     std::fs::write(&conf, "[broadcast]\nn8n_webhook = true\n").unwrap();
-    let url = url_of(&s);
-    let conf_s = conf.display().to_string();
-    let o = tokio::task::spawn_blocking(move || {
-        opsdeck_cli(
-            &url,
-            "alice@ops",
-            &[
-                "--config",
-                &conf_s,
-                "broadcast",
-                "--level",
-                "warning",
-                "--event",
-                "Gala",
-                "--message",
-                "Again",
-                "--yes",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let o = cli_warning(&s, &conf, "Again").await;
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(

@@ -69,15 +69,38 @@ fn too_small_terminal_says_so() {
 
 /// An operator action through the real binary: Queue → R → the dialog → y → the toast, and the
 /// row really changed (with its audit row).
+/// A fresh SQLite database for a console test: its directory (keep it alive), its file, its
+/// target, and a runtime to prepare and check it with.
+fn sqlite_db() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    opsdeck::config::DbTarget,
+    tokio::runtime::Runtime,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ops.db");
+    let target = opsdeck::config::DbTarget::Sqlite(path.clone());
+    (dir, path, target, tokio::runtime::Runtime::new().unwrap())
+}
+
+/// The real console on the SQLite file at `path` as `operator`, in a `w`×`h` tmux.
+fn sqlite_console(path: &std::path::Path, operator: &str, w: u16, h: u16) -> Tmux {
+    Tmux::start(
+        &format!(
+            "--database-url sqlite://{} --operator {operator}",
+            path.display()
+        ),
+        w,
+        h,
+    )
+}
+
 #[test]
 fn retry_a_failed_job_in_the_real_console() {
     if !tmux::available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ops.db");
-    let target = opsdeck::config::DbTarget::Sqlite(path.clone());
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (_dir, path, target, rt) = sqlite_db();
     let id = uuid::Uuid::new_v4();
     rt.block_on(async {
         let s = opsdeck::api::Store::open(&target, 1).await.unwrap();
@@ -90,14 +113,7 @@ fn retry_a_failed_job_in_the_real_console() {
         .unwrap();
         s.db.close().await;
     });
-    let t = Tmux::start(
-        &format!(
-            "--database-url sqlite://{} --operator tmux@ops",
-            path.display()
-        ),
-        100,
-        30,
-    );
+    let t = sqlite_console(&path, "tmux@ops", 100, 30);
     t.wait_for("LIVE", Duration::from_secs(10));
     t.keys(&["4"]);
     t.wait_for("SMTP 451", Duration::from_secs(10));
@@ -132,10 +148,7 @@ fn approve_a_waiting_broadcast_in_the_real_console() {
     if !tmux::available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ops.db");
-    let target = opsdeck::config::DbTarget::Sqlite(path.clone());
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (_dir, path, target, rt) = sqlite_db();
     let id = rt.block_on(async {
         let s = opsdeck::api::Store::open(&target, 1).await.unwrap();
         s.migrate().await.unwrap();
@@ -165,14 +178,7 @@ fn approve_a_waiting_broadcast_in_the_real_console() {
         s.db.close().await;
         id
     });
-    let t = Tmux::start(
-        &format!(
-            "--database-url sqlite://{} --operator bob@ops",
-            path.display()
-        ),
-        120,
-        32,
-    );
+    let t = sqlite_console(&path, "bob@ops", 120, 32);
     t.wait_for("1 broadcast awaits approval (B)", Duration::from_secs(10));
     t.keys(&["B"]);
     t.wait_for("BROADCASTS AWAITING APPROVAL (1)", Duration::from_secs(5));
