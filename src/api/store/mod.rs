@@ -1,6 +1,6 @@
 //! The store: one interface over Postgres and SQLite with the bounded reads the console needs.
-//! Every read is bounded (windowed, limited or capped); open states are counted exactly through
-//! partial indexes.
+//! Every read is bounded (windowed over the per-minute rollups, or limited); open states are
+//! counted exactly through partial indexes.
 
 mod lists;
 mod overview;
