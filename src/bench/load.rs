@@ -70,14 +70,7 @@ pub struct LoadResult {
     pub elapsed: Duration,
 }
 
-/// Nearest-rank percentile of sorted values.
-pub fn pct(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
+pub use super::measure::pct;
 
 impl LoadResult {
     pub fn p(&self, q: f64) -> f64 {

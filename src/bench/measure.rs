@@ -31,12 +31,17 @@ pub struct Timing {
 impl Timing {
     /// Nearest-rank percentile.
     pub fn p(&self, q: f64) -> f64 {
-        if self.ms.is_empty() {
-            return 0.0;
-        }
-        let rank = ((q * self.ms.len() as f64).ceil() as usize).clamp(1, self.ms.len());
-        self.ms[rank - 1]
+        pct(&self.ms, q)
     }
+}
+
+/// Nearest-rank percentile of sorted values (0 for none).
+pub fn pct(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
 
 pub struct Report {
