@@ -380,7 +380,7 @@ fn report(r: &SendReport, json: bool) -> Result<(), Fail> {
 fn decision(d: bc::Decision, json: bool) -> Result<(), Fail> {
     if json {
         println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
-    } else if d.outcome == "ok" {
+    } else if d.is_ok() {
         println!("{}", d.message);
     }
     if let Some(w) = &d.webhook

@@ -100,7 +100,7 @@ impl App {
         r: Result<Box<Decision>, String>,
     ) -> Vec<Effect> {
         match &r {
-            Ok(d) => self.toast(d.message.clone(), d.outcome != "ok"),
+            Ok(d) => self.toast(d.message.clone(), !d.is_ok()),
             Err(e) => self.toast(e.clone(), true),
         }
         let mut out = self.awaiting_refresh();
@@ -111,7 +111,7 @@ impl App {
             }
             Overlay::Awaiting(u) if u.open.as_ref().is_some_and(|o| o.id == id) => {
                 u.busy = false;
-                let approved = approve && matches!(&r, Ok(d) if d.outcome == "ok");
+                let approved = approve && matches!(&r, Ok(d) if d.is_ok());
                 if approved {
                     // follow it: the progress view of the broadcast just approved
                     let level = u
@@ -194,7 +194,7 @@ impl App {
                 KeyCode::Char('a') => {
                     if read_only {
                         u.note = Some("read-only: approving is disabled".into());
-                    } else if open.triggered_by == me {
+                    } else if open.is_own(&me) {
                         u.note = Some(
                             "you triggered this broadcast: the four-eyes rule needs a different \
                              operator to approve it (x cancels it)"

@@ -159,15 +159,18 @@ impl BroadcastUi {
         self.sent.as_ref().map(|s| s.broadcast_id).or(self.watch)
     }
 
+    /// The broadcast's status as last read (the progress read, else the send's answer).
+    fn status(&self) -> Option<&str> {
+        match (&self.progress, &self.sent) {
+            (Some(p), _) => Some(&p.status),
+            (None, Some(s)) => Some(&s.status),
+            _ => None,
+        }
+    }
+
     /// Waiting for a second operator (four-eyes rule), as last read.
     pub fn awaiting_approval(&self) -> bool {
-        match &self.progress {
-            Some(p) => p.status == "awaiting_approval",
-            None => self
-                .sent
-                .as_ref()
-                .is_some_and(|s| s.status == "awaiting_approval"),
-        }
+        self.status() == Some("awaiting_approval")
     }
 
     /// Since when it waits (the stored time once read, else when this screen sent it).
@@ -180,12 +183,10 @@ impl BroadcastUi {
 
     /// Whether a cancel can still stop something: waiting, or queued / sending.
     pub fn cancellable(&self) -> bool {
-        let status = match (&self.progress, &self.sent) {
-            (Some(p), _) => p.status.as_str(),
-            (None, Some(s)) => s.status.as_str(),
-            _ => return false,
-        };
-        matches!(status, "awaiting_approval" | "queued" | "sending")
+        matches!(
+            self.status(),
+            Some("awaiting_approval" | "queued" | "sending")
+        )
     }
 
     pub fn text(&self) -> String {

@@ -5,11 +5,12 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use super::broadcast::elapsed;
+use super::broadcast::{decision_line, elapsed, frame_block, level_style};
 use super::widgets::clear;
 use crate::api::broadcast::Waiting;
+use crate::broadcast::Level;
 use crate::sanitize::{clean, clean_trunc};
 use crate::state::App;
 use crate::state::awaiting::{AwaitUi, Confirm};
@@ -20,12 +21,9 @@ fn waited(app: &App, w: &Waiting) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-fn level_style(app: &App, level: &str) -> ratatui::style::Style {
-    match level {
-        "critical" | "urgent" => app.theme.crit,
-        "warning" => app.theme.warn,
-        _ => app.theme.info,
-    }
+/// The colour of `w`'s level (an unknown level reads as info).
+fn wait_style(app: &App, w: &Waiting) -> ratatui::style::Style {
+    level_style(app, Level::parse(&w.level).unwrap_or(Level::Info))
 }
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect, u: &AwaitUi) {
@@ -35,14 +33,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, u: &AwaitUi) {
         " BROADCASTS AWAITING APPROVAL ({n}) · you are {} ",
         clean_trunc(&app.operator, 30)
     );
-    let outer = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Thick)
-        .border_style(app.theme.live_alert)
-        .title(Line::styled(
-            title,
-            app.theme.live_alert.add_modifier(Modifier::BOLD),
-        ));
+    let outer = frame_block(app, false, title);
     let inner = outer.inner(area);
     f.render_widget(outer, area);
     let [body, foot] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
@@ -80,7 +71,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, u: &AwaitUi) {
                 lines.push(if sel {
                     Line::styled(row, app.theme.selected)
                 } else {
-                    Line::styled(row, level_style(app, &w.level))
+                    Line::styled(row, wait_style(app, w))
                 });
             }
             ("↑↓ choose · Enter open · Esc close".into(), app.theme.dim)
@@ -105,7 +96,7 @@ fn detail<'a>(app: &App, u: &AwaitUi, w: &'a Waiting, lines: &mut Vec<Line<'a>>)
         Span::styled(format!("{:<13}", "level"), app.theme.header),
         Span::styled(
             format!(" LIVE {} ", w.level.to_uppercase()),
-            level_style(app, &w.level).add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            wait_style(app, w).add_modifier(Modifier::REVERSED | Modifier::BOLD),
         ),
     ]));
     lines.push(row("scope", format!("{} '{}'", w.scope, clean(&w.target))));
@@ -132,7 +123,7 @@ fn detail<'a>(app: &App, u: &AwaitUi, w: &'a Waiting, lines: &mut Vec<Line<'a>>)
         lines.push(Line::styled(format!("  {}", clean(l)), app.theme.base));
     }
     lines.push(Line::raw(""));
-    if w.triggered_by == app.operator {
+    if w.is_own(&app.operator) {
         lines.push(Line::styled(
             "You triggered this broadcast: the four-eyes rule needs a different operator to approve it.",
             app.theme.warn,
@@ -144,18 +135,7 @@ fn detail<'a>(app: &App, u: &AwaitUi, w: &'a Waiting, lines: &mut Vec<Line<'a>>)
             app.theme.warn,
         ));
     }
-    match &u.result {
-        Some(Ok(d)) => lines.push(Line::styled(
-            clean(&d.message),
-            if d.outcome == "ok" {
-                app.theme.ok
-            } else {
-                app.theme.warn
-            },
-        )),
-        Some(Err(e)) => lines.push(Line::styled(clean(e), app.theme.crit)),
-        None => {}
-    }
+    lines.extend(decision_line(app, u.result.as_ref()));
     if let Some(n) = &u.note {
         lines.push(Line::styled(clean(n), app.theme.warn));
     }

@@ -8,12 +8,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
 use super::widgets::{bar, clear};
+use crate::api::broadcast::Decision;
 use crate::broadcast::{Level, channel_counts_label};
 use crate::sanitize::{clean, clean_trunc};
 use crate::state::App;
 use crate::state::broadcast::{BroadcastUi, Field, Pending, Stage};
 
-fn frame_block<'a>(app: &App, test: bool, title: String) -> Block<'a> {
+/// The broadcast screens' frame: thick in the live-alert colour, double in the test colour.
+pub(super) fn frame_block<'a>(app: &App, test: bool, title: String) -> Block<'a> {
     let (style, kind) = if test {
         (app.theme.test_mode, BorderType::Double)
     } else {
@@ -59,11 +61,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
             Span::styled(format!("‹ {value} ›"), st),
         ])
     };
-    let level_style = match u.level {
-        Level::Critical | Level::Urgent => app.theme.crit,
-        Level::Warning => app.theme.warn,
-        Level::Info => app.theme.info,
-    };
+    let level_style = level_style(app, u.level);
     let target = u
         .target_label()
         .map(|t| clean_trunc(&t, 40))
@@ -270,11 +268,24 @@ pub fn elapsed(secs: i64) -> String {
     }
 }
 
-fn decision_line<'a>(app: &App, u: &BroadcastUi) -> Option<Line<'a>> {
-    match u.decision.as_ref()? {
+/// A broadcast level's colour.
+pub(super) fn level_style(app: &App, level: Level) -> Style {
+    match level {
+        Level::Critical | Level::Urgent => app.theme.crit,
+        Level::Warning => app.theme.warn,
+        Level::Info => app.theme.info,
+    }
+}
+
+/// An approve/cancel answer: its message, green when carried out.
+pub(super) fn decision_line<'a>(
+    app: &App,
+    decision: Option<&Result<Box<Decision>, String>>,
+) -> Option<Line<'a>> {
+    match decision? {
         Ok(d) => Some(Line::styled(
             clean(&d.message),
-            if d.outcome == "ok" {
+            if d.is_ok() {
                 app.theme.ok
             } else {
                 app.theme.warn
@@ -314,7 +325,7 @@ fn draw_progress(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
             ));
         }
     }
-    if let Some(l) = decision_line(app, u) {
+    if let Some(l) = decision_line(app, u.decision.as_ref()) {
         lines.push(l);
     }
     if let Some(p) = p {
@@ -500,7 +511,7 @@ fn draw_waiting(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
             app.theme.base,
         ));
     }
-    if let Some(l) = decision_line(app, u) {
+    if let Some(l) = decision_line(app, u.decision.as_ref()) {
         lines.push(Line::raw(""));
         lines.push(l);
     }

@@ -325,6 +325,11 @@ impl Waiting {
     pub fn deliveries(&self) -> i64 {
         self.by_channel.values().sum()
     }
+
+    /// `operator` triggered it: the four-eyes rule needs someone else to approve it.
+    pub fn is_own(&self, operator: &str) -> bool {
+        self.triggered_by == operator
+    }
 }
 
 /// Broadcasts awaiting approval, oldest first (at most 50).

@@ -303,6 +303,11 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The decision was carried out.
+    pub fn is_ok(&self) -> bool {
+        self.outcome == "ok"
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self.outcome {
             "ok" => 0,
@@ -426,17 +431,17 @@ pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Deci
 }
 
 /// The update matched nothing: say why, audit the refusal (when the broadcast exists), commit.
+/// `about_waiting`: the action was meant for a broadcast awaiting approval (an approval, or a
+/// cancel of a waiting one), so the answer explains what happened to it.
 async fn refuse(
     mut tx: Tx,
     ctx: &BroadcastCtx,
     id: Uuid,
     action: &str,
     now: DateTime<Utc>,
-    waiting_only: bool,
+    about_waiting: bool,
 ) -> Result<Decision, String> {
-    // an approval, or a cancel meant for a waiting broadcast, explains what happened to it
-    let approving = action == "broadcast.approve" || waiting_only;
-    let why = explain(&mut tx, id, &ctx.actor.operator, approving)
+    let why = explain(&mut tx, id, &ctx.actor.operator, about_waiting)
         .await
         .map_err(db_err)?;
     let exists = !why.starts_with("no broadcast");
