@@ -248,17 +248,7 @@ impl BroadcastConfig {
                     .into(),
             );
         };
-        let base = base.trim_end_matches('/');
-        let base = base.strip_suffix("/api/v1").unwrap_or(base);
-        match url::Url::parse(base) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => {
-                return Err(format!(
-                    "[broadcast] n8n_webhook: bad n8n URL '{}': use http(s)://HOST:PORT",
-                    redact_url(base)
-                ));
-            }
-        }
+        let base = n8n::n8n_base(base, "[broadcast] n8n_webhook: bad n8n URL")?;
         self.webhook_url = Some(format!("{base}{}", Self::N8N_WEBHOOK_PATH));
         Ok(self)
     }
@@ -357,20 +347,17 @@ pub fn resolve_database_url(cli: Option<&str>, file: &FileConfig) -> Option<Stri
         .or_else(|| file.database_url.clone())
 }
 
-/// `--operator`, else config, else `$USER@host`.
 /// `[broadcast]` with the webhook URL resolved (see [`BroadcastConfig::with_n8n_default`]): the
 /// n8n base URL is `N8N_URL`, else `[n8n] url`.
 pub fn resolve_broadcast(file: &FileConfig) -> Result<BroadcastConfig, String> {
-    let n8n = std::env::var("N8N_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .or_else(|| file.n8n.as_ref().and_then(|n| n.url.clone()));
+    let n8n = n8n::env("N8N_URL").or_else(|| file.n8n.as_ref().and_then(|n| n.url.clone()));
     file.broadcast
         .clone()
         .unwrap_or_default()
         .with_n8n_default(n8n.as_deref())
 }
 
+/// `--operator`, else config, else `$USER@host`.
 pub fn resolve_operator(cli: Option<&str>, file: &FileConfig) -> String {
     if let Some(o) = cli.map(str::to_string).or_else(|| file.operator.clone()) {
         return o;

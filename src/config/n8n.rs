@@ -120,8 +120,23 @@ impl fmt::Debug for N8nSettings {
     }
 }
 
-fn env(name: &str) -> Option<String> {
+/// An environment variable, unless unset or blank.
+pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|s| !s.trim().is_empty())
+}
+
+/// An n8n base URL as given (`N8N_URL` or `[n8n] url`): trimmed, without a trailing `/` or
+/// `/api/v1`, and http(s). `bad` starts the error message ("n8n: bad URL").
+pub(crate) fn n8n_base(url: &str, bad: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix("/api/v1").unwrap_or(url);
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(url.to_string()),
+        _ => Err(format!(
+            "{bad} '{}': use http(s)://HOST:PORT",
+            redact_url(url)
+        )),
+    }
 }
 
 /// `N8N_URL`/`N8N_API_KEY`, else `[n8n]` url/api_key. `Ok(None)`: n8n is not configured.
@@ -153,17 +168,7 @@ pub fn resolve_with(
         }
         (Some(u), Some(k)) => (u, k),
     };
-    let url = url.trim().trim_end_matches('/').to_string();
-    let url = url.strip_suffix("/api/v1").unwrap_or(&url).to_string();
-    match url::Url::parse(&url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-        _ => {
-            return Err(format!(
-                "n8n: bad URL '{}': use http(s)://HOST:PORT",
-                redact_url(&url)
-            ));
-        }
-    }
+    let url = n8n_base(&url, "n8n: bad URL")?;
     Ok(Some(N8nSettings {
         url,
         api_key,
