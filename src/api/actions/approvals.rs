@@ -110,12 +110,13 @@ pub(super) async fn resend(
     // two operators resending at once make one POST
     let n = tx
         .execute(
-            "UPDATE approval_requests SET resume_status = 'pending', resume_error = NULL, \
-               resume_attempt_at = $2 \
-             WHERE id = $1 AND status IN ('approved', 'rejected') AND resume_url IS NOT NULL \
-               AND (resume_status IS NULL OR resume_status = 'failed' \
-                    OR (resume_status = 'pending' \
-                        AND COALESCE(resume_attempt_at, decided_at) < $3))",
+            &format!(
+                "UPDATE approval_requests SET resume_status = 'pending', resume_error = NULL, \
+                   resume_attempt_at = $2 \
+                 WHERE id = $1 AND status IN ('approved', 'rejected') AND resume_url IS NOT NULL \
+                   AND (resume_status IS NULL OR resume_status = 'failed' OR {})",
+                crate::api::store::stale_resume_sql("", "$3")
+            ),
             &[
                 Val::Uuid(request),
                 Val::Ts(now),

@@ -172,8 +172,10 @@ impl Store {
             // what needs an operator: undecided, or decided but n8n was not told
             Some("open") => {
                 q.and(
-                    "(a.status = 'pending' OR a.resume_status = 'failed' \
-                      OR (a.resume_status = 'pending' AND COALESCE(a.resume_attempt_at, a.decided_at) < ?))",
+                    &format!(
+                        "(a.status = 'pending' OR a.resume_status = 'failed' OR {})",
+                        rows::stale_resume_sql("a.", "?")
+                    ),
                     [Val::Ts(chrono::Utc::now() - crate::action::RESUME_STALE)],
                 );
             }

@@ -211,6 +211,15 @@ pub fn approval(r: &DbRow) -> Approval {
     }
 }
 
+/// SQL for "a POST to n8n still `pending` since before `cutoff`" (now − RESUME_STALE; see
+/// [`resume_state`]) on approval_requests aliased `alias` (`"a."` or `""`).
+pub fn stale_resume_sql(alias: &str, cutoff: &str) -> String {
+    format!(
+        "({alias}resume_status = 'pending' \
+          AND COALESCE({alias}resume_attempt_at, {alias}decided_at) < {cutoff})"
+    )
+}
+
 /// Where telling n8n stands, as an operator should see it: a POST still `pending` long after it
 /// started never finished (its sender stopped between the commit and the answer), so it shows as
 /// failed and is offered for a resend.
