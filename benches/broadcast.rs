@@ -11,10 +11,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use opsdeck::action::Actor;
 use opsdeck::api::Store;
 use opsdeck::api::broadcast::{self as bc, BroadcastCtx, Draft, Target};
 use opsdeck::config::{BroadcastConfig, DbTarget, SecretUrl};
+use opsdeck::domain::action::Actor;
 
 const PEOPLE: i64 = 10_000;
 const RUNS: usize = 5;

@@ -22,10 +22,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
-use crate::action::{ActionReport, Actor};
 use crate::api::actions::{ActionCtx, count_failed, execute};
 use crate::api::notify::{self, Note};
 use crate::api::{Store, refresh};
+use crate::domain::action::{ActionReport, Actor};
 use crate::keymap::Keymap;
 use crate::state::{App, Effect, LaterMsg, Listen, Loaded, Mode, Msg};
 use crate::theme::Theme;
@@ -156,7 +156,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     app.poll_every = opts.refresh;
     app.broadcast_templates = opts.broadcast.templates();
     let bctx = crate::api::broadcast::BroadcastCtx::new(
-        crate::action::Actor {
+        crate::domain::action::Actor {
             operator: app.operator.clone(),
             origin: crate::config::origin(),
         },

@@ -194,7 +194,7 @@ pub struct BroadcastConfig {
     pub templates: std::collections::BTreeMap<String, String>,
     /// Levels whose live broadcasts wait for a second operator's approval (four-eyes rule).
     #[serde(default)]
-    pub second_operator_for: Vec<crate::broadcast::Level>,
+    pub second_operator_for: Vec<crate::domain::broadcast::Level>,
 }
 
 /// One of the operator's own test recipients.
@@ -256,7 +256,7 @@ impl BroadcastConfig {
     /// Built-in templates overlaid with the configured ones, by name.
     pub fn templates(&self) -> Vec<(String, String)> {
         let mut all: std::collections::BTreeMap<String, String> =
-            crate::broadcast::DEFAULT_TEMPLATES
+            crate::domain::broadcast::DEFAULT_TEMPLATES
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
@@ -454,7 +454,7 @@ mod tests {
         assert_eq!(b.timeout(), Duration::from_millis(2500));
         assert_eq!(
             b.second_operator_for,
-            vec![crate::broadcast::Level::Critical]
+            vec![crate::domain::broadcast::Level::Critical]
         );
         assert_eq!(b.test_recipients[0].name, "me");
         assert!(b.templates().iter().any(|(k, _)| k == "fire"));

@@ -3,16 +3,13 @@
 //! Layout (see ARCHITECTURE.md): `api` does all IO, `state` decides (pure), `views` draw,
 //! `sim` is the simulated automation engine for the demo and drills.
 
-pub mod action;
 pub mod api;
 pub mod app;
 pub mod bench;
-pub mod broadcast;
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod keymap;
-pub mod model;
-pub mod sanitize;
 pub mod sim;
 pub mod state;
 pub mod theme;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::TestStore;
 use common::http_fake::{HttpFake, Response};
-use opsdeck::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 use opsdeck::api::actions::{ActionCtx, can_act, execute, http_client};
 use opsdeck::api::store::Val;
+use opsdeck::domain::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 use uuid::Uuid;
 
 fn ctx(op: &str) -> ActionCtx {
@@ -1119,9 +1119,9 @@ async fn resend_once_body(s: TestStore) {
     .await
     .unwrap();
     let open = s
-        .approvals(&opsdeck::model::ListFilter {
+        .approvals(&opsdeck::domain::model::ListFilter {
             status: Some("open".into()),
-            ..opsdeck::model::ListFilter::page(50)
+            ..opsdeck::domain::model::ListFilter::page(50)
         })
         .await
         .unwrap();

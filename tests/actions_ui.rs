@@ -6,10 +6,10 @@ mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
-use opsdeck::action::{Action, Actor, JobSelect, Outcome};
 use opsdeck::api::actions::{ActionCtx, count_failed, execute};
 use opsdeck::api::db::Val;
 use opsdeck::api::refresh;
+use opsdeck::domain::action::{Action, Actor, JobSelect, Outcome};
 use opsdeck::keymap::Keymap;
 use opsdeck::state::{App, Effect, Listen, Loaded, Mode, Msg, Overlay, ViewId, fixtures};
 use opsdeck::theme::Theme;
@@ -17,7 +17,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use uuid::Uuid;
 
-fn app(now: opsdeck::model::Ts) -> App {
+fn app(now: opsdeck::domain::model::Ts) -> App {
     let mut a = App::new(
         Mode::Live,
         Theme::builtin("default").expect("theme"),
@@ -272,15 +272,17 @@ fn results_land_as_toasts() {
     press(&mut a, KeyCode::Char('A'));
     let sent = acts(&press(&mut a, KeyCode::Enter));
     assert_eq!(sent.len(), 1);
-    let fx = a.update(Msg::ActionDone(Box::new(opsdeck::action::ActionReport {
-        action: "approval.approve",
-        outcome: Outcome::Conflict,
-        message: "already approved by li@ops at 03:12 UTC".into(),
-        changed: 0,
-        conflicts: vec![],
-        audit_id: None,
-        warning: None,
-    })));
+    let fx = a.update(Msg::ActionDone(Box::new(
+        opsdeck::domain::action::ActionReport {
+            action: "approval.approve",
+            outcome: Outcome::Conflict,
+            message: "already approved by li@ops at 03:12 UTC".into(),
+            changed: 0,
+            conflicts: vec![],
+            audit_id: None,
+            warning: None,
+        },
+    )));
     settle(&mut a, fx);
     assert!(matches!(a.overlay, Overlay::None));
     assert_snapshot!("conflict_toast", render(&a));

@@ -7,13 +7,13 @@ mod common;
 use chrono::Utc;
 use opsdeck::api::broadcast::{self as bc, SendOutcome, Target};
 use opsdeck::api::db::Val;
-use opsdeck::broadcast::Channel;
 use opsdeck::config::{BroadcastConfig, TestRecipient};
+use opsdeck::domain::broadcast::Channel;
 
 use bcastkit::*;
 use common::TestStore;
 
-fn ch(p: &opsdeck::broadcast::Preview, c: Channel) -> usize {
+fn ch(p: &opsdeck::domain::broadcast::Preview, c: Channel) -> usize {
     p.plan.by_channel.get(&c).copied().unwrap_or(0)
 }
 
@@ -270,7 +270,7 @@ store_test!(
 async fn four_eyes_rule(s: TestStore) {
     fixture(&s).await;
     let cfg = BroadcastConfig {
-        second_operator_for: vec![opsdeck::broadcast::Level::Critical],
+        second_operator_for: vec![opsdeck::domain::broadcast::Level::Critical],
         ..Default::default()
     };
     let alice = ctx("alice@ops", cfg.clone());

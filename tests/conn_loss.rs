@@ -14,11 +14,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use common::tmux::{self, Tmux};
-use opsdeck::action::{Action, Actor, JobSelect, Named, Outcome};
 use opsdeck::api::Store;
 use opsdeck::api::actions::{ActionCtx, execute};
 use opsdeck::api::db::{Tx, Val};
 use opsdeck::config::{DbTarget, SecretUrl};
+use opsdeck::domain::action::{Action, Actor, JobSelect, Named, Outcome};
 use uuid::Uuid;
 
 // ---- helpers ----------------------------------------------------------------------------

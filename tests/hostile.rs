@@ -229,7 +229,7 @@ store_test!(the_binary_never_forwards_hostile_bytes, binary_body);
 #[test]
 fn extreme_amounts_do_not_overflow() {
     // found by the hostile rows: these panicked in debug builds (and wrapped in release)
-    let d = opsdeck::model::discount_pct(i64::MAX, i64::MIN);
+    let d = opsdeck::domain::model::discount_pct(i64::MAX, i64::MIN);
     assert!(d.is_finite() && d > 0.0, "{d}");
-    assert!(opsdeck::model::rule_failures(i64::MAX, i64::MIN, 9, "luxury").len() == 3);
+    assert!(opsdeck::domain::model::rule_failures(i64::MAX, i64::MIN, 9, "luxury").len() == 3);
 }

@@ -12,10 +12,10 @@ mod common;
 
 use std::time::Duration;
 
-use opsdeck::action::Outcome;
 use opsdeck::api::Store;
 use opsdeck::api::db::Val;
 use opsdeck::bench::load::{self, LoadConfig};
+use opsdeck::domain::action::Outcome;
 
 async fn count(s: &Store, sql: &str, args: &[Val]) -> i64 {
     s.db.fetch_one(sql, args)

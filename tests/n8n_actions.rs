@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use common::TestStore;
 use common::http_fake::{HttpFake, Response};
-use opsdeck::action::{Action, Actor, Outcome};
 use opsdeck::api::actions::{ActionCtx, execute};
 use opsdeck::api::n8n::N8nClient;
 use opsdeck::config::ApiKey;
+use opsdeck::domain::action::{Action, Actor, Outcome};
 use serde_json::{Value, json};
 
 fn actor() -> Actor {

@@ -3,8 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
-use opsdeck::action::Action;
 use opsdeck::api::n8n::{Execution, Tag, Workflow};
+use opsdeck::domain::action::Action;
 use opsdeck::keymap::{Action as Key, Keymap};
 use opsdeck::state::{
     App, Effect, Listen, Loaded, Mode, Msg, N8nDown, N8nPolled, N8nSnapshot, ViewId, fixtures,

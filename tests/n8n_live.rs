@@ -9,10 +9,10 @@ mod common;
 
 use std::time::Duration;
 
-use opsdeck::action::{Action, Actor, Outcome};
 use opsdeck::api::actions::{ActionCtx, execute};
 use opsdeck::api::n8n::{ExecFilter, N8nClient, N8nError, Workflow};
 use opsdeck::config::ApiKey;
+use opsdeck::domain::action::{Action, Actor, Outcome};
 
 fn live() -> Option<N8nClient> {
     let url = std::env::var("N8N_URL").ok().filter(|s| !s.is_empty());

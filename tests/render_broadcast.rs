@@ -8,7 +8,9 @@ use insta::assert_snapshot;
 use opsdeck::api::broadcast::{
     ChannelProgress, Decision, FailedDelivery, Progress, SendOutcome, SendReport, Waiting,
 };
-use opsdeck::broadcast::{Channel, Level, Person, Preview, Scope, WorkflowState, plan, segments};
+use opsdeck::domain::broadcast::{
+    Channel, Level, Person, Preview, Scope, WorkflowState, plan, segments,
+};
 use opsdeck::keymap::Keymap;
 use opsdeck::state::awaiting::Confirm;
 use opsdeck::state::broadcast::{BcEffect, BcMsg, EventChoice, Stage};

@@ -12,13 +12,13 @@ use opsdeck::api::db::Val;
 use uuid::Uuid;
 
 /// The start of the minute of `since` (the window's start, see `window::start`).
-fn window_start(since: opsdeck::model::Ts) -> opsdeck::model::Ts {
+fn window_start(since: opsdeck::domain::model::Ts) -> opsdeck::domain::model::Ts {
     since.duration_trunc(TimeDelta::minutes(1)).unwrap()
 }
 
 async fn direct(
     s: &TestStore,
-    now: opsdeck::model::Ts,
+    now: opsdeck::domain::model::Ts,
 ) -> (Vec<(String, i64)>, i64, i64, Vec<(String, i64)>) {
     let hour = [Val::Ts(window_start(now - Duration::hours(1)))];
     let started =
@@ -69,7 +69,7 @@ async fn direct(
 /// (rank ceil(0.95·n)) of their durations.
 async fn direct_stats(
     s: &TestStore,
-    since: opsdeck::model::Ts,
+    since: opsdeck::domain::model::Ts,
 ) -> Vec<(Uuid, i64, i64, i64, Option<i64>)> {
     let mut out = Vec::new();
     for w in

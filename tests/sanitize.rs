@@ -1,7 +1,7 @@
 //! Sanitiser invariants over random hostile input: whatever goes in, nothing the terminal would
 //! act on comes out, and `fit` always fills exactly its width.
 
-use opsdeck::sanitize::{clean, clean_lines, clean_trunc, fit, width};
+use opsdeck::domain::sanitize::{clean, clean_lines, clean_trunc, fit, width};
 
 /// Pieces an attacker (or a broken upstream) might send.
 const PIECES: &[&str] = &[

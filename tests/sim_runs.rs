@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use opsdeck::api::db::Val;
-use opsdeck::model;
+use opsdeck::domain::model;
 use opsdeck::sim::batch::Rows;
 use opsdeck::sim::seed;
 use opsdeck::sim::{Engine, EngineConfig};

@@ -3,8 +3,8 @@
 
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::domain::model::Run;
 use opsdeck::keymap::Keymap;
-use opsdeck::model::Run;
 use opsdeck::state::{
     App, Conn, Effect, LaterMsg, LoadKind, LoadReq, Loaded, Mode, Msg, PAGE, Payload, ViewId,
     fixtures,
@@ -225,7 +225,7 @@ fn one_read_per_view_in_flight_and_bursts_coalesce() {
     let req = LoadReq {
         view: ViewId::Queue,
         kind: LoadKind::Main,
-        filter: opsdeck::model::ListFilter {
+        filter: opsdeck::domain::model::ListFilter {
             limit: PAGE,
             ..Default::default()
         },

@@ -7,7 +7,7 @@ use chrono::{Duration, DurationRound, Utc};
 use common::TestStore;
 use opsdeck::api::db::Val;
 use opsdeck::api::store::MigrationRefused;
-use opsdeck::model::{Cursor, ListFilter, Ts};
+use opsdeck::domain::model::{Cursor, ListFilter, Ts};
 use uuid::Uuid;
 
 /// "now", truncated to the millisecond so that both backends round-trip it exactly.

@@ -154,7 +154,7 @@ fn approve_a_waiting_broadcast_in_the_real_console() {
         s.migrate().await.unwrap();
         bcastkit::fixture(&s).await;
         let cfg = opsdeck::config::BroadcastConfig {
-            second_operator_for: vec![opsdeck::broadcast::Level::Critical],
+            second_operator_for: vec![opsdeck::domain::broadcast::Level::Critical],
             ..Default::default()
         };
         let alice = bcastkit::ctx("alice@ops", cfg.clone());

@@ -2,8 +2,8 @@
 //! `examples/render_frames.rs`): every view's reads answered with N rows, the fixture rows
 //! repeated with fresh ids.
 
+use opsdeck::domain::model::Overview;
 use opsdeck::keymap::Keymap;
-use opsdeck::model::Overview;
 use opsdeck::state::{App, Effect, Listen, LoadKind, Loaded, Mode, Msg, Payload, ViewId, fixtures};
 use opsdeck::theme::Theme;
 use uuid::Uuid;

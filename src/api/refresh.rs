@@ -34,7 +34,10 @@ pub async fn load(store: &Store, req: &LoadReq) -> anyhow::Result<Payload> {
         ),
         (ViewId::Reconciliation, LoadKind::Detail) => Payload::Discrepancies(
             store
-                .discrepancies(&crate::model::ListFilter::page(f.limit.max(1)), req.id)
+                .discrepancies(
+                    &crate::domain::model::ListFilter::page(f.limit.max(1)),
+                    req.id,
+                )
                 .await?,
         ),
         (ViewId::Reconciliation, _) => Payload::Recon(store.recon_runs(f).await?),

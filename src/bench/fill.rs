@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::api::Store;
 use crate::api::db::Val;
-use crate::model::Ts;
+use crate::domain::model::Ts;
 
 use super::Shape;
 

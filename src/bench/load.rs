@@ -19,11 +19,11 @@ use anyhow::Result;
 use chrono::Utc;
 use tokio::sync::Mutex;
 
-use crate::action::{Action, ActionReport, Actor, JobSelect, Outcome};
 use crate::api::Store;
 use crate::api::actions::{ActionCtx, count_failed, execute};
 use crate::api::refresh;
 use crate::config::DbTarget;
+use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Outcome};
 use crate::sim::{Engine, EngineConfig, Summary};
 use crate::state::{App, LoadKind, LoadReq, Mode, ViewId};
 
@@ -111,11 +111,11 @@ async fn deadlock_counter(store: &Store) -> i64 {
         .unwrap_or(0)
 }
 
-fn req(view: ViewId, filter: crate::model::ListFilter) -> LoadReq {
+fn req(view: ViewId, filter: crate::domain::model::ListFilter) -> LoadReq {
     LoadReq {
         view,
         kind: LoadKind::Main,
-        filter: crate::model::ListFilter {
+        filter: crate::domain::model::ListFilter {
             limit: crate::state::PAGE,
             ..filter
         },

@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use uuid::Uuid;
 
 use super::{Fail, Globals, load_config, open_store, target};
-use crate::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 use crate::api::Store;
 use crate::api::actions::{ActionCtx, can_act, execute};
 use crate::api::store::Val;
 use crate::config;
+use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 
 /// What to do, before ids are resolved against the database.
 #[derive(Debug, Clone)]
@@ -374,7 +374,7 @@ async fn id_of(store: &Store, table: &str, what: &str, s: &str) -> Result<Uuid, 
             2,
             format!(
                 "'{}' is not a {what} id (a uuid or its first 8 characters)",
-                crate::sanitize::clean(s)
+                crate::domain::sanitize::clean(s)
             ),
         ));
     }
@@ -445,7 +445,7 @@ async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
                 2,
                 format!(
                     "no workflow named or with id '{}'",
-                    crate::sanitize::clean(s)
+                    crate::domain::sanitize::clean(s)
                 ),
             )
         })?;
@@ -488,7 +488,7 @@ async fn event_of(store: &Store, s: &str) -> Result<Named, Fail> {
                 2,
                 format!(
                     "several events are named '{}': give the id",
-                    crate::sanitize::clean(s)
+                    crate::domain::sanitize::clean(s)
                 ),
             ));
         }

@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use uuid::Uuid;
 
 use super::{Fail, Globals, finish, load_config, open_store, target};
-use crate::action::Actor;
 use crate::api::Store;
 use crate::api::broadcast::{self as bc, BroadcastCtx, Draft, SendReport, Target};
-use crate::broadcast::{Level, Preview, channel_counts_label};
 use crate::config::{self, FileConfig};
+use crate::domain::action::Actor;
+use crate::domain::broadcast::{Level, Preview, channel_counts_label};
 
 #[derive(clap::Args, Debug, Clone)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -187,7 +187,7 @@ async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
             };
             let key = idempotency_key.unwrap_or_else(bc::new_key);
             let mut p = bc::follow_up(&store, id, &raw, &key).await.map_err(err2)?;
-            p.message = crate::broadcast::expand_template(
+            p.message = crate::domain::broadcast::expand_template(
                 &p.message,
                 Some(p.scope.label()),
                 &p.venue_name,
@@ -259,13 +259,17 @@ async fn send_cmd(
         .map_err(err2)?;
     if a.template.is_some() {
         let event = match &p.scope {
-            crate::broadcast::Scope::Event { name, .. } => Some(name.clone()),
+            crate::domain::broadcast::Scope::Event { name, .. } => Some(name.clone()),
             _ => None,
         };
-        p.message =
-            crate::broadcast::expand_template(&p.message, event.as_deref(), &p.venue_name, p.level)
-                .map_err(err2)?;
-        p.segments = crate::broadcast::segments(&p.message);
+        p.message = crate::domain::broadcast::expand_template(
+            &p.message,
+            event.as_deref(),
+            &p.venue_name,
+            p.level,
+        )
+        .map_err(err2)?;
+        p.segments = crate::domain::broadcast::segments(&p.message);
     }
     if a.dry_run {
         if a.json {

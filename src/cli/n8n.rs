@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::{Fail, Globals, load_config, open_store, target};
-use crate::action::Action;
 use crate::api::n8n::N8nClient;
 use crate::config::{self, FileConfig};
-use crate::sanitize::clean;
+use crate::domain::action::Action;
+use crate::domain::sanitize::clean;
 
 /// `n8n:ID` → `ID` (None for anything else, e.g. a database workflow name or uuid).
 pub fn parse_n8n_ref(s: &str) -> Option<&str> {

@@ -9,7 +9,7 @@ use super::{Globals, load_config, target};
 use crate::api::Store;
 use crate::api::store::Val;
 use crate::config;
-use crate::model::{Overview, Ts};
+use crate::domain::model::{Overview, Ts};
 
 /// What the verdict is made of (kept apart from IO so the rules are tested directly).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -85,8 +85,8 @@ async fn health(store: &Store, o: &Overview, now: Ts) -> anyhow::Result<Health> 
             .map(|p| {
                 format!(
                     "{}/{} ({})",
-                    crate::sanitize::clean(&p.workflow_name),
-                    crate::sanitize::clean(&p.error_type),
+                    crate::domain::sanitize::clean(&p.workflow_name),
+                    crate::domain::sanitize::clean(&p.error_type),
                     p.count
                 )
             })
@@ -95,7 +95,7 @@ async fn health(store: &Store, o: &Overview, now: Ts) -> anyhow::Result<Health> 
             .capacity
             .iter()
             .filter(|e| e.capacity > 0 && e.sold >= e.capacity)
-            .map(|e| crate::sanitize::clean(&e.name))
+            .map(|e| crate::domain::sanitize::clean(&e.name))
             .collect(),
         open_discrepancies: o.open_discrepancy_total(),
         overdue_approvals: overdue,

@@ -19,7 +19,7 @@ use super::catalog::{DESIGNERS, FIRST_NAMES, LAST_NAMES};
 use super::config::{EngineConfig, Stats};
 use super::runs::{OpenRun, steps_of};
 use crate::api::db::{Db, Tx, Val};
-use crate::model;
+use crate::domain::model;
 
 /// A generated negotiation.
 #[derive(Debug, Clone)]

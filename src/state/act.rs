@@ -5,7 +5,7 @@
 use super::dialog::{Dialog, DialogOutcome};
 use super::table::{Row, Table};
 use super::*;
-use crate::action::{Action as Act, ActionReport, JobSelect, Named, Outcome};
+use crate::domain::action::{Action as Act, ActionReport, JobSelect, Named, Outcome};
 use crate::keymap::Action as Key;
 
 /// The marked rows (in list order), else the selected one.
@@ -87,10 +87,11 @@ impl App {
                     let w = &all[0].workflow;
                     return Err(format!(
                         "{} is {}{}",
-                        crate::sanitize::clean(&w.name),
-                        crate::sanitize::clean(&w.status),
+                        crate::domain::sanitize::clean(&w.name),
+                        crate::domain::sanitize::clean(&w.status),
                         match (&w.paused_by, pausing) {
-                            (Some(by), true) => format!(" (by {})", crate::sanitize::clean(by)),
+                            (Some(by), true) =>
+                                format!(" (by {})", crate::domain::sanitize::clean(by)),
                             _ => String::new(),
                         }
                     ));
@@ -117,7 +118,7 @@ impl App {
                         return Err(format!(
                             "run {} is {}: only failed or cancelled runs can be retried",
                             short(&run.id),
-                            crate::sanitize::clean(&run.status)
+                            crate::domain::sanitize::clean(&run.status)
                         ));
                     }
                     Ok(Act::RetryRun { run: run.id, label })
@@ -126,7 +127,7 @@ impl App {
                         return Err(format!(
                             "run {} is {}: nothing to cancel",
                             short(&run.id),
-                            crate::sanitize::clean(&run.status)
+                            crate::domain::sanitize::clean(&run.status)
                         ));
                     }
                     Ok(Act::CancelRun { run: run.id, label })
@@ -156,7 +157,7 @@ impl App {
                     return Err(format!(
                         "job {} is {}: {}",
                         short(&all[0].id),
-                        crate::sanitize::clean(&all[0].status),
+                        crate::domain::sanitize::clean(&all[0].status),
                         if k == Key::Retry {
                             "only failed jobs can be retried"
                         } else {
@@ -208,7 +209,7 @@ impl App {
                 if !open {
                     return Err(format!(
                         "{} has no open capacity alert",
-                        crate::sanitize::clean(&e.name)
+                        crate::domain::sanitize::clean(&e.name)
                     ));
                 }
                 Ok(Act::AckCapacity {
@@ -225,10 +226,10 @@ impl App {
                     return Err(format!(
                         "discrepancy {} is {}{}",
                         short(&d.id),
-                        crate::sanitize::clean(&d.status),
+                        crate::domain::sanitize::clean(&d.status),
                         d.resolved_by
                             .as_ref()
-                            .map(|b| format!(" (by {})", crate::sanitize::clean(b)))
+                            .map(|b| format!(" (by {})", crate::domain::sanitize::clean(b)))
                             .unwrap_or_default()
                     ));
                 }
@@ -275,10 +276,10 @@ impl App {
                 if a.status != "pending" {
                     return Err(format!(
                         "already {}{}",
-                        crate::sanitize::clean(&a.status),
+                        crate::domain::sanitize::clean(&a.status),
                         a.decided_by
                             .as_ref()
-                            .map(|b| format!(" by {}", crate::sanitize::clean(b)))
+                            .map(|b| format!(" by {}", crate::domain::sanitize::clean(b)))
                             .unwrap_or_default()
                     ));
                 }
@@ -330,7 +331,7 @@ impl App {
                 return match url {
                     Some(u) => vec![format!(
                         "n8n is told at {}",
-                        crate::sanitize::clean(&url_host(&u))
+                        crate::domain::sanitize::clean(&url_host(&u))
                     )],
                     None if k != Key::Resend => {
                         vec!["no resume_url: n8n is not told by opsdeck".into()]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::broadcast::{BcEffect, BroadcastUi};
 use super::{App, Effect, Mode, Overlay};
 use crate::api::broadcast::{Decision, Waiting};
-use crate::broadcast::Level;
+use crate::domain::broadcast::Level;
 
 /// A question on the approval screen.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use super::{App, Effect, Msg, Overlay, Ts};
 use crate::api::broadcast::{
     Decision, Draft, FollowUp, Progress, SendOutcome, SendReport, Target, Waiting,
 };
-use crate::broadcast::{Level, Preview, Segments, expand_template, segments};
+use crate::domain::broadcast::{Level, Preview, Segments, expand_template, segments};
 
 /// Seconds between the confirmation and the send of a live broadcast.
 pub const COUNTDOWN_S: i64 = 5;

@@ -3,7 +3,7 @@
 use super::list::ListView;
 use super::rows::EVENT_SORTS;
 use super::table::Table;
-use crate::model::{CapacityAlert, EventCapacity};
+use crate::domain::model::{CapacityAlert, EventCapacity};
 
 #[derive(Debug)]
 pub struct CapacityState {

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{LoadKind, ViewId};
-use crate::model::Ts;
+use crate::domain::model::Ts;
 
 /// Connection state, judged by the reads: a failed read = lost, the next good one = back.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
-use crate::action::{Action, JobSelect};
+use crate::domain::action::{Action, JobSelect};
 
 /// A text the action needs (pause reason, decision note, resolution note).
 #[derive(Debug, Clone)]
@@ -235,7 +235,7 @@ fn set_note(a: &mut Action, text: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::Named;
+    use crate::domain::action::Named;
     use crossterm::event::KeyEvent;
     use uuid::Uuid;
 

@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDate, TimeZone};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::model::*;
+use crate::domain::model::*;
 
 /// 2026-09-14 14:30:00 UTC.
 pub fn now() -> Ts {

@@ -283,7 +283,10 @@ impl App {
                 let Some(w) = self.workflows.table.selected() else {
                     return vec![];
                 };
-                let wf = (w.workflow.id, crate::sanitize::clean(&w.workflow.name));
+                let wf = (
+                    w.workflow.id,
+                    crate::domain::sanitize::clean(&w.workflow.name),
+                );
                 self.runs.workflow = Some(wf);
                 self.runs.list.detail = None;
                 self.runs.detail = None;

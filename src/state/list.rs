@@ -3,7 +3,7 @@
 use std::cell::Cell;
 
 use super::table::{Query, Row, Table};
-use crate::model::{Cursor, ListFilter};
+use crate::domain::model::{Cursor, ListFilter};
 
 /// The `/` filter line of a view.
 #[derive(Debug, Clone, Default)]

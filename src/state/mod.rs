@@ -35,8 +35,8 @@ pub use queue::QueueState;
 pub use recon::ReconState;
 pub use runs::{RunDetail, RunsState};
 
+use crate::domain::model::*;
 use crate::keymap::{Keymap, Scope};
-use crate::model::*;
 use crate::theme::Theme;
 
 /// How the console was started.
@@ -195,11 +195,11 @@ pub enum Msg {
     /// A debounced filter edit settled (refetch if `seq` is still the latest).
     FilterSettled(ViewId, u64),
     /// An operator action finished (ok, conflict or error).
-    ActionDone(Box<crate::action::ActionReport>),
+    ActionDone(Box<crate::domain::action::ActionReport>),
     /// How many failed jobs a bulk retry's filter matches.
     /// The count for the bulk retry of this selection (a late answer for a dialog that is no
     /// longer open, or for another selection, is dropped).
-    Counted(crate::action::JobSelect, Result<i64, String>),
+    Counted(crate::domain::action::JobSelect, Result<i64, String>),
     /// The n8n poller's result (only when n8n is configured).
     N8n(Box<N8nPolled>),
     /// Broadcast IO finished (compose choices, preview, send, progress).
@@ -214,9 +214,9 @@ pub enum Effect {
     /// Send `msg` back after `after` (debounce).
     Later(Duration, LaterMsg),
     /// Apply a confirmed operator action; the result comes back as `Msg::ActionDone`.
-    Act(crate::action::Action),
+    Act(crate::domain::action::Action),
     /// Count the failed jobs a bulk retry would touch; answers `Msg::Counted`.
-    CountFailed(crate::action::JobSelect),
+    CountFailed(crate::domain::action::JobSelect),
     /// Broadcast IO (the result comes back as `Msg::Broadcast`).
     Broadcast(broadcast::BcEffect),
     Quit,
@@ -383,7 +383,7 @@ impl App {
             approvals: ListView::new(table::Table::new(rows::APPROVAL_SORTS)),
             audit: ListView::new(table::Table::new(rows::AUDIT_SORTS)),
             n8n: N8nState::default(),
-            broadcast_templates: crate::broadcast::DEFAULT_TEMPLATES
+            broadcast_templates: crate::domain::broadcast::DEFAULT_TEMPLATES
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),

@@ -2,10 +2,10 @@
 //! executions, waiting executions as a hint), whether n8n is up, and since when it is down.
 //! Pure: the poller (api::n8n::poll) sends [`N8nPolled`] messages.
 
-use crate::action::Action;
 use crate::api::n8n::{Execution, Workflow};
+use crate::domain::action::Action;
+use crate::domain::model::Ts;
 use crate::keymap::Action as Key;
-use crate::model::Ts;
 
 use super::{App, ViewId};
 

@@ -2,7 +2,7 @@
 //! Enter jumps to the tile's view; the tile titles also carry the view's number key).
 
 use super::ViewId;
-use crate::model::{Overview, Ts};
+use crate::domain::model::{Overview, Ts};
 
 /// The tiles in focus order, with the view each one opens.
 pub const TILES: [(&str, ViewId); 7] = [

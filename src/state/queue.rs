@@ -3,7 +3,7 @@
 use super::list::ListView;
 use super::rows::JOB_SORTS;
 use super::table::Table;
-use crate::model::{Job, QueueDepth};
+use crate::domain::model::{Job, QueueDepth};
 
 #[derive(Debug)]
 pub struct QueueState {

@@ -3,7 +3,7 @@
 use super::list::ListView;
 use super::rows::{DISCREPANCY_SORTS, RECON_SORTS};
 use super::table::Table;
-use crate::model::{Discrepancy, ReconRun};
+use crate::domain::model::{Discrepancy, ReconRun};
 
 #[derive(Debug)]
 pub struct ReconState {

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::table::{Query, Row, SortCol, SortKey, contains_any, eq_opt, sc};
-use crate::model::*;
+use crate::domain::model::*;
 
 fn t(s: &str) -> SortKey {
     SortKey::Text(s.to_lowercase())

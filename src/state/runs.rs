@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::list::ListView;
 use super::rows::RUN_SORTS;
 use super::table::Table;
-use crate::model::{Run, StepLog, Ts};
+use crate::domain::model::{Run, StepLog, Ts};
 
 #[derive(Debug)]
 pub struct RunsState {

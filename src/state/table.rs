@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::hash::Hash;
 
-use crate::model::{Cursor, Ts};
+use crate::domain::model::{Cursor, Ts};
 
 /// What the filter line asks for: `status:x`, `type:x` (or `kind:x`) and free words.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

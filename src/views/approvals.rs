@@ -9,7 +9,7 @@ use super::widgets::{
     Cell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money,
     status_style, txt,
 };
-use crate::model::Approval;
+use crate::domain::model::Approval;
 use crate::state::App;
 
 fn prio(p: &str) -> String {

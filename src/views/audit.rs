@@ -8,7 +8,7 @@ use super::widgets::{
     Cell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, status_style,
     txt,
 };
-use crate::model::OperatorAction;
+use crate::domain::model::OperatorAction;
 use crate::state::App;
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {

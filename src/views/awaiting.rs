@@ -10,8 +10,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::broadcast::{decision_line, elapsed, frame_block, level_style};
 use super::widgets::clear;
 use crate::api::broadcast::Waiting;
-use crate::broadcast::Level;
-use crate::sanitize::{clean, clean_trunc};
+use crate::domain::broadcast::Level;
+use crate::domain::sanitize::{clean, clean_trunc};
 use crate::state::App;
 use crate::state::awaiting::{AwaitUi, Confirm};
 

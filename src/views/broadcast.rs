@@ -9,8 +9,8 @@ use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
 use super::widgets::{bar, clear};
 use crate::api::broadcast::Decision;
-use crate::broadcast::{Level, channel_counts_label};
-use crate::sanitize::{clean, clean_trunc};
+use crate::domain::broadcast::{Level, channel_counts_label};
+use crate::domain::sanitize::{clean, clean_trunc};
 use crate::state::App;
 use crate::state::broadcast::{BroadcastUi, Field, Pending, Stage};
 

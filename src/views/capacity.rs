@@ -9,7 +9,7 @@ use super::widgets::{
     Cell, age, bar, block, capacity_state, draw_doc, draw_lines, draw_list, kv, kv_styled,
     list_title, pad, txt,
 };
-use crate::model::{EventCapacity, thousands};
+use crate::domain::model::{EventCapacity, thousands};
 use crate::state::App;
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::widgets::{block, centered, clear};
-use crate::sanitize;
+use crate::domain::sanitize;
 use crate::state::App;
 use crate::state::dialog::{Dialog, Focus, Stage};
 

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 
 use super::widgets::{Cell, age, draw_doc, draw_list, heading, kv, kv_styled, list_title, txt};
-use crate::model::ErrorPattern;
+use crate::domain::model::ErrorPattern;
 use crate::state::App;
 
 const HEADER: [&str; 8] = [
@@ -134,7 +134,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::styled("none recorded", th.dim));
     }
     for e in &p.examples {
-        for l in crate::sanitize::clean_lines(e, 6, width.saturating_sub(2)) {
+        for l in crate::domain::sanitize::clean_lines(e, 6, width.saturating_sub(2)) {
             lines.push(Line::styled(format!("• {l}"), th.base));
         }
     }

@@ -22,7 +22,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::sanitize;
+use crate::domain::sanitize;
 use crate::state::{App, Conn, Listen, Mode, Overlay, ViewId};
 use widgets::{block, centered, clear, span};
 

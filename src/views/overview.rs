@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Sparkline};
 use super::widgets::{
     Sev, age, block, capacity_state, depth_sev, draw_lines, pad, pct, status_style, txt,
 };
-use crate::model::{Overview, thousands};
+use crate::domain::model::{Overview, thousands};
 use crate::state::{App, TILES};
 use crate::theme::Theme;
 

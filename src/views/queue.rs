@@ -10,7 +10,7 @@ use super::widgets::{
     Cell, age, block, depth_sev, draw_doc, draw_lines, draw_list, heading, json_lines, kv,
     kv_styled, list_title, pad, status_style, txt,
 };
-use crate::model::{Job, QueueDepth, thousands};
+use crate::domain::model::{Job, QueueDepth, thousands};
 use crate::state::App;
 
 const COLS: [&str; 4] = ["pending", "retrying", "processing", "failed"];
@@ -158,7 +158,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         )];
         return draw_doc(f, area, th, " Job ".into(), lines, &Default::default());
     };
-    let when = |t: Option<crate::model::Ts>| {
+    let when = |t: Option<crate::domain::model::Ts>| {
         t.map_or("—".into(), |t| {
             format!("{} ({})", age(now, t), t.format("%H:%M:%S UTC"))
         })

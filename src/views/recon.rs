@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::widgets::{
     Cell, age, block, draw_list, list_title, money, opt_money, pad, status_style, txt,
 };
-use crate::model::{Discrepancy, ReconRun, thousands};
+use crate::domain::model::{Discrepancy, ReconRun, thousands};
 use crate::state::App;
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {

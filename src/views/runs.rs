@@ -8,7 +8,7 @@ use super::widgets::{
     Cell, age, bar, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, opt_dur,
     status_style, txt,
 };
-use crate::model::Run;
+use crate::domain::model::Run;
 use crate::state::App;
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {

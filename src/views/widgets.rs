@@ -10,8 +10,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
-use crate::model::{Ts, thousands};
-use crate::sanitize;
+use crate::domain::model::{Ts, thousands};
+use crate::domain::sanitize;
 use crate::state::table::{Row, Table};
 use crate::theme::Theme;
 

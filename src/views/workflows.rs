@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use super::widgets::{
     Cell, age, block, draw_lines, draw_list, list_title, opt_dur, pad, pct, status_style, txt,
 };
-use crate::model::WorkflowStats;
+use crate::domain::model::WorkflowStats;
 use crate::state::App;
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {

@@ -3,11 +3,11 @@
 #![allow(dead_code)]
 
 use chrono::{Duration, Utc};
-use opsdeck::action::Actor;
 use opsdeck::api::Store;
 use opsdeck::api::broadcast::{BroadcastCtx, Draft, Target};
 use opsdeck::api::db::Val;
 use opsdeck::config::BroadcastConfig;
+use opsdeck::domain::action::Actor;
 use uuid::Uuid;
 
 pub struct Fx {

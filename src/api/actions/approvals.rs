@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{ActionCtx, Applied, Resume, at, by, conflict_only};
 use crate::api::db::{Tx, Val};
 use crate::api::store::Store;
-use crate::sanitize::clean;
+use crate::domain::sanitize::clean;
 
 pub(super) async fn decide(
     tx: &mut Tx,
@@ -120,7 +120,7 @@ pub(super) async fn resend(
             &[
                 Val::Uuid(request),
                 Val::Ts(now),
-                Val::Ts(now - crate::action::RESUME_STALE),
+                Val::Ts(now - crate::domain::action::RESUME_STALE),
             ],
         )
         .await?;

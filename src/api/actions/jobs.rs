@@ -5,10 +5,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{Applied, last_actor};
-use crate::action::JobSelect;
 use crate::api::db::{Tx, Val};
 use crate::api::store::{Query, Store};
-use crate::sanitize::clean;
+use crate::domain::action::JobSelect;
+use crate::domain::sanitize::clean;
 
 /// `set` uses `?` for "now" (each `?` gets `now`).
 pub(super) async fn jobs_by_id(

@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
-use crate::action::{Action, ActionReport, Actor, Outcome};
 use crate::api::db::{Tx, Val, describe_sqlx};
 use crate::api::n8n::N8nClient;
 use crate::api::store::{Query, Store};
-use crate::sanitize::clean;
+use crate::domain::action::{Action, ActionReport, Actor, Outcome};
+use crate::domain::sanitize::clean;
 
 mod approvals;
 mod jobs;

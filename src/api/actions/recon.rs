@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Applied, by, conflict_only};
 use crate::api::db::{DbRow, Tx, Val};
-use crate::sanitize::clean;
+use crate::domain::sanitize::clean;
 
 pub(super) async fn resolve(
     tx: &mut Tx,

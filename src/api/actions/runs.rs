@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Applied, conflict_only, last_actor};
 use crate::api::db::{Tx, Val};
-use crate::sanitize::clean;
+use crate::domain::sanitize::clean;
 
 pub(super) async fn retry_run(
     tx: &mut Tx,

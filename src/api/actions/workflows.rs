@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{Applied, by, last_actor};
-use crate::action::Named;
 use crate::api::db::{Tx, Val};
-use crate::sanitize::clean;
+use crate::domain::action::Named;
+use crate::domain::sanitize::clean;
 
 pub(super) async fn pause_resume(
     tx: &mut Tx,

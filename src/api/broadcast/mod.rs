@@ -1,5 +1,5 @@
 //! Emergency broadcasts, the IO part: resolve the scope, read the audience, plan it
-//! ([`crate::broadcast::plan`]), then fan out in one transaction ([`send`]), approve or cancel a
+//! ([`crate::domain::broadcast::plan`]), then fan out in one transaction ([`send`]), approve or cancel a
 //! broadcast waiting for a second operator, follow its progress, retry its failures and send a
 //! follow-up to the same audience. The n8n webhook is called after the commit.
 
@@ -12,13 +12,13 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::action::Actor;
 use crate::api::db::{Val, describe_sqlx};
 use crate::api::store::Store;
-use crate::broadcast::{
+use crate::config::BroadcastConfig;
+use crate::domain::action::Actor;
+use crate::domain::broadcast::{
     Channel, Level, Person, Preview, Scope, WorkflowState, plan, segments, validate_message,
 };
-use crate::config::BroadcastConfig;
 
 pub use progress::{
     ChannelProgress, FailedDelivery, FollowUp, Progress, follow_up, progress, retry_failed,

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::sql::{audit, insert_jobs, job_targets, workflow_id};
 use super::{BroadcastCtx, db_err, person_of, workflow_state};
-use crate::action::Outcome;
 use crate::api::db::Val;
 use crate::api::store::Store;
-use crate::broadcast::{Channel, Level, Preview, Scope, plan, segments, validate_message};
+use crate::domain::action::Outcome;
+use crate::domain::broadcast::{Channel, Level, Preview, Scope, plan, segments, validate_message};
 
 /// Counts of one channel's deliveries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -14,10 +14,10 @@ use super::sql::{
     audit, backend, insert_deliveries, insert_fan_out_pg, insert_jobs, job_targets, workflow_id,
 };
 use super::{BroadcastCtx, WebhookResult, call_webhook, db_err};
-use crate::action::Outcome;
 use crate::api::db::{Backend, DbRow, Tx, Val};
 use crate::api::store::Store;
-use crate::broadcast::{Channel, Preview};
+use crate::domain::action::Outcome;
+use crate::domain::broadcast::{Channel, Preview};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
-use crate::action::{Actor, Outcome};
 use crate::api::db::{Backend, Tx, Val};
-use crate::broadcast::Channel;
+use crate::domain::action::{Actor, Outcome};
+use crate::domain::broadcast::Channel;
 
 /// Priority of delivery jobs (the catalog's broadcast.* priority: ahead of everything else).
 pub const PRIORITY: i64 = 100;

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::BroadcastCtx;
 use super::sql::audit;
-use crate::action::Outcome;
 use crate::api::db::Val;
 use crate::api::store::Store;
 use crate::config::redact_in;
+use crate::domain::action::Outcome;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WebhookResult {

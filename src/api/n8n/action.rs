@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value as Json, json};
 
 use super::{N8nClient, N8nError};
-use crate::action::{Action, ActionReport, Outcome};
 use crate::api::actions::{ActionCtx, audit_alone};
 use crate::api::db::Val;
 use crate::api::store::Store;
-use crate::sanitize::clean;
+use crate::domain::action::{Action, ActionReport, Outcome};
+use crate::domain::sanitize::clean;
 
 /// What n8n answered, before the audit row is written.
 struct Done {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::sanitize::clean;
+use crate::domain::sanitize::clean;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum N8nError {

@@ -9,7 +9,7 @@ use super::rows::{
 };
 use super::{Query, Store};
 use crate::api::db::Val;
-use crate::model::*;
+use crate::domain::model::*;
 
 fn limit_of(f: &ListFilter) -> u32 {
     if f.limit == 0 { 100 } else { f.limit }
@@ -176,7 +176,9 @@ impl Store {
                         "(a.status = 'pending' OR a.resume_status = 'failed' OR {})",
                         rows::stale_resume_sql("a.", "?")
                     ),
-                    [Val::Ts(chrono::Utc::now() - crate::action::RESUME_STALE)],
+                    [Val::Ts(
+                        chrono::Utc::now() - crate::domain::action::RESUME_STALE,
+                    )],
                 );
             }
             s => {

@@ -172,7 +172,7 @@ impl Query {
         &mut self,
         at_col: &str,
         id_col: &str,
-        cursor: Option<crate::model::Cursor>,
+        cursor: Option<crate::domain::model::Cursor>,
     ) -> &mut Self {
         if let Some(c) = cursor {
             self.and(

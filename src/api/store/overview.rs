@@ -10,7 +10,7 @@ use super::Store;
 use super::rows::{self, ALERT_COLS, BROADCAST_COLS, EVENT_COLS, WORKFLOW_COLS};
 use super::window;
 use crate::api::db::Val;
-use crate::model::*;
+use crate::domain::model::*;
 
 /// Reads an overview refresh runs side by side (the console's pool has 4 connections; one is
 /// the NOTIFY listener's, one stays free for actions and the other views).

@@ -4,7 +4,7 @@ use chrono::Utc;
 use serde_json::Value as Json;
 
 use crate::api::db::DbRow;
-use crate::model::*;
+use crate::domain::model::*;
 
 fn ts0(r: &DbRow, c: &str) -> Ts {
     r.ts(c)
@@ -231,7 +231,7 @@ fn resume_state(r: &DbRow) -> (Option<String>, Option<String>) {
     }
     let started = r.ts("resume_attempt_at").or_else(|| r.ts("decided_at"));
     match started {
-        Some(t) if t < chrono::Utc::now() - crate::action::RESUME_STALE => (
+        Some(t) if t < chrono::Utc::now() - crate::domain::action::RESUME_STALE => (
             Some("failed".into()),
             Some(format!(
                 "no answer recorded since {} (the sender stopped?)",

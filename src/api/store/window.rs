@@ -11,7 +11,7 @@
 use chrono::{DurationRound, TimeDelta};
 
 use crate::api::db::Val;
-use crate::model::Ts;
+use crate::domain::model::Ts;
 
 /// The start of the window that covers `since`: the start of its minute.
 pub fn start(since: Ts) -> Ts {

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::sanitize::clean;
+use crate::domain::sanitize::clean;
 
 /// Who acts, for the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,0 +1,9 @@
+//! The domain: pure types every layer shares — runs, jobs, errors, operator actions and their
+//! outcomes, broadcast drafts, decisions and progress, n8n read types, what a refresh asks for
+//! and returns, the list limits, sanitising. No IO, no terminal, no async: it depends on std,
+//! chrono, uuid, serde and serde_json only, and imports no other layer of the crate.
+
+pub mod action;
+pub mod broadcast;
+pub mod model;
+pub mod sanitize;
