@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use opsdeck::api::Store;
-use opsdeck::api::broadcast::{self as bc, BroadcastCtx, Draft, Target};
+use opsdeck::api::broadcast::{self as bc, BroadcastCtx};
 use opsdeck::config::{BroadcastConfig, DbTarget, SecretUrl};
 use opsdeck::domain::action::Actor;
+use opsdeck::domain::broadcast::{Draft, Target};
 
 const PEOPLE: i64 = 10_000;
 const RUNS: usize = 5;
@@ -68,7 +69,7 @@ async fn main() {
             let t1 = Instant::now();
             let r = bc::send(&store, &ctx, &p).await.unwrap();
             let t2 = Instant::now();
-            assert_eq!(r.outcome, bc::SendOutcome::Sent);
+            assert_eq!(r.outcome, opsdeck::domain::broadcast::SendOutcome::Sent);
             deliveries = r.deliveries;
             prep.push(t1 - t0);
             send.push(t2 - t1);

@@ -5,10 +5,11 @@ mod bcastkit;
 mod common;
 
 use chrono::Utc;
-use opsdeck::api::broadcast::{self as bc, SendOutcome, Target};
+use opsdeck::api::broadcast as bc;
 use opsdeck::api::db::Val;
 use opsdeck::config::{BroadcastConfig, TestRecipient};
 use opsdeck::domain::broadcast::Channel;
+use opsdeck::domain::broadcast::{SendOutcome, Target};
 
 use bcastkit::*;
 use common::TestStore;

@@ -331,7 +331,7 @@ async fn cli_cancels_a_queued_broadcast(s: TestStore) {
         &alice.cfg,
         &draft(
             "warning",
-            opsdeck::api::broadcast::Target::Event("Gala".into()),
+            opsdeck::domain::broadcast::Target::Event("Gala".into()),
             "Delay",
             "cli-c1",
         ),

@@ -9,9 +9,10 @@ use std::time::Duration;
 use chrono::Utc;
 use common::TestStore;
 use common::http_fake::{HttpFake, Response};
-use opsdeck::api::broadcast::{self as bc, Target};
+use opsdeck::api::broadcast as bc;
 use opsdeck::api::db::Val;
 use opsdeck::config::BroadcastConfig;
+use opsdeck::domain::broadcast::Target;
 use opsdeck::sim::{Engine, EngineConfig};
 
 use bcastkit::*;
@@ -21,7 +22,7 @@ async fn send_with_webhook(
     fake: &HttpFake,
     timeout: f64,
     key: &str,
-) -> (uuid::Uuid, bc::WebhookResult) {
+) -> (uuid::Uuid, opsdeck::domain::broadcast::WebhookResult) {
     let cfg = BroadcastConfig {
         webhook_url: Some(format!("{}/webhook/emergency-broadcast", fake.url)),
         webhook_auth: Some("s3cret".into()),

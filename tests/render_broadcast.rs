@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
-use opsdeck::api::broadcast::{
-    ChannelProgress, Decision, FailedDelivery, Progress, SendOutcome, SendReport, Waiting,
-};
+use opsdeck::domain::broadcast::EventChoice;
 use opsdeck::domain::broadcast::{
     Channel, Level, Person, Preview, Scope, WorkflowState, plan, segments,
 };
+use opsdeck::domain::broadcast::{
+    ChannelProgress, Decision, FailedDelivery, Progress, SendOutcome, SendReport, Waiting,
+};
 use opsdeck::keymap::Keymap;
 use opsdeck::state::awaiting::Confirm;
-use opsdeck::state::broadcast::{BcEffect, BcMsg, EventChoice, Stage};
+use opsdeck::state::broadcast::{BcEffect, BcMsg, Stage};
 use opsdeck::state::{App, Effect, Listen, Loaded, Mode, Msg, Overlay, fixtures};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;

@@ -163,7 +163,7 @@ fn approve_a_waiting_broadcast_in_the_real_console() {
             &cfg,
             &bcastkit::draft(
                 "critical",
-                opsdeck::api::broadcast::Target::Event("Gala".into()),
+                opsdeck::domain::broadcast::Target::Event("Gala".into()),
                 "Fire: leave now",
                 "tmux-k1",
             ),

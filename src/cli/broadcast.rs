@@ -9,10 +9,12 @@ use uuid::Uuid;
 
 use super::{Fail, Globals, finish, load_config, open_store, target};
 use crate::api::Store;
-use crate::api::broadcast::{self as bc, BroadcastCtx, Draft, SendReport, Target};
+use crate::api::broadcast::{self as bc, BroadcastCtx};
 use crate::config::{self, FileConfig};
 use crate::domain::action::Actor;
-use crate::domain::broadcast::{Level, Preview, channel_counts_label};
+use crate::domain::broadcast::{
+    Decision, Draft, Level, Preview, SendReport, Target, channel_counts_label,
+};
 
 #[derive(clap::Args, Debug, Clone)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -381,7 +383,7 @@ fn report(r: &SendReport, json: bool) -> Result<(), Fail> {
     }
 }
 
-fn decision(d: bc::Decision, json: bool) -> Result<(), Fail> {
+fn decision(d: Decision, json: bool) -> Result<(), Fail> {
     if json {
         println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
     } else if d.is_ok() {

@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 mod preview;
+mod records;
 pub use preview::{Preview, WorkflowState};
+pub use records::{
+    ChannelProgress, Decision, Draft, EventChoice, FailedDelivery, FollowUp, Progress, SendOutcome,
+    SendReport, Target, Waiting, WebhookResult,
+};
 
 /// The seed's levels, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

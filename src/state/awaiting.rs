@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::broadcast::{BcEffect, BroadcastUi};
 use super::{App, Effect, Mode, Overlay};
-use crate::api::broadcast::{Decision, Waiting};
 use crate::domain::broadcast::Level;
+use crate::domain::broadcast::{Decision, Waiting};
 
 /// A question on the approval screen.
 #[derive(Debug, Clone, PartialEq, Eq)]

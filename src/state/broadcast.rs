@@ -7,22 +7,13 @@ use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
 use super::{App, Effect, Msg, Overlay, Ts};
-use crate::api::broadcast::{
-    Decision, Draft, FollowUp, Progress, SendOutcome, SendReport, Target, Waiting,
+use crate::domain::broadcast::{
+    Decision, Draft, EventChoice, FollowUp, Level, Preview, Progress, Segments, SendOutcome,
+    SendReport, Target, Waiting, expand_template, segments,
 };
-use crate::domain::broadcast::{Level, Preview, Segments, expand_template, segments};
 
 /// Seconds between the confirmation and the send of a live broadcast.
 pub const COUNTDOWN_S: i64 = 5;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventChoice {
-    pub id: Uuid,
-    pub name: String,
-    pub venue: String,
-    /// Today (or running now): the venue scope's events.
-    pub today: bool,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {

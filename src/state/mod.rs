@@ -339,7 +339,7 @@ pub struct App {
     /// Broadcast message templates (built-in + config), by name.
     pub broadcast_templates: Vec<(String, String)>,
     /// Broadcasts awaiting a second operator (four-eyes rule), as last read.
-    pub awaiting: Vec<crate::api::broadcast::Waiting>,
+    pub awaiting: Vec<crate::domain::broadcast::Waiting>,
     /// Why the last read of them failed (the last list stays).
     pub awaiting_error: Option<String>,
     awaiting_busy: bool,

@@ -9,8 +9,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::broadcast::{decision_line, elapsed, frame_block, level_style};
 use super::widgets::clear;
-use crate::api::broadcast::Waiting;
 use crate::domain::broadcast::Level;
+use crate::domain::broadcast::Waiting;
 use crate::domain::sanitize::{clean, clean_trunc};
 use crate::state::App;
 use crate::state::awaiting::{AwaitUi, Confirm};

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
 use super::widgets::{bar, clear};
-use crate::api::broadcast::Decision;
+use crate::domain::broadcast::Decision;
 use crate::domain::broadcast::{Level, channel_counts_label};
 use crate::domain::sanitize::{clean, clean_trunc};
 use crate::state::App;
@@ -413,8 +413,8 @@ fn draw_progress(f: &mut Frame, app: &App, area: Rect, u: &BroadcastUi) {
         Some(Pending::FollowUp(k)) => format!(
             "send the {} to the same people ({})? y / n",
             match k {
-                crate::api::broadcast::FollowUp::AllClear => "ALL-CLEAR",
-                crate::api::broadcast::FollowUp::Correction => "CORRECTION",
+                crate::domain::broadcast::FollowUp::AllClear => "ALL-CLEAR",
+                crate::domain::broadcast::FollowUp::Correction => "CORRECTION",
             },
             mode_word(test)
         ),

@@ -4,10 +4,11 @@
 
 use chrono::{Duration, Utc};
 use opsdeck::api::Store;
-use opsdeck::api::broadcast::{BroadcastCtx, Draft, Target};
+use opsdeck::api::broadcast::BroadcastCtx;
 use opsdeck::api::db::Val;
 use opsdeck::config::BroadcastConfig;
 use opsdeck::domain::action::Actor;
+use opsdeck::domain::broadcast::{Draft, Target};
 use uuid::Uuid;
 
 pub struct Fx {

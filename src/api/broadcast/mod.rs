@@ -9,7 +9,6 @@ mod sql;
 mod webhook;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::api::db::{Val, describe_sqlx};
@@ -17,14 +16,13 @@ use crate::api::store::Store;
 use crate::config::BroadcastConfig;
 use crate::domain::action::Actor;
 use crate::domain::broadcast::{
-    Channel, Level, Person, Preview, Scope, WorkflowState, plan, segments, validate_message,
+    Channel, Draft, EventChoice, Level, Person, Preview, Scope, Target, Waiting, WorkflowState,
+    plan, segments, validate_message,
 };
 
-pub use progress::{
-    ChannelProgress, FailedDelivery, FollowUp, Progress, follow_up, progress, retry_failed,
-};
-pub use send::{Decision, SendOutcome, SendReport, approve, cancel, cancel_waiting, send};
-pub use webhook::{WebhookResult, call_webhook};
+pub use progress::{follow_up, progress, retry_failed};
+pub use send::{approve, cancel, cancel_waiting, send};
+pub use webhook::call_webhook;
 
 /// The Emergency Broadcast System workflow's name (seed 000 phase 5).
 pub const WORKFLOW: &str = "Emergency Broadcast System";
@@ -42,26 +40,6 @@ impl BroadcastCtx {
         let http = crate::api::actions::http_client(cfg.timeout());
         BroadcastCtx { actor, cfg, http }
     }
-}
-
-/// Where a broadcast goes, as the operator named it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Target {
-    /// An event id or its exact name.
-    Event(String),
-    Venue(String),
-}
-
-/// A broadcast as typed (CLI flags or the compose screen), not yet validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Draft {
-    pub level: String,
-    pub target: Target,
-    pub message: String,
-    /// `sms,voice`; None = preferences / the critical override.
-    pub channels: Option<String>,
-    pub idempotency_key: String,
-    pub test: bool,
 }
 
 /// A new idempotency key (made when the compose screen opens, or per CLI run).
@@ -302,36 +280,6 @@ async fn workflow_state(store: &Store) -> Result<WorkflowState, String> {
     })
 }
 
-/// A broadcast waiting for a second operator (four-eyes rule): the console's badge and its
-/// approval screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Waiting {
-    pub id: Uuid,
-    pub level: String,
-    /// event or venue
-    pub scope: String,
-    /// The event's or the venue's name (what a critical approval types).
-    pub target: String,
-    pub message: String,
-    pub triggered_by: String,
-    pub created_at: Option<DateTime<Utc>>,
-    /// Held deliveries per channel (they go out on approval).
-    pub by_channel: std::collections::BTreeMap<String, i64>,
-    pub unreachable: i64,
-    pub duplicates: i64,
-}
-
-impl Waiting {
-    pub fn deliveries(&self) -> i64 {
-        self.by_channel.values().sum()
-    }
-
-    /// `operator` triggered it: the four-eyes rule needs someone else to approve it.
-    pub fn is_own(&self, operator: &str) -> bool {
-        self.triggered_by == operator
-    }
-}
-
 /// Broadcasts awaiting approval, oldest first (at most 50).
 pub async fn awaiting(store: &Store) -> Result<Vec<Waiting>, String> {
     let rows = store
@@ -389,10 +337,7 @@ pub async fn awaiting(store: &Store) -> Result<Vec<Waiting>, String> {
 }
 
 /// Events the compose screen offers: from 12 hours ago to a week ahead, not cancelled.
-pub async fn event_choices(
-    store: &Store,
-    now: DateTime<Utc>,
-) -> Result<Vec<crate::state::broadcast::EventChoice>, String> {
+pub async fn event_choices(store: &Store, now: DateTime<Utc>) -> Result<Vec<EventChoice>, String> {
     let day = now
         .date_naive()
         .and_hms_opt(0, 0, 0)
@@ -415,7 +360,7 @@ pub async fn event_choices(
         .map(|r| {
             let start = r.ts("start_at").unwrap_or(now);
             let end = r.ts("end_at");
-            crate::state::broadcast::EventChoice {
+            EventChoice {
                 id: r.id("id"),
                 name: r.s("name"),
                 venue: r.s("venue_name"),

@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use chrono::Utc;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -13,81 +12,10 @@ use super::{BroadcastCtx, db_err, person_of, workflow_state};
 use crate::api::db::Val;
 use crate::api::store::Store;
 use crate::domain::action::Outcome;
-use crate::domain::broadcast::{Channel, Level, Preview, Scope, plan, segments, validate_message};
-
-/// Counts of one channel's deliveries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ChannelProgress {
-    pub queued: i64,
-    pub sent: i64,
-    pub delivered: i64,
-    pub failed: i64,
-    /// held (awaiting approval) or cancelled
-    pub other: i64,
-}
-
-impl ChannelProgress {
-    pub fn total(&self) -> i64 {
-        self.queued + self.sent + self.delivered + self.failed + self.other
-    }
-    /// Delivered or failed: nothing more will happen to them.
-    pub fn done(&self) -> i64 {
-        self.delivered + self.failed
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FailedDelivery {
-    pub delivery_id: Uuid,
-    pub channel: String,
-    pub person: String,
-    pub address: String,
-    pub error: String,
-}
-
-/// Where a broadcast stands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Progress {
-    pub broadcast_id: Uuid,
-    pub level: String,
-    pub scope: String,
-    pub target: String,
-    pub message: String,
-    pub status: String,
-    pub test: bool,
-    pub triggered_by: String,
-    pub created_at: Option<DateTime<Utc>>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub approved_by: Option<String>,
-    pub webhook_status: Option<String>,
-    pub webhook_error: Option<String>,
-    pub by_channel: BTreeMap<String, ChannelProgress>,
-    /// The first failures (at most 200), with reasons.
-    pub failed: Vec<FailedDelivery>,
-}
-
-impl Progress {
-    pub fn totals(&self) -> ChannelProgress {
-        let mut t = ChannelProgress::default();
-        for c in self.by_channel.values() {
-            t.queued += c.queued;
-            t.sent += c.sent;
-            t.delivered += c.delivered;
-            t.failed += c.failed;
-            t.other += c.other;
-        }
-        t
-    }
-    /// Percent of deliveries that reached an end (delivered or failed).
-    pub fn percent_done(&self) -> u32 {
-        let t = self.totals();
-        let live = t.total() - t.other;
-        if live <= 0 {
-            return 0;
-        }
-        (t.done() * 100 / live) as u32
-    }
-}
+use crate::domain::broadcast::{
+    Channel, ChannelProgress, FailedDelivery, Level, Preview, Progress, Scope, plan, segments,
+    validate_message,
+};
 
 pub async fn progress(store: &Store, id: Uuid) -> Result<Progress, String> {
     let b = store
@@ -229,14 +157,6 @@ pub async fn retry_failed(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     Ok(jobs.len())
-}
-
-/// A follow-up message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FollowUp {
-    AllClear,
-    Correction,
 }
 
 /// Prepares a follow-up to the people the original broadcast went to, at its level and on its

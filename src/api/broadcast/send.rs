@@ -6,57 +6,18 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::sql::{
     audit, backend, insert_deliveries, insert_fan_out_pg, insert_jobs, job_targets, workflow_id,
 };
-use super::{BroadcastCtx, WebhookResult, call_webhook, db_err};
+use super::{BroadcastCtx, call_webhook, db_err};
 use crate::api::db::{Backend, DbRow, Tx, Val};
 use crate::api::store::Store;
 use crate::domain::action::Outcome;
 use crate::domain::broadcast::{Channel, Preview};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SendOutcome {
-    /// Written and queued for delivery.
-    Sent,
-    /// Written, waiting for a second operator.
-    AwaitingApproval,
-    /// The same key and the same broadcast again: nothing new was sent.
-    Replay,
-    /// The key was already used for a different broadcast: nothing was sent.
-    KeyConflict,
-}
-
-impl SendOutcome {
-    /// CLI exit code: a replay is fine (0), a key reused for something else is a conflict (1).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            SendOutcome::KeyConflict => 1,
-            _ => 0,
-        }
-    }
-}
-
-/// What a send did.
-#[derive(Debug, Clone, Serialize)]
-pub struct SendReport {
-    pub outcome: SendOutcome,
-    pub broadcast_id: Uuid,
-    pub status: String,
-    pub test: bool,
-    pub deliveries: usize,
-    pub by_channel: BTreeMap<Channel, usize>,
-    pub unreachable: usize,
-    pub duplicates: usize,
-    pub message: String,
-    pub webhook: Option<WebhookResult>,
-    pub audit_id: Option<Uuid>,
-}
+use crate::domain::broadcast::{Decision, SendOutcome, SendReport};
 
 /// Sends (or stores for approval) a prepared broadcast. Exactly one broadcast per idempotency
 /// key, whoever submits it and however often.
@@ -283,51 +244,6 @@ pub(super) async fn channel_counts(
         total += r.n("n") as usize;
     }
     Ok((total, m))
-}
-
-/// What an approve/cancel did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Decision {
-    pub outcome: &'static str,
-    pub broadcast_id: Uuid,
-    pub message: String,
-    /// Deliveries the decision moved (queued by an approval, stopped by a cancel).
-    pub deliveries: usize,
-    /// A cancel: deliveries that will not go out (held or queued, their jobs cancelled).
-    pub stopped: usize,
-    /// A cancel: deliveries already out (sent, delivered or failed): untouched.
-    pub already_out: usize,
-    /// A cancel: deliveries a worker had already claimed (they may still go out).
-    pub in_flight: usize,
-    pub webhook: Option<WebhookResult>,
-}
-
-impl Decision {
-    /// The decision was carried out.
-    pub fn is_ok(&self) -> bool {
-        self.outcome == "ok"
-    }
-
-    pub fn exit_code(&self) -> u8 {
-        match self.outcome {
-            "ok" => 0,
-            "conflict" => 1,
-            _ => 2,
-        }
-    }
-
-    fn new(outcome: &'static str, id: Uuid, message: String) -> Decision {
-        Decision {
-            outcome,
-            broadcast_id: id,
-            message,
-            deliveries: 0,
-            stopped: 0,
-            already_out: 0,
-            in_flight: 0,
-            webhook: None,
-        }
-    }
 }
 
 /// Why a conditional update on a broadcast matched nothing.

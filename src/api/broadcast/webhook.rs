@@ -4,7 +4,6 @@
 //! written on the broadcast row and audited (`broadcast.webhook`), failures included.
 
 use chrono::Utc;
-use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,15 +13,7 @@ use crate::api::db::Val;
 use crate::api::store::Store;
 use crate::config::redact_in;
 use crate::domain::action::Outcome;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WebhookResult {
-    pub ok: bool,
-    /// HTTP status, when n8n answered.
-    pub status: Option<u16>,
-    /// What happened, for the operator.
-    pub message: String,
-}
+use crate::domain::broadcast::WebhookResult;
 
 /// Calls the configured webhook for broadcast `id` and records the result. None when no
 /// webhook is configured.
