@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use opsdeck::state::ViewId;
+use opsdeck::domain::refresh::ViewId;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -13,7 +13,7 @@
 
 use std::hint::black_box;
 
-use opsdeck::state::ViewId;
+use opsdeck::domain::refresh::ViewId;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -26,8 +26,9 @@ use crate::api::actions::{ActionCtx, count_failed, execute};
 use crate::api::notify::{self, Note};
 use crate::api::{Store, refresh};
 use crate::domain::action::{ActionReport, Actor};
+use crate::domain::refresh::{Listen, Loaded};
 use crate::keymap::Keymap;
-use crate::state::{App, Effect, LaterMsg, Listen, Loaded, Mode, Msg};
+use crate::state::{App, Effect, LaterMsg, Mode, Msg};
 use crate::theme::Theme;
 
 pub struct AppOptions {

@@ -3,12 +3,12 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
-use opsdeck::api::n8n::{Execution, Tag, Workflow};
 use opsdeck::domain::action::Action;
+use opsdeck::domain::n8n::{N8nDown, N8nPolled, N8nSnapshot};
+use opsdeck::domain::n8n::{N8nExecution, N8nTag, N8nWorkflow};
+use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
 use opsdeck::keymap::{Action as Key, Keymap};
-use opsdeck::state::{
-    App, Effect, Listen, Loaded, Mode, Msg, N8nDown, N8nPolled, N8nSnapshot, ViewId, fixtures,
-};
+use opsdeck::state::{App, Effect, Mode, Msg, fixtures};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -17,14 +17,14 @@ fn secs(n: i64) -> chrono::Duration {
     chrono::Duration::seconds(n)
 }
 
-fn wf(id: &str, name: &str, active: bool) -> Workflow {
-    Workflow {
+fn wf(id: &str, name: &str, active: bool) -> N8nWorkflow {
+    N8nWorkflow {
         id: id.into(),
         name: name.into(),
         active,
         created_at: None,
         updated_at: Some(fixtures::now() - secs(3600)),
-        tags: vec![Tag {
+        tags: vec![N8nTag {
             id: "1".into(),
             name: "event-day".into(),
         }],
@@ -32,8 +32,8 @@ fn wf(id: &str, name: &str, active: bool) -> Workflow {
     }
 }
 
-fn ex(id: &str, status: &str, wf: &str, retry_of: Option<&str>) -> Execution {
-    Execution {
+fn ex(id: &str, status: &str, wf: &str, retry_of: Option<&str>) -> N8nExecution {
+    N8nExecution {
         id: id.into(),
         status: status.into(),
         finished: status == "success",

@@ -10,9 +10,10 @@ mod common;
 use std::time::Duration;
 
 use opsdeck::api::actions::{ActionCtx, execute};
-use opsdeck::api::n8n::{ExecFilter, N8nClient, N8nError, Workflow};
+use opsdeck::api::n8n::{N8nClient, N8nError};
 use opsdeck::config::ApiKey;
 use opsdeck::domain::action::{Action, Actor, Outcome};
+use opsdeck::domain::n8n::{ExecFilter, N8nWorkflow};
 
 fn live() -> Option<N8nClient> {
     let url = std::env::var("N8N_URL").ok().filter(|s| !s.is_empty());
@@ -28,7 +29,7 @@ fn live() -> Option<N8nClient> {
     }
 }
 
-fn find<'a>(ws: &'a [Workflow], name: &str) -> &'a Workflow {
+fn find<'a>(ws: &'a [N8nWorkflow], name: &str) -> &'a N8nWorkflow {
     ws.iter()
         .find(|w| w.name == name)
         .unwrap_or_else(|| panic!("no workflow '{name}': run scripts/n8n-local.sh bootstrap"))

@@ -3,8 +3,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
+use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::{App, Effect, Listen, Loaded, Mode, Msg, ViewId, fixtures};
+use opsdeck::state::{App, Effect, Mode, Msg, fixtures};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

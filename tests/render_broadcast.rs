@@ -12,10 +12,11 @@ use opsdeck::domain::broadcast::{
 use opsdeck::domain::broadcast::{
     ChannelProgress, Decision, FailedDelivery, Progress, SendOutcome, SendReport, Waiting,
 };
+use opsdeck::domain::refresh::{Listen, Loaded};
 use opsdeck::keymap::Keymap;
 use opsdeck::state::awaiting::Confirm;
 use opsdeck::state::broadcast::{BcEffect, BcMsg, Stage};
-use opsdeck::state::{App, Effect, Listen, Loaded, Mode, Msg, Overlay, fixtures};
+use opsdeck::state::{App, Effect, Mode, Msg, Overlay, fixtures};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -147,7 +147,10 @@ async fn flow_body(s: TestStore) {
         key(&s, &mut a, ch).await;
     }
     let seq = a.runs.list.filter.seq;
-    let fx = a.update(Msg::FilterSettled(opsdeck::state::ViewId::Runs, seq));
+    let fx = a.update(Msg::FilterSettled(
+        opsdeck::domain::refresh::ViewId::Runs,
+        seq,
+    ));
     settle(&s, &mut a, fx).await;
     let r = screen(&a);
     assert!(r.contains("Runs 1"), "{r}");

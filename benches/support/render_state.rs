@@ -3,8 +3,9 @@
 //! repeated with fresh ids.
 
 use opsdeck::domain::model::Overview;
+use opsdeck::domain::refresh::{Listen, LoadKind, Loaded, Payload, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::{App, Effect, Listen, LoadKind, Loaded, Mode, Msg, Payload, ViewId, fixtures};
+use opsdeck::state::{App, Effect, Mode, Msg, fixtures};
 use opsdeck::theme::Theme;
 use uuid::Uuid;
 

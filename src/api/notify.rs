@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::mpsc;
 
-use crate::state::Listen;
+use crate::domain::refresh::Listen;
 
 pub const CHANNEL: &str = "opsdeck";
 

@@ -4,7 +4,8 @@
 use chrono::Duration;
 
 use super::Store;
-use crate::state::{LoadKind, LoadReq, Loaded, Msg, Payload, ViewId, WINDOW_HOURS};
+use crate::domain::refresh::{LoadKind, LoadReq, Loaded, Payload, ViewId, WINDOW_HOURS};
+use crate::state::Msg;
 
 /// Reads what `req` asks for.
 pub async fn load(store: &Store, req: &LoadReq) -> anyhow::Result<Payload> {

@@ -24,8 +24,9 @@ use crate::api::actions::{ActionCtx, count_failed, execute};
 use crate::api::refresh;
 use crate::config::DbTarget;
 use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Outcome};
+use crate::domain::refresh::{LoadKind, LoadReq, ViewId};
 use crate::sim::{Engine, EngineConfig, Summary};
-use crate::state::{App, LoadKind, LoadReq, Mode, ViewId};
+use crate::state::{App, Mode};
 
 /// The views the consoles watch, in turn (console i watches `WATCHED[i % 3]`).
 pub const WATCHED: [ViewId; 3] = [ViewId::Overview, ViewId::Queue, ViewId::Runs];
@@ -116,7 +117,7 @@ fn req(view: ViewId, filter: crate::domain::model::ListFilter) -> LoadReq {
         view,
         kind: LoadKind::Main,
         filter: crate::domain::model::ListFilter {
-            limit: crate::state::PAGE,
+            limit: crate::domain::refresh::PAGE,
             ..filter
         },
         id: None,

@@ -6,4 +6,6 @@
 pub mod action;
 pub mod broadcast;
 pub mod model;
+pub mod n8n;
+pub mod refresh;
 pub mod sanitize;

@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{LoadKind, ViewId};
 use crate::domain::model::Ts;
+use crate::domain::refresh::{LoadKind, ViewId};
 
 /// Connection state, judged by the reads: a failed read = lost, the next good one = back.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,17 +44,6 @@ impl Conn {
             error,
         };
     }
-}
-
-/// The NOTIFY listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listen {
-    /// Not available (SQLite) or not started: the console polls.
-    Off,
-    /// LISTEN is active: changes arrive within 250 ms.
-    Up,
-    /// The listener lost its connection and is reconnecting: the console polls meanwhile.
-    Down,
 }
 
 /// Reads in flight: one per (view, kind); a request while one is in flight runs again when

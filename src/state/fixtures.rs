@@ -660,8 +660,11 @@ pub fn overview() -> Overview {
 }
 
 /// What the store would return for `req` on the fixture database (`empty`: a fresh database).
-pub fn payload_for(req: &crate::state::LoadReq, empty: bool) -> crate::state::Payload {
-    use crate::state::{LoadKind, Payload, ViewId};
+pub fn payload_for(
+    req: &crate::domain::refresh::LoadReq,
+    empty: bool,
+) -> crate::domain::refresh::Payload {
+    use crate::domain::refresh::{LoadKind, Payload, ViewId};
     fn e<T>(empty: bool, v: Vec<T>) -> Vec<T> {
         if empty { Vec::new() } else { v }
     }

@@ -26,9 +26,9 @@ use crossterm::event::KeyEvent;
 use uuid::Uuid;
 
 pub use capacity::CapacityState;
-pub use conn::{Conn, Listen, Loads};
+pub use conn::{Conn, Loads};
 pub use list::{FilterLine, ListOps, ListView, Nav};
-pub use n8n::{N8nDown, N8nPolled, N8nSnapshot, N8nState};
+pub use n8n::N8nState;
 pub use overview::{OverviewState, TILES};
 pub use palette::Palette;
 pub use queue::QueueState;
@@ -36,6 +36,7 @@ pub use recon::ReconState;
 pub use runs::{RunDetail, RunsState};
 
 use crate::domain::model::*;
+use crate::domain::refresh::{Listen, LoadKind, LoadReq, Loaded, MAX_ROWS, PAGE, Payload, ViewId};
 use crate::keymap::{Keymap, Scope};
 use crate::theme::Theme;
 
@@ -60,36 +61,7 @@ impl Mode {
     }
 }
 
-/// The nine views, in key order (1–9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ViewId {
-    Overview,
-    Workflows,
-    Runs,
-    Queue,
-    Errors,
-    Capacity,
-    Reconciliation,
-    Approvals,
-    Audit,
-}
-
 impl ViewId {
-    pub const ALL: [ViewId; 9] = [
-        ViewId::Overview,
-        ViewId::Workflows,
-        ViewId::Runs,
-        ViewId::Queue,
-        ViewId::Errors,
-        ViewId::Capacity,
-        ViewId::Reconciliation,
-        ViewId::Approvals,
-        ViewId::Audit,
-    ];
-
-    pub fn index(self) -> usize {
-        ViewId::ALL.iter().position(|v| *v == self).unwrap_or(0)
-    }
     pub fn title(self) -> &'static str {
         match self {
             ViewId::Overview => "Overview",
@@ -139,42 +111,6 @@ impl ViewId {
             ViewId::Audit => Scope::Audit,
         }
     }
-    /// The tables whose NOTIFYs change what this view shows.
-    pub fn tables(self) -> &'static [&'static str] {
-        match self {
-            ViewId::Overview => &[
-                "workflows",
-                "workflow_executions",
-                "job_queue",
-                "events",
-                "capacity_alerts",
-                "approval_requests",
-                "reconciliation_discrepancies",
-                "emergency_broadcasts",
-                "system_metrics",
-            ],
-            ViewId::Workflows => &["workflows", "workflow_executions", "workflow_errors"],
-            ViewId::Runs => &["workflow_executions", "workflows"],
-            ViewId::Queue => &["job_queue"],
-            ViewId::Errors => &["workflow_errors"],
-            ViewId::Capacity => &["events", "capacity_alerts"],
-            ViewId::Reconciliation => &["reconciliation_runs", "reconciliation_discrepancies"],
-            ViewId::Approvals => &["approval_requests"],
-            ViewId::Audit => &["operator_actions"],
-        }
-    }
-    /// Whether the `/` filter refetches from the database (paged lists) or only narrows the
-    /// loaded rows (complete lists).
-    pub fn filter_in_db(self) -> bool {
-        matches!(
-            self,
-            ViewId::Runs
-                | ViewId::Queue
-                | ViewId::Reconciliation
-                | ViewId::Approvals
-                | ViewId::Audit
-        )
-    }
 }
 
 /// Everything that can change the state.
@@ -201,7 +137,7 @@ pub enum Msg {
     /// longer open, or for another selection, is dropped).
     Counted(crate::domain::action::JobSelect, Result<i64, String>),
     /// The n8n poller's result (only when n8n is configured).
-    N8n(Box<N8nPolled>),
+    N8n(Box<crate::domain::n8n::N8nPolled>),
     /// Broadcast IO finished (compose choices, preview, send, progress).
     Broadcast(Box<broadcast::BcMsg>),
 }
@@ -228,52 +164,6 @@ pub enum LaterMsg {
     FilterSettled(ViewId, u64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LoadKind {
-    /// What the view shows first: the overview, or the first page of a list (+ its aggregates).
-    Main,
-    /// The next (older) page of a list.
-    More,
-    /// The open detail (a run with its step logs, a reconciliation run's discrepancies).
-    Detail,
-}
-
-/// One read for a view.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadReq {
-    pub view: ViewId,
-    pub kind: LoadKind,
-    pub filter: ListFilter,
-    /// The detail row (Detail).
-    pub id: Option<Uuid>,
-    /// "now" for windowed reads (last hour).
-    pub now: Ts,
-    pub seq: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub req: LoadReq,
-    pub result: Result<Payload, String>,
-}
-
-/// What a read returns.
-#[derive(Debug, Clone)]
-pub enum Payload {
-    Overview(Box<Overview>),
-    Workflows(Vec<WorkflowStats>),
-    Runs(Vec<Run>),
-    RunDetail(Option<Box<Run>>, Vec<StepLog>),
-    /// Queue: depth matrix (first page only) and jobs.
-    Queue(Option<Box<QueueDepth>>, Vec<Job>),
-    Errors(Vec<ErrorPattern>),
-    Capacity(Vec<EventCapacity>, Vec<CapacityAlert>),
-    Recon(Vec<ReconRun>),
-    Discrepancies(Vec<Discrepancy>),
-    Approvals(Vec<Approval>),
-    Audit(Vec<OperatorAction>),
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Toast {
     pub text: String,
@@ -296,13 +186,6 @@ pub enum Overlay {
     /// Broadcasts awaiting a second operator's approval.
     Awaiting(Box<awaiting::AwaitUi>),
 }
-
-/// Rows per page of a list.
-pub const PAGE: u32 = 100;
-/// Most rows a refresh reloads (the store clamps to this too).
-pub const MAX_ROWS: u32 = 1000;
-/// The window of the windowed numbers (workflow stats, error patterns).
-pub const WINDOW_HOURS: i64 = 1;
 
 /// The whole console state.
 pub struct App {

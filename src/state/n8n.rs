@@ -2,41 +2,13 @@
 //! executions, waiting executions as a hint), whether n8n is up, and since when it is down.
 //! Pure: the poller (api::n8n::poll) sends [`N8nPolled`] messages.
 
-use crate::api::n8n::{Execution, Workflow};
 use crate::domain::action::Action;
 use crate::domain::model::Ts;
+use crate::domain::n8n::{N8nDown, N8nExecution, N8nPolled, N8nSnapshot, N8nWorkflow};
 use crate::keymap::Action as Key;
 
-use super::{App, ViewId};
-
-/// One poll's result.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct N8nSnapshot {
-    pub workflows: Vec<Workflow>,
-    /// The most recent executions, newest first.
-    pub executions: Vec<Execution>,
-    /// `?status=waiting` — a hint only: n8n 1.123 leaves out executions it still holds in
-    /// memory (approvals reach the console as approval_requests rows instead).
-    pub waiting: Vec<Execution>,
-    /// More workflows exist than were listed.
-    pub truncated: bool,
-}
-
-/// What the poller sends (`Msg::N8n`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct N8nPolled {
-    pub at: Ts,
-    /// The snapshot, or the error: `short` for the status bar, `full` for the pane.
-    pub result: Result<N8nSnapshot, N8nDown>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct N8nDown {
-    /// "cannot connect", "timed out", "API key rejected", …
-    pub short: String,
-    /// The one-line operator message.
-    pub full: String,
-}
+use super::App;
+use crate::domain::refresh::ViewId;
 
 #[derive(Debug, Clone, Default)]
 pub struct N8nState {
@@ -77,13 +49,13 @@ impl N8nState {
         self.clamp();
     }
 
-    pub fn workflows(&self) -> &[Workflow] {
+    pub fn workflows(&self) -> &[N8nWorkflow] {
         self.snapshot.as_ref().map_or(&[], |s| &s.workflows)
     }
-    pub fn executions(&self) -> &[Execution] {
+    pub fn executions(&self) -> &[N8nExecution] {
         self.snapshot.as_ref().map_or(&[], |s| &s.executions)
     }
-    pub fn waiting(&self) -> &[Execution] {
+    pub fn waiting(&self) -> &[N8nExecution] {
         self.snapshot.as_ref().map_or(&[], |s| &s.waiting)
     }
 
@@ -96,10 +68,10 @@ impl N8nState {
             .map(|w| w.name.as_str())
     }
 
-    pub fn selected_workflow(&self) -> Option<&Workflow> {
+    pub fn selected_workflow(&self) -> Option<&N8nWorkflow> {
         self.workflows().get(self.wf_sel)
     }
-    pub fn selected_execution(&self) -> Option<&Execution> {
+    pub fn selected_execution(&self) -> Option<&N8nExecution> {
         self.executions().get(self.exec_sel)
     }
 

@@ -1,8 +1,8 @@
 //! The control-room screen: one `Overview` read, and a tile focus (j/k or arrows move it,
 //! Enter jumps to the tile's view; the tile titles also carry the view's number key).
 
-use super::ViewId;
 use crate::domain::model::{Overview, Ts};
+use crate::domain::refresh::ViewId;
 
 /// The tiles in focus order, with the view each one opens.
 pub const TILES: [(&str, ViewId); 7] = [

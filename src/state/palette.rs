@@ -1,7 +1,7 @@
 //! The `:` command palette: jump to a view or run a command, with completion (Tab completes
 //! the longest common prefix, then cycles through the matches shown below the input).
 
-use super::ViewId;
+use crate::domain::refresh::ViewId;
 use crate::theme::Theme;
 
 /// What a palette entry does.

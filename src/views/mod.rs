@@ -22,8 +22,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::domain::refresh::{Listen, ViewId};
 use crate::domain::sanitize;
-use crate::state::{App, Conn, Listen, Mode, Overlay, ViewId};
+use crate::state::{App, Conn, Mode, Overlay};
 use widgets::{block, centered, clear, span};
 
 /// Draws the whole console.

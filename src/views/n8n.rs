@@ -8,7 +8,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row as TRow, Table as TTable};
 
 use super::widgets::{age, block, pad, status_style, txt};
-use crate::state::{App, ViewId};
+use crate::domain::refresh::ViewId;
+use crate::state::App;
 
 /// Splits `area` into the database list and the n8n pane (the whole area when n8n is not
 /// configured).

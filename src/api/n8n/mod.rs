@@ -5,7 +5,6 @@
 pub mod action;
 mod error;
 pub mod poll;
-mod types;
 
 use std::time::Duration;
 
@@ -14,9 +13,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value as Json, json};
 
 pub use error::N8nError;
-pub use types::{ExecFilter, Execution, Page, Tag, Workflow, Workflows, flex_id, flex_opt_id};
 
 use crate::config::{ApiKey, N8nSettings, redact_url};
+use crate::domain::n8n::{ExecFilter, N8nExecution, N8nWorkflow, N8nWorkflows, Page};
 
 /// Pages of 250 (n8n's maximum) fetched at most by [`N8nClient::list_workflows`].
 pub const MAX_WORKFLOW_PAGES: usize = 40;
@@ -143,15 +142,15 @@ impl N8nClient {
     }
 
     /// Every workflow, following `nextCursor` over all pages (at most [`MAX_WORKFLOW_PAGES`]).
-    pub async fn list_workflows(&self) -> Result<Workflows, N8nError> {
-        let mut out = Workflows::default();
+    pub async fn list_workflows(&self) -> Result<N8nWorkflows, N8nError> {
+        let mut out = N8nWorkflows::default();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_WORKFLOW_PAGES {
             let mut q = vec![("limit", PAGE.to_string())];
             if let Some(c) = &cursor {
                 q.push(("cursor", c.clone()));
             }
-            let page: Page<Workflow> = self
+            let page: Page<N8nWorkflow> = self
                 .call(Op::ListWorkflows, Method::GET, "/workflows", &q, None, None)
                 .await?;
             out.items.extend(page.data);
@@ -171,7 +170,7 @@ impl N8nClient {
     }
 
     /// `POST /workflows/{id}/activate` or `/deactivate`; answers the workflow after the change.
-    pub async fn set_active(&self, id: &str, active: bool) -> Result<Workflow, N8nError> {
+    pub async fn set_active(&self, id: &str, active: bool) -> Result<N8nWorkflow, N8nError> {
         let (op, verb) = if active {
             (Op::Activate, "activate")
         } else {
@@ -183,7 +182,7 @@ impl N8nClient {
     }
 
     /// `GET /workflows/{id}` (without nodes).
-    pub async fn get_workflow(&self, id: &str) -> Result<Workflow, N8nError> {
+    pub async fn get_workflow(&self, id: &str) -> Result<N8nWorkflow, N8nError> {
         let path = format!("/workflows/{}", seg(id));
         self.call(
             Op::GetWorkflow,
@@ -197,7 +196,7 @@ impl N8nClient {
     }
 
     /// One page of executions, newest first.
-    pub async fn list_executions(&self, f: &ExecFilter) -> Result<Page<Execution>, N8nError> {
+    pub async fn list_executions(&self, f: &ExecFilter) -> Result<Page<N8nExecution>, N8nError> {
         self.call(
             Op::ListExecutions,
             Method::GET,
@@ -210,7 +209,7 @@ impl N8nClient {
     }
 
     /// `GET /executions/{id}` (without run data).
-    pub async fn get_execution(&self, id: &str) -> Result<Execution, N8nError> {
+    pub async fn get_execution(&self, id: &str) -> Result<N8nExecution, N8nError> {
         let path = format!("/executions/{}", seg(id));
         self.call(
             Op::GetExecution,
@@ -225,7 +224,7 @@ impl N8nClient {
 
     /// `POST /executions/{id}/retry` with the workflow as it was (`loadWorkflow: false`);
     /// answers the new execution (its `retry_of` is `id`).
-    pub async fn retry(&self, id: &str) -> Result<Execution, N8nError> {
+    pub async fn retry(&self, id: &str) -> Result<N8nExecution, N8nError> {
         let path = format!("/executions/{}/retry", seg(id));
         let body = json!({"loadWorkflow": false});
         self.call(Op::Retry, Method::POST, &path, &[], Some(body), Some(id))

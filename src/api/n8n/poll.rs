@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::{ExecFilter, N8nClient, N8nError};
-use crate::state::{Msg, N8nDown, N8nPolled, N8nSnapshot};
+use crate::domain::n8n::{N8nDown, N8nPolled, N8nSnapshot};
+use crate::state::Msg;
 
 /// Executions fetched per poll (the newest).
 pub const RECENT: u32 = 50;

@@ -3,6 +3,8 @@
 //! numbers in some answers (`retryOf` of a retry): [`flex_id`] takes both.
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::model::Ts;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A string or a number, as a string.
@@ -45,7 +47,7 @@ pub struct Page<T> {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Tag {
+pub struct N8nTag {
     #[serde(deserialize_with = "flex_id", default)]
     pub id: String,
     pub name: String,
@@ -54,7 +56,7 @@ pub struct Tag {
 /// A workflow as `GET /workflows` lists it (nodes and connections are skipped).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Workflow {
+pub struct N8nWorkflow {
     #[serde(deserialize_with = "flex_id")]
     pub id: String,
     pub name: String,
@@ -65,7 +67,7 @@ pub struct Workflow {
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "nullable_vec")]
-    pub tags: Vec<Tag>,
+    pub tags: Vec<N8nTag>,
     /// Archived workflows (n8n ≥ 1.9x) cannot be activated.
     #[serde(default)]
     pub is_archived: bool,
@@ -78,7 +80,7 @@ fn nullable_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<
 /// An execution (without its run data).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Execution {
+pub struct N8nExecution {
     #[serde(deserialize_with = "flex_id")]
     pub id: String,
     /// `error`, `success`, `running`, `waiting`, `canceled`, `crashed`, `new`, `unknown`.
@@ -103,7 +105,7 @@ pub struct Execution {
     pub wait_till: Option<DateTime<Utc>>,
 }
 
-impl Execution {
+impl N8nExecution {
     /// The status to show: n8n ≥ 1.0 always sends `status`; older answers only `finished`.
     pub fn status_str(&self) -> &str {
         if !self.status.is_empty() {
@@ -166,8 +168,37 @@ impl ExecFilter {
 
 /// Every workflow (all pages, up to a cap).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Workflows {
-    pub items: Vec<Workflow>,
+pub struct N8nWorkflows {
+    pub items: Vec<N8nWorkflow>,
     /// The cap was reached: more exist than are listed.
     pub truncated: bool,
+}
+
+/// One poll's result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct N8nSnapshot {
+    pub workflows: Vec<N8nWorkflow>,
+    /// The most recent executions, newest first.
+    pub executions: Vec<N8nExecution>,
+    /// `?status=waiting` — a hint only: n8n 1.123 leaves out executions it still holds in
+    /// memory (approvals reach the console as approval_requests rows instead).
+    pub waiting: Vec<N8nExecution>,
+    /// More workflows exist than were listed.
+    pub truncated: bool,
+}
+
+/// What the poller sends (the console wraps it in a message).
+#[derive(Debug, Clone, PartialEq)]
+pub struct N8nPolled {
+    pub at: Ts,
+    /// The snapshot, or the error: `short` for the status bar, `full` for the pane.
+    pub result: Result<N8nSnapshot, N8nDown>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct N8nDown {
+    /// "cannot connect", "timed out", "API key rejected", …
+    pub short: String,
+    /// The one-line operator message.
+    pub full: String,
 }
