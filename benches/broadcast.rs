@@ -61,7 +61,7 @@ async fn main() {
                 target: Target::Event("Big Show".into()),
                 message: "Fire alarm: leave by the nearest exit".into(),
                 channels: None,
-                idempotency_key: format!("bench-{level}-{i}"),
+                idempotency_key: format!("bench-{level}-{i}").into(),
                 test: false,
             };
             let t0 = Instant::now();

@@ -8,7 +8,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
 use opsdeck::api::actions::{ActionCtx, count_failed, execute};
 use opsdeck::api::db::Val;
-use opsdeck::api::refresh;
 use opsdeck::domain::action::{Action, Actor, JobSelect, Outcome};
 use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
 use opsdeck::keymap::Keymap;
@@ -295,7 +294,7 @@ fn results_land_as_toasts() {
 async fn drive(s: &common::TestStore, a: &mut App, ctx: &ActionCtx, mut fx: Vec<Effect>) {
     while let Some(e) = fx.pop() {
         let msg = match e {
-            Effect::Load(req) => refresh::load_msg(&s.store, req).await,
+            Effect::Load(req) => opsdeck::app::effects::load(&s.store, req).await,
             Effect::Act(action) => Msg::ActionDone(Box::new(execute(s, ctx, &action).await)),
             Effect::CountFailed(sel) => {
                 let r = count_failed(s, &sel).await.map_err(|e| e.to_string());

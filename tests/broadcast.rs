@@ -558,7 +558,9 @@ async fn retry_and_follow_up(s: TestStore) {
         1
     );
     // all-clear to the same people, at the same level
-    let f = bc::follow_up(&s, id, "All clear", "kf").await.unwrap();
+    let f = bc::follow_up(&s, id, "All clear", &"kf".into())
+        .await
+        .unwrap();
     assert_eq!(f.follow_up_of, Some(id));
     assert_eq!(
         f.plan.people, 4,
@@ -733,7 +735,7 @@ async fn cancel_queued_broadcast(s: TestStore) {
     );
     // a correction goes to the people the cancelled broadcast reached (or may still reach),
     // not to the one it never did
-    let fu = bc::follow_up(&s, id, "Correction: no delay", "kc1-fix")
+    let fu = bc::follow_up(&s, id, "Correction: no delay", &"kc1-fix".into())
         .await
         .unwrap();
     assert_eq!(fu.plan.people, 3, "{:?}", fu.plan);

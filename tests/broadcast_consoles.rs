@@ -2,7 +2,7 @@
 //! broadcast and waits; the same operator on another console cannot approve it; console B
 //! (bob) sees it in the status bar, opens it and approves it (typed name) — the deliveries are
 //! queued; console C (carol), a moment late, gets "already approved by bob"; A's screen follows
-//! to the progress. Every broadcast effect runs through `api::broadcast::run_effect`, the code
+//! to the progress. Every broadcast effect runs through `app::effects::broadcast`, the code
 //! the event loop runs. Postgres and SQLite each.
 
 mod bcastkit;
@@ -11,7 +11,8 @@ mod common;
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::api::Store;
-use opsdeck::api::broadcast::{BroadcastCtx, run_effect};
+use opsdeck::api::broadcast::BroadcastCtx;
+use opsdeck::app::effects::broadcast as run_effect;
 use opsdeck::config::BroadcastConfig;
 use opsdeck::domain::broadcast::Level;
 use opsdeck::domain::refresh::Listen;
@@ -63,12 +64,21 @@ async fn settle(s: &Store, c: &mut Console, mut fx: Vec<Effect>) {
         assert!(rounds < 100, "effects do not settle");
         if let Effect::Broadcast(b) = e {
             let m = run_effect(s, &c.ctx, b).await;
+            give_key(&mut c.app);
             fx.extend(c.app.update(m.into()));
         }
     }
 }
 
+/// Like app.rs: the state always holds a spare idempotency key.
+fn give_key(a: &mut App) {
+    if a.needs_key() {
+        a.update(Msg::FreshKey(opsdeck::api::broadcast::new_key()));
+    }
+}
+
 async fn key(s: &Store, c: &mut Console, code: KeyCode, m: KeyModifiers) {
+    give_key(&mut c.app);
     let fx = c.app.update(Msg::Key(KeyEvent::new(code, m)));
     settle(s, c, fx).await;
 }
@@ -80,6 +90,7 @@ async fn typ(s: &Store, c: &mut Console, text: &str) {
 }
 
 async fn tick(s: &Store, c: &mut Console, msg: Msg) {
+    give_key(&mut c.app);
     let fx = c.app.update(msg);
     settle(s, c, fx).await;
 }

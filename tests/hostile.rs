@@ -14,7 +14,6 @@ use common::TestStore;
 use common::tmux::{self, Tmux};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hostile_data::{MARKER, RAW_FORBIDDEN};
-use opsdeck::api::refresh;
 use opsdeck::config::DbTarget;
 use opsdeck::domain::refresh::ViewId;
 use opsdeck::keymap::Keymap;
@@ -26,7 +25,7 @@ use ratatui::backend::TestBackend;
 async fn settle(s: &TestStore, a: &mut App, mut fx: Vec<Effect>) {
     while let Some(e) = fx.pop() {
         if let Effect::Load(req) = e {
-            let msg = refresh::load_msg(&s.store, req).await;
+            let msg = opsdeck::app::effects::load(&s.store, req).await;
             if let Msg::Loaded(l) = &msg {
                 assert!(l.result.is_ok(), "read failed: {:?}", l.result);
             }

@@ -49,6 +49,12 @@ fn render(a: &App, w: u16, h: u16) -> String {
 }
 
 fn press(a: &mut App, code: KeyCode, m: KeyModifiers) -> Vec<Effect> {
+    // like app.rs: the state always holds a spare idempotency key
+    if a.needs_key() {
+        a.update(Msg::FreshKey(
+            format!("bc-test-{}", a.now.timestamp_micros()).into(),
+        ));
+    }
     a.update(Msg::Key(KeyEvent::new(code, m)))
 }
 fn ctrl(a: &mut App, c: char) -> Vec<Effect> {

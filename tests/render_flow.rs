@@ -7,7 +7,6 @@ use chrono::{Duration, Utc};
 use common::TestStore;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::api::db::Val;
-use opsdeck::api::refresh;
 use opsdeck::keymap::Keymap;
 use opsdeck::state::{App, Effect, Mode, Msg};
 use opsdeck::theme::Theme;
@@ -19,7 +18,7 @@ use uuid::Uuid;
 async fn settle(s: &TestStore, a: &mut App, mut fx: Vec<Effect>) {
     while let Some(e) = fx.pop() {
         if let Effect::Load(req) = e {
-            let msg = refresh::load_msg(&s.store, req).await;
+            let msg = opsdeck::app::effects::load(&s.store, req).await;
             if let Msg::Loaded(l) = &msg {
                 assert!(l.result.is_ok(), "read failed: {:?}", l.result);
             }

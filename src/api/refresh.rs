@@ -1,11 +1,11 @@
-//! The IO behind a view: one [`LoadReq`] becomes one bounded read of the store and comes back
-//! as a [`Msg::Loaded`]. Runs in a spawned task; the event loop never awaits it.
+//! The IO behind a view: one [`LoadReq`] becomes one bounded read of the store, returned as a
+//! [`Payload`]. Runs in a spawned task (app.rs wraps the result in a message); the event loop
+//! never awaits it.
 
 use chrono::Duration;
 
 use super::Store;
-use crate::domain::refresh::{LoadKind, LoadReq, Loaded, Payload, ViewId, WINDOW_HOURS};
-use crate::state::Msg;
+use crate::domain::refresh::{LoadKind, LoadReq, Payload, ViewId, WINDOW_HOURS};
 
 /// Reads what `req` asks for.
 pub async fn load(store: &Store, req: &LoadReq) -> anyhow::Result<Payload> {
@@ -45,12 +45,4 @@ pub async fn load(store: &Store, req: &LoadReq) -> anyhow::Result<Payload> {
         (ViewId::Approvals, _) => Payload::Approvals(store.approvals(f).await?),
         (ViewId::Audit, _) => Payload::Audit(store.operator_actions(f).await?),
     })
-}
-
-/// [`load`] as the message the state expects (errors become text, passwords redacted).
-pub async fn load_msg(store: &Store, req: LoadReq) -> Msg {
-    let result = load(store, &req)
-        .await
-        .map_err(|e| crate::config::redact_in(&format!("{e:#}")));
-    Msg::Loaded(Box::new(Loaded { req, result }))
 }

@@ -15,6 +15,7 @@ use crate::domain::action::Actor;
 use crate::domain::broadcast::{
     Decision, Draft, Level, Preview, SendReport, Target, channel_counts_label,
 };
+use crate::domain::idem::IdemKey;
 
 #[derive(clap::Args, Debug, Clone)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -187,7 +188,9 @@ async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
                     ));
                 }
             };
-            let key = idempotency_key.unwrap_or_else(bc::new_key);
+            let key = idempotency_key
+                .map(IdemKey::from)
+                .unwrap_or_else(bc::new_key);
             let mut p = bc::follow_up(&store, id, &raw, &key).await.map_err(err2)?;
             p.message = crate::domain::broadcast::expand_template(
                 &p.message,
@@ -253,7 +256,11 @@ async fn send_cmd(
         target,
         message: raw,
         channels: a.channels.clone(),
-        idempotency_key: a.idempotency_key.clone().unwrap_or_else(bc::new_key),
+        idempotency_key: a
+            .idempotency_key
+            .clone()
+            .map(IdemKey::from)
+            .unwrap_or_else(bc::new_key),
         test: a.test,
     };
     let mut p = bc::prepare(store, &ctx.cfg, &draft, chrono::Utc::now())

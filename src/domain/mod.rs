@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod broadcast;
+pub mod idem;
 pub mod model;
 pub mod n8n;
 pub mod refresh;

@@ -11,6 +11,7 @@ use super::broadcast::{BcEffect, BroadcastUi};
 use super::{App, Effect, Mode, Overlay};
 use crate::domain::broadcast::Level;
 use crate::domain::broadcast::{Decision, Waiting};
+use crate::domain::idem::IdemKey;
 
 /// A question on the approval screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +120,13 @@ impl App {
                         .as_ref()
                         .and_then(|o| Level::parse(&o.level).ok())
                         .unwrap_or(Level::Critical);
-                    let mut b = BroadcastUi::watching(id, level, format!("bc-{}", Uuid::now_v7()));
+                    // its follow-ups' key: the spare one (app.rs hands a new one over after
+                    // every message), else one of this broadcast and operator
+                    let key = self
+                        .spare_key
+                        .take()
+                        .unwrap_or_else(|| IdemKey::new(format!("bc-{id}-{}", self.operator)));
+                    let mut b = BroadcastUi::watching(id, level, key);
                     b.decision = Some(r);
                     self.overlay = Overlay::Broadcast(Box::new(b));
                     out.push(Effect::Broadcast(BcEffect::Progress(id)));

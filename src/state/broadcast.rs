@@ -11,6 +11,7 @@ use crate::domain::broadcast::{
     Decision, Draft, EventChoice, FollowUp, Level, Preview, Progress, Segments, SendOutcome,
     SendReport, Target, Waiting, expand_template, segments,
 };
+use crate::domain::idem::IdemKey;
 
 /// Seconds between the confirmation and the send of a live broadcast.
 pub const COUNTDOWN_S: i64 = 5;
@@ -61,7 +62,7 @@ pub enum BcEffect {
     FollowUp {
         id: Uuid,
         message: String,
-        key: String,
+        key: IdemKey,
     },
 }
 
@@ -81,7 +82,7 @@ pub enum BcMsg {
 #[derive(Debug, Clone)]
 pub struct BroadcastUi {
     /// Made when the screen opens: a double submit sends once.
-    pub key: String,
+    pub key: IdemKey,
     pub level: Level,
     pub venue_scope: bool,
     pub choices: Vec<EventChoice>,
@@ -109,7 +110,7 @@ pub struct BroadcastUi {
 }
 
 impl BroadcastUi {
-    pub fn new(key: String) -> Self {
+    pub fn new(key: IdemKey) -> Self {
         let mut message = TextArea::default();
         message.set_placeholder_text("type the message, or Ctrl-N for a template");
         BroadcastUi {
@@ -136,7 +137,7 @@ impl BroadcastUi {
     }
 
     /// The progress view of a broadcast sent elsewhere (`id`), e.g. just approved here.
-    pub fn watching(id: Uuid, level: Level, key: String) -> Self {
+    pub fn watching(id: Uuid, level: Level, key: IdemKey) -> Self {
         let mut u = BroadcastUi::new(key);
         u.watch = Some(id);
         u.level = level;
@@ -266,7 +267,11 @@ impl App {
             self.toast("read-only: broadcasts are disabled", true);
             return vec![];
         }
-        let key = format!("bc-{}", Uuid::now_v7());
+        let Some(key) = self.spare_key.take() else {
+            // app.rs hands over a new key after every message: this is not reached there
+            self.toast("no idempotency key yet: press b again", true);
+            return vec![];
+        };
         self.overlay = Overlay::Broadcast(Box::new(BroadcastUi::new(key)));
         bc(BcEffect::Choices)
     }
@@ -461,7 +466,7 @@ impl App {
                     bc(BcEffect::FollowUp {
                         id,
                         message,
-                        key: format!("{}-{name}", u.key),
+                        key: u.key.derived(name),
                     })
                 }
             };

@@ -35,6 +35,7 @@ pub use queue::QueueState;
 pub use recon::ReconState;
 pub use runs::{RunDetail, RunsState};
 
+use crate::domain::idem::IdemKey;
 use crate::domain::model::*;
 use crate::domain::refresh::{Listen, LoadKind, LoadReq, Loaded, MAX_ROWS, PAGE, Payload, ViewId};
 use crate::keymap::{Keymap, Scope};
@@ -140,6 +141,9 @@ pub enum Msg {
     N8n(Box<crate::domain::n8n::N8nPolled>),
     /// Broadcast IO finished (compose choices, preview, send, progress).
     Broadcast(Box<broadcast::BcMsg>),
+    /// A new idempotency key for the next submission that needs one (app.rs sends one
+    /// whenever [`App::needs_key`]): the state makes no keys of its own.
+    FreshKey(IdemKey),
 }
 
 /// IO for the event loop to do.
@@ -227,6 +231,8 @@ pub struct App {
     pub awaiting_error: Option<String>,
     awaiting_busy: bool,
     awaiting_again: bool,
+    /// The idempotency key the next compose screen takes (see [`Msg::FreshKey`]).
+    spare_key: Option<IdemKey>,
 }
 
 impl App {
@@ -274,6 +280,7 @@ impl App {
             awaiting_error: None,
             awaiting_busy: false,
             awaiting_again: false,
+            spare_key: None,
         }
     }
 
@@ -352,6 +359,11 @@ impl App {
             until: self.now + chrono::Duration::seconds(secs),
         });
         self.dirty = true;
+    }
+
+    /// The state has no spare idempotency key: send it one ([`Msg::FreshKey`]).
+    pub fn needs_key(&self) -> bool {
+        self.spare_key.is_none()
     }
 
     /// Whether the terminal is big enough to draw the console.

@@ -54,6 +54,10 @@ impl App {
             Msg::ActionDone(r) => self.on_action_done(*r),
             Msg::Counted(sel, r) => self.on_counted(&sel, r),
             Msg::Broadcast(m) => self.on_broadcast(*m),
+            Msg::FreshKey(k) => {
+                self.spare_key = Some(k);
+                vec![]
+            }
             Msg::FilterSettled(v, seq) => {
                 let latest = self.list(v).is_some_and(|l| l.filter().seq == seq);
                 let changed = Some(self.base_filter(v)) != self.requested(v);

@@ -19,6 +19,7 @@ use crate::domain::broadcast::{
     Channel, Draft, EventChoice, Level, Person, Preview, Scope, Target, Waiting, WorkflowState,
     plan, segments, validate_message,
 };
+use crate::domain::idem::IdemKey;
 
 pub use progress::{follow_up, progress, retry_failed};
 pub use send::{approve, cancel, cancel_waiting, send};
@@ -43,8 +44,8 @@ impl BroadcastCtx {
 }
 
 /// A new idempotency key (made when the compose screen opens, or per CLI run).
-pub fn new_key() -> String {
-    format!("bc-{}", Uuid::now_v7())
+pub fn new_key() -> IdemKey {
+    IdemKey::new(format!("bc-{}", Uuid::now_v7()))
 }
 
 fn db_err(e: sqlx::Error) -> String {
@@ -61,7 +62,7 @@ pub async fn prepare(
     let level = Level::parse(&d.level)?;
     let message = validate_message(&d.message)?;
     let channels = d.channels.as_deref().map(Channel::parse_list).transpose()?;
-    let key = d.idempotency_key.trim();
+    let key = d.idempotency_key.as_str().trim();
     if key.is_empty() || key.len() > 200 {
         return Err("the idempotency key must be 1 to 200 characters".into());
     }
@@ -82,7 +83,7 @@ pub async fn prepare(
         message,
         channels,
         test: d.test,
-        idempotency_key: key.to_string(),
+        idempotency_key: IdemKey::new(key),
         follow_up_of: None,
         plan,
         workflow: workflow_state(store).await?,
@@ -369,39 +370,4 @@ pub async fn event_choices(store: &Store, now: DateTime<Utc>) -> Result<Vec<Even
             }
         })
         .collect())
-}
-
-/// Runs one of the console's broadcast effects and says how it went.
-pub async fn run_effect(
-    store: &Store,
-    ctx: &BroadcastCtx,
-    e: crate::state::broadcast::BcEffect,
-) -> crate::state::broadcast::BcMsg {
-    use crate::state::broadcast::{BcEffect as E, BcMsg as M};
-    match e {
-        E::Choices => M::Choices(event_choices(store, Utc::now()).await),
-        E::Preview(d) => {
-            let r = prepare(store, &ctx.cfg, &d, Utc::now()).await.map(Box::new);
-            M::Previewed(Box::new(d), r)
-        }
-        E::Send(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
-        E::Progress(id) => M::Progress(progress(store, id).await.map(Box::new)),
-        E::Awaiting => M::Awaiting(awaiting(store).await),
-        E::Approve(id) => M::Decided(id, true, approve(store, ctx, id).await.map(Box::new)),
-        E::Cancel(id) => M::Decided(id, false, cancel(store, ctx, id).await.map(Box::new)),
-        E::CancelWaiting(id) => M::Decided(
-            id,
-            false,
-            cancel_waiting(store, ctx, id).await.map(Box::new),
-        ),
-        E::Retry(id) => M::Done(match retry_failed(store, ctx, id).await {
-            Ok(0) => Err("nothing to retry: no failed delivery".into()),
-            Ok(n) => Ok(format!("{n} failed deliveries queued again")),
-            Err(e) => Err(e),
-        }),
-        E::FollowUp { id, message, key } => match follow_up(store, id, &message, &key).await {
-            Ok(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
-            Err(e) => M::Sent(Err(e)),
-        },
-    }
 }

@@ -16,6 +16,7 @@ use crate::domain::broadcast::{
     Channel, ChannelProgress, FailedDelivery, Level, Preview, Progress, Scope, plan, segments,
     validate_message,
 };
+use crate::domain::idem::IdemKey;
 
 pub async fn progress(store: &Store, id: Uuid) -> Result<Progress, String> {
     let b = store
@@ -166,7 +167,7 @@ pub async fn follow_up(
     store: &Store,
     original: Uuid,
     message: &str,
-    key: &str,
+    key: &IdemKey,
 ) -> Result<Preview, String> {
     let message = validate_message(message)?;
     let b = store
@@ -235,7 +236,7 @@ pub async fn follow_up(
         plan: plan(&people, level, channels.as_deref()),
         channels,
         test: b.bool("test").unwrap_or(false),
-        idempotency_key: key.to_string(),
+        idempotency_key: key.clone(),
         follow_up_of: Some(original),
         workflow: workflow_state(store).await?,
         needs_approval: false,

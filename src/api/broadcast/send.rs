@@ -39,7 +39,7 @@ pub async fn send(store: &Store, ctx: &BroadcastCtx, p: &Preview) -> Result<Send
              ON CONFLICT (idempotency_key) DO NOTHING",
             &[
                 Val::Uuid(id),
-                Val::Text(p.idempotency_key.clone()),
+                Val::Text(p.idempotency_key.to_string()),
                 Val::Text(p.level.as_str().into()),
                 Val::Text(p.scope.kind().into()),
                 Val::OptUuid(p.scope.event_id()),
@@ -181,7 +181,7 @@ async fn replay(store: &Store, p: &Preview) -> Result<SendReport, String> {
         .fetch_one(
             "SELECT id, level, scope, event_id, venue_name, message, test, status, \
                unreachable_count, duplicate_count FROM emergency_broadcasts WHERE idempotency_key = $1",
-            &[Val::Text(p.idempotency_key.clone())],
+            &[Val::Text(p.idempotency_key.to_string())],
         )
         .await
         .map_err(db_err)?;

@@ -1,5 +1,5 @@
 //! The console's n8n poller: every `every`, workflows + recent executions (+ waiting
-//! executions, as a hint) in one snapshot, sent as `Msg::N8n`. Runs as its own task, so a slow
+//! executions, as a hint) in one snapshot, sent on a channel (app.rs wraps it in a message). Runs as its own task, so a slow
 //! or dead n8n never holds up drawing; each request has the client's timeout.
 
 use std::time::Duration;
@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 
 use super::{ExecFilter, N8nClient, N8nError};
 use crate::domain::n8n::{N8nDown, N8nPolled, N8nSnapshot};
-use crate::state::Msg;
 
 /// Executions fetched per poll (the newest).
 pub const RECENT: u32 = 50;
@@ -33,7 +32,7 @@ pub async fn snapshot(c: &N8nClient) -> Result<N8nSnapshot, N8nError> {
 }
 
 /// Polls until the receiver is gone. The first poll is immediate.
-pub async fn run(c: N8nClient, every: Duration, tx: mpsc::Sender<Msg>) {
+pub async fn run(c: N8nClient, every: Duration, tx: mpsc::Sender<N8nPolled>) {
     let every = every.max(Duration::from_secs(1));
     loop {
         let result = snapshot(&c).await.map_err(|e| {
@@ -43,11 +42,11 @@ pub async fn run(c: N8nClient, every: Duration, tx: mpsc::Sender<Msg>) {
                 full: e.to_string(),
             }
         });
-        let msg = Msg::N8n(Box::new(N8nPolled {
+        let polled = N8nPolled {
             at: chrono::Utc::now(),
             result,
-        }));
-        if tx.send(msg).await.is_err() {
+        };
+        if tx.send(polled).await.is_err() {
             return;
         }
         tokio::time::sleep(every).await;

@@ -6,6 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Channel, Level, Person, Plan, Scope, Segments, channel_counts_label, segments};
+use crate::domain::idem::IdemKey;
 
 /// The state of the Emergency Broadcast System workflow (the engine claims no job of a paused
 /// workflow).
@@ -29,7 +30,7 @@ pub struct Preview {
     pub message: String,
     pub channels: Option<Vec<Channel>>,
     pub test: bool,
-    pub idempotency_key: String,
+    pub idempotency_key: IdemKey,
     pub follow_up_of: Option<Uuid>,
     pub plan: Plan,
     pub segments: Segments,

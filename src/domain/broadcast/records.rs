@@ -9,6 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Channel;
+use crate::domain::idem::IdemKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -201,7 +202,7 @@ pub struct Draft {
     pub message: String,
     /// `sms,voice`; None = preferences / the critical override.
     pub channels: Option<String>,
-    pub idempotency_key: String,
+    pub idempotency_key: IdemKey,
     pub test: bool,
 }
 

@@ -22,11 +22,14 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
-use crate::api::actions::{ActionCtx, count_failed, execute};
+pub mod effects;
+
+use crate::api::Store;
+use crate::api::actions::ActionCtx;
 use crate::api::notify::{self, Note};
-use crate::api::{Store, refresh};
-use crate::domain::action::{ActionReport, Actor};
-use crate::domain::refresh::{Listen, Loaded};
+use crate::domain::action::Actor;
+use crate::domain::n8n::N8nPolled;
+use crate::domain::refresh::Listen;
 use crate::keymap::Keymap;
 use crate::state::{App, Effect, LaterMsg, Mode, Msg};
 use crate::theme::Theme;
@@ -168,10 +171,12 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
 
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
     let n8n_client = opts.n8n.as_ref().map(|n| n.client.clone());
+    // the n8n poller sends domain values; they become messages here
+    let (ptx, mut prx) = mpsc::channel::<N8nPolled>(4);
     if let Some(n) = opts.n8n {
         // its own task: a slow or dead n8n never holds up the loop (requests time out)
         app.n8n.configured = true;
-        tokio::spawn(crate::api::n8n::poll::run(n.client, n.every, tx.clone()));
+        tokio::spawn(crate::api::n8n::poll::run(n.client, n.every, ptx));
     }
     let (ntx, mut nrx) = mpsc::channel::<Note>(1024);
     let listening = match store.db.pg_pool() {
@@ -202,31 +207,19 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     if let Some(n) = &opts.notice {
         app.toast_for(n.clone(), true, 10);
     }
+    let io = effects::Io {
+        store: store.clone(),
+        actions,
+        broadcast: bctx,
+    };
     let mut fx = app.start();
     loop {
+        if app.needs_key() {
+            // the state makes no keys of its own: it always holds one for the next submission
+            fx.extend(app.update(Msg::FreshKey(crate::api::broadcast::new_key())));
+        }
         for e in fx.drain(..) {
             match e {
-                Effect::Load(req) => {
-                    let (store, tx) = (store.clone(), tx.clone());
-                    tokio::spawn(async move {
-                        // a read that panics must still land, or its view would wait forever
-                        let r = req.clone();
-                        let msg =
-                            match tokio::spawn(async move { refresh::load_msg(&store, r).await })
-                                .await
-                            {
-                                Ok(m) => m,
-                                Err(e) => {
-                                    tracing::error!(error = %e, "a read task failed");
-                                    Msg::Loaded(Box::new(Loaded {
-                                        req,
-                                        result: Err("internal error (see the log)".into()),
-                                    }))
-                                }
-                            };
-                        let _ = tx.send(msg).await;
-                    });
-                }
                 Effect::Later(after, LaterMsg::FilterSettled(v, seq)) => {
                     let tx = tx.clone();
                     tokio::spawn(async move {
@@ -234,40 +227,27 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
                         let _ = tx.send(Msg::FilterSettled(v, seq)).await;
                     });
                 }
-                Effect::Act(action) => {
-                    let (store, tx, ctx) = (store.clone(), tx.clone(), actions.clone());
-                    tokio::spawn(async move {
-                        // a panic must still land as a result, or the console would wait forever
-                        let a = action.clone();
-                        let r = tokio::spawn(async move { execute(&store, &ctx, &a).await })
-                            .await
-                            .unwrap_or_else(|e| {
-                                tracing::error!(error = %e, "an action task failed");
-                                ActionReport::error(
-                                    action.name(),
-                                    "internal error (see the log); check the Audit view before retrying",
-                                )
-                            });
-                        let _ = tx.send(Msg::ActionDone(Box::new(r))).await;
-                    });
-                }
-                Effect::CountFailed(select) => {
-                    let (store, tx) = (store.clone(), tx.clone());
-                    tokio::spawn(async move {
-                        let r = count_failed(&store, &select)
-                            .await
-                            .map_err(|e| crate::api::db::describe_sqlx(&e));
-                        let _ = tx.send(Msg::Counted(select, r)).await;
-                    });
-                }
-                Effect::Broadcast(b) => {
-                    let (store, tx, ctx) = (store.clone(), tx.clone(), bctx.clone());
-                    tokio::spawn(async move {
-                        let m = crate::api::broadcast::run_effect(&store, &ctx, b).await;
-                        let _ = tx.send(m.into()).await;
-                    });
-                }
                 Effect::Quit => app.quit = true,
+                e => {
+                    let (io, tx) = (io.clone(), tx.clone());
+                    tokio::spawn(async move {
+                        // a task that panics must still land, or its screen would wait forever
+                        let run = e.clone();
+                        let io2 = io.clone();
+                        let msg = match tokio::spawn(async move { effects::run(&io2, run).await })
+                            .await
+                        {
+                            Ok(m) => m,
+                            Err(err) => {
+                                tracing::error!(error = %err, "an effect's task failed");
+                                effects::failed(&e)
+                            }
+                        };
+                        if let Some(m) = msg {
+                            let _ = tx.send(m).await;
+                        }
+                    });
+                }
             }
         }
         if app.quit {
@@ -296,6 +276,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
                 }
             },
             Some(m) = rx.recv() => m,
+            Some(p) = prx.recv() => Msg::N8n(Box::new(p)),
             Some(n) = nrx.recv(), if listening => match n {
                 Note::Changed(t) => {
                     let now = Instant::now();

@@ -1,0 +1,103 @@
+//! The one translator between the pure state and the IO: an [`Effect`] becomes an api call, and
+//! the api's result (a domain value) becomes the [`Msg`] the state expects. Every effect that
+//! does IO goes through [`run`]; the event loop spawns it and sends the message back.
+
+use chrono::Utc;
+
+use crate::api::Store;
+use crate::api::actions::{ActionCtx, count_failed, execute};
+use crate::api::broadcast::{
+    BroadcastCtx, approve, awaiting, cancel, cancel_waiting, event_choices, follow_up, prepare,
+    progress, retry_failed, send,
+};
+use crate::api::refresh;
+use crate::domain::action::ActionReport;
+use crate::domain::refresh::{LoadReq, Loaded};
+use crate::state::broadcast::{BcEffect, BcMsg};
+use crate::state::{Effect, Msg};
+
+/// What the effects need: the store and the contexts of actions and broadcasts.
+#[derive(Clone)]
+pub struct Io {
+    pub store: Store,
+    pub actions: ActionCtx,
+    pub broadcast: BroadcastCtx,
+}
+
+/// Runs one IO effect and returns the message its result becomes. `Later` and `Quit` are the
+/// event loop's own (None).
+pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
+    Some(match e {
+        Effect::Load(req) => load(&io.store, req).await,
+        Effect::Act(action) => {
+            Msg::ActionDone(Box::new(execute(&io.store, &io.actions, &action).await))
+        }
+        Effect::CountFailed(select) => {
+            let r = count_failed(&io.store, &select)
+                .await
+                .map_err(|e| crate::api::db::describe_sqlx(&e));
+            Msg::Counted(select, r)
+        }
+        Effect::Broadcast(b) => broadcast(&io.store, &io.broadcast, b).await.into(),
+        Effect::Later(..) | Effect::Quit => return None,
+    })
+}
+
+/// The message for an effect whose task panicked: it must still land, or its screen would
+/// wait forever. Says to look at the log (and, for an action, at the Audit view).
+pub fn failed(e: &Effect) -> Option<Msg> {
+    const INTERNAL: &str = "internal error (see the log)";
+    Some(match e {
+        Effect::Load(req) => Msg::Loaded(Box::new(Loaded {
+            req: req.clone(),
+            result: Err(INTERNAL.into()),
+        })),
+        Effect::Act(action) => Msg::ActionDone(Box::new(ActionReport::error(
+            action.name(),
+            "internal error (see the log); check the Audit view before retrying",
+        ))),
+        Effect::CountFailed(select) => Msg::Counted(select.clone(), Err(INTERNAL.into())),
+        Effect::Broadcast(_) => BcMsg::Done(Err(INTERNAL.into())).into(),
+        Effect::Later(..) | Effect::Quit => return None,
+    })
+}
+
+/// One view's read as the message the state expects (errors become text, passwords redacted).
+pub async fn load(store: &Store, req: LoadReq) -> Msg {
+    let result = refresh::load(store, &req)
+        .await
+        .map_err(|e| crate::config::redact_in(&format!("{e:#}")));
+    Msg::Loaded(Box::new(Loaded { req, result }))
+}
+
+/// Runs one of the console's broadcast effects and says how it went.
+pub async fn broadcast(store: &Store, ctx: &BroadcastCtx, e: BcEffect) -> BcMsg {
+    use BcEffect as E;
+    use BcMsg as M;
+    match e {
+        E::Choices => M::Choices(event_choices(store, Utc::now()).await),
+        E::Preview(d) => {
+            let r = prepare(store, &ctx.cfg, &d, Utc::now()).await.map(Box::new);
+            M::Previewed(Box::new(d), r)
+        }
+        E::Send(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
+        E::Progress(id) => M::Progress(progress(store, id).await.map(Box::new)),
+        E::Awaiting => M::Awaiting(awaiting(store).await),
+        E::Approve(id) => M::Decided(id, true, approve(store, ctx, id).await.map(Box::new)),
+        E::Cancel(id) => M::Decided(id, false, cancel(store, ctx, id).await.map(Box::new)),
+        E::CancelWaiting(id) => M::Decided(
+            id,
+            false,
+            cancel_waiting(store, ctx, id).await.map(Box::new),
+        ),
+        E::Retry(id) => M::Done(match retry_failed(store, ctx, id).await {
+            Ok(0) => Err("nothing to retry: no failed delivery".into()),
+            Ok(n) => Ok(format!("{n} failed deliveries queued again")),
+            Err(e) => Err(e),
+        }),
+        E::FollowUp { id, message, key } => match follow_up(store, id, &message, &key).await {
+            Ok(p) => M::Sent(send(store, ctx, &p).await.map(Box::new)),
+            Err(e) => M::Sent(Err(e)),
+        },
+    }
+}
