@@ -6,8 +6,8 @@ use std::time::Duration;
 use opsdeck::api::Store;
 use opsdeck::app::{AppOptions, run};
 use opsdeck::config::DbTarget;
+use opsdeck::domain::mode::Mode;
 use opsdeck::keymap::Keymap;
-use opsdeck::state::Mode;
 use opsdeck::theme::Theme;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

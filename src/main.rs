@@ -163,7 +163,7 @@ enum Command {
     Broadcast(cli::broadcast::BroadcastArgs),
     /// Benchmarks against a throwaway database (`bench refresh --rows N --shape season|burst`,
     /// `bench load --rate 500 --consoles 3 --duration 60s`).
-    Bench(opsdeck::bench::BenchArgs),
+    Bench(opsdeck::cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -268,7 +268,7 @@ fn main() -> ExitCode {
             Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
             Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,
-            Some(Command::Bench(b)) => opsdeck::bench::run(&globals, b).await,
+            Some(Command::Bench(b)) => opsdeck::cli::bench::run(&globals, b).await,
             None => cli::console(&globals).await,
         }
     });

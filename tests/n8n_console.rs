@@ -4,11 +4,12 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
 use opsdeck::domain::action::Action;
+use opsdeck::domain::mode::Mode;
 use opsdeck::domain::n8n::{N8nDown, N8nPolled, N8nSnapshot};
 use opsdeck::domain::n8n::{N8nExecution, N8nTag, N8nWorkflow};
 use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
 use opsdeck::keymap::{Action as Key, Keymap};
-use opsdeck::state::{App, Effect, Mode, Msg, fixtures};
+use opsdeck::state::{App, Effect, Msg, fixtures};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

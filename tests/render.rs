@@ -3,9 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
+use opsdeck::domain::mode::Mode;
 use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::{App, Effect, Mode, Msg, fixtures};
+use opsdeck::state::{App, Effect, Msg, fixtures};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

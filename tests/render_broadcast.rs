@@ -12,11 +12,12 @@ use opsdeck::domain::broadcast::{
 use opsdeck::domain::broadcast::{
     ChannelProgress, Decision, FailedDelivery, Progress, SendOutcome, SendReport, Waiting,
 };
+use opsdeck::domain::mode::Mode;
 use opsdeck::domain::refresh::{Listen, Loaded};
 use opsdeck::keymap::Keymap;
 use opsdeck::state::awaiting::Confirm;
 use opsdeck::state::broadcast::{BcEffect, BcMsg, Stage};
-use opsdeck::state::{App, Effect, Mode, Msg, Overlay, fixtures};
+use opsdeck::state::{App, Effect, Msg, Overlay, fixtures};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -3,10 +3,11 @@
 
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::domain::mode::Mode;
 use opsdeck::domain::model::Run;
 use opsdeck::domain::refresh::{LoadKind, LoadReq, Loaded, PAGE, Payload, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::{App, Conn, Effect, LaterMsg, Mode, Msg, fixtures};
+use opsdeck::state::{App, Conn, Effect, LaterMsg, Msg, fixtures};
 use opsdeck::theme::Theme;
 use uuid::Uuid;
 

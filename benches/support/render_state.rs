@@ -2,10 +2,11 @@
 //! `examples/render_frames.rs`): every view's reads answered with N rows, the fixture rows
 //! repeated with fresh ids.
 
+use opsdeck::domain::mode::Mode;
 use opsdeck::domain::model::Overview;
 use opsdeck::domain::refresh::{Listen, LoadKind, Loaded, Payload, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::{App, Effect, Mode, Msg, fixtures};
+use opsdeck::state::{App, Effect, Msg, fixtures};
 use opsdeck::theme::Theme;
 use uuid::Uuid;
 

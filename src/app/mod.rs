@@ -28,10 +28,11 @@ use crate::api::Store;
 use crate::api::actions::ActionCtx;
 use crate::api::notify::{self, Note};
 use crate::domain::action::Actor;
+use crate::domain::mode::Mode;
 use crate::domain::n8n::N8nPolled;
 use crate::domain::refresh::Listen;
 use crate::keymap::Keymap;
-use crate::state::{App, Effect, LaterMsg, Mode, Msg};
+use crate::state::{App, Effect, LaterMsg, Msg};
 use crate::theme::Theme;
 
 pub struct AppOptions {

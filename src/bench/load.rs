@@ -24,9 +24,10 @@ use crate::api::actions::{ActionCtx, count_failed, execute};
 use crate::api::refresh;
 use crate::config::DbTarget;
 use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Outcome};
+use crate::domain::mode::Mode;
 use crate::domain::refresh::{LoadKind, LoadReq, ViewId};
 use crate::sim::{Engine, EngineConfig, Summary};
-use crate::state::{App, Mode};
+use crate::state::App;
 
 /// The views the consoles watch, in turn (console i watches `WATCHED[i % 3]`).
 pub const WATCHED: [ViewId; 3] = [ViewId::Overview, ViewId::Queue, ViewId::Runs];

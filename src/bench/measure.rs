@@ -9,8 +9,9 @@ use chrono::{Duration, Utc};
 use crate::api::Store;
 use crate::api::db::Val;
 use crate::api::refresh;
+use crate::domain::mode::Mode;
 use crate::domain::refresh::{LoadKind, LoadReq, ViewId};
-use crate::state::{App, Mode};
+use crate::state::App;
 
 /// Seed 000 Phase 8's dashboard query, on this schema (execution_time_ms is duration_ms,
 /// workflow_name is the workflow id).

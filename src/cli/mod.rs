@@ -2,8 +2,10 @@
 //! engine or a one-shot command. Errors print one clear line and exit 2 (never a backtrace).
 
 pub mod actions;
+pub mod bench;
 pub mod broadcast;
 pub mod n8n;
+mod simulate;
 mod status;
 
 use std::path::PathBuf;
@@ -199,7 +201,7 @@ async fn run_demo(g: &Globals, file: &FileConfig, fresh: bool) -> Result<(), Fai
         g,
         file,
         store.clone(),
-        crate::state::Mode::Demo,
+        crate::domain::mode::Mode::Demo,
         t.short_name(),
     )?;
     let r = crate::app::run(opts).await;
@@ -215,7 +217,7 @@ fn app_options(
     g: &Globals,
     file: &FileConfig,
     store: Store,
-    mode: crate::state::Mode,
+    mode: crate::domain::mode::Mode,
     db_label: String,
 ) -> Result<crate::app::AppOptions, Fail> {
     let theme = crate::theme::Theme::resolve(
@@ -282,7 +284,7 @@ pub async fn console(g: &Globals) -> ExitCode {
                     Err(e) => tracing::warn!("cannot check privileges: {e}"),
                 }
             }
-            let mode = if read_only { crate::state::Mode::ReadOnly } else { crate::state::Mode::Live };
+            let mode = if read_only { crate::domain::mode::Mode::ReadOnly } else { crate::domain::mode::Mode::Live };
             let mut opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
             opts.notice = notice;
             let r = crate::app::run(opts).await;
@@ -337,5 +339,5 @@ pub fn init_stderr_logging() {
 pub use status::status;
 
 pub async fn simulate(g: &Globals, a: SimulateArgs) -> ExitCode {
-    crate::sim::cli::run(g, a).await
+    simulate::run(g, a).await
 }

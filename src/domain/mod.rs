@@ -6,6 +6,7 @@
 pub mod action;
 pub mod broadcast;
 pub mod idem;
+pub mod mode;
 pub mod model;
 pub mod n8n;
 pub mod refresh;

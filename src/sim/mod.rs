@@ -22,7 +22,6 @@ mod approvals;
 pub mod batch;
 mod broadcast;
 pub mod catalog;
-pub mod cli;
 mod config;
 mod history;
 pub mod queue;

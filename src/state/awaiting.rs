@@ -8,10 +8,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
 use super::broadcast::{BcEffect, BroadcastUi};
-use super::{App, Effect, Mode, Overlay};
+use super::{App, Effect, Overlay};
 use crate::domain::broadcast::Level;
 use crate::domain::broadcast::{Decision, Waiting};
 use crate::domain::idem::IdemKey;
+use crate::domain::mode::Mode;
 
 /// A question on the approval screen.
 #[derive(Debug, Clone, PartialEq, Eq)]

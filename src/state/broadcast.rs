@@ -263,7 +263,7 @@ fn bc(e: BcEffect) -> Vec<Effect> {
 impl App {
     /// `b` / `:broadcast`: opens the compose screen with a fresh idempotency key.
     pub fn open_broadcast(&mut self) -> Vec<Effect> {
-        if self.mode == super::Mode::ReadOnly {
+        if self.mode == crate::domain::mode::Mode::ReadOnly {
             self.toast("read-only: broadcasts are disabled", true);
             return vec![];
         }

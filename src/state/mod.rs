@@ -36,31 +36,11 @@ pub use recon::ReconState;
 pub use runs::{RunDetail, RunsState};
 
 use crate::domain::idem::IdemKey;
+use crate::domain::mode::Mode;
 use crate::domain::model::*;
 use crate::domain::refresh::{Listen, LoadKind, LoadReq, Loaded, MAX_ROWS, PAGE, Payload, ViewId};
 use crate::keymap::{Keymap, Scope};
 use crate::theme::Theme;
-
-/// How the console was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The embedded demo (simulated engine on a local file).
-    Demo,
-    /// A real automation database.
-    Live,
-    /// A real database, every mutating key disabled.
-    ReadOnly,
-}
-
-impl Mode {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Mode::Demo => "DEMO",
-            Mode::Live => "LIVE",
-            Mode::ReadOnly => "READ-ONLY",
-        }
-    }
-}
 
 impl ViewId {
     pub fn title(self) -> &'static str {
@@ -189,6 +169,16 @@ pub enum Overlay {
     Broadcast(Box<broadcast::BroadcastUi>),
     /// Broadcasts awaiting a second operator's approval.
     Awaiting(Box<awaiting::AwaitUi>),
+}
+
+/// One line of the help overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpRow {
+    /// The bound keys, `a / b`.
+    pub keys: String,
+    pub description: &'static str,
+    /// The action changes something (read-only disables it).
+    pub mutating: bool,
 }
 
 /// The whole console state.
@@ -364,6 +354,25 @@ impl App {
     /// The state has no spare idempotency key: send it one ([`Msg::FreshKey`]).
     pub fn needs_key(&self) -> bool {
         self.spare_key.is_none()
+    }
+
+    /// The help overlay's rows: the active view's keys (with the global ones it does not
+    /// rebind), or with `everywhere` the global keys alone, from the active keymap.
+    pub fn help(&self, everywhere: bool) -> Vec<HelpRow> {
+        let scope = if everywhere {
+            Scope::Global
+        } else {
+            self.view.scope()
+        };
+        self.keymap
+            .help(scope)
+            .into_iter()
+            .map(|(keys, a)| HelpRow {
+                keys,
+                description: a.description(),
+                mutating: a.is_mutating(),
+            })
+            .collect()
     }
 
     /// Whether the terminal is big enough to draw the console.

@@ -22,9 +22,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::domain::mode::Mode;
 use crate::domain::refresh::{Listen, ViewId};
 use crate::domain::sanitize;
-use crate::state::{App, Conn, Mode, Overlay};
+use crate::state::{App, Conn, HelpRow, Overlay};
 use widgets::{block, centered, clear, span};
 
 /// Draws the whole console.
@@ -246,14 +247,18 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
 
 fn draw_help(f: &mut Frame, app: &App, body: Rect, scroll: usize) {
     let th = &app.theme;
-    let scope = app.view.scope();
     let mut lines = vec![Line::styled(
         format!("{} — keys", app.view.title()),
         th.header,
     )];
-    let add = |list: Vec<(String, crate::keymap::Action)>, lines: &mut Vec<Line>| {
-        for (keys, a) in list {
-            let note = if a.is_mutating() {
+    let add = |list: Vec<HelpRow>, lines: &mut Vec<Line>| {
+        for HelpRow {
+            keys,
+            description,
+            mutating,
+        } in list
+        {
+            let note = if mutating {
                 if app.mode == Mode::ReadOnly {
                     "  · read-only"
                 } else {
@@ -264,13 +269,13 @@ fn draw_help(f: &mut Frame, app: &App, body: Rect, scroll: usize) {
             };
             lines.push(Line::from(vec![
                 Span::styled(format!("{keys:>14}  "), th.accent),
-                Span::styled(format!("{}{note}", a.description()), th.base),
+                Span::styled(format!("{description}{note}"), th.base),
             ]));
         }
     };
-    add(app.keymap.help(scope), &mut lines);
+    add(app.help(false), &mut lines);
     lines.push(Line::styled("Everywhere", th.header));
-    add(app.keymap.help(crate::keymap::Scope::Global), &mut lines);
+    add(app.help(true), &mut lines);
     lines.push(Line::styled(
         "Filter: words, status:x, type:x — Esc clears. Palette: Tab completes.",
         th.dim,

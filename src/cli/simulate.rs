@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::api::Store;
 use crate::cli::{Fail, Globals, SimulateArgs, finish, load_config, open_store, target};
 
-use super::{Engine, EngineConfig, seed};
+use crate::sim::{Engine, EngineConfig, seed};
 
 pub async fn run(g: &Globals, a: SimulateArgs) -> ExitCode {
     init_logging(g);

@@ -1,0 +1,326 @@
+//! The house plan's import rules (README, "How the code is laid out"), checked on the source:
+//! every `crate::…` path (in `use` lines and inline) and every `super::…` that climbs to the
+//! crate root, in every file under `src/`, is a dependency of the file's top-level module on
+//! another. A dependency the plan does not allow fails the test, naming the file, the line and
+//! the import; so does any cycle between top-level modules.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Which top-level modules each one may import. A module not listed may import nothing.
+const RULES: &[(&str, &[&str])] = &[
+    ("domain", &[]),
+    ("config", &["domain"]),
+    ("keymap", &["domain", "config"]),
+    ("theme", &["domain", "config"]),
+    ("api", &["domain", "config"]),
+    ("state", &["domain", "keymap", "theme"]),
+    ("views", &["domain", "state", "theme"]),
+    ("sim", &["domain", "api", "config"]),
+    (
+        "app",
+        &[
+            "domain", "api", "state", "views", "config", "keymap", "theme",
+        ],
+    ),
+    (
+        "bench",
+        &[
+            "domain", "api", "state", "views", "sim", "config", "keymap", "theme",
+        ],
+    ),
+    (
+        "cli",
+        &[
+            "domain", "api", "app", "sim", "bench", "config", "keymap", "theme",
+        ],
+    ),
+];
+
+/// One import of another top-level module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Import {
+    file: String,
+    line: usize,
+    from: String,
+    to: String,
+    text: String,
+}
+
+/// The file's module path: `src/a/b/c.rs` → [a, b, c], `src/a/b/mod.rs` → [a, b].
+fn module_path(rel: &str) -> Vec<String> {
+    let rel = rel.trim_start_matches("src/").trim_end_matches(".rs");
+    let mut parts: Vec<String> = rel.split('/').map(str::to_string).collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+/// The code of a line without its comment (a `//` outside a string literal).
+fn code_of(line: &str) -> &str {
+    let t = line.trim_start();
+    if t.starts_with("//") {
+        return "";
+    }
+    let mut in_str = false;
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if in_str => i += 1,
+            b'"' => in_str = !in_str,
+            b'/' if !in_str && b.get(i + 1) == Some(&b'/') => return &line[..i],
+            _ => {}
+        }
+        i += 1;
+    }
+    line
+}
+
+fn ident_at(s: &str) -> &str {
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
+/// The top-level modules one line of code names: `crate::x`, `crate::{x::…, y}`, and
+/// `super::…` chains that climb to the crate root from `module`.
+fn targets(code: &str, module: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("crate::") {
+        let before = rest[..i].chars().last();
+        let after = &rest[i + "crate::".len()..];
+        rest = after;
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+            continue; // `$crate::` or another identifier ending in "crate"
+        }
+        if let Some(group) = after.strip_prefix('{') {
+            // `crate::{a::x, b}`: the names at brace depth 0
+            let mut depth = 0;
+            let mut item_start = true;
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if c.is_whitespace() => {}
+                    _ if item_start && depth == 0 => {
+                        item_start = false;
+                        let id = ident_at(&group[j..]);
+                        if !id.is_empty() {
+                            out.push(id.to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            let id = ident_at(after);
+            if !id.is_empty() {
+                out.push(id.to_string());
+            }
+        }
+    }
+    // super:: chains
+    let mut rest = code;
+    while let Some(i) = rest.find("super::") {
+        let before = rest[..i].chars().last();
+        let mut after = &rest[i..];
+        rest = &rest[i + "super::".len()..];
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            continue; // counted with the chain it belongs to
+        }
+        let mut up = 0;
+        while let Some(a) = after.strip_prefix("super::") {
+            up += 1;
+            after = a;
+        }
+        if up >= module.len() {
+            let id = ident_at(after);
+            if !id.is_empty() {
+                out.push(id.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Every import between top-level modules in these files (path relative to the crate, text).
+fn imports(files: &[(String, String)]) -> Vec<Import> {
+    let tops: BTreeSet<String> = files
+        .iter()
+        .filter_map(|(p, _)| module_path(p).first().cloned())
+        .collect();
+    let mut out = Vec::new();
+    for (path, text) in files {
+        let module = module_path(path);
+        let Some(from) = module.first() else { continue };
+        if from == "lib" || from == "main" {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            let mut named = targets(code_of(line), &module);
+            named.dedup();
+            for to in named {
+                if &to != from && tops.contains(&to) {
+                    out.push(Import {
+                        file: path.clone(),
+                        line: n + 1,
+                        from: from.clone(),
+                        to,
+                        text: line.trim().to_string(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What breaks the plan: forbidden imports (file:line: the import) and cycles.
+fn violations(files: &[(String, String)]) -> Vec<String> {
+    let rules: BTreeMap<&str, &[&str]> = RULES.iter().copied().collect();
+    let all = imports(files);
+    let mut out = Vec::new();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for i in &all {
+        graph
+            .entry(i.from.clone())
+            .or_default()
+            .insert(i.to.clone());
+        let allowed = rules.get(i.from.as_str()).copied().unwrap_or(&[]);
+        if !allowed.contains(&i.to.as_str()) {
+            out.push(format!(
+                "{}:{}: {} must not import {}: `{}`",
+                i.file, i.line, i.from, i.to, i.text
+            ));
+        }
+    }
+    // cycles between top-level modules (whatever the rules say)
+    for start in graph.keys() {
+        let mut stack = vec![(start.clone(), vec![start.clone()])];
+        let mut seen = BTreeSet::new();
+        while let Some((at, path)) = stack.pop() {
+            for next in graph.get(&at).into_iter().flatten() {
+                if next == start {
+                    let mut cycle = path.clone();
+                    cycle.push(start.clone());
+                    let first = cycle[..cycle.len() - 1].iter().min().cloned();
+                    // report each cycle once: from its smallest module
+                    if first.as_ref() == Some(start) {
+                        out.push(format!("cycle: {}", cycle.join(" -> ")));
+                    }
+                } else if seen.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next.clone(), p));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn read_src(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+    for e in std::fs::read_dir(dir).expect("read src") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            read_src(&p, root, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            let rel = p.strip_prefix(root).expect("under root");
+            let text = std::fs::read_to_string(&p).expect("read file");
+            out.push((rel.to_string_lossy().replace('\\', "/"), text));
+        }
+    }
+}
+
+fn crate_files() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    read_src(&root.join("src"), root, &mut files);
+    files.sort();
+    files
+}
+
+#[test]
+fn the_layers_import_only_what_the_house_plan_allows() {
+    let files = crate_files();
+    assert!(files.len() > 50, "src/ not found");
+    let v = violations(&files);
+    assert!(v.is_empty(), "the house plan is broken:\n{}", v.join("\n"));
+}
+
+#[test]
+fn every_top_level_module_has_a_rule() {
+    let rules: BTreeSet<&str> = RULES.iter().map(|(m, _)| *m).collect();
+    let tops: BTreeSet<String> = crate_files()
+        .iter()
+        .filter_map(|(p, _)| module_path(p).first().cloned())
+        .filter(|m| m != "lib" && m != "main")
+        .collect();
+    for t in &tops {
+        assert!(rules.contains(t.as_str()), "src/{t} has no rule in RULES");
+    }
+}
+
+fn planted(path: &str, text: &str) -> Vec<String> {
+    let mut files = crate_files();
+    files.push((path.to_string(), text.to_string()));
+    violations(&files)
+}
+
+#[test]
+fn a_planted_violation_is_named_with_file_line_and_import() {
+    let v = planted(
+        "src/api/planted.rs",
+        "//! planted\n\nuse crate::state::App;\n",
+    );
+    assert!(
+        v.iter()
+            .any(|l| l
+                == "src/api/planted.rs:3: api must not import state: `use crate::state::App;`"),
+        "{v:#?}"
+    );
+    // a grouped import, an inline path and a super:: chain to the root are seen too
+    let v = planted(
+        "src/views/planted/deep.rs",
+        "use crate::{domain::model::Ts, api::Store};\nfn f() { let _ = super::super::super::sim::x(); }\n",
+    );
+    assert!(
+        v.iter()
+            .any(|l| l.starts_with("src/views/planted/deep.rs:1: views must not import api")),
+        "{v:#?}"
+    );
+    assert!(
+        v.iter()
+            .any(|l| l.starts_with("src/views/planted/deep.rs:2: views must not import sim")),
+        "{v:#?}"
+    );
+    // comments and doc links are not imports
+    let v = planted(
+        "src/domain/planted.rs",
+        "//! see [`crate::state::App`]\nlet x = 1; // crate::api\n",
+    );
+    assert!(v.is_empty(), "{v:#?}");
+}
+
+#[test]
+fn a_planted_cycle_is_named() {
+    let files = vec![
+        ("src/domain/a.rs".to_string(), String::new()),
+        (
+            "src/sim/a.rs".to_string(),
+            "use crate::cli::run;\n".to_string(),
+        ),
+        (
+            "src/cli/a.rs".to_string(),
+            "use crate::sim::run;\n".to_string(),
+        ),
+    ];
+    let v = violations(&files);
+    assert!(v.iter().any(|l| l == "cycle: cli -> sim -> cli"), "{v:#?}");
+}
