@@ -29,7 +29,7 @@ impl App {
             self.toast(format!("read-only: {} is disabled", k.description()), true);
             return vec![];
         }
-        if self.pending_action {
+        if self.inflight.busy(Busy::Action) {
             self.toast("an action is still running — wait for its result", true);
             return vec![];
         }
@@ -363,10 +363,10 @@ impl App {
                 self.toast("cancelled — nothing changed", false);
                 vec![]
             }
-            DialogOutcome::Submit(a) => {
-                self.pending_action = true;
-                vec![Effect::Act(a)]
-            }
+            DialogOutcome::Submit(a) => match self.inflight.begin_once(Busy::Action) {
+                Some(_) => vec![Effect::Act(a)],
+                None => vec![],
+            },
         }
     }
 
@@ -396,7 +396,7 @@ impl App {
     /// An action's result: close its dialog, say what happened, clear the marks it used, and
     /// re-read the view.
     pub(super) fn on_action_done(&mut self, r: ActionReport) -> Vec<Effect> {
-        self.pending_action = false;
+        self.inflight.finish(Busy::Action);
         if matches!(self.overlay, Overlay::Dialog(_)) {
             self.overlay = Overlay::None;
         }

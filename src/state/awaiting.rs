@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
 
 use super::broadcast::{BcEffect, BroadcastUi};
-use super::{App, Effect, Overlay};
+use super::{App, Busy, Effect, Overlay};
 use crate::domain::broadcast::Level;
 use crate::domain::broadcast::{Decision, Waiting};
 use crate::domain::idem::IdemKey;
@@ -37,11 +37,16 @@ pub struct AwaitUi {
     pub result: Option<Result<Box<Decision>, String>>,
     /// Why a key did nothing (own broadcast, name mismatch, read-only).
     pub note: Option<String>,
-    /// An approve / cancel is on its way.
-    pub busy: bool,
 }
 
 impl AwaitUi {
+    /// An approve / cancel of the opened broadcast is on its way.
+    pub fn deciding(&self, inflight: &super::InFlight) -> bool {
+        self.open
+            .as_ref()
+            .is_some_and(|o| inflight.busy(Busy::Decide(o.id)))
+    }
+
     /// Whether the opened broadcast is still in the awaiting list `now_waiting`.
     pub fn still_waiting(&self, now_waiting: &[Waiting]) -> bool {
         self.open
@@ -61,12 +66,10 @@ impl App {
         if self.conn.is_lost() {
             return vec![];
         }
-        if self.awaiting_busy {
-            self.awaiting_again = true;
-            return vec![];
+        match self.inflight.begin(Busy::Awaiting) {
+            Some(_) => fx(BcEffect::Awaiting),
+            None => vec![],
         }
-        self.awaiting_busy = true;
-        fx(BcEffect::Awaiting)
     }
 
     /// `B` / `:broadcasts`: the approval screen.
@@ -76,7 +79,7 @@ impl App {
     }
 
     pub(super) fn on_awaiting(&mut self, r: Result<Vec<Waiting>, String>) -> Vec<Effect> {
-        self.awaiting_busy = false;
+        let again = self.inflight.finish(Busy::Awaiting);
         match r {
             Ok(v) => {
                 self.awaiting = v;
@@ -89,7 +92,7 @@ impl App {
         if let Overlay::Awaiting(u) = &mut self.overlay {
             u.sel = u.sel.min(n.saturating_sub(1));
         }
-        if std::mem::take(&mut self.awaiting_again) {
+        if again {
             return self.awaiting_refresh();
         }
         vec![]
@@ -101,6 +104,7 @@ impl App {
         approve: bool,
         r: Result<Box<Decision>, String>,
     ) -> Vec<Effect> {
+        self.inflight.finish(Busy::Decide(id));
         match &r {
             Ok(d) => self.toast(d.message.clone(), !d.is_ok()),
             Err(e) => self.toast(e.clone(), true),
@@ -112,7 +116,6 @@ impl App {
                 out.push(Effect::Broadcast(BcEffect::Progress(id)));
             }
             Overlay::Awaiting(u) if u.open.as_ref().is_some_and(|o| o.id == id) => {
-                u.busy = false;
                 let approved = approve && matches!(&r, Ok(d) if d.is_ok());
                 if approved {
                     // follow it: the progress view of the broadcast just approved
@@ -159,7 +162,7 @@ impl App {
                     KeyCode::Enter => {
                         u.confirm = None;
                         if typed.trim() == open.target.trim() {
-                            u.busy = true;
+                            self.inflight.begin_once(Busy::Decide(open.id));
                             u.result = None;
                             return fx(BcEffect::Approve(open.id));
                         }
@@ -178,7 +181,7 @@ impl App {
                 Confirm::Approve | Confirm::Cancel => {
                     u.confirm = None;
                     if k.code == KeyCode::Char('y') {
-                        u.busy = true;
+                        self.inflight.begin_once(Busy::Decide(open.id));
                         u.result = None;
                         return fx(if c == Confirm::Approve {
                             BcEffect::Approve(open.id)
@@ -198,7 +201,7 @@ impl App {
                     u.result = None;
                 }
                 KeyCode::Char('q') => self.overlay = Overlay::None,
-                _ if u.busy => {}
+                _ if self.inflight.busy(Busy::Decide(open.id)) => {}
                 KeyCode::Char('a') => {
                     if read_only {
                         u.note = Some("read-only: approving is disabled".into());

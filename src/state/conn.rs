@@ -1,9 +1,6 @@
-//! The database connection as the console sees it, and the reads in flight.
-
-use std::collections::{HashMap, HashSet};
+//! The database connection as the console sees it.
 
 use crate::domain::model::Ts;
-use crate::domain::refresh::{LoadKind, ViewId};
 
 /// Connection state, judged by the reads: a failed read = lost, the next good one = back.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,41 +40,5 @@ impl Conn {
             retry_at: now + chrono::Duration::seconds(secs),
             error,
         };
-    }
-}
-
-/// Reads in flight: one per (view, kind); a request while one is in flight runs again when
-/// it lands (so a burst of changes costs at most one extra read).
-#[derive(Debug, Default)]
-pub struct Loads {
-    pub seq: u64,
-    pub inflight: HashMap<(ViewId, LoadKind), u64>,
-    pub again: HashSet<(ViewId, LoadKind)>,
-}
-
-impl Loads {
-    /// Registers a new read; None when one is already in flight (it is queued to run again).
-    pub fn begin(&mut self, view: ViewId, kind: LoadKind) -> Option<u64> {
-        if self.inflight.contains_key(&(view, kind)) {
-            self.again.insert((view, kind));
-            return None;
-        }
-        self.seq += 1;
-        self.inflight.insert((view, kind), self.seq);
-        Some(self.seq)
-    }
-
-    /// A read landed; returns whether it is the one in flight and whether to run it again.
-    pub fn end(&mut self, view: ViewId, kind: LoadKind, seq: u64) -> (bool, bool) {
-        if self.inflight.get(&(view, kind)) == Some(&seq) {
-            self.inflight.remove(&(view, kind));
-            (true, self.again.remove(&(view, kind)))
-        } else {
-            (false, false)
-        }
-    }
-
-    pub fn busy(&self, view: ViewId) -> bool {
-        self.inflight.keys().any(|(v, _)| *v == view)
     }
 }

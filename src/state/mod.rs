@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod conn;
 pub mod dialog;
 pub mod fixtures;
+pub mod inflight;
 mod keys;
 pub mod list;
 pub mod n8n;
@@ -26,7 +27,8 @@ use crossterm::event::KeyEvent;
 use uuid::Uuid;
 
 pub use capacity::CapacityState;
-pub use conn::{Conn, Loads};
+pub use conn::Conn;
+pub use inflight::{Busy, InFlight};
 pub use list::{FilterLine, ListOps, ListView, Nav};
 pub use n8n::N8nState;
 pub use overview::{OverviewState, TILES};
@@ -194,14 +196,13 @@ pub struct App {
     pub view: ViewId,
     pub conn: Conn,
     pub listen: Listen,
-    pub loads: Loads,
+    /// The IO in flight: reads, the awaiting list, the action, broadcast decisions.
+    pub inflight: InFlight,
     pub overlay: Overlay,
     pub toast: Option<Toast>,
     pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
-    /// An action was sent and its result has not come back (no second one meanwhile).
-    pub pending_action: bool,
     pub overview: OverviewState,
     pub workflows: ListView<WorkflowStats>,
     pub runs: RunsState,
@@ -219,8 +220,6 @@ pub struct App {
     pub awaiting: Vec<crate::domain::broadcast::Waiting>,
     /// Why the last read of them failed (the last list stays).
     pub awaiting_error: Option<String>,
-    awaiting_busy: bool,
-    awaiting_again: bool,
     /// The idempotency key the next compose screen takes (see [`Msg::FreshKey`]).
     spare_key: Option<IdemKey>,
 }
@@ -246,12 +245,11 @@ impl App {
             view: ViewId::Overview,
             conn: Conn::Connecting,
             listen: Listen::Off,
-            loads: Loads::default(),
+            inflight: InFlight::default(),
             overlay: Overlay::None,
             toast: None,
             quit: false,
             dirty: true,
-            pending_action: false,
             overview: OverviewState::default(),
             workflows: ListView::new(table::Table::new(rows::WORKFLOW_SORTS)),
             runs: RunsState::default(),
@@ -268,8 +266,6 @@ impl App {
                 .collect(),
             awaiting: Vec::new(),
             awaiting_error: None,
-            awaiting_busy: false,
-            awaiting_again: false,
             spare_key: None,
         }
     }

@@ -84,7 +84,9 @@ impl App {
         }
         let mut fx = self.broadcast_tick();
         match &self.conn {
-            Conn::Lost { retry_at, .. } if *retry_at <= now && !self.loads.busy(self.view) => {
+            Conn::Lost { retry_at, .. }
+                if *retry_at <= now && !self.inflight.reading(self.view) =>
+            {
                 fx.extend(self.refresh_view())
             }
             _ => {}
@@ -219,7 +221,7 @@ impl App {
                 (ListFilter::page(500), id)
             }
         };
-        match self.loads.begin(v, kind) {
+        match self.inflight.begin(Busy::Read(v, kind)) {
             Some(seq) => vec![Effect::Load(LoadReq {
                 view: v,
                 kind,
@@ -234,7 +236,7 @@ impl App {
 
     fn on_loaded(&mut self, l: Loaded) -> Vec<Effect> {
         let req = l.req;
-        let (current, again) = self.loads.end(req.view, req.kind, req.seq);
+        let (current, again) = self.inflight.end(Busy::Read(req.view, req.kind), req.seq);
         if !current {
             return vec![];
         }

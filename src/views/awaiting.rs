@@ -163,7 +163,7 @@ fn confirm_help(app: &App, u: &AwaitUi, w: &Waiting) -> (String, ratatui::style:
             "CANCEL this broadcast? Nothing has been sent. y / n".into(),
             app.theme.warn,
         ),
-        None if u.busy => ("…".into(), app.theme.dim),
+        None if u.deciding(&app.inflight) => ("…".into(), app.theme.dim),
         None => (
             "a approve · x cancel it · Esc back to the list · q close".into(),
             app.theme.dim,

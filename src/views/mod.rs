@@ -210,7 +210,11 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             };
             s.push(Span::styled(how, bar.patch(th.ok)));
             s.push(sep.clone());
-            let busy = if app.loads.busy(app.view) { " ⟳" } else { "" };
+            let busy = if app.inflight.reading(app.view) {
+                " ⟳"
+            } else {
+                ""
+            };
             s.push(Span::styled(
                 match age {
                     Some(a) => format!("updated {a} ago{busy}"),
