@@ -1,4 +1,4 @@
-//! Key bindings: typed [`Action`]s bound to keys per [`Scope`], from TOML.
+//! Key bindings: typed [`KeyAction`]s bound to keys per [`Section`], from TOML.
 //!
 //! The defaults are the top-level `keymap.toml`, embedded in the binary; a user file
 //! (`$XDG_CONFIG_HOME/opsdeck/keymap.toml`, see [`Keymap::user_path`]) overrides single bindings:
@@ -6,7 +6,7 @@
 //! everything else; `pause = []` unbinds it there (in a view section this also turns off the
 //! action's global keys in that view, e.g. `broadcast = []` under `[approvals]`).
 //!
-//! * **Sections** are [`Scope`] names: `[global]` and one per view. [`Keymap::lookup`] tries the
+//! * **Sections** are [`Section`] names: `[global]` and one per view. [`Keymap::lookup`] tries the
 //!   view's section first, then `[global]`, so a view can shadow a global key.
 //! * **Values** are a key or an array of keys.
 //! * **Keys** ([`KeySpec::parse`]): a single character (`q`, `?`, `/`, `:`); an uppercase letter
@@ -19,7 +19,7 @@
 //!   key, and a clash — two actions on one key in one section after merging, reported at the
 //!   newer of the two bindings (the user file's line when it is involved).
 //!
-//! Mutating actions ([`Action::is_mutating`]) are only ever a request for a confirm dialog; the
+//! Mutating actions ([`KeyAction::is_mutating`]) are only ever a request for a confirm dialog; the
 //! defaults put them on shifted letters away from the navigation keys (see `keymap.toml`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -38,25 +38,25 @@ macro_rules! actions {
     ($($v:ident $name:literal $desc:literal $mutating:literal;)*) => {
         /// Everything a key can ask for.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Action { $($v),* }
+        pub enum KeyAction { $($v),* }
 
-        impl Action {
+        impl KeyAction {
             /// Every action, in help order.
-            pub fn all() -> &'static [Action] {
-                &[$(Action::$v),*]
+            pub fn all() -> &'static [KeyAction] {
+                &[$(KeyAction::$v),*]
             }
             /// The snake_case name used in keymap.toml, e.g. `"go_overview"`.
             pub fn name(self) -> &'static str {
-                match self { $(Action::$v => $name),* }
+                match self { $(KeyAction::$v => $name),* }
             }
             /// A short description for the help screen.
             pub fn description(self) -> &'static str {
-                match self { $(Action::$v => $desc),* }
+                match self { $(KeyAction::$v => $desc),* }
             }
             /// An operator action that changes something (disabled in read-only mode; always
             /// goes through a confirm dialog).
             pub fn is_mutating(self) -> bool {
-                match self { $(Action::$v => $mutating),* }
+                match self { $(KeyAction::$v => $mutating),* }
             }
         }
     };
@@ -105,24 +105,24 @@ actions! {
     Resend "resend" "Resend the request" true;
 }
 
-impl Action {
+impl KeyAction {
     /// The action named in keymap.toml.
-    pub fn from_name(s: &str) -> Option<Action> {
-        Action::all().iter().copied().find(|a| a.name() == s)
+    pub fn from_name(s: &str) -> Option<KeyAction> {
+        KeyAction::all().iter().copied().find(|a| a.name() == s)
     }
 
     /// The view a `go_*` action jumps to.
-    pub fn target_view(self) -> Option<Scope> {
+    pub fn target_view(self) -> Option<Section> {
         Some(match self {
-            Action::GoOverview => Scope::Overview,
-            Action::GoWorkflows => Scope::Workflows,
-            Action::GoRuns => Scope::Runs,
-            Action::GoQueue => Scope::Queue,
-            Action::GoErrors => Scope::Errors,
-            Action::GoCapacity => Scope::Capacity,
-            Action::GoReconciliation => Scope::Reconciliation,
-            Action::GoApprovals => Scope::Approvals,
-            Action::GoAudit => Scope::Audit,
+            KeyAction::GoOverview => Section::Overview,
+            KeyAction::GoWorkflows => Section::Workflows,
+            KeyAction::GoRuns => Section::Runs,
+            KeyAction::GoQueue => Section::Queue,
+            KeyAction::GoErrors => Section::Errors,
+            KeyAction::GoCapacity => Section::Capacity,
+            KeyAction::GoReconciliation => Section::Reconciliation,
+            KeyAction::GoApprovals => Section::Approvals,
+            KeyAction::GoAudit => Section::Audit,
             _ => return None,
         })
     }
@@ -130,7 +130,7 @@ impl Action {
 
 /// Where a binding applies: everywhere, or in one view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Scope {
+pub enum Section {
     Global,
     Overview,
     Workflows,
@@ -143,10 +143,10 @@ pub enum Scope {
     Audit,
 }
 
-impl Scope {
+impl Section {
     /// Every scope, `Global` first, then the views in tab order.
-    pub fn all() -> &'static [Scope] {
-        use Scope::*;
+    pub fn all() -> &'static [Section] {
+        use Section::*;
         &[
             Global,
             Overview,
@@ -164,21 +164,21 @@ impl Scope {
     /// The keymap.toml section name: `"global"`, `"overview"`, …
     pub fn name(self) -> &'static str {
         match self {
-            Scope::Global => "global",
-            Scope::Overview => "overview",
-            Scope::Workflows => "workflows",
-            Scope::Runs => "runs",
-            Scope::Queue => "queue",
-            Scope::Errors => "errors",
-            Scope::Capacity => "capacity",
-            Scope::Reconciliation => "reconciliation",
-            Scope::Approvals => "approvals",
-            Scope::Audit => "audit",
+            Section::Global => "global",
+            Section::Overview => "overview",
+            Section::Workflows => "workflows",
+            Section::Runs => "runs",
+            Section::Queue => "queue",
+            Section::Errors => "errors",
+            Section::Capacity => "capacity",
+            Section::Reconciliation => "reconciliation",
+            Section::Approvals => "approvals",
+            Section::Audit => "audit",
         }
     }
 
-    pub fn from_name(s: &str) -> Option<Scope> {
-        Scope::all().iter().copied().find(|sc| sc.name() == s)
+    pub fn from_name(s: &str) -> Option<Section> {
+        Section::all().iter().copied().find(|sc| sc.name() == s)
     }
 }
 
@@ -219,8 +219,8 @@ struct Binding {
 /// The merged bindings, indexed for lookup.
 #[derive(Clone, Debug)]
 pub struct Keymap {
-    bindings: BTreeMap<(Scope, Action), Binding>,
-    index: HashMap<(Scope, KeySpec), Action>,
+    bindings: BTreeMap<(Section, KeyAction), Binding>,
+    index: HashMap<(Section, KeySpec), KeyAction>,
     layers: u32,
 }
 
@@ -282,8 +282,8 @@ impl Keymap {
                     format!("\"{sect}\" must be a section like [global], not a top-level key"),
                 ));
             };
-            let Some(scope) = Scope::from_name(sect) else {
-                let known: Vec<_> = Scope::all().iter().map(|s| s.name()).collect();
+            let Some(scope) = Section::from_name(sect) else {
+                let known: Vec<_> = Section::all().iter().map(|s| s.name()).collect();
                 return Err(err(
                     at,
                     format!("unknown section [{sect}] (known: {})", known.join(", ")),
@@ -294,7 +294,7 @@ impl Keymap {
             for (name, value) in entries {
                 let at = name.span().start;
                 let name = name.get_ref().as_ref();
-                let action = Action::from_name(name)
+                let action = KeyAction::from_name(name)
                     .ok_or_else(|| err(at, format!("unknown action \"{name}\" in [{sect}]")))?;
                 let keys = parse_keys(value.get_ref())
                     .map_err(|what| err(at, format!("{name} in [{sect}]: {what}")))?;
@@ -346,7 +346,7 @@ impl Keymap {
 
     /// The action of a key press in a view: the view's bindings first, then the global ones.
     /// Key releases give `None`.
-    pub fn lookup(&self, scope: Scope, ev: &KeyEvent) -> Option<Action> {
+    pub fn lookup(&self, scope: Section, ev: &KeyEvent) -> Option<KeyAction> {
         if ev.kind == KeyEventKind::Release {
             return None;
         }
@@ -354,13 +354,13 @@ impl Keymap {
         if let Some(&action) = self.index.get(&(scope, key)) {
             return Some(action);
         }
-        let action = *self.index.get(&(Scope::Global, key))?;
+        let action = *self.index.get(&(Section::Global, key))?;
         (!self.disabled_in(scope, action)).then_some(action)
     }
 
     /// `action = []` in a view section: the action is off in that view, global keys included.
-    fn disabled_in(&self, scope: Scope, action: Action) -> bool {
-        scope != Scope::Global
+    fn disabled_in(&self, scope: Section, action: KeyAction) -> bool {
+        scope != Section::Global
             && self
                 .bindings
                 .get(&(scope, action))
@@ -369,14 +369,14 @@ impl Keymap {
 
     /// The keys that trigger `action` in `scope` (the view's own, then the global ones it does
     /// not shadow), as display strings, e.g. `["q", "ctrl-c"]`.
-    pub fn keys_for(&self, scope: Scope, action: Action) -> Vec<String> {
+    pub fn keys_for(&self, scope: Section, action: KeyAction) -> Vec<String> {
         let mut keys: Vec<&KeySpec> = Vec::new();
         if let Some(b) = self.bindings.get(&(scope, action)) {
             keys.extend(&b.keys);
         }
-        if scope != Scope::Global
+        if scope != Section::Global
             && !self.disabled_in(scope, action)
-            && let Some(b) = self.bindings.get(&(Scope::Global, action))
+            && let Some(b) = self.bindings.get(&(Section::Global, action))
         {
             for k in &b.keys {
                 if !keys.contains(&k) && !self.index.contains_key(&(scope, *k)) {
@@ -388,18 +388,18 @@ impl Keymap {
     }
 
     /// The help for a view: its own actions first, then the global ones, each in
-    /// [`Action::all`] order with its keys joined by `" / "`. Actions without a key are left out.
-    pub fn help(&self, scope: Scope) -> Vec<(String, Action)> {
-        let own = |s: Scope| {
-            Action::all().iter().copied().filter(move |&a| {
+    /// [`KeyAction::all`] order with its keys joined by `" / "`. Actions without a key are left out.
+    pub fn help(&self, scope: Section) -> Vec<(String, KeyAction)> {
+        let own = |s: Section| {
+            KeyAction::all().iter().copied().filter(move |&a| {
                 self.bindings
                     .get(&(s, a))
                     .is_some_and(|b| !b.keys.is_empty())
             })
         };
-        let mut actions: Vec<Action> = own(scope).collect();
-        if scope != Scope::Global {
-            let global: Vec<Action> = own(Scope::Global)
+        let mut actions: Vec<KeyAction> = own(scope).collect();
+        if scope != Section::Global {
+            let global: Vec<KeyAction> = own(Section::Global)
                 .filter(|a| !actions.contains(a))
                 .collect();
             actions.extend(global);

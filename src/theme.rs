@@ -96,7 +96,7 @@ fn line_suffix(line: usize) -> String {
 
 /// Severity levels, for [`Theme::severity`] and [`severity_symbol`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Level {
+pub enum Severity {
     Ok,
     Info,
     Warn,
@@ -104,12 +104,12 @@ pub enum Level {
 }
 
 /// The symbol and word that go with a severity, so it never relies on colour alone.
-pub fn severity_symbol(level: Level) -> &'static str {
+pub fn severity_symbol(level: Severity) -> &'static str {
     match level {
-        Level::Ok => "✔ ok",
-        Level::Info => "ℹ info",
-        Level::Warn => "▲ warn",
-        Level::Crit => "✖ crit",
+        Severity::Ok => "✔ ok",
+        Severity::Info => "ℹ info",
+        Severity::Warn => "▲ warn",
+        Severity::Crit => "✖ crit",
     }
 }
 
@@ -230,21 +230,21 @@ impl Theme {
     }
 
     /// The style of a severity level.
-    pub fn severity(&self, level: Level) -> Style {
+    pub fn severity(&self, level: Severity) -> Style {
         match level {
-            Level::Ok => self.ok,
-            Level::Info => self.info,
-            Level::Warn => self.warn,
-            Level::Crit => self.crit,
+            Severity::Ok => self.ok,
+            Severity::Info => self.info,
+            Severity::Warn => self.warn,
+            Severity::Crit => self.crit,
         }
     }
 
     /// The gauge style for a severity level (`info` uses `gauge_ok`).
-    pub fn gauge(&self, level: Level) -> Style {
+    pub fn gauge(&self, level: Severity) -> Style {
         match level {
-            Level::Ok | Level::Info => self.gauge_ok,
-            Level::Warn => self.gauge_warn,
-            Level::Crit => self.gauge_crit,
+            Severity::Ok | Severity::Info => self.gauge_ok,
+            Severity::Warn => self.gauge_warn,
+            Severity::Crit => self.gauge_crit,
         }
     }
 
@@ -585,9 +585,9 @@ mod tests {
 
     #[test]
     fn severity_symbols_carry_words() {
-        assert_eq!(severity_symbol(Level::Crit), "✖ crit");
+        assert_eq!(severity_symbol(Severity::Crit), "✖ crit");
         let t = Theme::default_theme();
-        assert_eq!(t.severity(Level::Warn), t.warn);
-        assert_eq!(t.gauge(Level::Crit), t.gauge_crit);
+        assert_eq!(t.severity(Severity::Warn), t.warn);
+        assert_eq!(t.gauge(Severity::Crit), t.gauge_crit);
     }
 }

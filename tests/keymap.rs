@@ -1,7 +1,7 @@
 //! Key bindings: the embedded defaults, user overrides, errors, lookup and help.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use opsdeck::keymap::{Action, KeySpec, Keymap, Scope};
+use opsdeck::keymap::{KeyAction, KeySpec, Keymap, Section};
 
 fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
     KeyEvent::new(code, mods)
@@ -14,17 +14,20 @@ fn ch(c: char) -> KeyEvent {
 #[test]
 fn defaults_parse_without_clash() {
     let map = Keymap::default_map();
-    for &scope in Scope::all() {
+    for &scope in Section::all() {
         // help() lists each action once; no key appears twice within a scope's own bindings.
         let help = map.help(scope);
-        let mut actions: Vec<Action> = help.iter().map(|(_, a)| *a).collect();
+        let mut actions: Vec<KeyAction> = help.iter().map(|(_, a)| *a).collect();
         actions.dedup();
         assert_eq!(actions.len(), help.len(), "{scope:?}");
     }
     // Every non-mutating action (and broadcast) has a global key.
-    for &a in Action::all() {
-        if !a.is_mutating() || a == Action::Broadcast {
-            assert!(!map.keys_for(Scope::Global, a).is_empty(), "{a:?} unbound");
+    for &a in KeyAction::all() {
+        if !a.is_mutating() || a == KeyAction::Broadcast {
+            assert!(
+                !map.keys_for(Section::Global, a).is_empty(),
+                "{a:?} unbound"
+            );
         }
     }
 }
@@ -32,9 +35,9 @@ fn defaults_parse_without_clash() {
 #[test]
 fn defaults_views_do_not_shadow_global_keys() {
     let map = Keymap::default_map();
-    for &scope in &Scope::all()[1..] {
-        for &a in Action::all() {
-            let global = map.keys_for(Scope::Global, a);
+    for &scope in &Section::all()[1..] {
+        for &a in KeyAction::all() {
+            let global = map.keys_for(Section::Global, a);
             let here = map.keys_for(scope, a);
             for k in &global {
                 assert!(
@@ -51,17 +54,17 @@ fn defaults_views_do_not_shadow_global_keys() {
 fn default_mutating_keys_are_deliberate() {
     // Shifted letters, not the shifted form of a global letter, not next to j/k/g.
     let map = Keymap::default_map();
-    let global_letters: Vec<char> = Action::all()
+    let global_letters: Vec<char> = KeyAction::all()
         .iter()
-        .flat_map(|&a| map.keys_for(Scope::Global, a))
+        .flat_map(|&a| map.keys_for(Section::Global, a))
         .filter_map(|k| (k.chars().count() == 1).then(|| k.chars().next().unwrap()))
         .filter(char::is_ascii_alphabetic)
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    for &scope in &Scope::all()[1..] {
-        for &a in Action::all().iter().filter(|a| a.is_mutating()) {
+    for &scope in &Section::all()[1..] {
+        for &a in KeyAction::all().iter().filter(|a| a.is_mutating()) {
             for k in map.keys_for(scope, a) {
-                if a == Action::Broadcast {
+                if a == KeyAction::Broadcast {
                     assert_eq!(k, "b"); // only opens the compose screen
                     continue;
                 }
@@ -78,16 +81,16 @@ fn default_mutating_keys_are_deliberate() {
 fn default_table() {
     let map = Keymap::default_map();
     let keys = |s, a| map.keys_for(s, a);
-    assert_eq!(keys(Scope::Global, Action::Quit), ["q", "ctrl-c"]);
-    assert_eq!(keys(Scope::Global, Action::PrevView), ["shift-tab"]);
-    assert_eq!(keys(Scope::Global, Action::Mark), ["space"]);
-    assert_eq!(keys(Scope::Global, Action::Bottom), ["end", "G"]);
-    assert_eq!(keys(Scope::Workflows, Action::Pause), ["P"]);
-    assert_eq!(keys(Scope::Queue, Action::RetryFiltered), ["A"]);
-    assert_eq!(keys(Scope::Approvals, Action::Reject), ["X"]);
-    assert!(keys(Scope::Overview, Action::Pause).is_empty());
+    assert_eq!(keys(Section::Global, KeyAction::Quit), ["q", "ctrl-c"]);
+    assert_eq!(keys(Section::Global, KeyAction::PrevView), ["shift-tab"]);
+    assert_eq!(keys(Section::Global, KeyAction::Mark), ["space"]);
+    assert_eq!(keys(Section::Global, KeyAction::Bottom), ["end", "G"]);
+    assert_eq!(keys(Section::Workflows, KeyAction::Pause), ["P"]);
+    assert_eq!(keys(Section::Queue, KeyAction::RetryFiltered), ["A"]);
+    assert_eq!(keys(Section::Approvals, KeyAction::Reject), ["X"]);
+    assert!(keys(Section::Overview, KeyAction::Pause).is_empty());
     // A view sees the global keys too.
-    assert_eq!(keys(Scope::Queue, Action::Quit), ["q", "ctrl-c"]);
+    assert_eq!(keys(Section::Queue, KeyAction::Quit), ["q", "ctrl-c"]);
 }
 
 #[test]
@@ -96,46 +99,58 @@ fn override_replaces_one_binding() {
     let map = base
         .with_overrides("[workflows]\npause = \"ctrl-p\"\n", "user.toml")
         .unwrap();
-    assert_eq!(map.keys_for(Scope::Workflows, Action::Pause), ["ctrl-p"]);
+    assert_eq!(
+        map.keys_for(Section::Workflows, KeyAction::Pause),
+        ["ctrl-p"]
+    );
     assert_eq!(
         map.lookup(
-            Scope::Workflows,
+            Section::Workflows,
             &ev(KeyCode::Char('p'), KeyModifiers::CONTROL)
         ),
-        Some(Action::Pause)
+        Some(KeyAction::Pause)
     );
-    assert_eq!(map.lookup(Scope::Workflows, &ch('P')), None);
-    assert_eq!(map.keys_for(Scope::Workflows, Action::Resume), ["R"]);
-    assert_eq!(map.keys_for(Scope::Global, Action::Quit), ["q", "ctrl-c"]);
+    assert_eq!(map.lookup(Section::Workflows, &ch('P')), None);
+    assert_eq!(map.keys_for(Section::Workflows, KeyAction::Resume), ["R"]);
+    assert_eq!(
+        map.keys_for(Section::Global, KeyAction::Quit),
+        ["q", "ctrl-c"]
+    );
     // An empty list unbinds.
     let map = base
         .with_overrides("[global]\nbroadcast = []\n", "u")
         .unwrap();
-    assert_eq!(map.lookup(Scope::Overview, &ch('b')), None);
+    assert_eq!(map.lookup(Section::Overview, &ch('b')), None);
     // In a view section, an empty list switches the action off in that view only.
     let map = base
         .with_overrides("[approvals]\nbroadcast = []\n", "u")
         .unwrap();
-    assert_eq!(map.lookup(Scope::Approvals, &ch('b')), None);
-    assert!(map.keys_for(Scope::Approvals, Action::Broadcast).is_empty());
+    assert_eq!(map.lookup(Section::Approvals, &ch('b')), None);
     assert!(
-        map.help(Scope::Approvals)
-            .iter()
-            .all(|(_, a)| *a != Action::Broadcast)
+        map.keys_for(Section::Approvals, KeyAction::Broadcast)
+            .is_empty()
     );
-    assert_eq!(map.lookup(Scope::Queue, &ch('b')), Some(Action::Broadcast));
+    assert!(
+        map.help(Section::Approvals)
+            .iter()
+            .all(|(_, a)| *a != KeyAction::Broadcast)
+    );
+    assert_eq!(
+        map.lookup(Section::Queue, &ch('b')),
+        Some(KeyAction::Broadcast)
+    );
 }
 
 #[test]
 fn load_missing_user_file_gives_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let map = Keymap::load(Some(&dir.path().join("nope.toml"))).unwrap();
-    assert_eq!(map.lookup(Scope::Global, &ch('q')), Some(Action::Quit));
+    assert_eq!(map.lookup(Section::Global, &ch('q')), Some(KeyAction::Quit));
     let p = dir.path().join("keymap.toml");
     std::fs::write(&p, "[global]\nquit = \"Q\"\n").unwrap();
     let map = Keymap::load(Some(&p)).unwrap();
-    assert_eq!(map.lookup(Scope::Global, &ch('q')), None);
-    assert_eq!(map.lookup(Scope::Global, &ch('Q')), Some(Action::Quit));
+    assert_eq!(map.lookup(Section::Global, &ch('q')), None);
+    assert_eq!(map.lookup(Section::Global, &ch('Q')), Some(KeyAction::Quit));
     std::fs::write(&p, "[global]\n\nquit = \"hyper-q\"\n").unwrap();
     let e = Keymap::load(Some(&p)).unwrap_err();
     assert_eq!(e.path, p.display().to_string());
@@ -227,18 +242,21 @@ fn lookup_prefers_the_view_scope() {
     let map = Keymap::default_map()
         .with_overrides("[runs]\nopen = \"o\"\nsort = \"q\"\n", "u")
         .unwrap();
-    assert_eq!(map.lookup(Scope::Runs, &ch('q')), Some(Action::Sort));
-    assert_eq!(map.lookup(Scope::Queue, &ch('q')), Some(Action::Quit));
-    assert_eq!(map.lookup(Scope::Runs, &ch('o')), Some(Action::Open));
+    assert_eq!(map.lookup(Section::Runs, &ch('q')), Some(KeyAction::Sort));
+    assert_eq!(map.lookup(Section::Queue, &ch('q')), Some(KeyAction::Quit));
+    assert_eq!(map.lookup(Section::Runs, &ch('o')), Some(KeyAction::Open));
     assert_eq!(
-        map.lookup(Scope::Runs, &ev(KeyCode::Enter, KeyModifiers::NONE)),
-        Some(Action::Open)
+        map.lookup(Section::Runs, &ev(KeyCode::Enter, KeyModifiers::NONE)),
+        Some(KeyAction::Open)
     );
-    assert_eq!(map.keys_for(Scope::Runs, Action::Open), ["o", "enter"]);
-    assert_eq!(map.keys_for(Scope::Runs, Action::Quit), ["ctrl-c"]);
-    assert_eq!(map.lookup(Scope::Queue, &ch('R')), Some(Action::Retry));
-    assert_eq!(map.lookup(Scope::Workflows, &ch('R')), Some(Action::Resume));
-    assert_eq!(map.lookup(Scope::Overview, &ch('R')), None);
+    assert_eq!(map.keys_for(Section::Runs, KeyAction::Open), ["o", "enter"]);
+    assert_eq!(map.keys_for(Section::Runs, KeyAction::Quit), ["ctrl-c"]);
+    assert_eq!(map.lookup(Section::Queue, &ch('R')), Some(KeyAction::Retry));
+    assert_eq!(
+        map.lookup(Section::Workflows, &ch('R')),
+        Some(KeyAction::Resume)
+    );
+    assert_eq!(map.lookup(Section::Overview, &ch('R')), None);
 }
 
 #[test]
@@ -252,15 +270,15 @@ fn shift_normalisation() {
     assert!(!p.matches(&ch('p')));
     let shifted_p = ev(KeyCode::Char('P'), KeyModifiers::SHIFT);
     assert_eq!(
-        map.lookup(Scope::Workflows, &shifted_p),
-        Some(Action::Pause)
+        map.lookup(Section::Workflows, &shifted_p),
+        Some(KeyAction::Pause)
     );
     // '?' arrives with SHIFT on some terminals.
     let q = ev(KeyCode::Char('?'), KeyModifiers::SHIFT);
-    assert_eq!(map.lookup(Scope::Global, &q), Some(Action::Help));
+    assert_eq!(map.lookup(Section::Global, &q), Some(KeyAction::Help));
     // BackTab arrives with SHIFT.
     let bt = ev(KeyCode::BackTab, KeyModifiers::SHIFT);
-    assert_eq!(map.lookup(Scope::Global, &bt), Some(Action::PrevView));
+    assert_eq!(map.lookup(Section::Global, &bt), Some(KeyAction::PrevView));
     assert_eq!(
         KeySpec::parse("shift-tab").unwrap(),
         KeySpec::parse("backtab").unwrap()
@@ -270,11 +288,14 @@ fn shift_normalisation() {
         KeyCode::Char('R'),
         KeyModifiers::CONTROL | KeyModifiers::SHIFT,
     );
-    assert_eq!(map.lookup(Scope::Global, &ctrl_r), Some(Action::Refresh));
+    assert_eq!(
+        map.lookup(Section::Global, &ctrl_r),
+        Some(KeyAction::Refresh)
+    );
     // Releases never match.
     let mut release = ch('q');
     release.kind = KeyEventKind::Release;
-    assert_eq!(map.lookup(Scope::Global, &release), None);
+    assert_eq!(map.lookup(Section::Global, &release), None);
 }
 
 #[test]
@@ -305,31 +326,31 @@ fn key_syntax() {
 #[test]
 fn help_lists_view_actions_first() {
     let map = Keymap::default_map();
-    let help = map.help(Scope::Workflows);
-    assert_eq!(help[0], ("P".to_string(), Action::Pause));
-    assert_eq!(help[1], ("R".to_string(), Action::Resume));
-    assert_eq!(help[2], ("q / ctrl-c".to_string(), Action::Quit));
-    assert!(help.iter().all(|(_, a)| *a != Action::Retry));
-    let global = map.help(Scope::Global);
-    assert_eq!(global[0], ("q / ctrl-c".to_string(), Action::Quit));
+    let help = map.help(Section::Workflows);
+    assert_eq!(help[0], ("P".to_string(), KeyAction::Pause));
+    assert_eq!(help[1], ("R".to_string(), KeyAction::Resume));
+    assert_eq!(help[2], ("q / ctrl-c".to_string(), KeyAction::Quit));
+    assert!(help.iter().all(|(_, a)| *a != KeyAction::Retry));
+    let global = map.help(Section::Global);
+    assert_eq!(global[0], ("q / ctrl-c".to_string(), KeyAction::Quit));
     assert!(
         global
             .iter()
-            .all(|(_, a)| !a.is_mutating() || *a == Action::Broadcast)
+            .all(|(_, a)| !a.is_mutating() || *a == KeyAction::Broadcast)
     );
 }
 
 #[test]
 fn action_and_scope_names_round_trip() {
-    for &a in Action::all() {
-        assert_eq!(Action::from_name(a.name()), Some(a));
+    for &a in KeyAction::all() {
+        assert_eq!(KeyAction::from_name(a.name()), Some(a));
         assert!(!a.description().is_empty());
     }
-    assert_eq!(Action::GoOverview.name(), "go_overview");
-    assert_eq!(Action::RetryFiltered.name(), "retry_filtered");
-    assert!(Action::Pause.is_mutating() && !Action::Refresh.is_mutating());
-    for &s in Scope::all() {
-        assert_eq!(Scope::from_name(s.name()), Some(s));
+    assert_eq!(KeyAction::GoOverview.name(), "go_overview");
+    assert_eq!(KeyAction::RetryFiltered.name(), "retry_filtered");
+    assert!(KeyAction::Pause.is_mutating() && !KeyAction::Refresh.is_mutating());
+    for &s in Section::all() {
+        assert_eq!(Section::from_name(s.name()), Some(s));
     }
-    assert_eq!(Action::GoAudit.target_view(), Some(Scope::Audit));
+    assert_eq!(KeyAction::GoAudit.target_view(), Some(Section::Audit));
 }

@@ -8,7 +8,7 @@ use opsdeck::domain::mode::Mode;
 use opsdeck::domain::n8n::{N8nDown, N8nPolled, N8nSnapshot};
 use opsdeck::domain::n8n::{N8nExecution, N8nTag, N8nWorkflow};
 use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
-use opsdeck::keymap::{Action as Key, Keymap};
+use opsdeck::keymap::{KeyAction, Keymap};
 use opsdeck::state::{App, Effect, Msg, fixtures};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
@@ -159,11 +159,14 @@ fn actions_for_the_selected_n8n_row() {
     let mut a = app(ViewId::Workflows);
     polled(&mut a, 0, Ok(snapshot()));
     // the database list has the selection until `n`
-    assert_eq!(a.n8n_action_for_selection(Key::Pause, Some("x")), None);
+    assert_eq!(
+        a.n8n_action_for_selection(KeyAction::Pause, Some("x")),
+        None
+    );
     key(&mut a, 'n');
     assert!(a.n8n_focused());
     assert_eq!(
-        a.n8n_action_for_selection(Key::Pause, Some("vendor down")),
+        a.n8n_action_for_selection(KeyAction::Pause, Some("vendor down")),
         Some(Action::N8nSetActive {
             workflow: "aB3dE5fG7hI9".into(),
             label: "Lead intake (n8n)".into(),
@@ -172,15 +175,15 @@ fn actions_for_the_selected_n8n_row() {
         })
     );
     // already active: no resume, and the refusal says why
-    assert_eq!(a.n8n_action_for_selection(Key::Resume, None), None);
+    assert_eq!(a.n8n_action_for_selection(KeyAction::Resume, None), None);
     assert_eq!(
-        a.n8n_action_refusal(Key::Resume).as_deref(),
+        a.n8n_action_refusal(KeyAction::Resume).as_deref(),
         Some("n8n workflow is already active")
     );
     key(&mut a, 'j');
     assert_eq!(a.n8n.wf_sel, 1);
     assert!(matches!(
-        a.n8n_action_for_selection(Key::Resume, None),
+        a.n8n_action_for_selection(KeyAction::Resume, None),
         Some(Action::N8nSetActive { active: true, .. })
     ));
 
@@ -188,16 +191,16 @@ fn actions_for_the_selected_n8n_row() {
     polled(&mut a, 0, Ok(snapshot()));
     key(&mut a, 'n');
     assert_eq!(
-        a.n8n_action_for_selection(Key::Retry, None),
+        a.n8n_action_for_selection(KeyAction::Retry, None),
         Some(Action::N8nRetry {
             execution: "1043".into(),
             label: "1043 of Lead intake (n8n)".into(),
         })
     );
     key(&mut a, 'j');
-    assert_eq!(a.n8n_action_for_selection(Key::Retry, None), None);
+    assert_eq!(a.n8n_action_for_selection(KeyAction::Retry, None), None);
     assert!(
-        a.n8n_action_refusal(Key::Retry)
+        a.n8n_action_refusal(KeyAction::Retry)
             .unwrap()
             .contains("is success: only failed executions")
     );

@@ -237,7 +237,7 @@ pub fn valid_phone(p: &str) -> bool {
 
 /// How one delivery ended.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub enum DeliveryEnd {
     Delivered,
     /// Will be retried (the delivery goes back to queued with the error noted).
     Retrying(String),
@@ -248,7 +248,7 @@ pub enum Outcome {
 /// broadcast with no delivery left open.
 pub async fn on_finish(
     tx: &mut Tx,
-    results: &[(Delivery, Outcome)],
+    results: &[(Delivery, DeliveryEnd)],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     if results.is_empty() {
@@ -258,7 +258,7 @@ pub async fn on_finish(
     lock_broadcasts(tx, &broadcasts).await?;
     let delivered: Vec<Val> = results
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Delivered))
+        .filter(|(_, o)| matches!(o, DeliveryEnd::Delivered))
         .map(|(d, _)| Val::Uuid(d.delivery_id))
         .collect();
     if !delivered.is_empty() {
@@ -278,9 +278,9 @@ pub async fn on_finish(
     }
     for (d, o) in results {
         let (status, err) = match o {
-            Outcome::Delivered => continue,
-            Outcome::Retrying(e) => ("queued", format!("retrying: {e}")),
-            Outcome::Failed(e) => ("failed", e.clone()),
+            DeliveryEnd::Delivered => continue,
+            DeliveryEnd::Retrying(e) => ("queued", format!("retrying: {e}")),
+            DeliveryEnd::Failed(e) => ("failed", e.clone()),
         };
         tx.execute(
             "UPDATE broadcast_deliveries SET status = $1, error = $2 \

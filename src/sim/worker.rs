@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::batch::{Rows, ms_between, pick};
-use super::broadcast::{self, Delivery, Outcome};
+use super::broadcast::{self, Delivery, DeliveryEnd};
 use super::catalog::{self, ErrDef};
 use super::config::Stats;
 use super::queue::{self, Claimed, Failure};
@@ -312,7 +312,7 @@ async fn flush(ctx: &Ctx, me: &str, done: &[Done]) -> Result<(), sqlx::Error> {
     let mut results = Vec::new();
     for d in done {
         let outcome = match d.error {
-            None => Outcome::Delivered,
+            None => DeliveryEnd::Delivered,
             Some((etype, msg)) => {
                 let f = Failure {
                     id: d.job.id,
@@ -335,9 +335,9 @@ async fn flush(ctx: &Ctx, me: &str, done: &[Done]) -> Result<(), sqlx::Error> {
                     ]);
                 }
                 if d.retry_at.is_some() {
-                    Outcome::Retrying(msg.to_string())
+                    DeliveryEnd::Retrying(msg.to_string())
                 } else {
-                    Outcome::Failed(msg.to_string())
+                    DeliveryEnd::Failed(msg.to_string())
                 }
             }
         };

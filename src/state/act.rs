@@ -5,8 +5,8 @@
 use super::dialog::{Dialog, DialogOutcome};
 use super::table::{Row, Table};
 use super::*;
-use crate::domain::action::{Action as Act, ActionReport, JobSelect, Named, Outcome};
-use crate::keymap::Action as Key;
+use crate::domain::action::{Action, ActionReport, JobSelect, Named, Outcome};
+use crate::keymap::KeyAction;
 
 /// The marked rows (in list order), else the selected one.
 fn targets<T: Row + Clone>(t: &Table<T>) -> Vec<T> {
@@ -24,7 +24,7 @@ fn short(id: &Uuid) -> String {
 
 impl App {
     /// A mutating key: build the action for what is selected and open its dialog.
-    pub(super) fn on_mutating(&mut self, k: Key) -> Vec<Effect> {
+    pub(super) fn on_mutating(&mut self, k: KeyAction) -> Vec<Effect> {
         if self.mode == Mode::ReadOnly {
             self.toast(format!("read-only: {} is disabled", k.description()), true);
             return vec![];
@@ -49,7 +49,7 @@ impl App {
         }
     }
 
-    pub fn open_dialog(&mut self, a: Act) -> Vec<Effect> {
+    pub fn open_dialog(&mut self, a: Action) -> Vec<Effect> {
         let d = Dialog::new(a);
         let fx = match d.counting() {
             Some(sel) => vec![Effect::CountFailed(sel.clone())],
@@ -60,7 +60,7 @@ impl App {
     }
 
     /// The action a key means on the current view and selection, or why there is none.
-    pub fn action_for(&self, k: Key) -> Result<Act, String> {
+    pub fn action_for(&self, k: KeyAction) -> Result<Action, String> {
         let v = self.view;
         if self.n8n_focused() {
             // the n8n pane of Workflows / Runs: n8n's own actions
@@ -71,8 +71,8 @@ impl App {
         }
         let none = || format!("{}: nothing selected", k.description());
         match (v, k) {
-            (ViewId::Workflows, Key::Pause | Key::Resume) => {
-                let pausing = k == Key::Pause;
+            (ViewId::Workflows, KeyAction::Pause | KeyAction::Resume) => {
+                let pausing = k == KeyAction::Pause;
                 let want = if pausing { "active" } else { "paused" };
                 let all = targets(&self.workflows.table);
                 if all.is_empty() {
@@ -97,15 +97,15 @@ impl App {
                     ));
                 }
                 Ok(if pausing {
-                    Act::PauseWorkflows {
+                    Action::PauseWorkflows {
                         workflows: ok,
                         reason: String::new(),
                     }
                 } else {
-                    Act::ResumeWorkflows { workflows: ok }
+                    Action::ResumeWorkflows { workflows: ok }
                 })
             }
-            (ViewId::Runs, Key::Retry | Key::Cancel) => {
+            (ViewId::Runs, KeyAction::Retry | KeyAction::Cancel) => {
                 let run = self
                     .runs
                     .list
@@ -113,7 +113,7 @@ impl App {
                     .or_else(|| self.runs.list.table.selected())
                     .ok_or_else(none)?;
                 let label = format!("{} {}", short(&run.id), run.workflow_name);
-                if k == Key::Retry {
+                if k == KeyAction::Retry {
                     if !matches!(run.status.as_str(), "failed" | "cancelled") {
                         return Err(format!(
                             "run {} is {}: only failed or cancelled runs can be retried",
@@ -121,7 +121,7 @@ impl App {
                             crate::domain::sanitize::clean(&run.status)
                         ));
                     }
-                    Ok(Act::RetryRun { run: run.id, label })
+                    Ok(Action::RetryRun { run: run.id, label })
                 } else {
                     if !matches!(run.status.as_str(), "pending" | "running" | "waiting") {
                         return Err(format!(
@@ -130,15 +130,15 @@ impl App {
                             crate::domain::sanitize::clean(&run.status)
                         ));
                     }
-                    Ok(Act::CancelRun { run: run.id, label })
+                    Ok(Action::CancelRun { run: run.id, label })
                 }
             }
-            (ViewId::Queue, Key::Retry | Key::Cancel) => {
+            (ViewId::Queue, KeyAction::Retry | KeyAction::Cancel) => {
                 let all = targets(&self.queue.list.table);
                 if all.is_empty() {
                     return Err(none());
                 }
-                let want: &[&str] = if k == Key::Retry {
+                let want: &[&str] = if k == KeyAction::Retry {
                     &["failed"]
                 } else {
                     &["pending", "retrying"]
@@ -158,22 +158,22 @@ impl App {
                         "job {} is {}: {}",
                         short(&all[0].id),
                         crate::domain::sanitize::clean(&all[0].status),
-                        if k == Key::Retry {
+                        if k == KeyAction::Retry {
                             "only failed jobs can be retried"
                         } else {
                             "only pending or retrying jobs can be cancelled"
                         }
                     ));
                 }
-                Ok(if k == Key::Retry {
-                    Act::RetryJobs { jobs }
+                Ok(if k == KeyAction::Retry {
+                    Action::RetryJobs { jobs }
                 } else {
-                    Act::CancelJobs { jobs }
+                    Action::CancelJobs { jobs }
                 })
             }
-            (ViewId::Queue, Key::RetryFiltered) => {
+            (ViewId::Queue, KeyAction::RetryFiltered) => {
                 let f = self.base_filter(ViewId::Queue);
-                Ok(Act::RetryFailed {
+                Ok(Action::RetryFailed {
                     select: JobSelect {
                         job_type: f.job_type,
                         workflow_id: None,
@@ -184,12 +184,12 @@ impl App {
                     expected: None,
                 })
             }
-            (ViewId::Errors, Key::Retry) => {
+            (ViewId::Errors, KeyAction::Retry) => {
                 let p = self.errors.table.selected().ok_or_else(none)?;
                 let Some(wf) = p.workflow_id else {
                     return Err("this error has no workflow: retry its jobs from the Queue".into());
                 };
-                Ok(Act::RetryFailed {
+                Ok(Action::RetryFailed {
                     select: JobSelect {
                         workflow_id: Some(wf),
                         workflow_label: Some(p.workflow_name.clone()),
@@ -199,7 +199,7 @@ impl App {
                     expected: None,
                 })
             }
-            (ViewId::Capacity, Key::Acknowledge) => {
+            (ViewId::Capacity, KeyAction::Acknowledge) => {
                 let e = self.capacity.list.table.selected().ok_or_else(none)?;
                 let open = self
                     .capacity
@@ -212,12 +212,12 @@ impl App {
                         crate::domain::sanitize::clean(&e.name)
                     ));
                 }
-                Ok(Act::AckCapacity {
+                Ok(Action::AckCapacity {
                     event: e.id,
                     label: e.name.clone(),
                 })
             }
-            (ViewId::Reconciliation, Key::Resolve | Key::Ignore) => {
+            (ViewId::Reconciliation, KeyAction::Resolve | KeyAction::Ignore) => {
                 if self.recon.list.detail.is_none() {
                     return Err("open a reconciliation run (Enter) and pick a discrepancy".into());
                 }
@@ -233,7 +233,7 @@ impl App {
                             .unwrap_or_default()
                     ));
                 }
-                Ok(Act::Resolve {
+                Ok(Action::Resolve {
                     discrepancy: d.id,
                     label: format!(
                         "{} {}",
@@ -243,11 +243,11 @@ impl App {
                             .or(d.db_id.clone())
                             .unwrap_or_else(|| short(&d.id))
                     ),
-                    ignore: k == Key::Ignore,
+                    ignore: k == KeyAction::Ignore,
                     note: String::new(),
                 })
             }
-            (ViewId::Approvals, Key::Approve | Key::Reject | Key::Resend) => {
+            (ViewId::Approvals, KeyAction::Approve | KeyAction::Reject | KeyAction::Resend) => {
                 let a = self
                     .approvals
                     .detail_row()
@@ -258,7 +258,7 @@ impl App {
                     .as_ref()
                     .map(|n| format!("{} × {}", n.model_name, n.designer_name))
                     .unwrap_or_else(|| format!("{} {}", a.kind, short(&a.id)));
-                if k == Key::Resend {
+                if k == KeyAction::Resend {
                     if a.resume_url.is_none() {
                         return Err("this request has no resume_url: nothing to resend".into());
                     }
@@ -268,7 +268,7 @@ impl App {
                     if a.status == "pending" {
                         return Err("decide it first (A approve, X reject)".into());
                     }
-                    return Ok(Act::ResendDecision {
+                    return Ok(Action::ResendDecision {
                         request: a.id,
                         label,
                     });
@@ -283,10 +283,10 @@ impl App {
                             .unwrap_or_default()
                     ));
                 }
-                Ok(Act::Decide {
+                Ok(Action::Decide {
                     request: a.id,
                     label,
-                    approve: k == Key::Approve,
+                    approve: k == KeyAction::Approve,
                     note: None,
                 })
             }
@@ -300,29 +300,29 @@ impl App {
 
     /// What the dialog should say besides the action: marked rows the action leaves out (not in
     /// the state it needs), and the host a decision is sent to.
-    fn dialog_notes(&self, k: Key, a: &Act) -> Vec<String> {
+    fn dialog_notes(&self, k: KeyAction, a: &Action) -> Vec<String> {
         let (marked, chosen, what) = match (self.view, a) {
-            (ViewId::Queue, Act::RetryJobs { jobs }) => (
+            (ViewId::Queue, Action::RetryJobs { jobs }) => (
                 self.queue.list.table.marked.len(),
                 jobs.len(),
                 "jobs are not failed",
             ),
-            (ViewId::Queue, Act::CancelJobs { jobs }) => (
+            (ViewId::Queue, Action::CancelJobs { jobs }) => (
                 self.queue.list.table.marked.len(),
                 jobs.len(),
                 "jobs are not pending or retrying",
             ),
-            (ViewId::Workflows, Act::PauseWorkflows { workflows, .. }) => (
+            (ViewId::Workflows, Action::PauseWorkflows { workflows, .. }) => (
                 self.workflows.table.marked.len(),
                 workflows.len(),
                 "workflows are not active",
             ),
-            (ViewId::Workflows, Act::ResumeWorkflows { workflows }) => (
+            (ViewId::Workflows, Action::ResumeWorkflows { workflows }) => (
                 self.workflows.table.marked.len(),
                 workflows.len(),
                 "workflows are not paused",
             ),
-            (ViewId::Approvals, Act::Decide { .. } | Act::ResendDecision { .. }) => {
+            (ViewId::Approvals, Action::Decide { .. } | Action::ResendDecision { .. }) => {
                 let url = self
                     .approvals
                     .detail_row()
@@ -333,7 +333,7 @@ impl App {
                         "n8n is told at {}",
                         crate::domain::sanitize::clean(&url_host(&u))
                     )],
-                    None if k != Key::Resend => {
+                    None if k != KeyAction::Resend => {
                         vec!["no resume_url: n8n is not told by opsdeck".into()]
                     }
                     None => vec![],

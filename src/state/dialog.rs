@@ -40,7 +40,7 @@ pub enum Focus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stage {
+pub enum Phase {
     /// A bulk retry is counting what the filter matches.
     Counting,
     /// Waiting for the operator.
@@ -58,7 +58,7 @@ pub struct Dialog {
     /// The text to type to confirm (the count), and what has been typed.
     pub typed: Option<(String, String)>,
     pub focus: Focus,
-    pub stage: Stage,
+    pub phase: Phase,
     /// Why the last submit was refused (shown in the dialog).
     pub error: Option<String>,
     /// Lines about the context, under the action's own (marked rows left out, where n8n will
@@ -99,10 +99,10 @@ impl Dialog {
             count: None,
             note,
             typed,
-            stage: if counting {
-                Stage::Counting
+            phase: if counting {
+                Phase::Counting
             } else {
-                Stage::Ready
+                Phase::Ready
             },
             error: None,
             notes: Vec::new(),
@@ -111,8 +111,8 @@ impl Dialog {
 
     /// The bulk retry's filter, while counting.
     pub fn counting(&self) -> Option<&JobSelect> {
-        match (&self.stage, &self.action) {
-            (Stage::Counting, Action::RetryFailed { select, .. }) => Some(select),
+        match (&self.phase, &self.action) {
+            (Phase::Counting, Action::RetryFailed { select, .. }) => Some(select),
             _ => None,
         }
     }
@@ -127,7 +127,7 @@ impl Dialog {
             .action
             .typed_confirmation(Some(n))
             .map(|t| (t, String::new()));
-        self.stage = Stage::Ready;
+        self.phase = Phase::Ready;
     }
 
     /// The body lines (target and change).
@@ -148,13 +148,13 @@ impl Dialog {
     }
 
     pub fn key(&mut self, k: KeyEvent) -> DialogOutcome {
-        if self.stage == Stage::Sent {
+        if self.phase == Phase::Sent {
             return DialogOutcome::Stay;
         }
         if k.code == KeyCode::Esc {
             return DialogOutcome::Cancel;
         }
-        if self.stage == Stage::Counting {
+        if self.phase == Phase::Counting {
             return DialogOutcome::Stay;
         }
         if !self.has_fields() {
@@ -216,7 +216,7 @@ impl Dialog {
             self.focus = Focus::Typed;
             return DialogOutcome::Stay;
         }
-        self.stage = Stage::Sent;
+        self.phase = Phase::Sent;
         self.error = None;
         DialogOutcome::Submit(a)
     }

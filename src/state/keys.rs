@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::palette::Command;
 use super::update::FILTER_DEBOUNCE;
 use super::*;
-use crate::keymap::Action;
+use crate::keymap::KeyAction;
 
 impl App {
     pub(super) fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
@@ -68,7 +68,7 @@ impl App {
             self.n8n.focus = !self.n8n.focus;
             return vec![];
         }
-        match self.keymap.lookup(self.view.scope(), &k) {
+        match self.keymap.lookup(self.view.section(), &k) {
             Some(a) => self.on_action(a),
             None => vec![],
         }
@@ -152,8 +152,8 @@ impl App {
         self.refresh_view()
     }
 
-    fn on_action(&mut self, a: Action) -> Vec<Effect> {
-        use Action::*;
+    fn on_action(&mut self, a: KeyAction) -> Vec<Effect> {
+        use KeyAction::*;
         let v = self.view;
         match a {
             Quit => self.quit(),

@@ -41,7 +41,7 @@ use crate::domain::idem::IdemKey;
 use crate::domain::mode::Mode;
 use crate::domain::model::*;
 use crate::domain::refresh::{Listen, LoadKind, LoadReq, Loaded, MAX_ROWS, PAGE, Payload, ViewId};
-use crate::keymap::{Keymap, Scope};
+use crate::keymap::{Keymap, Section};
 use crate::theme::Theme;
 
 impl ViewId {
@@ -81,17 +81,17 @@ impl ViewId {
             ViewId::Audit => "audit",
         }
     }
-    pub fn scope(self) -> Scope {
+    pub fn section(self) -> Section {
         match self {
-            ViewId::Overview => Scope::Overview,
-            ViewId::Workflows => Scope::Workflows,
-            ViewId::Runs => Scope::Runs,
-            ViewId::Queue => Scope::Queue,
-            ViewId::Errors => Scope::Errors,
-            ViewId::Capacity => Scope::Capacity,
-            ViewId::Reconciliation => Scope::Reconciliation,
-            ViewId::Approvals => Scope::Approvals,
-            ViewId::Audit => Scope::Audit,
+            ViewId::Overview => Section::Overview,
+            ViewId::Workflows => Section::Workflows,
+            ViewId::Runs => Section::Runs,
+            ViewId::Queue => Section::Queue,
+            ViewId::Errors => Section::Errors,
+            ViewId::Capacity => Section::Capacity,
+            ViewId::Reconciliation => Section::Reconciliation,
+            ViewId::Approvals => Section::Approvals,
+            ViewId::Audit => Section::Audit,
         }
     }
 }
@@ -356,9 +356,9 @@ impl App {
     /// rebind), or with `everywhere` the global keys alone, from the active keymap.
     pub fn help(&self, everywhere: bool) -> Vec<HelpRow> {
         let scope = if everywhere {
-            Scope::Global
+            Section::Global
         } else {
-            self.view.scope()
+            self.view.section()
         };
         self.keymap
             .help(scope)

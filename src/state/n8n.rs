@@ -5,7 +5,7 @@
 use crate::domain::action::Action;
 use crate::domain::model::Ts;
 use crate::domain::n8n::{N8nDown, N8nExecution, N8nPolled, N8nSnapshot, N8nWorkflow};
-use crate::keymap::Action as Key;
+use crate::keymap::KeyAction;
 
 use super::App;
 use crate::domain::refresh::ViewId;
@@ -140,14 +140,14 @@ impl App {
     /// and resume (activate); Runs: retry a failed execution. None when the n8n pane does not
     /// have the selection, the key means nothing there, or the row is not in a state the
     /// action applies to (the caller toasts why via [`App::n8n_action_refusal`]).
-    pub fn n8n_action_for_selection(&self, key: Key, reason: Option<&str>) -> Option<Action> {
+    pub fn n8n_action_for_selection(&self, key: KeyAction, reason: Option<&str>) -> Option<Action> {
         if !self.n8n_focused() {
             return None;
         }
         match (self.view, key) {
-            (ViewId::Workflows, Key::Pause | Key::Resume) => {
+            (ViewId::Workflows, KeyAction::Pause | KeyAction::Resume) => {
                 let w = self.n8n.selected_workflow()?;
-                let active = key == Key::Resume;
+                let active = key == KeyAction::Resume;
                 if w.active == active || w.is_archived {
                     return None;
                 }
@@ -158,7 +158,7 @@ impl App {
                     reason: reason.map(str::to_string),
                 })
             }
-            (ViewId::Runs, Key::Retry) => {
+            (ViewId::Runs, KeyAction::Retry) => {
                 let e = self.n8n.selected_execution()?;
                 if !e.retryable() {
                     return None;
@@ -177,26 +177,26 @@ impl App {
     }
 
     /// Why [`App::n8n_action_for_selection`] gave nothing, for a toast.
-    pub fn n8n_action_refusal(&self, key: Key) -> Option<String> {
+    pub fn n8n_action_refusal(&self, key: KeyAction) -> Option<String> {
         if !self.n8n_focused() {
             return None;
         }
         match (self.view, key) {
-            (ViewId::Workflows, Key::Pause | Key::Resume) => {
+            (ViewId::Workflows, KeyAction::Pause | KeyAction::Resume) => {
                 let Some(w) = self.n8n.selected_workflow() else {
                     return Some("no n8n workflow selected".into());
                 };
                 if w.is_archived {
                     return Some("n8n workflow is archived".into());
                 }
-                (w.active == (key == Key::Resume)).then(|| {
+                (w.active == (key == KeyAction::Resume)).then(|| {
                     format!(
                         "n8n workflow is already {}",
                         if w.active { "active" } else { "inactive" }
                     )
                 })
             }
-            (ViewId::Runs, Key::Retry) => match self.n8n.selected_execution() {
+            (ViewId::Runs, KeyAction::Retry) => match self.n8n.selected_execution() {
                 None => Some("no n8n execution selected".into()),
                 Some(e) if !e.retryable() => Some(format!(
                     "n8n execution {} is {}: only failed executions can be retried",

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 
 use super::widgets::{
-    Cell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money,
+    ListCell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money,
     status_style, txt,
 };
 use crate::domain::model::Approval;
@@ -57,23 +57,23 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         |a: &Approval| {
             let n = a.negotiation.as_ref();
             vec![
-                Cell::from(prio(&a.priority)).style(status_style(th, &a.priority)),
-                Cell::from(format!("{:>6}", age(now, a.created_at))),
-                Cell::from(n.map_or_else(|| txt(&a.kind, 30), |n| txt(&n.model_name, 40))),
-                Cell::from(n.map_or(String::new(), |n| {
+                ListCell::from(prio(&a.priority)).style(status_style(th, &a.priority)),
+                ListCell::from(format!("{:>6}", age(now, a.created_at))),
+                ListCell::from(n.map_or_else(|| txt(&a.kind, 30), |n| txt(&n.model_name, 40))),
+                ListCell::from(n.map_or(String::new(), |n| {
                     format!(
                         "{} ({})",
                         txt(&n.designer_name, 40),
                         txt(&n.designer_tier, 16)
                     )
                 })),
-                Cell::from(n.map_or("—".into(), |n| format!("{:>7.1}%", n.discount_pct()))),
-                Cell::from(n.map_or("—".into(), |n| format!("{:>5}", n.show_count))),
+                ListCell::from(n.map_or("—".into(), |n| format!("{:>7.1}%", n.discount_pct()))),
+                ListCell::from(n.map_or("—".into(), |n| format!("{:>5}", n.show_count))),
                 if a.resume_status.as_deref() == Some("failed") {
                     // decided, but the waiting n8n run was not told: R resends
-                    Cell::from(format!("{} · n8n!", txt(&a.status, 10))).style(th.crit)
+                    ListCell::from(format!("{} · n8n!", txt(&a.status, 10))).style(th.crit)
                 } else {
-                    Cell::from(txt(&a.status, 12)).style(status_style(th, &a.status))
+                    ListCell::from(txt(&a.status, 12)).style(status_style(th, &a.status))
                 },
             ]
         },

@@ -5,8 +5,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 
 use super::widgets::{
-    Cell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, status_style,
-    txt,
+    ListCell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title,
+    status_style, txt,
 };
 use crate::domain::model::OperatorAction;
 use crate::state::App;
@@ -36,16 +36,16 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         "no operator actions recorded",
         |a: &OperatorAction| {
             vec![
-                Cell::from(format!("{} {}", a.at.format("%H:%M"), age(now, a.at))),
-                Cell::from(txt(&a.operator, 40)),
-                Cell::from(a.origin.as_deref().map_or("—".into(), |s| txt(s, 40))),
-                Cell::from(txt(&a.action, 20)),
-                Cell::from(format!(
+                ListCell::from(format!("{} {}", a.at.format("%H:%M"), age(now, a.at))),
+                ListCell::from(txt(&a.operator, 40)),
+                ListCell::from(a.origin.as_deref().map_or("—".into(), |s| txt(s, 40))),
+                ListCell::from(txt(&a.action, 20)),
+                ListCell::from(format!(
                     "{} {}",
                     txt(&a.target_type, 20),
                     a.target_id.as_deref().map_or(String::new(), |s| txt(s, 40))
                 )),
-                Cell::from(txt(&a.outcome, 12)).style(status_style(th, &a.outcome)),
+                ListCell::from(txt(&a.outcome, 12)).style(status_style(th, &a.outcome)),
             ]
         },
     );

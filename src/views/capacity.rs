@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
 use super::widgets::{
-    Cell, age, bar, block, capacity_state, draw_doc, draw_lines, draw_list, kv, kv_styled,
+    ListCell, age, bar, block, capacity_state, draw_doc, draw_lines, draw_list, kv, kv_styled,
     list_title, pad, txt,
 };
 use crate::domain::model::{EventCapacity, thousands};
@@ -47,24 +47,24 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             let (sev, label) = capacity_state(e.threshold());
             let p = e.percent();
             vec![
-                Cell::from(if wide {
+                ListCell::from(if wide {
                     format!("{} · {}", txt(&e.name, 50), txt(&e.venue_name, 30))
                 } else {
                     txt(&e.name, 50)
                 }),
-                Cell::from(age(now, e.start_at)),
-                Cell::from(format!(
+                ListCell::from(age(now, e.start_at)),
+                ListCell::from(format!(
                     "{:>6}/{}",
                     thousands(e.sold),
                     thousands(e.capacity)
                 )),
-                Cell::from(format!(
+                ListCell::from(format!(
                     "{} {:>3.0}%",
                     bar(p / 100.0, gauge_w as usize),
                     p.floor()
                 ))
                 .style(sev.gauge(th)),
-                Cell::from(label).style(sev.style(th)),
+                ListCell::from(label).style(sev.style(th)),
             ]
         },
     );

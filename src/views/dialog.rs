@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::widgets::{block, centered, clear};
 use crate::domain::sanitize;
 use crate::state::App;
-use crate::state::dialog::{Dialog, Focus, Stage};
+use crate::state::dialog::{Dialog, Focus, Phase};
 
 pub fn draw(f: &mut Frame, app: &App, body: Rect, d: &Dialog) {
     let th = &app.theme;
@@ -55,7 +55,7 @@ pub fn draw(f: &mut Frame, app: &App, body: Rect, d: &Dialog) {
         && y + 3 <= inner.bottom()
     {
         let mut area = n.area.clone();
-        let focus = d.focus == Focus::Note && d.stage == Stage::Ready;
+        let focus = d.focus == Focus::Note && d.phase == Phase::Ready;
         area.set_block(
             Block::default()
                 .borders(Borders::ALL)
@@ -85,7 +85,7 @@ pub fn draw(f: &mut Frame, app: &App, body: Rect, d: &Dialog) {
     if let Some((want, got)) = &d.typed
         && y < inner.bottom()
     {
-        let focus = d.focus == Focus::Typed && d.stage == Stage::Ready;
+        let focus = d.focus == Focus::Typed && d.phase == Phase::Ready;
         f.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled(format!("Type {want} to confirm: "), th.warn),
@@ -100,9 +100,9 @@ pub fn draw(f: &mut Frame, app: &App, body: Rect, d: &Dialog) {
         );
         y += 1;
     }
-    let status = match (&d.stage, &d.error) {
-        (Stage::Counting, _) => Line::styled("counting the failed jobs…", th.dim),
-        (Stage::Sent, _) => Line::styled("working… (the result shows here when it lands)", th.dim),
+    let status = match (&d.phase, &d.error) {
+        (Phase::Counting, _) => Line::styled("counting the failed jobs…", th.dim),
+        (Phase::Sent, _) => Line::styled("working… (the result shows here when it lands)", th.dim),
         (_, Some(e)) => Line::styled(sanitize::clean(e), th.crit),
         _ => Line::raw(""),
     };
@@ -116,7 +116,7 @@ pub fn draw(f: &mut Frame, app: &App, body: Rect, d: &Dialog) {
             },
         );
     }
-    let hint = if d.stage == Stage::Sent {
+    let hint = if d.phase == Phase::Sent {
         String::new()
     } else if !d.has_fields() {
         "y confirm · n / Esc cancel".into()
@@ -126,7 +126,7 @@ pub fn draw(f: &mut Frame, app: &App, body: Rect, d: &Dialog) {
         "Enter confirm · Esc cancel".into()
     };
     let hy = inner.bottom().saturating_sub(1);
-    if hy > y || (hy == y && d.stage != Stage::Sent && d.error.is_none()) {
+    if hy > y || (hy == y && d.phase != Phase::Sent && d.error.is_none()) {
         f.render_widget(
             Paragraph::new(Line::styled(hint, th.dim)),
             Rect {

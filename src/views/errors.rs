@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 
-use super::widgets::{Cell, age, draw_doc, draw_list, heading, kv, kv_styled, list_title, txt};
+use super::widgets::{ListCell, age, draw_doc, draw_list, heading, kv, kv_styled, list_title, txt};
 use crate::domain::model::ErrorPattern;
 use crate::state::App;
 
@@ -45,21 +45,21 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             let crit = p.is_critical();
             vec![
                 if crit {
-                    Cell::from("✖ CRIT").style(th.crit)
+                    ListCell::from("✖ CRIT").style(th.crit)
                 } else {
-                    Cell::from("▲ warn").style(th.warn)
+                    ListCell::from("▲ warn").style(th.warn)
                 },
-                Cell::from(txt(&p.workflow_name, 60)),
-                Cell::from(txt(&p.error_type, 30)),
-                Cell::from(format!("{:>5}", p.count)),
-                Cell::from(format!("{:>6}", age(now, p.first_seen))),
-                Cell::from(format!("{:>6}", age(now, p.last_seen))),
+                ListCell::from(txt(&p.workflow_name, 60)),
+                ListCell::from(txt(&p.error_type, 30)),
+                ListCell::from(format!("{:>5}", p.count)),
+                ListCell::from(format!("{:>6}", age(now, p.first_seen))),
+                ListCell::from(format!("{:>6}", age(now, p.last_seen))),
                 if p.is_retriable() {
-                    Cell::from("↻ yes").style(th.info)
+                    ListCell::from("↻ yes").style(th.info)
                 } else {
-                    Cell::from("no").style(th.dim)
+                    ListCell::from("no").style(th.dim)
                 },
-                Cell::from(p.examples.first().map_or(String::new(), |e| txt(e, 80))),
+                ListCell::from(p.examples.first().map_or(String::new(), |e| txt(e, 80))),
             ]
         },
     );

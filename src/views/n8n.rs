@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row as TRow, Table as TTable};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::widgets::{age, block, pad, status_style, txt};
 use crate::domain::refresh::ViewId;
@@ -88,7 +88,7 @@ fn table(
     let h = area.height.saturating_sub(1) as usize;
     let off = if h == 0 { 0 } else { sel.saturating_sub(h - 1) };
     let focused = app.n8n_focused();
-    let body: Vec<TRow> = rows
+    let body: Vec<Row> = rows
         .into_iter()
         .enumerate()
         .skip(off)
@@ -98,12 +98,12 @@ fn table(
             if focused && i == sel {
                 style = style.patch(th.selected);
             }
-            TRow::new(cells).style(style)
+            Row::new(cells).style(style)
         })
         .collect();
     f.render_widget(
-        TTable::new(body, widths.to_vec())
-            .header(TRow::new(header.iter().map(|h| Cell::from(*h))).style(th.header))
+        Table::new(body, widths.to_vec())
+            .header(Row::new(header.iter().map(|h| Cell::from(*h))).style(th.header))
             .column_spacing(1),
         area,
     );

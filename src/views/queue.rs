@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
 use super::widgets::{
-    Cell, age, block, depth_sev, draw_doc, draw_lines, draw_list, heading, json_lines, kv,
+    ListCell, age, block, depth_sev, draw_doc, draw_lines, draw_list, heading, json_lines, kv,
     kv_styled, list_title, pad, status_style, txt,
 };
 use crate::domain::model::{Job, QueueDepth, thousands};
@@ -60,13 +60,13 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         "no jobs match",
         |j: &Job| {
             vec![
-                Cell::from(format!("{:>6}", age(now, j.created_at))),
-                Cell::from(txt(&j.job_type, 40)),
-                Cell::from(txt(&j.status, 12)).style(status_style(th, &j.status)),
-                Cell::from(format!("{:>4}", j.priority)),
-                Cell::from(format!("{:>2}/{}", j.attempts, j.max_attempts)),
-                Cell::from(j.scheduled_for.map_or("—".into(), |t| age(now, t))),
-                Cell::from(
+                ListCell::from(format!("{:>6}", age(now, j.created_at))),
+                ListCell::from(txt(&j.job_type, 40)),
+                ListCell::from(txt(&j.status, 12)).style(status_style(th, &j.status)),
+                ListCell::from(format!("{:>4}", j.priority)),
+                ListCell::from(format!("{:>2}/{}", j.attempts, j.max_attempts)),
+                ListCell::from(j.scheduled_for.map_or("—".into(), |t| age(now, t))),
+                ListCell::from(
                     j.error_message
                         .as_deref()
                         .map_or(String::new(), |e| txt(e, 80)),

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::widgets::{
-    Cell, age, block, draw_list, list_title, money, opt_money, pad, status_style, txt,
+    ListCell, age, block, draw_list, list_title, money, opt_money, pad, status_style, txt,
 };
 use crate::domain::model::{Discrepancy, ReconRun, thousands};
 use crate::state::App;
@@ -37,11 +37,11 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         "no reconciliation runs",
         |r: &ReconRun| {
             vec![
-                Cell::from(r.reconciliation_date.map_or("—".into(), |d| d.to_string())),
-                Cell::from(txt(&r.status, 12)).style(status_style(th, &r.status)),
-                Cell::from(format!("{:>8}", thousands(r.stripe_count))),
-                Cell::from(format!("{:>8}", thousands(r.db_count))),
-                Cell::from(format!(
+                ListCell::from(r.reconciliation_date.map_or("—".into(), |d| d.to_string())),
+                ListCell::from(txt(&r.status, 12)).style(status_style(th, &r.status)),
+                ListCell::from(format!("{:>8}", thousands(r.stripe_count))),
+                ListCell::from(format!("{:>8}", thousands(r.db_count))),
+                ListCell::from(format!(
                     "{:>5} {}",
                     thousands(r.discrepancy_count),
                     if r.discrepancy_count > 0 {
@@ -55,7 +55,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 } else {
                     th.ok
                 }),
-                Cell::from(format!("{} ago", age(now, r.created_at))),
+                ListCell::from(format!("{} ago", age(now, r.created_at))),
             ]
         },
     );
@@ -123,13 +123,13 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
                 _ => "—".into(),
             };
             vec![
-                Cell::from(txt(&d.kind, 20)).style(th.warn),
-                Cell::from(d.stripe_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
-                Cell::from(d.db_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
-                Cell::from(format!("{:>10}", opt_money(d.stripe_amount))),
-                Cell::from(format!("{:>10}", opt_money(d.db_amount))),
-                Cell::from(txt(&d.status, 10)).style(status_style(th, &d.status)),
-                Cell::from(format!("{diff:>11}")),
+                ListCell::from(txt(&d.kind, 20)).style(th.warn),
+                ListCell::from(d.stripe_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
+                ListCell::from(d.db_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
+                ListCell::from(format!("{:>10}", opt_money(d.stripe_amount))),
+                ListCell::from(format!("{:>10}", opt_money(d.db_amount))),
+                ListCell::from(txt(&d.status, 10)).style(status_style(th, &d.status)),
+                ListCell::from(format!("{diff:>11}")),
             ]
         },
     );

@@ -5,8 +5,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 
 use super::widgets::{
-    Cell, age, bar, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, opt_dur,
-    status_style, txt,
+    ListCell, age, bar, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title,
+    opt_dur, status_style, txt,
 };
 use crate::domain::model::Run;
 use crate::state::App;
@@ -58,16 +58,16 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 0.0
             };
             let tail = match (&r.error_message, &r.current_step) {
-                (Some(e), _) => Cell::from(txt(e, 80)).style(th.crit),
-                (None, Some(s)) if r.completed_at.is_none() => Cell::from(txt(s, 80)),
-                _ => Cell::from(""),
+                (Some(e), _) => ListCell::from(txt(e, 80)).style(th.crit),
+                (None, Some(s)) if r.completed_at.is_none() => ListCell::from(txt(s, 80)),
+                _ => ListCell::from(""),
             };
             vec![
-                Cell::from(format!("{:>6}", age(now, r.started_at))),
-                Cell::from(txt(&r.status, 12)).style(status_style(th, &r.status)),
-                Cell::from(txt(&r.workflow_name, 60)),
-                Cell::from(format!("{}{:>2}/{}", bar(ratio, 5), done, total)),
-                Cell::from(format!("{:>8}", opt_dur(r.duration_ms))),
+                ListCell::from(format!("{:>6}", age(now, r.started_at))),
+                ListCell::from(txt(&r.status, 12)).style(status_style(th, &r.status)),
+                ListCell::from(txt(&r.workflow_name, 60)),
+                ListCell::from(format!("{}{:>2}/{}", bar(ratio, 5), done, total)),
+                ListCell::from(format!("{:>8}", opt_dur(r.duration_ms))),
                 tail,
             ]
         },

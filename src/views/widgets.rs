@@ -155,8 +155,8 @@ pub fn status_style(t: &Theme, status: &str) -> Style {
 }
 
 /// A status cell: the sanitised word in its style.
-pub fn status_cell(t: &Theme, status: &str) -> Cell {
-    Cell::from(sanitize::clean_trunc(status, 24)).style(status_style(t, status))
+pub fn status_cell(t: &Theme, status: &str) -> ListCell {
+    ListCell::from(sanitize::clean_trunc(status, 24)).style(status_style(t, status))
 }
 
 /// Untrusted text for a cell (one line, cut at `max` columns).
@@ -203,21 +203,21 @@ pub fn list_title<T: Row>(t: &Table<T>, name: &str, filter: &str) -> String {
 
 /// One cell of a list row: its text (one line; formatted and sanitised by the view) and style.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Cell {
+pub struct ListCell {
     text: Cow<'static, str>,
     style: Style,
 }
 
-impl<T: Into<Cow<'static, str>>> From<T> for Cell {
+impl<T: Into<Cow<'static, str>>> From<T> for ListCell {
     fn from(text: T) -> Self {
-        Cell {
+        ListCell {
             text: text.into(),
             style: Style::default(),
         }
     }
 }
 
-impl Cell {
+impl ListCell {
     pub fn style(mut self, style: impl Into<Style>) -> Self {
         self.style = style.into();
         self
@@ -241,7 +241,7 @@ pub fn draw_list<T: Row>(
     header: &[&str],
     widths: &[Constraint],
     empty: &str,
-    mut row: impl FnMut(&T) -> Vec<Cell>,
+    mut row: impl FnMut(&T) -> Vec<ListCell>,
 ) {
     let blk = block(th, title, true);
     let inner = blk.inner(area);
@@ -290,7 +290,7 @@ pub fn draw_list<T: Row>(
         y += 1;
     }
     if table.has_more && off + h >= table.len() && y < inner.bottom() {
-        let more = [Cell::from("… more below (loading on scroll)")];
+        let more = [ListCell::from("… more below (loading on scroll)")];
         draw_row(buf, inner, y, &cols, th.dim, &more);
     }
 }
@@ -324,7 +324,7 @@ fn column_areas(area: Rect, widths: &[Constraint]) -> Vec<Col> {
 }
 
 /// One table row at `y`: the row style across the table's width, then each cell.
-fn draw_row(buf: &mut Buffer, area: Rect, y: u16, cols: &[Col], style: Style, cells: &[Cell]) {
+fn draw_row(buf: &mut Buffer, area: Rect, y: u16, cols: &[Col], style: Style, cells: &[ListCell]) {
     set_style(
         buf,
         Rect {
@@ -629,9 +629,9 @@ mod tests {
                     cell_text(&mut got, col.offset(area.x, area.y), h);
                 }
                 for (i, r) in rows.iter().take(area.height as usize - 1).enumerate() {
-                    let cells: Vec<Cell> = r
+                    let cells: Vec<ListCell> = r
                         .iter()
-                        .map(|(t, s)| Cell::from(t.to_string()).style(*s))
+                        .map(|(t, s)| ListCell::from(t.to_string()).style(*s))
                         .collect();
                     draw_row(
                         &mut got,

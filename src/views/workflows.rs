@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
 use super::widgets::{
-    Cell, age, block, draw_lines, draw_list, list_title, opt_dur, pad, pct, status_style, txt,
+    ListCell, age, block, draw_lines, draw_list, list_title, opt_dur, pad, pct, status_style, txt,
 };
 use crate::domain::model::WorkflowStats;
 use crate::state::App;
@@ -44,10 +44,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 _ => "· ",
             };
             vec![
-                Cell::from(txt(&w.workflow.name, 60)),
-                Cell::from(format!("{sym}{}", txt(status, 12))).style(status_style(th, status)),
-                Cell::from(format!("{:>5}", w.runs)),
-                Cell::from(format!(
+                ListCell::from(txt(&w.workflow.name, 60)),
+                ListCell::from(format!("{sym}{}", txt(status, 12))).style(status_style(th, status)),
+                ListCell::from(format!("{:>5}", w.runs)),
+                ListCell::from(format!(
                     "{:>7}",
                     w.success_rate.map_or_else(|| "—".into(), pct)
                 ))
@@ -56,10 +56,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                     Some(r) if r < 0.98 => th.warn,
                     _ => th.base,
                 }),
-                Cell::from(format!("{:>7}", opt_dur(w.p95_ms))),
+                ListCell::from(format!("{:>7}", opt_dur(w.p95_ms))),
                 match (&w.last_error, w.last_error_at) {
-                    (Some(e), Some(t)) => Cell::from(format!("{} {}", age(now, t), txt(e, 80))),
-                    _ => Cell::from("—").style(th.dim),
+                    (Some(e), Some(t)) => ListCell::from(format!("{} {}", age(now, t), txt(e, 80))),
+                    _ => ListCell::from("—").style(th.dim),
                 },
             ]
         },
