@@ -3,6 +3,7 @@
 //! toast. Snapshots from fixtures, and whole flows on real databases (Postgres and SQLite).
 
 mod common;
+mod fixtures;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
@@ -12,7 +13,7 @@ use opsdeck::domain::action::{Action, Actor, JobSelect, Outcome};
 use opsdeck::domain::mode::Mode;
 use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::{App, Effect, Msg, Overlay, fixtures};
+use opsdeck::state::{App, Effect, Msg, Overlay};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

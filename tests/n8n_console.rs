@@ -1,6 +1,8 @@
 //! n8n in the console: the pane beside the database lists, the status bar (up / down with its
 //! age), the selection (`n`) and the actions it offers. Fixture data, fixed clock.
 
+mod fixtures;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
 use opsdeck::domain::action::Action;
@@ -9,7 +11,7 @@ use opsdeck::domain::n8n::{N8nDown, N8nPolled, N8nSnapshot};
 use opsdeck::domain::n8n::{N8nExecution, N8nTag, N8nWorkflow};
 use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
 use opsdeck::keymap::{KeyAction, Keymap};
-use opsdeck::state::{App, Effect, Msg, fixtures};
+use opsdeck::state::{App, Effect, Msg};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -1,12 +1,14 @@
 //! A snapshot per view at 80×24 and 160×48 from fixture data (fixed `now`), plus details,
 //! empty states, the disconnected state, overlays and a too-small terminal.
 
+mod fixtures;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
 use opsdeck::domain::mode::Mode;
 use opsdeck::domain::refresh::{Listen, Loaded, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::{App, Effect, Msg, fixtures};
+use opsdeck::state::{App, Effect, Msg};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

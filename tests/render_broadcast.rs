@@ -1,6 +1,8 @@
 //! The broadcast screens: compose in TEST and LIVE (they must look different), the typed
 //! confirmation and countdown, and the progress view. Pure state + TestBackend snapshots.
 
+mod fixtures;
+
 use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -17,7 +19,7 @@ use opsdeck::domain::refresh::{Listen, Loaded};
 use opsdeck::keymap::Keymap;
 use opsdeck::state::awaiting::Confirm;
 use opsdeck::state::broadcast::{BcEffect, BcMsg, Stage};
-use opsdeck::state::{App, Effect, Msg, Overlay, fixtures};
+use opsdeck::state::{App, Effect, Msg, Overlay};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

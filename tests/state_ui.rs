@@ -1,6 +1,8 @@
 //! Pure state tests: navigation, filter, sort, selection kept by id across refreshes, paging,
 //! coalesced reads, connection loss, palette completion. No terminal, no database.
 
+mod fixtures;
+
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::domain::mode::Mode;
@@ -8,7 +10,7 @@ use opsdeck::domain::model::Run;
 use opsdeck::domain::refresh::{LoadKind, LoadReq, Loaded, PAGE, Payload, ViewId};
 use opsdeck::keymap::Keymap;
 use opsdeck::state::Busy;
-use opsdeck::state::{App, Conn, Effect, LaterMsg, Msg, fixtures};
+use opsdeck::state::{App, Conn, Effect, LaterMsg, Msg};
 use opsdeck::theme::Theme;
 use uuid::Uuid;
 

@@ -6,7 +6,10 @@ use opsdeck::domain::mode::Mode;
 use opsdeck::domain::model::Overview;
 use opsdeck::domain::refresh::{Listen, LoadKind, Loaded, Payload, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::{App, Effect, Msg, fixtures};
+use opsdeck::state::{App, Effect, Msg};
+
+#[path = "../../tests/fixtures/mod.rs"]
+mod fixtures;
 use opsdeck::theme::Theme;
 use uuid::Uuid;
 

@@ -7,7 +7,6 @@ pub mod broadcast;
 pub mod capacity;
 pub mod conn;
 pub mod dialog;
-pub mod fixtures;
 pub mod inflight;
 mod keys;
 pub mod list;
