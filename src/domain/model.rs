@@ -8,23 +8,6 @@ use uuid::Uuid;
 
 pub type Ts = DateTime<Utc>;
 
-/// A count that may be capped ("10,000+") rather than scanned to the end.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Count {
-    pub n: i64,
-    pub capped: bool,
-}
-
-impl Count {
-    pub fn exact(n: i64) -> Self {
-        Count { n, capped: false }
-    }
-    pub fn display(&self) -> String {
-        let s = thousands(self.n);
-        if self.capped { format!("{s}+") } else { s }
-    }
-}
-
 pub fn thousands(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
@@ -169,7 +152,7 @@ pub struct QueueDepth {
     pub by_type: Vec<(String, String, i64)>,
     pub oldest_pending_at: Option<Ts>,
     /// Completed in the last hour (from the per-minute rollup, exact).
-    pub completed_last_hour: Count,
+    pub completed_last_hour: i64,
 }
 
 impl QueueDepth {
@@ -496,15 +479,7 @@ mod tests {
 
     #[test]
     fn counts_display() {
-        assert_eq!(
-            Count {
-                n: 10_000,
-                capped: true
-            }
-            .display(),
-            "10,000+"
-        );
-        assert_eq!(Count::exact(999).display(), "999");
+        assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

@@ -21,6 +21,7 @@ use super::batch::placeholders;
 use super::catalog::ErrDef;
 use super::queue::Claimed;
 use crate::api::db::{Db, Tx, Val};
+use crate::domain::broadcast::{valid_email, valid_phone};
 
 /// What the worker needs to know to deliver one message.
 #[derive(Debug, Clone)]
@@ -218,21 +219,11 @@ pub fn unreachable(d: &Delivery) -> Option<ErrDef> {
             _ => Some(super::catalog::TWILIO_INVALID),
         },
         "email" => match d.email.as_deref() {
-            Some(e) if e.contains('@') && e.contains('.') => None,
+            Some(e) if valid_email(e) => None,
             _ => Some(("validation", "SendGrid 400: invalid recipient address")),
         },
         _ => Some(("validation", "unknown delivery channel")),
     }
-}
-
-/// E.164-ish: a leading +, then 8 to 15 digits (spaces allowed).
-pub fn valid_phone(p: &str) -> bool {
-    let p = p.trim();
-    let Some(rest) = p.strip_prefix('+') else {
-        return false;
-    };
-    let digits: Vec<char> = rest.chars().filter(|c| !c.is_whitespace()).collect();
-    (8..=15).contains(&digits.len()) && digits.iter().all(|c| c.is_ascii_digit())
 }
 
 /// How one delivery ended.

@@ -97,7 +97,7 @@ fn queue_tile(f: &mut Frame, th: &Theme, o: &Overview, app: &App, r: Rect) {
             format!(
                 "{} processing · {} done last hour",
                 thousands(q.processing),
-                q.completed_last_hour.display()
+                thousands(q.completed_last_hour)
             ),
             th.dim,
         ),

@@ -143,7 +143,7 @@ fn summary(app: &App, d: &QueueDepth) -> Line<'static> {
         Span::styled("  processing ", th.dim),
         Span::styled(thousands(d.processing), th.base),
         Span::styled("  done last hour ", th.dim),
-        Span::styled(d.completed_last_hour.display(), th.base),
+        Span::styled(thousands(d.completed_last_hour), th.base),
     ])
 }
 

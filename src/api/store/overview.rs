@@ -61,7 +61,7 @@ impl Store {
             q.by_type.push((r.s("job_type"), status, n));
         }
         q.oldest_pending_at = one.ts("t");
-        q.completed_last_hour = Count::exact(one.n("n"));
+        q.completed_last_hour = one.n("n");
         Ok(q)
     }
 

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::runs::{H, err_row, job_vals};
 use crate::api::db::{Tx, Val};
+use crate::domain::broadcast::valid_phone;
 use crate::sim::batch::{Rows, uuid};
-use crate::sim::broadcast::valid_phone;
 use crate::sim::catalog::TWILIO_INVALID;
 use crate::sim::seed::{VENUE_B, World};
 
