@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{Fail, Globals, load_config, open_store, target};
 use crate::api::Store;
 use crate::api::actions::{ActionCtx, can_act, execute};
-use crate::api::store::Val;
+use crate::api::store::IdTable;
 use crate::config;
 use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 
@@ -292,14 +292,14 @@ async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
             jobs: jobs_of(store, &jobs).await?,
         },
         Request::RetryRun { run } => {
-            let id = id_of(store, "workflow_executions", "run", &run).await?;
+            let id = id_of(store, IdTable::Runs, "run", &run).await?;
             Action::RetryRun {
                 run: id,
                 label: short(&id),
             }
         }
         Request::CancelRun { run } => {
-            let id = id_of(store, "workflow_executions", "run", &run).await?;
+            let id = id_of(store, IdTable::Runs, "run", &run).await?;
             Action::CancelRun {
                 run: id,
                 label: short(&id),
@@ -310,7 +310,13 @@ async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
             approve,
             note,
         } => {
-            let id = id_of(store, "approval_requests", "approval request", &request).await?;
+            let id = id_of(
+                store,
+                IdTable::ApprovalRequests,
+                "approval request",
+                &request,
+            )
+            .await?;
             Action::Decide {
                 request: id,
                 label: approval_label(store, id).await,
@@ -319,7 +325,13 @@ async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
             }
         }
         Request::Resend { request } => {
-            let id = id_of(store, "approval_requests", "approval request", &request).await?;
+            let id = id_of(
+                store,
+                IdTable::ApprovalRequests,
+                "approval request",
+                &request,
+            )
+            .await?;
             Action::ResendDecision {
                 request: id,
                 label: approval_label(store, id).await,
@@ -330,13 +342,7 @@ async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
             note,
             ignore,
         } => {
-            let id = id_of(
-                store,
-                "reconciliation_discrepancies",
-                "discrepancy",
-                &discrepancy,
-            )
-            .await?;
+            let id = id_of(store, IdTable::Discrepancies, "discrepancy", &discrepancy).await?;
             Action::Resolve {
                 discrepancy: id,
                 label: short(&id),
@@ -363,7 +369,7 @@ fn db_err(e: sqlx::Error) -> Fail {
 }
 
 /// A full uuid, or a unique prefix of at least 6 hex characters.
-async fn id_of(store: &Store, table: &str, what: &str, s: &str) -> Result<Uuid, Fail> {
+async fn id_of(store: &Store, table: IdTable, what: &str, s: &str) -> Result<Uuid, Fail> {
     let s = s.trim();
     if let Ok(id) = Uuid::parse_str(s) {
         return Ok(id);
@@ -378,17 +384,10 @@ async fn id_of(store: &Store, table: &str, what: &str, s: &str) -> Result<Uuid, 
             ),
         ));
     }
-    let rows = store
-        .db
-        .fetch_all(
-            &format!("SELECT id FROM {table} WHERE CAST(id AS TEXT) LIKE $1 LIMIT 2"),
-            &[Val::Text(format!("{}%", s.to_lowercase()))],
-        )
-        .await
-        .map_err(db_err)?;
-    match rows.len() {
-        1 => Ok(rows[0].id("id")),
-        0 => Err(Fail::new(2, format!("no {what} with id {s}"))),
+    let ids = store.ids_with_prefix(table, s).await.map_err(db_err)?;
+    match ids.as_slice() {
+        [id] => Ok(*id),
+        [] => Err(Fail::new(2, format!("no {what} with id {s}"))),
         _ => Err(Fail::new(
             2,
             format!("{s} matches several {what}s: give more characters"),
@@ -396,7 +395,12 @@ async fn id_of(store: &Store, table: &str, what: &str, s: &str) -> Result<Uuid, 
     }
 }
 
-async fn ids_of(store: &Store, table: &str, what: &str, v: &[String]) -> Result<Vec<Uuid>, Fail> {
+async fn ids_of(
+    store: &Store,
+    table: IdTable,
+    what: &str,
+    v: &[String],
+) -> Result<Vec<Uuid>, Fail> {
     if v.is_empty() {
         return Err(Fail::new(2, format!("give at least one {what} id")));
     }
@@ -410,16 +414,12 @@ async fn ids_of(store: &Store, table: &str, what: &str, v: &[String]) -> Result<
 /// Job ids labelled "1a2b3c4d email.send (failed)" for the confirmation.
 async fn jobs_of(store: &Store, v: &[String]) -> Result<Vec<Named>, Fail> {
     let mut out = Vec::new();
-    for id in ids_of(store, "job_queue", "job", v).await? {
+    for id in ids_of(store, IdTable::Jobs, "job", v).await? {
         let label = store
-            .db
-            .fetch_optional(
-                "SELECT job_type, status FROM job_queue WHERE id = $1",
-                &[Val::Uuid(id)],
-            )
+            .job_type_status(id)
             .await
             .map_err(db_err)?
-            .map(|r| format!("{} {} ({})", short(&id), r.s("job_type"), r.s("status")))
+            .map(|(t, st)| format!("{} {t} ({st})", short(&id)))
             .unwrap_or_else(|| short(&id));
         out.push(Named::new(id, label));
     }
@@ -427,18 +427,10 @@ async fn jobs_of(store: &Store, v: &[String]) -> Result<Vec<Named>, Fail> {
 }
 
 async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
-    let r = store
-        .db
-        .fetch_optional(
-            "SELECT id, name FROM workflows WHERE name = $1",
-            &[Val::Text(s.to_string())],
-        )
-        .await
-        .map_err(db_err)?;
-    if let Some(r) = r {
-        return Ok(Named::new(r.id("id"), r.s("name")));
+    if let Some(w) = store.workflow_named(s).await.map_err(db_err)? {
+        return Ok(w);
     }
-    let id = id_of(store, "workflows", "workflow", s)
+    let id = id_of(store, IdTable::Workflows, "workflow", s)
         .await
         .map_err(|_| {
             Fail::new(
@@ -449,16 +441,11 @@ async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
                 ),
             )
         })?;
-    let r = store
-        .db
-        .fetch_optional(
-            "SELECT id, name FROM workflows WHERE id = $1",
-            &[Val::Uuid(id)],
-        )
+    store
+        .workflow_by_id(id)
         .await
         .map_err(db_err)?
-        .ok_or_else(|| Fail::new(2, format!("no workflow with id {id}")))?;
-    Ok(Named::new(r.id("id"), r.s("name")))
+        .ok_or_else(|| Fail::new(2, format!("no workflow with id {id}")))
 }
 
 async fn workflows_of(store: &Store, v: &[String]) -> Result<Vec<Named>, Fail> {
@@ -473,16 +460,9 @@ async fn workflows_of(store: &Store, v: &[String]) -> Result<Vec<Named>, Fail> {
 }
 
 async fn event_of(store: &Store, s: &str) -> Result<Named, Fail> {
-    let r = store
-        .db
-        .fetch_all(
-            "SELECT id, name FROM events WHERE name = $1 LIMIT 2",
-            &[Val::Text(s.to_string())],
-        )
-        .await
-        .map_err(db_err)?;
-    match r.len() {
-        1 => return Ok(Named::new(r[0].id("id"), r[0].s("name"))),
+    let mut named = store.events_named(s).await.map_err(db_err)?;
+    match named.len() {
+        1 => return Ok(named.remove(0)),
         2 => {
             return Err(Fail::new(
                 2,
@@ -494,30 +474,20 @@ async fn event_of(store: &Store, s: &str) -> Result<Named, Fail> {
         }
         _ => {}
     }
-    let id = id_of(store, "events", "event", s).await?;
-    let r = store
-        .db
-        .fetch_optional(
-            "SELECT id, name FROM events WHERE id = $1",
-            &[Val::Uuid(id)],
-        )
+    let id = id_of(store, IdTable::Events, "event", s).await?;
+    store
+        .event_by_id(id)
         .await
         .map_err(db_err)?
-        .ok_or_else(|| Fail::new(2, format!("no event with id {id}")))?;
-    Ok(Named::new(r.id("id"), r.s("name")))
+        .ok_or_else(|| Fail::new(2, format!("no event with id {id}")))
 }
 
 /// "Kai Duarte × Maison Noor" for a rate negotiation, else the short id.
 async fn approval_label(store: &Store, id: Uuid) -> String {
     store
-        .db
-        .fetch_optional(
-            "SELECT model_name, designer_name FROM rate_negotiations WHERE approval_request_id = $1",
-            &[Val::Uuid(id)],
-        )
+        .negotiation_label(id)
         .await
         .ok()
         .flatten()
-        .map(|r| format!("{} × {}", r.s("model_name"), r.s("designer_name")))
         .unwrap_or_else(|| short(&id))
 }

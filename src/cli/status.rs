@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::{Globals, load_config, target};
 use crate::api::Store;
-use crate::api::store::Val;
 use crate::config;
 use crate::domain::model::{Overview, Ts};
 
@@ -69,14 +68,7 @@ async fn health(store: &Store, o: &Overview, now: Ts) -> anyhow::Result<Health> 
     let patterns = store
         .error_patterns(now - chrono::Duration::hours(1))
         .await?;
-    let overdue = store
-        .db
-        .fetch_one(
-            "SELECT count(*) AS n FROM approval_requests WHERE status = 'pending' AND expires_at < $1",
-            &[Val::Ts(now)],
-        )
-        .await?
-        .n("n");
+    let overdue = store.overdue_approvals(now).await?;
     Ok(Health {
         depth: o.queue.depth(),
         critical_patterns: patterns

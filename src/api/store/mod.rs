@@ -3,6 +3,7 @@
 //! counted exactly through partial indexes.
 
 mod lists;
+mod lookup;
 mod overview;
 mod rows;
 pub mod window;
@@ -13,6 +14,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 pub use crate::api::db::{Backend, ConnectError, Db, DbRow, Tx, Val};
 use crate::config::DbTarget;
+pub use lookup::IdTable;
 pub use rows::stale_resume_sql;
 
 static PG_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
