@@ -9,8 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::TestStore;
 use common::http_fake::{HttpFake, Response};
-use opsdeck::api::actions::{ActionCtx, can_act, execute, http_client};
+use opsdeck::api::actions::{ActionCtx, execute, http_client};
 use opsdeck::api::store::Val;
+use opsdeck::api::store::actions::can_act;
 use opsdeck::domain::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 use uuid::Uuid;
 
@@ -963,7 +964,7 @@ async fn bulk_retry_growth_body(s: TestStore) {
         ..select
     };
     assert_eq!(
-        opsdeck::api::actions::count_failed(&s, &select)
+        opsdeck::api::store::actions::count_failed(&s, &select)
             .await
             .unwrap(),
         3

@@ -7,8 +7,9 @@ mod fixtures;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
-use opsdeck::api::actions::{ActionCtx, count_failed, execute};
+use opsdeck::api::actions::{ActionCtx, execute};
 use opsdeck::api::db::Val;
+use opsdeck::api::store::actions::count_failed;
 use opsdeck::domain::action::{Action, Actor, JobSelect, Outcome};
 use opsdeck::domain::mode::Mode;
 use opsdeck::domain::refresh::{Listen, Loaded, ViewId};

@@ -5,12 +5,13 @@
 use chrono::Utc;
 
 use crate::api::Store;
-use crate::api::actions::{ActionCtx, count_failed, execute};
+use crate::api::actions::{ActionCtx, execute};
 use crate::api::broadcast::{
     BroadcastCtx, approve, awaiting, cancel, cancel_waiting, event_choices, follow_up, prepare,
     progress, retry_failed, send,
 };
 use crate::api::refresh;
+use crate::api::store::actions::count_failed;
 use crate::domain::action::ActionReport;
 use crate::domain::refresh::{LoadReq, Loaded};
 use crate::state::broadcast::{BcEffect, BcMsg};

@@ -20,8 +20,9 @@ use chrono::Utc;
 use tokio::sync::Mutex;
 
 use crate::api::Store;
-use crate::api::actions::{ActionCtx, count_failed, execute};
+use crate::api::actions::{ActionCtx, execute};
 use crate::api::refresh;
+use crate::api::store::actions::count_failed;
 use crate::config::DbTarget;
 use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Outcome};
 use crate::domain::mode::Mode;

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::{Fail, Globals, load_config, open_store, target};
 use crate::api::Store;
-use crate::api::actions::{ActionCtx, can_act, execute};
+use crate::api::actions::{ActionCtx, execute};
 use crate::api::store::IdTable;
+use crate::api::store::actions::can_act;
 use crate::config;
 use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 
@@ -236,7 +237,7 @@ fn confirm(action: &Action, count: Option<i64>) -> Result<(), Fail> {
 }
 
 async fn count_failed(store: &Store, s: &JobSelect) -> Result<i64, Fail> {
-    crate::api::actions::count_failed(store, s)
+    crate::api::store::actions::count_failed(store, s)
         .await
         .map_err(|e| Fail::new(2, crate::api::db::describe_sqlx(&e)))
 }

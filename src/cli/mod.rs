@@ -272,7 +272,7 @@ pub async fn console(g: &Globals) -> ExitCode {
             if !read_only {
                 // a role that may not change the action tables gets a read-only console
                 // rather than a console whose every action fails
-                match crate::api::actions::can_act(&store).await {
+                match crate::api::store::actions::can_act(&store).await {
                     Ok(true) => {}
                     Ok(false) => {
                         read_only = true;

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value as Json, json};
 
 use super::{N8nClient, N8nError};
-use crate::api::actions::{ActionCtx, audit_alone};
-use crate::api::db::Val;
+use crate::api::actions::ActionCtx;
 use crate::api::store::Store;
+use crate::api::store::actions::{audit_alone, last_n8n_retry};
 use crate::domain::action::{Action, ActionReport, Outcome};
 use crate::domain::sanitize::clean;
 
@@ -83,7 +83,7 @@ async fn report(
 ) -> ActionReport {
     let audit_id = audit_alone(
         store,
-        ctx,
+        &ctx.actor,
         action,
         now,
         d.before.clone(),
@@ -193,17 +193,7 @@ async fn retry(store: &Store, c: &N8nClient, id: &str, label: &str) -> Done {
 
 /// "already retried by maya@ops at 03:12 UTC (as 1043)" when an ok retry is on record.
 async fn previous_retry(store: &Store, id: &str) -> Option<String> {
-    let r = store
-        .db
-        .fetch_optional(
-            "SELECT operator, at, after FROM operator_actions WHERE target_type = 'n8n_execution' \
-             AND target_id = $1 AND action = 'n8n.execution.retry' AND outcome = 'ok' \
-             ORDER BY at DESC LIMIT 1",
-            &[Val::Text(id.to_string())],
-        )
-        .await
-        .ok()??;
-    let after = r.json("after");
+    let (operator, at, after) = last_n8n_retry(store, id).await.ok()??;
     let as_ = after
         .as_ref()
         .and_then(|a| a.get("retried_as"))
@@ -213,9 +203,8 @@ async fn previous_retry(store: &Store, id: &str) -> Option<String> {
     Some(format!(
         "n8n execution {} already retried by {}{}{as_}",
         clean(id),
-        clean(&r.s("operator")),
-        r.ts("at")
-            .map(|t| format!(" at {}", t.format("%H:%M UTC")))
+        clean(&operator),
+        at.map(|t| format!(" at {}", t.format("%H:%M UTC")))
             .unwrap_or_default()
     ))
 }

@@ -2,6 +2,7 @@
 //! Every read is bounded (windowed over the per-minute rollups, or limited); open states are
 //! counted exactly through partial indexes.
 
+pub mod actions;
 mod lists;
 mod lookup;
 mod overview;

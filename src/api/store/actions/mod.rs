@@ -1,7 +1,7 @@
 //! Operator actions, applied. Each one is a single transaction: a conditional update on the
 //! state the operator saw (`… WHERE id = $1 AND status = 'failed'`) plus exactly one
 //! `operator_actions` row, whatever the outcome. A lost race is a `Conflict` that names who got
-//! there first; nothing is retried silently. The TUI and the CLI both come through [`execute`].
+//! there first; nothing is retried silently. The TUI and the CLI both come through `api::actions::execute`, which calls [`run`].
 
 use std::time::Duration;
 
@@ -10,7 +10,6 @@ use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
 use crate::api::db::{Tx, Val, describe_sqlx};
-use crate::api::n8n::N8nClient;
 use crate::api::store::{Query, Store};
 use crate::domain::action::{Action, ActionReport, Actor, Outcome};
 use crate::domain::sanitize::clean;
@@ -21,50 +20,13 @@ mod recon;
 mod runs;
 mod workflows;
 
-use approvals::{decide, resend, tell_n8n};
+pub use approvals::record_resume;
+use approvals::{decide, resend};
 pub use jobs::count_failed;
 use jobs::{jobs_by_id, retry_failed};
 use recon::{ack, resolve};
 use runs::{cancel_run, retry_run};
 use workflows::pause_resume;
-
-/// What actions need besides the store.
-#[derive(Debug, Clone)]
-pub struct ActionCtx {
-    pub actor: Actor,
-    /// For resume_url calls (n8n Wait nodes); built with [`http_client`].
-    pub http: reqwest::Client,
-    /// The n8n API, for n8n actions (None: n8n is not configured).
-    pub n8n: Option<N8nClient>,
-}
-
-/// Default timeout of a resume_url call.
-pub const RESUME_TIMEOUT: Duration = Duration::from_secs(5);
-
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(3)))
-        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
-}
-
-impl ActionCtx {
-    pub fn new(actor: Actor) -> Self {
-        ActionCtx {
-            actor,
-            http: http_client(RESUME_TIMEOUT),
-            n8n: None,
-        }
-    }
-
-    /// With an n8n client, for `N8nSetActive` / `N8nRetry`.
-    pub fn with_n8n(mut self, client: Option<N8nClient>) -> Self {
-        self.n8n = client;
-        self
-    }
-}
 
 /// The change one transaction made (or why it did not).
 pub(super) struct Applied {
@@ -88,24 +50,30 @@ pub(super) struct Resume {
     pub(super) claimed_at: DateTime<Utc>,
 }
 
-/// Applies `action` and writes its audit row. Never panics on bad input; the report says what
-/// happened.
-pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionReport {
+/// An ok decision's call to n8n, for after the commit: where, what, the claim it made, and
+/// the audit row to complete with how it went.
+pub struct ResumeCall {
+    pub request: Uuid,
+    pub url: String,
+    pub body: Json,
+    pub claimed_at: DateTime<Utc>,
+    pub audit_id: Uuid,
+    pub after: Json,
+}
+
+/// Applies a database `action` in one transaction with its audit row (validated and not an
+/// n8n action: see `api::actions::execute`). Never panics on bad input; the report says what
+/// happened. An ok decision with a resume_url also returns the call to make after the commit.
+pub async fn run(
+    store: &Store,
+    actor: &Actor,
+    action: &Action,
+) -> (ActionReport, Option<ResumeCall>) {
     let name = action.name();
-    if let Err(e) = action.validate() {
-        return ActionReport::error(name, e);
-    }
-    if matches!(
-        action,
-        Action::N8nSetActive { .. } | Action::N8nRetry { .. }
-    ) {
-        // n8n is not a transaction: it acts through its API, then writes its one audit row
-        return crate::api::n8n::action::execute(store, ctx, action).await;
-    }
     let now = Utc::now();
     let mut tx = match store.db.begin().await {
         Ok(t) => t,
-        Err(e) => return ActionReport::error(name, describe_sqlx(&e)),
+        Err(e) => return (ActionReport::error(name, describe_sqlx(&e)), None),
     };
     // Postgres: the transaction's id, so that a COMMIT whose answer is lost can be settled
     // afterwards (`txid_status`) instead of leaving the operator to guess
@@ -113,11 +81,11 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         Ok(x) => x,
         Err(e) => {
             let _ = tx.rollback().await;
-            return ActionReport::error(name, describe_sqlx(&e));
+            return (ActionReport::error(name, describe_sqlx(&e)), None);
         }
     };
     let applied = match limits(&mut tx, store).await {
-        Ok(()) => apply(&mut tx, ctx, action, now).await,
+        Ok(()) => apply(&mut tx, actor, action, now).await,
         Err(e) => Err(e),
     };
     let applied = match applied {
@@ -127,7 +95,7 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
             let why = a.conflicts.first().cloned().unwrap_or_default();
             let audit_id = audit_alone(
                 store,
-                ctx,
+                actor,
                 action,
                 now,
                 a.before,
@@ -135,7 +103,7 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
                 Outcome::Conflict,
             )
             .await;
-            return ActionReport {
+            let report = ActionReport {
                 action: name,
                 outcome: Outcome::Conflict,
                 message: why,
@@ -144,6 +112,7 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
                 audit_id,
                 warning: None,
             };
+            return (report, None);
         }
         Ok(a) => a,
         Err(e) => {
@@ -151,7 +120,10 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
             let msg = action_error(&e);
             // the change did not happen; record the attempt when the database still answers
             let report = format!("{}: {msg}", action.summary());
-            return not_applied(store, ctx, action, now, msg, report).await;
+            return (
+                not_applied(store, actor, action, now, msg, report).await,
+                None,
+            );
         }
     };
     let outcome = if applied.changed > 0 {
@@ -161,7 +133,7 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
     };
     let audit_id = match audit(
         &mut tx,
-        ctx,
+        actor,
         action,
         now,
         &applied.before,
@@ -173,7 +145,7 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         Ok(id) => id,
         Err(e) => {
             let _ = tx.rollback().await;
-            return ActionReport::error(name, describe_sqlx(&e));
+            return (ActionReport::error(name, describe_sqlx(&e)), None);
         }
     };
     if let Err(e) = tx.commit().await {
@@ -191,10 +163,13 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
                     action.summary()
                 );
                 let err = format!("not committed: {msg}");
-                return not_applied(store, ctx, action, now, err, report).await;
+                return (
+                    not_applied(store, actor, action, now, err, report).await,
+                    None,
+                );
             }
             None => {
-                return ActionReport::error(
+                let report = ActionReport::error(
                     name,
                     format!(
                         "{}: the commit failed ({}); if the connection dropped it may have been applied — check the Audit view before retrying",
@@ -202,10 +177,11 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
                         describe_sqlx(&e)
                     ),
                 );
+                return (report, None);
             }
         }
     }
-    let mut report = ActionReport {
+    let report = ActionReport {
         action: name,
         outcome,
         message: message(action, &applied),
@@ -214,10 +190,15 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         audit_id: Some(audit_id),
         warning: None,
     };
-    if let Some(r) = applied.resume {
-        report.warning = tell_n8n(store, ctx, &r, audit_id, &applied.after).await;
-    }
-    report
+    let call = applied.resume.map(|r| ResumeCall {
+        request: r.request,
+        url: r.url,
+        body: r.body,
+        claimed_at: r.claimed_at,
+        audit_id,
+        after: applied.after,
+    });
+    (report, call)
 }
 
 /// How long an action waits for a row another transaction holds, and how long any one of its
@@ -265,7 +246,7 @@ fn action_error(e: &sqlx::Error) -> String {
 /// the report saying so.
 async fn not_applied(
     store: &Store,
-    ctx: &ActionCtx,
+    actor: &Actor,
     action: &Action,
     now: DateTime<Utc>,
     error: String,
@@ -273,7 +254,7 @@ async fn not_applied(
 ) -> ActionReport {
     let audit_id = audit_alone(
         store,
-        ctx,
+        actor,
         action,
         now,
         json!(null),
@@ -386,11 +367,11 @@ fn message(action: &Action, a: &Applied) -> String {
 
 async fn apply(
     tx: &mut Tx,
-    ctx: &ActionCtx,
+    actor: &Actor,
     action: &Action,
     now: DateTime<Utc>,
 ) -> Result<Applied, sqlx::Error> {
-    let op = &ctx.actor.operator;
+    let op = &actor.operator;
     match action {
         Action::PauseWorkflows { workflows, reason } => {
             pause_resume(tx, op, workflows, Some(reason), now).await
@@ -486,7 +467,7 @@ pub(super) fn conflict_only(before: Json, why: String) -> Applied {
 /// Writes the one `operator_actions` row of an action inside its transaction.
 pub async fn audit(
     tx: &mut Tx,
-    ctx: &ActionCtx,
+    actor: &Actor,
     action: &Action,
     now: DateTime<Utc>,
     before: &Json,
@@ -496,7 +477,7 @@ pub async fn audit(
     let id = Uuid::now_v7();
     tx.execute(
         AUDIT_SQL,
-        &audit_args(id, ctx, action, now, before, after, outcome),
+        &audit_args(id, actor, action, now, before, after, outcome),
     )
     .await?;
     Ok(id)
@@ -507,7 +488,7 @@ const AUDIT_SQL: &str = "INSERT INTO operator_actions (id, at, operator, origin,
 
 fn audit_args(
     id: Uuid,
-    ctx: &ActionCtx,
+    actor: &Actor,
     action: &Action,
     now: DateTime<Utc>,
     before: &Json,
@@ -517,8 +498,8 @@ fn audit_args(
     vec![
         Val::Uuid(id),
         Val::Ts(now),
-        Val::Text(ctx.actor.operator.clone()),
-        Val::OptText(Some(ctx.actor.origin.clone())),
+        Val::Text(actor.operator.clone()),
+        Val::OptText(Some(actor.origin.clone())),
         Val::Text(action.name().into()),
         Val::Text(action.target_type().into()),
         Val::OptText(action.target_id()),
@@ -531,9 +512,9 @@ fn audit_args(
 
 /// An audit row on its own (for an action that failed before it could commit, and for n8n
 /// actions, which are not database transactions).
-pub(crate) async fn audit_alone(
+pub async fn audit_alone(
     store: &Store,
-    ctx: &ActionCtx,
+    actor: &Actor,
     action: &Action,
     now: DateTime<Utc>,
     before: Json,
@@ -545,7 +526,7 @@ pub(crate) async fn audit_alone(
         .db
         .execute(
             AUDIT_SQL,
-            &audit_args(id, ctx, action, now, &before, &after, outcome),
+            &audit_args(id, actor, action, now, &before, &after, outcome),
         )
         .await
         .ok()
@@ -571,4 +552,22 @@ pub async fn can_act(store: &Store) -> Result<bool, sqlx::Error> {
         )
         .await?;
     Ok(r.bool("ok").unwrap_or(false))
+}
+
+/// The last ok retry of n8n execution `id` on record: who, when, and its `after` (which holds
+/// `retried_as`).
+pub async fn last_n8n_retry(
+    store: &Store,
+    id: &str,
+) -> Result<Option<(String, Option<DateTime<Utc>>, Option<Json>)>, sqlx::Error> {
+    Ok(store
+        .db
+        .fetch_optional(
+            "SELECT operator, at, after FROM operator_actions WHERE target_type = 'n8n_execution' \
+             AND target_id = $1 AND action = 'n8n.execution.retry' AND outcome = 'ok' \
+             ORDER BY at DESC LIMIT 1",
+            &[Val::Text(id.to_string())],
+        )
+        .await?
+        .map(|r| (r.s("operator"), r.ts("at"), r.json("after"))))
 }

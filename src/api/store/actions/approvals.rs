@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
-use super::{ActionCtx, Applied, Resume, at, by, conflict_only};
+use super::{Applied, Resume, ResumeCall, at, by, conflict_only};
 use crate::api::db::{Tx, Val};
 use crate::api::store::Store;
 use crate::domain::sanitize::clean;
@@ -185,47 +185,31 @@ pub(super) async fn resend(
     })
 }
 
-/// POSTs the decision to n8n after the commit. 2xx and 409 ("already resumed") count as told;
-/// anything else leaves the decision standing, marks the request `failed` (the console offers a
-/// resend) and records it in the audit row. Returns the warning to show, if any.
-pub(super) async fn tell_n8n(
-    store: &Store,
-    ctx: &ActionCtx,
-    r: &Resume,
-    audit_id: Uuid,
-    after: &Json,
-) -> Option<String> {
-    let res = ctx.http.post(&r.url).json(&r.body).send().await;
-    let failure = match res {
-        Ok(resp) if resp.status().is_success() => None,
-        Ok(resp) if resp.status().as_u16() == 409 => None,
-        Ok(resp) => Some(format!("HTTP {}", resp.status().as_u16())),
-        Err(e) if e.is_timeout() => Some("timed out".to_string()),
-        Err(e) if e.is_connect() => Some("cannot connect".to_string()),
-        Err(e) => Some(crate::config::redact_in(&e.to_string())),
-    };
+/// How the call to n8n went (`failure` None: told): on the request (told is told, whoever
+/// claimed last; a failure only while the claim is still this call's) and in the action's
+/// audit row.
+pub async fn record_resume(store: &Store, call: &ResumeCall, failure: Option<&str>) {
     let now = Utc::now();
-    let (state, told) = match &failure {
+    let (state, told) = match failure {
         None => ("told", json!("told")),
         Some(f) => ("failed", json!(format!("not told: {f}"))),
     };
     let _ = store
         .db
         .execute(
-            // told is told, whoever claimed last; a failure only while the claim is ours
             "UPDATE approval_requests SET resume_status = $1, resume_error = $2, resumed_at = $3 \
              WHERE id = $4 AND COALESCE(resume_status, '') <> 'told' \
                AND ($1 = 'told' OR resume_attempt_at = $5)",
             &[
                 Val::Text(state.into()),
-                Val::OptText(failure.clone()),
+                Val::OptText(failure.map(str::to_string)),
                 Val::OptTs(failure.is_none().then_some(now)),
-                Val::Uuid(r.request),
-                Val::Ts(r.claimed_at),
+                Val::Uuid(call.request),
+                Val::Ts(call.claimed_at),
             ],
         )
         .await;
-    let mut after = after.clone();
+    let mut after = call.after.clone();
     if let Some(m) = after.as_object_mut() {
         m.insert("n8n".into(), told);
     }
@@ -233,8 +217,7 @@ pub(super) async fn tell_n8n(
         .db
         .execute(
             "UPDATE operator_actions SET after = $1{json} WHERE id = $2",
-            &[Val::Json(after), Val::Uuid(audit_id)],
+            &[Val::Json(after), Val::Uuid(call.audit_id)],
         )
         .await;
-    failure.map(|f| format!("n8n not told ({f}) — resend: R in Approvals, or `opsdeck resend`"))
 }

@@ -1,0 +1,86 @@
+//! Operator actions, end to end: the database ones run as one transaction with their audit
+//! row ([`crate::api::store::actions::run`]), then an ok decision with a resume_url tells n8n
+//! (the HTTP call here, its outcome written back through the store); n8n actions go through
+//! its API ([`crate::api::n8n::action`]). The TUI and the CLI both come through [`execute`].
+
+use std::time::Duration;
+
+use crate::api::n8n::N8nClient;
+use crate::api::store::Store;
+use crate::api::store::actions::{self, ResumeCall};
+use crate::domain::action::{Action, ActionReport, Actor};
+
+/// What actions need besides the store.
+#[derive(Debug, Clone)]
+pub struct ActionCtx {
+    pub actor: Actor,
+    /// For resume_url calls (n8n Wait nodes); built with [`http_client`].
+    pub http: reqwest::Client,
+    /// The n8n API, for n8n actions (None: n8n is not configured).
+    pub n8n: Option<N8nClient>,
+}
+
+/// Default timeout of a resume_url call.
+pub const RESUME_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+impl ActionCtx {
+    pub fn new(actor: Actor) -> Self {
+        ActionCtx {
+            actor,
+            http: http_client(RESUME_TIMEOUT),
+            n8n: None,
+        }
+    }
+
+    /// With an n8n client, for `N8nSetActive` / `N8nRetry`.
+    pub fn with_n8n(mut self, client: Option<N8nClient>) -> Self {
+        self.n8n = client;
+        self
+    }
+}
+
+/// Applies `action` and writes its audit row. Never panics on bad input; the report says what
+/// happened.
+pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionReport {
+    if let Err(e) = action.validate() {
+        return ActionReport::error(action.name(), e);
+    }
+    if matches!(
+        action,
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. }
+    ) {
+        // n8n is not a transaction: it acts through its API, then writes its one audit row
+        return crate::api::n8n::action::execute(store, ctx, action).await;
+    }
+    let (mut report, call) = actions::run(store, &ctx.actor, action).await;
+    if let Some(call) = call {
+        report.warning = tell_n8n(store, ctx, &call).await;
+    }
+    report
+}
+
+/// POSTs the decision to n8n after the commit. 2xx and 409 ("already resumed") count as told;
+/// anything else leaves the decision standing, marks the request `failed` (the console offers a
+/// resend) and records it in the audit row. Returns the warning to show, if any.
+async fn tell_n8n(store: &Store, ctx: &ActionCtx, call: &ResumeCall) -> Option<String> {
+    let res = ctx.http.post(&call.url).json(&call.body).send().await;
+    let failure = match res {
+        Ok(resp) if resp.status().is_success() => None,
+        Ok(resp) if resp.status().as_u16() == 409 => None,
+        Ok(resp) => Some(format!("HTTP {}", resp.status().as_u16())),
+        Err(e) if e.is_timeout() => Some("timed out".to_string()),
+        Err(e) if e.is_connect() => Some("cannot connect".to_string()),
+        Err(e) => Some(crate::config::redact_in(&e.to_string())),
+    };
+    actions::record_resume(store, call, failure.as_deref()).await;
+    failure.map(|f| format!("n8n not told ({f}) — resend: R in Approvals, or `opsdeck resend`"))
+}
