@@ -1,86 +1,37 @@
 //! The n8n Emergency Broadcast System webhook (seed 000 phase 5): `POST {n8n}/webhook/
 //! emergency-broadcast` with `X-Emergency-Auth` and `{level, scope, event_id, venue_name,
-//! message, triggered_by, idempotency_key}`, after the commit, with a timeout. The result is
-//! written on the broadcast row and audited (`broadcast.webhook`), failures included.
+//! message, triggered_by, idempotency_key}`, after the commit, with a timeout. The call is
+//! claimed first and its result is written on the broadcast row and audited
+//! (`broadcast.webhook`), failures included — both through the store.
 
-use chrono::Utc;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::BroadcastCtx;
-use super::sql::audit;
-use crate::api::db::Val;
 use crate::api::store::Store;
+use crate::api::store::broadcast::{Claim, claim_webhook, record_webhook};
 use crate::config::redact_in;
-use crate::domain::action::Outcome;
 use crate::domain::broadcast::WebhookResult;
 
 /// Calls the configured webhook for broadcast `id` and records the result. None when no
 /// webhook is configured.
 pub async fn call_webhook(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Option<WebhookResult> {
     let url = ctx.cfg.webhook_url.clone()?;
-    // claim the call: never for a broadcast that is cancelled (or still waiting for its second
-    // operator), and never twice — a cancel racing an approval cannot let n8n's own broadcast
-    // go out afterwards
-    let row = store
-        .db
-        .fetch_optional(
-            "UPDATE emergency_broadcasts SET webhook_status = 'calling' \
-             WHERE id = $1 AND webhook_status IS NULL \
-               AND status NOT IN ('cancelled', 'awaiting_approval') \
-             RETURNING level, scope, event_id, venue_name, message, triggered_by, idempotency_key",
-            &[Val::Uuid(id)],
-        )
-        .await;
-    if let Ok(None) = row {
-        let why = match store
-            .db
-            .fetch_optional(
-                "SELECT status, webhook_status FROM emergency_broadcasts WHERE id = $1",
-                &[Val::Uuid(id)],
-            )
-            .await
-        {
-            Ok(Some(r)) if r.text("webhook_status").is_some() => format!(
-                "n8n not called again: its call is {}",
-                r.s("webhook_status")
-            ),
-            Ok(Some(r)) => format!("n8n not called: the broadcast is {}", r.s("status")),
-            Ok(None) => format!("broadcast {id} not found"),
-            Err(e) => crate::api::db::describe_sqlx(&e),
-        };
-        return Some(WebhookResult {
+    let result = match claim_webhook(store, id).await {
+        Claim::Skip(why) => {
+            return Some(WebhookResult {
+                ok: false,
+                status: None,
+                message: why,
+            });
+        }
+        Claim::Body(body) => post(ctx, &url, &body).await,
+        Claim::Failed(why) => WebhookResult {
             ok: false,
             status: None,
             message: why,
-        });
-    }
-    let result = match row {
-        Ok(Some(r)) => {
-            let body = json!({
-                "level": r.s("level"),
-                "scope": r.s("scope"),
-                "event_id": r.uuid("event_id").map(|u| u.to_string()),
-                "venue_name": r.text("venue_name"),
-                "message": r.s("message"),
-                "triggered_by": r.s("triggered_by"),
-                "idempotency_key": r.s("idempotency_key"),
-                "broadcast_id": id.to_string(),
-            });
-            post(ctx, &url, &body).await
-        }
-        Ok(None) => WebhookResult {
-            ok: false,
-            status: None,
-            message: format!("broadcast {id} not found"),
-        },
-        Err(e) => WebhookResult {
-            ok: false,
-            status: None,
-            message: crate::api::db::describe_sqlx(&e),
         },
     };
-    record(store, ctx, id, &result).await;
+    record_webhook(store, &ctx.actor, id, &result).await;
     Some(result)
 }
 
@@ -123,41 +74,5 @@ async fn post(ctx: &BroadcastCtx, url: &str, body: &serde_json::Value) -> Webhoo
             status: None,
             message: format!("n8n unreachable: {}", redact_in(&e.to_string())),
         },
-    }
-}
-
-/// The result on the broadcast row and one audit row (best effort: the broadcast stands).
-async fn record(store: &Store, ctx: &BroadcastCtx, id: Uuid, r: &WebhookResult) {
-    let now = Utc::now();
-    let Ok(mut tx) = store.db.begin().await else {
-        return;
-    };
-    let upd = tx
-        .execute(
-            "UPDATE emergency_broadcasts SET webhook_status = $2, webhook_error = $3 WHERE id = $1",
-            &[
-                Val::Uuid(id),
-                Val::Text(if r.ok { "ok" } else { "failed" }.into()),
-                Val::OptText((!r.ok).then(|| r.message.clone())),
-            ],
-        )
-        .await;
-    let aud = audit(
-        &mut tx,
-        &ctx.actor,
-        "broadcast.webhook",
-        id,
-        now,
-        json!(null),
-        json!({"ok": r.ok, "status": r.status, "message": r.message}),
-        None,
-        if r.ok { Outcome::Ok } else { Outcome::Error },
-    )
-    .await;
-    if upd.is_ok() && aud.is_ok() {
-        let _ = tx.commit().await;
-    } else {
-        let _ = tx.rollback().await;
-        tracing::warn!("broadcast {id}: webhook result not recorded");
     }
 }

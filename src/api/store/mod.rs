@@ -3,6 +3,7 @@
 //! counted exactly through partial indexes.
 
 pub mod actions;
+pub mod broadcast;
 mod lists;
 mod lookup;
 mod overview;

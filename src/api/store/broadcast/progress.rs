@@ -8,9 +8,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::sql::{audit, insert_jobs, job_targets, workflow_id};
-use super::{BroadcastCtx, db_err, person_of, workflow_state};
+use super::{db_err, person_of, workflow_state};
 use crate::api::db::Val;
 use crate::api::store::Store;
+use crate::domain::action::Actor;
 use crate::domain::action::Outcome;
 use crate::domain::broadcast::{
     Channel, ChannelProgress, FailedDelivery, Level, Preview, Progress, Scope, plan, segments,
@@ -104,7 +105,7 @@ pub async fn progress(store: &Store, id: Uuid) -> Result<Progress, String> {
 
 /// Puts the failed deliveries of a broadcast back to queued with new jobs, one transaction and
 /// one audit row. Returns how many; 0 is a conflict (nothing failed).
-pub async fn retry_failed(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<usize, String> {
+pub async fn retry_failed(store: &Store, actor: &Actor, id: Uuid) -> Result<usize, String> {
     let now = Utc::now();
     let mut tx = store.db.begin().await.map_err(db_err)?;
     // lock the broadcast first (the engine's order), reopen it if it had closed
@@ -145,7 +146,7 @@ pub async fn retry_failed(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result
         .map_err(db_err)?;
     audit(
         &mut tx,
-        &ctx.actor,
+        actor,
         "broadcast.retry",
         id,
         now,

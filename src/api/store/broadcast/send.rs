@@ -1,7 +1,8 @@
 //! The fan-out: one transaction writes the broadcast row (idempotency key unique), one delivery
 //! per person × channel, one delivery job per delivery and the operator_actions row. A broadcast
 //! under the four-eyes rule is stored `awaiting_approval` with its deliveries `held` and no jobs;
-//! [`approve`] (another operator) queues them, [`cancel`] drops them.
+//! [`approve`] (another operator) queues them, [`cancel`] drops them. n8n's webhook is called
+//! after the commit by `api::broadcast`, not here.
 
 use std::collections::BTreeMap;
 
@@ -9,19 +10,20 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::db_err;
 use super::sql::{
     audit, backend, insert_deliveries, insert_fan_out_pg, insert_jobs, job_targets, workflow_id,
 };
-use super::{BroadcastCtx, call_webhook, db_err};
 use crate::api::db::{Backend, DbRow, Tx, Val};
 use crate::api::store::Store;
+use crate::domain::action::Actor;
 use crate::domain::action::Outcome;
 use crate::domain::broadcast::{Channel, Preview};
 use crate::domain::broadcast::{Decision, SendOutcome, SendReport};
 
 /// Sends (or stores for approval) a prepared broadcast. Exactly one broadcast per idempotency
 /// key, whoever submits it and however often.
-pub async fn send(store: &Store, ctx: &BroadcastCtx, p: &Preview) -> Result<SendReport, String> {
+pub async fn send(store: &Store, actor: &Actor, p: &Preview) -> Result<SendReport, String> {
     let now = Utc::now();
     let id = Uuid::now_v7();
     let status = if p.needs_approval {
@@ -45,7 +47,7 @@ pub async fn send(store: &Store, ctx: &BroadcastCtx, p: &Preview) -> Result<Send
                 Val::OptUuid(p.scope.event_id()),
                 Val::OptText(Some(p.venue_name.clone())),
                 Val::Text(p.message.clone()),
-                Val::Text(ctx.actor.operator.clone()),
+                Val::Text(actor.operator.clone()),
                 Val::Text(status.into()),
                 Val::I64(p.plan.reached as i64),
                 Val::Bool(p.test),
@@ -64,7 +66,7 @@ pub async fn send(store: &Store, ctx: &BroadcastCtx, p: &Preview) -> Result<Send
         let _ = tx.rollback().await;
         return replay(store, p).await;
     }
-    let r = fan_out(&mut tx, ctx, p, id, status, now).await;
+    let r = fan_out(&mut tx, actor, p, id, status, now).await;
     let audit_id = match r {
         Ok(a) => a,
         Err(e) => {
@@ -75,7 +77,7 @@ pub async fn send(store: &Store, ctx: &BroadcastCtx, p: &Preview) -> Result<Send
     tx.commit()
         .await
         .map_err(|e| format!("nothing was sent: {}", db_err(e)))?;
-    let mut report = SendReport {
+    let report = SendReport {
         outcome: if p.needs_approval {
             SendOutcome::AwaitingApproval
         } else {
@@ -99,16 +101,12 @@ pub async fn send(store: &Store, ctx: &BroadcastCtx, p: &Preview) -> Result<Send
         webhook: None,
         audit_id: Some(audit_id),
     };
-    // the webhook triggers n8n's own broadcast: never for a test, never before approval
-    if !p.test && !p.needs_approval {
-        report.webhook = call_webhook(store, ctx, id).await;
-    }
     Ok(report)
 }
 
 async fn fan_out(
     tx: &mut Tx,
-    ctx: &BroadcastCtx,
+    actor: &Actor,
     p: &Preview,
     id: Uuid,
     status: &str,
@@ -156,7 +154,7 @@ async fn fan_out(
     }
     audit(
         tx,
-        &ctx.actor,
+        actor,
         "broadcast.send",
         id,
         now,
@@ -285,9 +283,9 @@ async fn explain(tx: &mut Tx, id: Uuid, me: &str, approving: bool) -> Result<Str
 
 /// A second operator approves a broadcast waiting under the four-eyes rule: its held deliveries
 /// are queued and their jobs written, in one transaction with the audit row.
-pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decision, String> {
+pub async fn approve(store: &Store, actor: &Actor, id: Uuid) -> Result<Decision, String> {
     let now = Utc::now();
-    let me = ctx.actor.operator.clone();
+    let me = actor.operator.clone();
     let mut tx = store.db.begin().await.map_err(db_err)?;
     let changed = tx
         .execute(
@@ -298,7 +296,7 @@ pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Deci
         .await
         .map_err(db_err)?;
     if changed == 0 {
-        return refuse(tx, ctx, id, "broadcast.approve", now, true).await;
+        return refuse(tx, actor, id, "broadcast.approve", now, true).await;
     }
     let held = tx
         .fetch_all(
@@ -320,7 +318,7 @@ pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Deci
         .map_err(db_err)?;
     audit(
         &mut tx,
-        &ctx.actor,
+        actor,
         "broadcast.approve",
         id,
         now,
@@ -332,7 +330,6 @@ pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Deci
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    let webhook = call_webhook(store, ctx, id).await;
     let mut d = Decision::new(
         "ok",
         id,
@@ -342,7 +339,6 @@ pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Deci
         ),
     );
     d.deliveries = held.len();
-    d.webhook = webhook;
     Ok(d)
 }
 
@@ -351,20 +347,20 @@ pub async fn approve(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Deci
 /// cancel of a waiting one), so the answer explains what happened to it.
 async fn refuse(
     mut tx: Tx,
-    ctx: &BroadcastCtx,
+    actor: &Actor,
     id: Uuid,
     action: &str,
     now: DateTime<Utc>,
     about_waiting: bool,
 ) -> Result<Decision, String> {
-    let why = explain(&mut tx, id, &ctx.actor.operator, about_waiting)
+    let why = explain(&mut tx, id, &actor.operator, about_waiting)
         .await
         .map_err(db_err)?;
     let exists = !why.starts_with("no broadcast");
     if exists {
         audit(
             &mut tx,
-            &ctx.actor,
+            actor,
             action,
             id,
             now,
@@ -389,28 +385,24 @@ async fn refuse(
 /// are cancelled and their deliveries marked cancelled; deliveries already out (sent, delivered,
 /// failed) are untouched and jobs a worker already holds may still go out; the answer counts
 /// each. One transaction with one audit row either way.
-pub async fn cancel(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<Decision, String> {
-    cancel_with(store, ctx, id, false).await
+pub async fn cancel(store: &Store, actor: &Actor, id: Uuid) -> Result<Decision, String> {
+    cancel_with(store, actor, id, false).await
 }
 
 /// Cancels a broadcast only while it awaits approval (the approval screen and the waiting view
 /// promise "nothing has been sent"): approved meanwhile, it is a conflict that says by whom.
-pub async fn cancel_waiting(
-    store: &Store,
-    ctx: &BroadcastCtx,
-    id: Uuid,
-) -> Result<Decision, String> {
-    cancel_with(store, ctx, id, true).await
+pub async fn cancel_waiting(store: &Store, actor: &Actor, id: Uuid) -> Result<Decision, String> {
+    cancel_with(store, actor, id, true).await
 }
 
 async fn cancel_with(
     store: &Store,
-    ctx: &BroadcastCtx,
+    actor: &Actor,
     id: Uuid,
     waiting_only: bool,
 ) -> Result<Decision, String> {
     let now = Utc::now();
-    let me = ctx.actor.operator.clone();
+    let me = actor.operator.clone();
     let set = "status = 'cancelled', cancelled_by = $2, cancelled_at = $3, completed_at = $3";
     let args = [Val::Uuid(id), Val::Text(me.clone()), Val::Ts(now)];
     let mut tx = store.db.begin().await.map_err(db_err)?;
@@ -434,7 +426,7 @@ async fn cancel_with(
             .map_err(db_err)? as usize;
         audit(
             &mut tx,
-            &ctx.actor,
+            actor,
             "broadcast.cancel",
             id,
             now,
@@ -456,7 +448,7 @@ async fn cancel_with(
         return Ok(d);
     }
     if waiting_only {
-        return refuse(tx, ctx, id, "broadcast.cancel", now, true).await;
+        return refuse(tx, actor, id, "broadcast.cancel", now, true).await;
     }
     let before = tx
         .fetch_optional(
@@ -476,7 +468,7 @@ async fn cancel_with(
         .await
         .map_err(db_err)?;
     if live == 0 {
-        return refuse(tx, ctx, id, "broadcast.cancel", now, false).await;
+        return refuse(tx, actor, id, "broadcast.cancel", now, false).await;
     }
     let note = format!("broadcast cancelled by {me}");
     let jobs_sql = match backend(&tx) {
@@ -558,7 +550,7 @@ async fn cancel_with(
         .unwrap_or_else(|| "queued".into());
     audit(
         &mut tx,
-        &ctx.actor,
+        actor,
         "broadcast.cancel",
         id,
         now,
