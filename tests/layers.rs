@@ -2,7 +2,9 @@
 //! every `crate::…` path (in `use` lines and inline) and every `super::…` that climbs to the
 //! crate root, in every file under `src/`, is a dependency of the file's top-level module on
 //! another. A dependency the plan does not allow fails the test, naming the file, the line and
-//! the import; so does any cycle between top-level modules.
+//! the import; so does any cycle between top-level modules. SQL lives in the store (and in the
+//! simulated engine's own writers and the benchmark's fill): a statement in a string anywhere
+//! else is named too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -225,6 +227,38 @@ fn violations(files: &[(String, String)]) -> Vec<String> {
     out
 }
 
+/// Where SQL may be written: the store, the engine's writers, the benchmark harness.
+const SQL_HOMES: &[&str] = &["src/api/store/", "src/sim/", "src/bench/"];
+
+/// Lines outside [`SQL_HOMES`] whose string literals hold a SQL statement.
+fn sql_outside_the_store(files: &[(String, String)]) -> Vec<String> {
+    const WORDS: &[&str] = &["SELECT ", "INSERT INTO ", "DELETE FROM ", "UPDATE "];
+    let mut out = Vec::new();
+    for (path, text) in files {
+        if SQL_HOMES.iter().any(|h| path.starts_with(h)) {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            let code = code_of(line);
+            // the parts between quotes
+            let strings: Vec<&str> = code.split('"').skip(1).step_by(2).collect();
+            if strings.iter().any(|s| {
+                WORDS
+                    .iter()
+                    .any(|w| s.starts_with(w) || s.contains(&format!(" {w}")))
+                    && !s.contains("FOR UPDATE SKIP LOCKED")
+            }) {
+                out.push(format!(
+                    "{path}:{}: SQL outside the store: `{}`",
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn read_src(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
     for e in std::fs::read_dir(dir).expect("read src") {
         let p = e.expect("entry").path();
@@ -252,6 +286,27 @@ fn the_layers_import_only_what_the_house_plan_allows() {
     assert!(files.len() > 50, "src/ not found");
     let v = violations(&files);
     assert!(v.is_empty(), "the house plan is broken:\n{}", v.join("\n"));
+}
+
+#[test]
+fn sql_lives_in_the_store() {
+    let v = sql_outside_the_store(&crate_files());
+    assert!(v.is_empty(), "SQL outside the store:\n{}", v.join("\n"));
+}
+
+#[test]
+fn planted_sql_outside_the_store_is_named() {
+    let files = vec![(
+        "src/cli/planted.rs".to_string(),
+        "fn f() {\n    db.fetch_one(\"SELECT count(*) FROM job_queue\", &[]);\n}\n".to_string(),
+    )];
+    assert_eq!(
+        sql_outside_the_store(&files),
+        vec![
+            "src/cli/planted.rs:2: SQL outside the store: `db.fetch_one(\"SELECT count(*) FROM job_queue\", &[]);`"
+                .to_string()
+        ]
+    );
 }
 
 #[test]

@@ -352,3 +352,12 @@ pub async fn fill(store: &Store, n: i64, shape: Shape, now: Ts) -> Result<Filled
     );
     Ok(out)
 }
+
+/// How many runs the database holds (the size of a reused fill).
+pub async fn runs_held(store: &Store) -> Result<i64, sqlx::Error> {
+    Ok(store
+        .db
+        .fetch_one("SELECT count(*) AS n FROM workflow_executions", &[])
+        .await?
+        .n("n"))
+}

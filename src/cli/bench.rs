@@ -284,12 +284,7 @@ async fn refresh(g: &Globals, a: RefreshArgs) -> Result<(), Fail> {
     .map_err(fail)?;
     // with --reuse the size is what the database holds, not --rows
     let rows = if a.reuse {
-        store
-            .db
-            .fetch_one("SELECT count(*) AS n FROM workflow_executions", &[])
-            .await
-            .map_err(|e| fail(e.into()))?
-            .n("n")
+        fill::runs_held(&store).await.map_err(|e| fail(e.into()))?
     } else {
         a.rows
     };
