@@ -59,7 +59,7 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         Action::N8nSetActive { .. } | Action::N8nRetry { .. }
     ) {
         // n8n is not a transaction: it acts through its API, then writes its one audit row
-        return crate::api::n8n::action::execute(store, ctx, action).await;
+        return crate::api::n8n::action::execute(store, ctx.n8n.as_ref(), &ctx.actor, action).await;
     }
     let (mut report, call) = actions::run(store, &ctx.actor, action).await;
     if let Some(call) = call {

@@ -1,17 +1,16 @@
 //! n8n actions (pause/resume a workflow, retry an execution), reached through
-//! `api::actions::execute` like every other action. n8n is not a transaction: the state is read
-//! first (the `before`), the change is asked of n8n's API, and exactly one `operator_actions` row
-//! records the outcome — ok, conflict (already in that state, already retried, n8n refused it
+//! `api::actions::execute` like every other action (it hands over the client and the actor).
+//! n8n is not a transaction: the state is read first (the `before`), the change is asked of
+//! n8n's API, and exactly one `operator_actions` row records the outcome — ok, conflict (already in that state, already retried, n8n refused it
 //! on the target's state) or error (not configured, unreachable, key rejected, scope missing).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value as Json, json};
 
 use super::{N8nClient, N8nError};
-use crate::api::actions::ActionCtx;
 use crate::api::store::Store;
 use crate::api::store::actions::{audit_alone, last_n8n_retry};
-use crate::domain::action::{Action, ActionReport, Outcome};
+use crate::domain::action::{Action, ActionReport, Actor, Outcome};
 use crate::domain::sanitize::clean;
 
 /// What n8n answered, before the audit row is written.
@@ -47,10 +46,15 @@ impl Done {
     }
 }
 
-pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionReport {
+pub async fn execute(
+    store: &Store,
+    n8n: Option<&N8nClient>,
+    actor: &Actor,
+    action: &Action,
+) -> ActionReport {
     let name = action.name();
     let now = Utc::now();
-    let done = match &ctx.n8n {
+    let done = match n8n {
         None => Done {
             outcome: Outcome::Error,
             message: format!(
@@ -71,19 +75,19 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
             _ => return ActionReport::error(name, "not an n8n action"),
         },
     };
-    report(store, ctx, action, now, done).await
+    report(store, actor, action, now, done).await
 }
 
 async fn report(
     store: &Store,
-    ctx: &ActionCtx,
+    actor: &Actor,
     action: &Action,
     now: DateTime<Utc>,
     d: Done,
 ) -> ActionReport {
     let audit_id = audit_alone(
         store,
-        &ctx.actor,
+        actor,
         action,
         now,
         d.before.clone(),
