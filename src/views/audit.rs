@@ -1,7 +1,7 @@
 //! Audit: operator actions — when, who, from where, what, outcome.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
 
 use super::widgets::{
@@ -24,15 +24,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         list_title(&l.table, "Audit", &l.filter.text),
         &l.table,
-        &["when", "operator", "from", "action", "target", "outcome"],
-        &[
-            Constraint::Length(11),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(10),
-            Constraint::Fill(3),
-            Constraint::Length(8),
-        ],
+        l.table.columns(),
         "no operator actions recorded",
         |a: &OperatorAction| {
             vec![

@@ -39,24 +39,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         list_title(&l.table, "Jobs", &l.filter.text),
         &l.table,
-        &[
-            "created",
-            "type",
-            "status",
-            "prio",
-            "tries",
-            "scheduled",
-            "error",
-        ],
-        &[
-            Constraint::Length(7),
-            Constraint::Fill(2),
-            Constraint::Length(10),
-            Constraint::Length(4),
-            Constraint::Length(5),
-            Constraint::Length(9),
-            Constraint::Fill(2),
-        ],
+        l.table.columns(),
         "no jobs match",
         |j: &Job| {
             vec![

@@ -1,7 +1,7 @@
 //! Runs: the live list; the detail shows progress, step logs and the run's context.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::widgets::{
@@ -32,22 +32,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         title,
         &l.table,
-        &[
-            "started",
-            "status",
-            "workflow",
-            "progress",
-            "duration",
-            "step / error",
-        ],
-        &[
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Fill(1),
-            Constraint::Length(10),
-            Constraint::Length(8),
-            Constraint::Fill(1),
-        ],
+        l.table.columns(),
         "no runs match",
         |r: &Run| {
             let total = r.steps_total.max(0);

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::domain::model::{Ts, thousands};
 use crate::domain::sanitize;
-use crate::state::table::{Row, Table};
+use crate::state::table::{Column, Row, Table, Width};
 use crate::theme::Theme;
 
 /// "12s", "5m", "3h20m", "2d" — how long ago (or "in 5m" for the future).
@@ -201,6 +201,14 @@ pub fn list_title<T: Row>(t: &Table<T>, name: &str, filter: &str) -> String {
     s
 }
 
+/// A column width as ratatui's layout constraint.
+pub fn constraint(w: Width) -> Constraint {
+    match w {
+        Width::Fixed(n) => Constraint::Length(n),
+        Width::Fill(n) => Constraint::Fill(n),
+    }
+}
+
 /// One cell of a list row: its text (one line; formatted and sanitised by the view) and style.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListCell {
@@ -224,7 +232,8 @@ impl ListCell {
     }
 }
 
-/// Draws a list: header, then only the rows that fit (formatted here, nothing else is).
+/// Draws a list: header, then only the rows that fit (formatted here, nothing else is). The
+/// header and widths are `columns`' (the list's columns, or the first of them on narrow screens).
 ///
 /// The output is what ratatui's `Table` (column spacing 1, `Flex::Start`, no selection column)
 /// draws for the same rows, cell by cell, but without its per-frame overhead: `Table` styles
@@ -238,8 +247,7 @@ pub fn draw_list<T: Row>(
     th: &Theme,
     title: String,
     table: &Table<T>,
-    header: &[&str],
-    widths: &[Constraint],
+    columns: &[Column],
     empty: &str,
     mut row: impl FnMut(&T) -> Vec<ListCell>,
 ) {
@@ -259,12 +267,13 @@ pub fn draw_list<T: Row>(
     if inner.is_empty() {
         return;
     }
-    let cols = column_areas(inner, widths);
+    let widths: Vec<Constraint> = columns.iter().map(|c| constraint(c.width)).collect();
+    let cols = column_areas(inner, &widths);
     // header: one line in the header style
     let head = Rect { height: 1, ..inner };
     set_style(buf, head, th.header);
     let sort_name = (table.sort > 0).then(|| table.sort_col());
-    for (col, h) in cols.iter().zip(header) {
+    for (col, h) in cols.iter().zip(columns.iter().map(|c| c.header)) {
         let text: Cow<str> = match sort_name {
             Some(sc) if sc.name.eq_ignore_ascii_case(h) => {
                 format!("{h}{}", if sc.desc { "▼" } else { "▲" }).into()

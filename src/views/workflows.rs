@@ -26,15 +26,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         list_title(&l.table, "Workflows · last hour", &l.filter.text),
         &l.table,
-        &["name", "status", "runs", "success", "p95", "last error"],
-        &[
-            Constraint::Fill(3),
-            Constraint::Length(11),
-            Constraint::Length(5),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Fill(1),
-        ],
+        l.table.columns(),
         "no workflows match",
         |w: &WorkflowStats| {
             let status = &w.workflow.status;
