@@ -4,9 +4,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
+use super::fast::{ListCell, draw_list};
 use super::widgets::{
-    ListCell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title,
-    status_style, txt,
+    age, draw_doc, heading, json_lines, kv, kv_styled, list_title, status_style, txt,
 };
 use crate::domain::model::OperatorAction;
 use crate::state::App;

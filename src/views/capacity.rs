@@ -5,9 +5,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
+use super::fast::{ListCell, draw_lines, draw_list};
 use super::widgets::{
-    ListCell, age, bar, block, capacity_state, draw_doc, draw_lines, draw_list, kv, kv_styled,
-    list_title, pad, txt,
+    age, bar, block, capacity_state, draw_doc, kv, kv_styled, list_title, pad, txt,
 };
 use crate::domain::model::{EventCapacity, thousands};
 use crate::state::App;

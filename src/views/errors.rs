@@ -5,7 +5,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::widgets::{ListCell, age, draw_doc, draw_list, heading, kv, kv_styled, list_title, txt};
+use super::fast::{ListCell, draw_list};
+use super::widgets::{age, draw_doc, heading, kv, kv_styled, list_title, txt};
 use crate::domain::model::ErrorPattern;
 use crate::state::App;
 

@@ -7,7 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::widgets::{age, block, constraint, pad, status_style, txt};
+use super::fast::constraint;
+use super::widgets::{age, block, pad, status_style, txt};
 use crate::domain::refresh::ViewId;
 use crate::state::App;
 use crate::state::n8n::{N8N_EXECUTION_COLUMNS, N8N_WORKFLOW_COLUMNS};

@@ -6,9 +6,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
+use super::fast::{ListCell, draw_lines, draw_list};
 use super::widgets::{
-    ListCell, age, block, depth_sev, draw_doc, draw_lines, draw_list, heading, json_lines, kv,
-    kv_styled, list_title, pad, status_style, txt,
+    age, block, depth_sev, draw_doc, heading, json_lines, kv, kv_styled, list_title, pad,
+    status_style, txt,
 };
 use crate::domain::model::{Job, QueueDepth, thousands};
 use crate::state::App;

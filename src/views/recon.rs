@@ -6,9 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::widgets::{
-    ListCell, age, block, draw_list, list_title, money, opt_money, pad, status_style, txt,
-};
+use super::fast::{ListCell, draw_list};
+use super::widgets::{age, block, list_title, money, opt_money, pad, status_style, txt};
 use crate::domain::model::{Discrepancy, ReconRun, thousands};
 use crate::state::App;
 

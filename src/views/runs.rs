@@ -4,9 +4,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::fast::{ListCell, draw_list};
 use super::widgets::{
-    ListCell, age, bar, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title,
-    opt_dur, status_style, txt,
+    age, bar, draw_doc, heading, json_lines, kv, kv_styled, list_title, opt_dur, status_style, txt,
 };
 use crate::domain::model::Run;
 use crate::state::App;

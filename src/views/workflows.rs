@@ -5,9 +5,8 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
-use super::widgets::{
-    ListCell, age, block, draw_lines, draw_list, list_title, opt_dur, pad, pct, status_style, txt,
-};
+use super::fast::{ListCell, draw_lines, draw_list};
+use super::widgets::{age, block, list_title, opt_dur, pad, pct, status_style, txt};
 use crate::domain::model::WorkflowStats;
 use crate::state::App;
 
