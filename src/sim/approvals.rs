@@ -17,7 +17,7 @@ use super::Ctx;
 use super::batch::{add_std, ms_between, pick, uuid};
 use super::catalog::{DESIGNERS, FIRST_NAMES, LAST_NAMES};
 use super::config::{EngineConfig, Stats};
-use super::runs::{OpenRun, steps_of};
+use super::open_run::{OpenRun, steps_of};
 use crate::api::db::{Db, Tx, Val};
 use crate::domain::model;
 

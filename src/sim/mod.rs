@@ -24,12 +24,14 @@ mod broadcast;
 pub mod catalog;
 mod config;
 mod history;
+mod open_run;
 pub mod queue;
 mod recon;
 mod runs;
 pub mod seed;
 mod steps;
 mod worker;
+mod world;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -19,11 +19,12 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::batch::{add_std, ms_between, weighted};
-use super::catalog::{self, GENERIC_STEPS, Kind, StepDef, WfDef};
+use super::catalog::{self, Kind, WfDef};
 use super::config::Stats;
+use super::open_run::{OpenRun, steps_of};
 use super::steps::{self, Plan};
 use super::{Backoff, Ctx, Stop};
-use crate::api::db::{Db, DbRow, Val};
+use crate::api::db::{Db, Val};
 
 /// Most open runs of one workflow at a time (sequences: fewer, they last days).
 const MAX_OPEN: i64 = 20;
@@ -71,20 +72,6 @@ pub(crate) async fn load_event_ids(db: &Db, now: DateTime<Utc>) -> Result<Vec<Uu
         )
         .await?;
     Ok(rows.iter().map(|r| r.id("id")).collect())
-}
-
-/// The steps of a run: the catalog's when it knows the workflow (and the run agrees on the
-/// count), generic names otherwise.
-pub(crate) fn steps_of(name: &str, total: i64) -> Vec<StepDef> {
-    if let Some(d) = catalog::workflow(name)
-        && (total <= 0 || total as usize == d.steps.len())
-    {
-        return d.steps.to_vec();
-    }
-    let n = if total <= 0 { 4 } else { total as usize };
-    (0..n)
-        .map(|i| GENERIC_STEPS[i % GENERIC_STEPS.len()])
-        .collect()
 }
 
 pub(crate) enum WfRef<'a> {
@@ -149,46 +136,6 @@ pub(crate) async fn start_run(
         Ok(Some(id))
     } else {
         Ok(None)
-    }
-}
-
-/// An open run as the driver reads it.
-#[derive(Debug, Clone)]
-pub(crate) struct OpenRun {
-    pub id: Uuid,
-    pub workflow_id: Uuid,
-    pub wf_name: String,
-    pub steps_total: i64,
-    pub steps_completed: i64,
-    pub context: Json,
-    pub started_at: DateTime<Utc>,
-    pub event_id: Option<Uuid>,
-}
-
-impl OpenRun {
-    fn from_row(r: &DbRow) -> Self {
-        OpenRun {
-            id: r.id("id"),
-            workflow_id: r.id("workflow_id"),
-            wf_name: r.s("wf_name"),
-            steps_total: r.n("steps_total"),
-            steps_completed: r.n("steps_completed"),
-            context: r.json("context").unwrap_or(Json::Null),
-            started_at: r.ts("started_at").unwrap_or_else(Utc::now),
-            event_id: r.uuid("event_id"),
-        }
-    }
-
-    pub fn due_at(&self) -> Option<DateTime<Utc>> {
-        self.context
-            .get("next_at")
-            .and_then(|v| v.as_str())
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&Utc))
-    }
-
-    pub fn ctx_str(&self, key: &str) -> Option<&str> {
-        self.context.get(key).and_then(|v| v.as_str())
     }
 }
 

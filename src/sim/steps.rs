@@ -14,9 +14,9 @@ use super::approvals::{self, Neg};
 use super::batch::{Rows, ms_between, pick};
 use super::catalog::{self, Kind, SAGA_ERRORS, SAGA_RESOURCES};
 use super::config::Stats;
+use super::open_run::{OpenRun, steps_of};
 use super::queue::{self, NewJob};
 use super::recon::{self, Recon};
-use super::runs::{OpenRun, steps_of};
 use crate::api::db::{Tx, Val};
 
 pub(crate) use super::approvals::watch_approvals;

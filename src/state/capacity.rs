@@ -1,7 +1,7 @@
 //! Capacity: every event against the seed's 80 / 90 / 100 % thresholds, and open alerts.
 
 use super::list::ListView;
-use super::rows::EVENT_SORTS;
+use super::rows::EVENT_COLUMNS;
 use super::table::Table;
 use crate::domain::model::{CapacityAlert, EventCapacity};
 
@@ -14,7 +14,7 @@ pub struct CapacityState {
 impl Default for CapacityState {
     fn default() -> Self {
         CapacityState {
-            list: ListView::new(Table::new(EVENT_SORTS)),
+            list: ListView::new(Table::new(&EVENT_COLUMNS)),
             alerts: Vec::new(),
         }
     }

@@ -250,14 +250,14 @@ impl App {
             quit: false,
             dirty: true,
             overview: OverviewState::default(),
-            workflows: ListView::new(table::Table::new(rows::WORKFLOW_SORTS)),
+            workflows: ListView::new(table::Table::new(&rows::WORKFLOW_COLUMNS)),
             runs: RunsState::default(),
             queue: QueueState::default(),
-            errors: ListView::new(table::Table::new(rows::PATTERN_SORTS)),
+            errors: ListView::new(table::Table::new(&rows::PATTERN_COLUMNS)),
             capacity: CapacityState::default(),
             recon: ReconState::default(),
-            approvals: ListView::new(table::Table::new(rows::APPROVAL_SORTS)),
-            audit: ListView::new(table::Table::new(rows::AUDIT_SORTS)),
+            approvals: ListView::new(table::Table::new(&rows::APPROVAL_COLUMNS)),
+            audit: ListView::new(table::Table::new(&rows::AUDIT_COLUMNS)),
             n8n: N8nState::default(),
             broadcast_templates: crate::domain::broadcast::DEFAULT_TEMPLATES
                 .iter()

@@ -8,7 +8,29 @@ use crate::domain::n8n::{N8nDown, N8nExecution, N8nPolled, N8nSnapshot, N8nWorkf
 use crate::keymap::KeyAction;
 
 use super::App;
+use super::table::Width::{Fill, Fixed};
+use super::table::{Column, col};
 use crate::domain::refresh::ViewId;
+
+/// The n8n pane's columns under Workflows (the pane is not sorted).
+pub const N8N_WORKFLOW_COLUMNS: &[Column] = &[
+    col("source", Fixed(6)),
+    col("name", Fill(3)),
+    col("status", Fixed(9)),
+    col("n8n id", Fixed(18)),
+    col("tags", Fill(1)),
+    col("updated", Fixed(8)),
+];
+
+/// The n8n pane's columns under Runs (the pane is not sorted).
+pub const N8N_EXECUTION_COLUMNS: &[Column] = &[
+    col("source", Fixed(6)),
+    col("started", Fixed(7)),
+    col("status", Fixed(10)),
+    col("workflow", Fill(3)),
+    col("mode", Fixed(8)),
+    col("n8n id", Fill(1)),
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct N8nState {

@@ -1,7 +1,7 @@
 //! Queue: depth by status × job type, the oldest pending job, and the job list.
 
 use super::list::ListView;
-use super::rows::JOB_SORTS;
+use super::rows::JOB_COLUMNS;
 use super::table::Table;
 use crate::domain::model::{Job, QueueDepth};
 
@@ -15,7 +15,7 @@ impl Default for QueueState {
     fn default() -> Self {
         QueueState {
             depth: None,
-            list: ListView::new(Table::new(JOB_SORTS)),
+            list: ListView::new(Table::new(&JOB_COLUMNS)),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Reconciliation: runs with their counts; Enter opens a run's discrepancies, grouped by kind.
 
 use super::list::ListView;
-use super::rows::{DISCREPANCY_SORTS, RECON_SORTS};
+use super::rows::{DISCREPANCY_COLUMNS, RECON_COLUMNS};
 use super::table::Table;
 use crate::domain::model::{Discrepancy, ReconRun};
 
@@ -14,10 +14,11 @@ pub struct ReconState {
 
 impl Default for ReconState {
     fn default() -> Self {
-        let mut discrepancies = Table::new(DISCREPANCY_SORTS);
+        let mut discrepancies = Table::new(&DISCREPANCY_COLUMNS);
+        // by kind: the kind column is sort choice 1
         discrepancies.sort = 1;
         ReconState {
-            list: ListView::new(Table::new(RECON_SORTS)),
+            list: ListView::new(Table::new(&RECON_COLUMNS)),
             discrepancies,
         }
     }

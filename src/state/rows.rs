@@ -1,9 +1,12 @@
-//! How each listed domain type is keyed, filtered (the same fields the store searches) and
-//! sorted. Sort choice 0 is always the store's natural order.
+//! How each listed domain type is shown (its columns: header, width and the sort choices they
+//! offer), keyed, filtered (the same fields the store searches) and sorted. Sort choice 0 is
+//! always the store's natural order; choice n is the column marked `.sort(n, …)`, and is the
+//! `col` its `sort_key` gets.
 
 use uuid::Uuid;
 
-use super::table::{Query, Row, SortCol, SortKey, contains_any, eq_opt, sc};
+use super::table::Width::{Fill, Fixed};
+use super::table::{Columns, Query, Row, SortKey, col, contains_any, eq_opt, sc};
 use crate::domain::model::*;
 
 fn t(s: &str) -> SortKey {
@@ -16,14 +19,17 @@ fn on(n: Option<i64>) -> SortKey {
     n.map_or(SortKey::None, SortKey::Int)
 }
 
-pub const WORKFLOW_SORTS: &[SortCol] = &[
-    sc("name", false),
-    sc("status", false),
-    sc("runs", true),
-    sc("success", false),
-    sc("p95", true),
-    sc("last error", true),
-];
+pub const WORKFLOW_COLUMNS: Columns = Columns {
+    natural: sc("name", false),
+    cols: &[
+        col("name", Fill(3)),
+        col("status", Fixed(11)).sort(1, false),
+        col("runs", Fixed(5)).sort(2, true),
+        col("success", Fixed(7)).sort(3, false),
+        col("p95", Fixed(7)).sort(4, true),
+        col("last error", Fill(1)).sort(5, true),
+    ],
+};
 
 impl Row for WorkflowStats {
     type Key = Uuid;
@@ -54,12 +60,17 @@ impl Row for WorkflowStats {
     }
 }
 
-pub const RUN_SORTS: &[SortCol] = &[
-    sc("started", true),
-    sc("status", false),
-    sc("workflow", false),
-    sc("duration", true),
-];
+pub const RUN_COLUMNS: Columns = Columns {
+    natural: sc("started", true),
+    cols: &[
+        col("started", Fixed(7)),
+        col("status", Fixed(10)).sort(1, false),
+        col("workflow", Fill(1)).sort(2, false),
+        col("progress", Fixed(10)),
+        col("duration", Fixed(8)).sort(3, true),
+        col("step / error", Fill(1)),
+    ],
+};
 
 impl Row for Run {
     type Key = Uuid;
@@ -93,13 +104,18 @@ impl Row for Run {
     }
 }
 
-pub const JOB_SORTS: &[SortCol] = &[
-    sc("created", true),
-    sc("priority", true),
-    sc("status", false),
-    sc("type", false),
-    sc("attempts", true),
-];
+pub const JOB_COLUMNS: Columns = Columns {
+    natural: sc("created", true),
+    cols: &[
+        col("created", Fixed(7)),
+        col("type", Fill(2)).sort(3, false),
+        col("status", Fixed(10)).sort(2, false),
+        col("prio", Fixed(4)).sort_named(1, "priority", true),
+        col("tries", Fixed(5)).sort_named(4, "attempts", true),
+        col("scheduled", Fixed(9)),
+        col("error", Fill(2)),
+    ],
+};
 
 impl Row for Job {
     type Key = Uuid;
@@ -131,12 +147,20 @@ impl Row for Job {
     }
 }
 
-pub const PATTERN_SORTS: &[SortCol] = &[
-    sc("count", true),
-    sc("last seen", true),
-    sc("workflow", false),
-    sc("type", false),
-];
+/// The example column is shown only on wide screens (the view leaves the last one out).
+pub const PATTERN_COLUMNS: Columns = Columns {
+    natural: sc("count", true),
+    cols: &[
+        col("sev", Fixed(6)),
+        col("workflow", Fill(3)).sort(2, false),
+        col("type", Fixed(21)).sort(3, false),
+        col("count", Fixed(5)),
+        col("first", Fixed(6)),
+        col("last", Fixed(6)).sort_named(1, "last seen", true),
+        col("retry", Fixed(5)),
+        col("example", Fill(3)),
+    ],
+};
 
 impl Row for ErrorPattern {
     type Key = (Option<Uuid>, String);
@@ -163,12 +187,18 @@ impl Row for ErrorPattern {
     }
 }
 
-pub const EVENT_SORTS: &[SortCol] = &[
-    sc("start", false),
-    sc("% sold", true),
-    sc("name", false),
-    sc("capacity", true),
-];
+/// The "% sold" width is the narrow screen's (a 10-cell gauge and " 100%"); the view widens
+/// the gauge on wide screens.
+pub const EVENT_COLUMNS: Columns = Columns {
+    natural: sc("start", false),
+    cols: &[
+        col("event", Fill(3)).sort_named(2, "name", false),
+        col("starts", Fixed(9)),
+        col("sold/cap", Fixed(13)).sort_named(3, "capacity", true),
+        col("% sold", Fixed(15)).sort(1, true),
+        col("state", Fixed(14)),
+    ],
+};
 
 impl Row for EventCapacity {
     type Key = Uuid;
@@ -196,7 +226,17 @@ impl Row for EventCapacity {
     }
 }
 
-pub const RECON_SORTS: &[SortCol] = &[sc("created", true), sc("discrepancies", true)];
+pub const RECON_COLUMNS: Columns = Columns {
+    natural: sc("created", true),
+    cols: &[
+        col("date", Fixed(10)),
+        col("status", Fixed(9)),
+        col("stripe", Fixed(8)),
+        col("db", Fixed(8)),
+        col("discrepancies", Fixed(13)).sort(1, true),
+        col("ran", Fill(1)),
+    ],
+};
 
 impl Row for ReconRun {
     type Key = Uuid;
@@ -220,11 +260,19 @@ impl Row for ReconRun {
     }
 }
 
-pub const DISCREPANCY_SORTS: &[SortCol] = &[
-    sc("created", true),
-    sc("kind", false),
-    sc("stripe amount", true),
-];
+/// The difference column is shown only on wide screens (the view leaves the last one out).
+pub const DISCREPANCY_COLUMNS: Columns = Columns {
+    natural: sc("created", true),
+    cols: &[
+        col("kind", Fixed(17)).sort(1, false),
+        col("stripe id", Fill(1)),
+        col("db id", Fill(1)),
+        col("stripe", Fixed(10)).sort_named(2, "stripe amount", true),
+        col("db", Fixed(10)),
+        col("status", Fixed(8)),
+        col("difference", Fixed(11)),
+    ],
+};
 
 impl Row for Discrepancy {
     type Key = Uuid;
@@ -259,11 +307,19 @@ impl Row for Discrepancy {
     }
 }
 
-pub const APPROVAL_SORTS: &[SortCol] = &[
-    sc("created", true),
-    sc("priority", true),
-    sc("discount", true),
-];
+/// The status column is shown only on wide screens (the view leaves the last one out).
+pub const APPROVAL_COLUMNS: Columns = Columns {
+    natural: sc("created", true),
+    cols: &[
+        col("priority", Fixed(10)).sort(1, true),
+        col("waiting", Fixed(7)),
+        col("model", Fill(2)),
+        col("designer (tier)", Fill(3)),
+        col("discount", Fixed(8)).sort(2, true),
+        col("shows", Fixed(5)),
+        col("status", Fixed(9)),
+    ],
+};
 
 pub fn priority_rank(p: &str) -> i64 {
     match p {
@@ -311,7 +367,17 @@ impl Row for Approval {
     }
 }
 
-pub const AUDIT_SORTS: &[SortCol] = &[sc("when", true), sc("operator", false), sc("action", false)];
+pub const AUDIT_COLUMNS: Columns = Columns {
+    natural: sc("when", true),
+    cols: &[
+        col("when", Fixed(11)),
+        col("operator", Fill(2)).sort(1, false),
+        col("from", Fill(2)),
+        col("action", Fixed(10)).sort(2, false),
+        col("target", Fill(3)),
+        col("outcome", Fixed(8)),
+    ],
+};
 
 impl Row for OperatorAction {
     type Key = Uuid;
@@ -343,6 +409,44 @@ impl Row for OperatorAction {
             1 => t(&self.operator),
             2 => t(&self.action),
             _ => SortKey::Time(self.at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [&Columns; 9] = [
+        &WORKFLOW_COLUMNS,
+        &RUN_COLUMNS,
+        &JOB_COLUMNS,
+        &PATTERN_COLUMNS,
+        &EVENT_COLUMNS,
+        &RECON_COLUMNS,
+        &DISCREPANCY_COLUMNS,
+        &APPROVAL_COLUMNS,
+        &AUDIT_COLUMNS,
+    ];
+
+    /// Every list's sort choices are numbered 1..=n, each once; a choice's name is a header
+    /// only of the column that offers it (that header shows the sort arrow).
+    #[test]
+    fn sort_choices_are_numbered_once_and_named_apart() {
+        for c in ALL {
+            let mut ns: Vec<usize> = c.cols.iter().filter_map(|x| x.sort).map(|s| s.0).collect();
+            ns.sort();
+            assert_eq!(ns, (1..c.sorts()).collect::<Vec<_>>(), "{:?}", c.natural);
+            for x in c.cols {
+                if let Some((n, s)) = x.sort {
+                    assert_eq!(c.sort(n), Some(s));
+                    for y in c.cols {
+                        if y.header.eq_ignore_ascii_case(s.name) {
+                            assert_eq!(x, y, "{} names another column", s.name);
+                        }
+                    }
+                }
+            }
         }
     }
 }

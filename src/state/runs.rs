@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::list::ListView;
-use super::rows::RUN_SORTS;
+use super::rows::RUN_COLUMNS;
 use super::table::Table;
 use crate::domain::model::{Run, StepLog, Ts};
 
@@ -29,7 +29,7 @@ pub struct RunDetail {
 impl Default for RunsState {
     fn default() -> Self {
         RunsState {
-            list: ListView::new(Table::new(RUN_SORTS)),
+            list: ListView::new(Table::new(&RUN_COLUMNS)),
             workflow: None,
             detail: None,
         }

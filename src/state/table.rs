@@ -67,6 +67,68 @@ pub const fn sc(name: &'static str, desc: bool) -> SortCol {
     SortCol { name, desc }
 }
 
+/// How wide a column is: a fixed number of cells, or a share of the width left over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Width {
+    Fixed(u16),
+    Fill(u16),
+}
+
+/// One column of a list: its header, its width and the sort choice it offers, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub header: &'static str,
+    pub width: Width,
+    /// `(n, choice)`: the n-th press of `s` sorts by this column (n is also the `col` that
+    /// [`Row::sort_key`] gets; 0 is the list's natural order, which no column offers).
+    pub sort: Option<(usize, SortCol)>,
+}
+
+/// A column without a sort choice.
+pub const fn col(header: &'static str, width: Width) -> Column {
+    Column {
+        header,
+        width,
+        sort: None,
+    }
+}
+
+impl Column {
+    /// The column is the `n`-th sort choice, named by its header.
+    pub const fn sort(self, n: usize, desc: bool) -> Column {
+        self.sort_named(n, self.header, desc)
+    }
+    /// The column is the `n`-th sort choice, under another name than its header (the header
+    /// then shows no sort arrow).
+    pub const fn sort_named(mut self, n: usize, name: &'static str, desc: bool) -> Column {
+        self.sort = Some((n, sc(name, desc)));
+        self
+    }
+}
+
+/// A list's columns and its natural order (sort choice 0: the order the store returns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Columns {
+    pub natural: SortCol,
+    pub cols: &'static [Column],
+}
+
+impl Columns {
+    /// Sort choice `n` (0: the natural order).
+    pub fn sort(&self, n: usize) -> Option<SortCol> {
+        if n == 0 {
+            return Some(self.natural);
+        }
+        self.cols
+            .iter()
+            .find_map(|c| c.sort.filter(|&(k, _)| k == n).map(|(_, s)| s))
+    }
+    /// How many sort choices `s` cycles through (the natural order included).
+    pub fn sorts(&self) -> usize {
+        1 + self.cols.iter().filter(|c| c.sort.is_some()).count()
+    }
+}
+
 /// A row the console lists.
 pub trait Row {
     type Key: Clone + Eq + Hash + std::fmt::Debug;
@@ -100,7 +162,8 @@ pub struct Table<T: Row> {
     sel: Option<T::Key>,
     pos: usize,
     pub marked: HashSet<T::Key>,
-    pub sorts: &'static [SortCol],
+    /// The columns (with the sort choices they offer); `sort` is the chosen one (0: natural).
+    columns: &'static Columns,
     pub sort: usize,
     query: Query,
     /// More rows exist beyond the last loaded one.
@@ -113,14 +176,14 @@ pub struct Table<T: Row> {
 }
 
 impl<T: Row> Table<T> {
-    pub fn new(sorts: &'static [SortCol]) -> Self {
+    pub fn new(columns: &'static Columns) -> Self {
         Table {
             rows: Vec::new(),
             order: Vec::new(),
             sel: None,
             pos: 0,
             marked: HashSet::new(),
-            sorts,
+            columns,
             sort: 0,
             query: Query::default(),
             has_more: false,
@@ -177,7 +240,11 @@ impl<T: Row> Table<T> {
         self.rows.last().and_then(Row::cursor)
     }
     pub fn sort_col(&self) -> SortCol {
-        self.sorts.get(self.sort).copied().unwrap_or(sc("", false))
+        self.columns.sort(self.sort).unwrap_or(sc("", false))
+    }
+    /// The list's columns, in the order they are shown.
+    pub fn columns(&self) -> &'static [Column] {
+        self.columns.cols
     }
 
     /// Replaces the rows (a refresh of the first page); the selection stays on the same row.
@@ -208,10 +275,8 @@ impl<T: Row> Table<T> {
 
     /// Next sort choice (wrapping to the natural order).
     pub fn cycle_sort(&mut self) {
-        if !self.sorts.is_empty() {
-            self.sort = (self.sort + 1) % self.sorts.len();
-            self.rebuild();
-        }
+        self.sort = (self.sort + 1) % self.columns.sorts();
+        self.rebuild();
     }
 
     fn rebuild(&mut self) {

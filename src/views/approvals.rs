@@ -2,12 +2,12 @@
 //! negotiation and which of the seed's auto-approve rules it failed, and why.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::fast::{ListCell, draw_list};
 use super::widgets::{
-    ListCell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title, money,
-    status_style, txt,
+    age, draw_doc, heading, json_lines, kv, kv_styled, list_title, money, status_style, txt,
 };
 use crate::domain::model::Approval;
 use crate::state::App;
@@ -28,31 +28,19 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let l = &app.approvals;
     let now = app.now;
     // the status column only when there is room (the list shows pending ones by default)
-    let cols = if area.width >= 120 { 7 } else { 6 };
+    let all = l.table.columns();
+    let cols = if area.width >= 120 {
+        all
+    } else {
+        &all[..all.len() - 1]
+    };
     draw_list(
         f,
         area,
         th,
         list_title(&l.table, "Approvals", &l.filter.text),
         &l.table,
-        &[
-            "priority",
-            "waiting",
-            "model",
-            "designer (tier)",
-            "discount",
-            "shows",
-            "status",
-        ][..cols],
-        &[
-            Constraint::Length(10),
-            Constraint::Length(7),
-            Constraint::Fill(2),
-            Constraint::Fill(3),
-            Constraint::Length(8),
-            Constraint::Length(5),
-            Constraint::Length(9),
-        ][..cols],
+        cols,
         "nothing waiting for approval",
         |a: &Approval| {
             let n = a.negotiation.as_ref();

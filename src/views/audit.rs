@@ -1,12 +1,12 @@
 //! Audit: operator actions — when, who, from where, what, outcome.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
 
+use super::fast::{ListCell, draw_list};
 use super::widgets::{
-    ListCell, age, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title,
-    status_style, txt,
+    age, draw_doc, heading, json_lines, kv, kv_styled, list_title, status_style, txt,
 };
 use crate::domain::model::OperatorAction;
 use crate::state::App;
@@ -24,15 +24,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         list_title(&l.table, "Audit", &l.filter.text),
         &l.table,
-        &["when", "operator", "from", "action", "target", "outcome"],
-        &[
-            Constraint::Length(11),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(10),
-            Constraint::Fill(3),
-            Constraint::Length(8),
-        ],
+        l.table.columns(),
         "no operator actions recorded",
         |a: &OperatorAction| {
             vec![

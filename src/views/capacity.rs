@@ -5,12 +5,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
+use super::fast::{ListCell, draw_lines, draw_list};
 use super::widgets::{
-    ListCell, age, bar, block, capacity_state, draw_doc, draw_lines, draw_list, kv, kv_styled,
-    list_title, pad, txt,
+    age, bar, block, capacity_state, draw_doc, kv, kv_styled, list_title, pad, txt,
 };
 use crate::domain::model::{EventCapacity, thousands};
 use crate::state::App;
+use crate::state::table::Width;
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     if app.capacity.list.detail.is_some() {
@@ -27,21 +28,19 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let l = &app.capacity.list;
     let now = app.now;
     let wide = area.width >= 120;
-    let gauge_w = if wide { 20 } else { 10 };
+    let gauge_w: u16 = if wide { 20 } else { 10 };
+    // the "% sold" column holds the gauge and " 100%": it grows with the gauge
+    let mut cols = l.table.columns().to_vec();
+    for c in cols.iter_mut().filter(|c| c.header == "% sold") {
+        c.width = Width::Fixed(gauge_w + 5);
+    }
     draw_list(
         f,
         list,
         th,
         list_title(&l.table, "Capacity", &l.filter.text),
         &l.table,
-        &["event", "starts", "sold/cap", "% sold", "state"],
-        &[
-            Constraint::Fill(3),
-            Constraint::Length(9),
-            Constraint::Length(13),
-            Constraint::Length(gauge_w + 5),
-            Constraint::Length(14),
-        ],
+        &cols,
         "no events",
         |e: &EventCapacity| {
             let (sev, label) = capacity_state(e.threshold());

@@ -2,26 +2,13 @@
 //! last seen, examples; critical ones marked, retriable types shown.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::widgets::{ListCell, age, draw_doc, draw_list, heading, kv, kv_styled, list_title, txt};
+use super::fast::{ListCell, draw_list};
+use super::widgets::{age, draw_doc, heading, kv, kv_styled, list_title, txt};
 use crate::domain::model::ErrorPattern;
 use crate::state::App;
-
-const HEADER: [&str; 8] = [
-    "sev", "workflow", "type", "count", "first", "last", "retry", "example",
-];
-const WIDTHS: [Constraint; 8] = [
-    Constraint::Length(6),
-    Constraint::Fill(3),
-    Constraint::Length(21),
-    Constraint::Length(5),
-    Constraint::Length(6),
-    Constraint::Length(6),
-    Constraint::Length(5),
-    Constraint::Fill(3),
-];
 
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     if app.errors.detail.is_some() {
@@ -31,15 +18,19 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let l = &app.errors;
     let now = app.now;
     // the example column only when there is room for it (Enter shows them all)
-    let cols = if area.width >= 120 { 8 } else { 7 };
+    let all = l.table.columns();
+    let cols = if area.width >= 120 {
+        all
+    } else {
+        &all[..all.len() - 1]
+    };
     draw_list(
         f,
         area,
         th,
         list_title(&l.table, "Error patterns · last hour", &l.filter.text),
         &l.table,
-        &HEADER[..cols],
-        &WIDTHS[..cols],
+        cols,
         "no errors in the last hour",
         |p: &ErrorPattern| {
             let crit = p.is_critical();

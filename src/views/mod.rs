@@ -8,6 +8,7 @@ mod broadcast;
 mod capacity;
 mod dialog;
 mod errors;
+pub mod fast;
 mod n8n;
 mod overview;
 mod queue;
@@ -31,7 +32,7 @@ use widgets::{block, centered, clear, span};
 /// Draws the whole console.
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();
-    widgets::set_style(f.buffer_mut(), area, app.theme.base);
+    fast::set_style(f.buffer_mut(), area, app.theme.base);
     if area.width < 80 || area.height < 24 {
         too_small(f, app, area);
         return;
@@ -58,7 +59,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
     if app.conn.is_lost() {
         // the last data stays, greyed: it is not current
-        widgets::set_style(f.buffer_mut(), body, app.theme.dim);
+        fast::set_style(f.buffer_mut(), body, app.theme.dim);
     }
     if editing {
         draw_filter(f, app, filter);

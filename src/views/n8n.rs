@@ -7,9 +7,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
+use super::fast::constraint;
 use super::widgets::{age, block, pad, status_style, txt};
 use crate::domain::refresh::ViewId;
 use crate::state::App;
+use crate::state::n8n::{N8N_EXECUTION_COLUMNS, N8N_WORKFLOW_COLUMNS};
+use crate::state::table::Column;
 
 /// Splits `area` into the database list and the n8n pane (the whole area when n8n is not
 /// configured).
@@ -70,8 +73,7 @@ fn table(
     f: &mut Frame,
     app: &App,
     area: Rect,
-    header: &[&str],
-    widths: &[Constraint],
+    columns: &[Column],
     rows: Vec<Vec<Cell<'static>>>,
     sel: usize,
 ) {
@@ -102,8 +104,8 @@ fn table(
         })
         .collect();
     f.render_widget(
-        Table::new(body, widths.to_vec())
-            .header(Row::new(header.iter().map(|h| Cell::from(*h))).style(th.header))
+        Table::new(body, columns.iter().map(|c| constraint(c.width)))
+            .header(Row::new(columns.iter().map(|c| Cell::from(c.header))).style(th.header))
             .column_spacing(1),
         area,
     );
@@ -141,22 +143,7 @@ pub fn draw_workflows(f: &mut Frame, app: &App, area: Rect) {
             ]
         })
         .collect();
-    table(
-        f,
-        app,
-        inner,
-        &["source", "name", "status", "n8n id", "tags", "updated"],
-        &[
-            Constraint::Length(6),
-            Constraint::Fill(3),
-            Constraint::Length(9),
-            Constraint::Length(18),
-            Constraint::Fill(1),
-            Constraint::Length(8),
-        ],
-        rows,
-        app.n8n.wf_sel,
-    );
+    table(f, app, inner, N8N_WORKFLOW_COLUMNS, rows, app.n8n.wf_sel);
 }
 
 /// n8n executions: source, started, status, workflow, mode, id (retry of …).
@@ -197,20 +184,5 @@ pub fn draw_runs(f: &mut Frame, app: &App, area: Rect) {
             ]
         })
         .collect();
-    table(
-        f,
-        app,
-        inner,
-        &["source", "started", "status", "workflow", "mode", "n8n id"],
-        &[
-            Constraint::Length(6),
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Fill(3),
-            Constraint::Length(8),
-            Constraint::Fill(1),
-        ],
-        rows,
-        n.exec_sel,
-    );
+    table(f, app, inner, N8N_EXECUTION_COLUMNS, rows, n.exec_sel);
 }

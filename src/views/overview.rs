@@ -6,9 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
-use super::widgets::{
-    Sev, age, block, capacity_state, depth_sev, draw_lines, pad, pct, status_style, txt,
-};
+use super::fast::draw_lines;
+use super::widgets::{Sev, age, block, capacity_state, depth_sev, pad, pct, status_style, txt};
 use crate::domain::model::{Overview, thousands};
 use crate::state::{App, TILES};
 use crate::theme::Theme;

@@ -6,9 +6,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
+use super::fast::{ListCell, draw_lines, draw_list};
 use super::widgets::{
-    ListCell, age, block, depth_sev, draw_doc, draw_lines, draw_list, heading, json_lines, kv,
-    kv_styled, list_title, pad, status_style, txt,
+    age, block, depth_sev, draw_doc, heading, json_lines, kv, kv_styled, list_title, pad,
+    status_style, txt,
 };
 use crate::domain::model::{Job, QueueDepth, thousands};
 use crate::state::App;
@@ -39,24 +40,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         list_title(&l.table, "Jobs", &l.filter.text),
         &l.table,
-        &[
-            "created",
-            "type",
-            "status",
-            "prio",
-            "tries",
-            "scheduled",
-            "error",
-        ],
-        &[
-            Constraint::Length(7),
-            Constraint::Fill(2),
-            Constraint::Length(10),
-            Constraint::Length(4),
-            Constraint::Length(5),
-            Constraint::Length(9),
-            Constraint::Fill(2),
-        ],
+        l.table.columns(),
         "no jobs match",
         |j: &Job| {
             vec![

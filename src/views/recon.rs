@@ -6,9 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::widgets::{
-    ListCell, age, block, draw_list, list_title, money, opt_money, pad, status_style, txt,
-};
+use super::fast::{ListCell, draw_list};
+use super::widgets::{age, block, list_title, money, opt_money, pad, status_style, txt};
 use crate::domain::model::{Discrepancy, ReconRun, thousands};
 use crate::state::App;
 
@@ -25,15 +24,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         list_title(&l.table, "Reconciliation runs", &l.filter.text),
         &l.table,
-        &["date", "status", "stripe", "db", "discrepancies", "ran"],
-        &[
-            Constraint::Length(10),
-            Constraint::Length(9),
-            Constraint::Length(8),
-            Constraint::Length(8),
-            Constraint::Length(13),
-            Constraint::Fill(1),
-        ],
+        l.table.columns(),
         "no reconciliation runs",
         |r: &ReconRun| {
             vec![
@@ -91,31 +82,19 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     }
     let t = &app.recon.discrepancies;
     // the difference column only when there is room
-    let cols = if area.width >= 120 { 7 } else { 6 };
+    let all = t.columns();
+    let cols = if area.width >= 120 {
+        all
+    } else {
+        &all[..all.len() - 1]
+    };
     draw_list(
         f,
         list,
         th,
         list_title(t, "Discrepancies", ""),
         t,
-        &[
-            "kind",
-            "stripe id",
-            "db id",
-            "stripe",
-            "db",
-            "status",
-            "difference",
-        ][..cols],
-        &[
-            Constraint::Length(17),
-            Constraint::Fill(1),
-            Constraint::Fill(1),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(8),
-            Constraint::Length(11),
-        ][..cols],
+        cols,
         "no discrepancies in this run",
         |d: &Discrepancy| {
             let diff = match (d.stripe_amount, d.db_amount) {

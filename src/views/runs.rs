@@ -1,12 +1,12 @@
 //! Runs: the live list; the detail shows progress, step logs and the run's context.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::fast::{ListCell, draw_list};
 use super::widgets::{
-    ListCell, age, bar, draw_doc, draw_list, heading, json_lines, kv, kv_styled, list_title,
-    opt_dur, status_style, txt,
+    age, bar, draw_doc, heading, json_lines, kv, kv_styled, list_title, opt_dur, status_style, txt,
 };
 use crate::domain::model::Run;
 use crate::state::App;
@@ -32,22 +32,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         title,
         &l.table,
-        &[
-            "started",
-            "status",
-            "workflow",
-            "progress",
-            "duration",
-            "step / error",
-        ],
-        &[
-            Constraint::Length(7),
-            Constraint::Length(10),
-            Constraint::Fill(1),
-            Constraint::Length(10),
-            Constraint::Length(8),
-            Constraint::Fill(1),
-        ],
+        l.table.columns(),
         "no runs match",
         |r: &Run| {
             let total = r.steps_total.max(0);

@@ -5,9 +5,8 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
-use super::widgets::{
-    ListCell, age, block, draw_lines, draw_list, list_title, opt_dur, pad, pct, status_style, txt,
-};
+use super::fast::{ListCell, draw_lines, draw_list};
+use super::widgets::{age, block, list_title, opt_dur, pad, pct, status_style, txt};
 use crate::domain::model::WorkflowStats;
 use crate::state::App;
 
@@ -26,15 +25,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         th,
         list_title(&l.table, "Workflows · last hour", &l.filter.text),
         &l.table,
-        &["name", "status", "runs", "success", "p95", "last error"],
-        &[
-            Constraint::Fill(3),
-            Constraint::Length(11),
-            Constraint::Length(5),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Fill(1),
-        ],
+        l.table.columns(),
         "no workflows match",
         |w: &WorkflowStats| {
             let status = &w.workflow.status;

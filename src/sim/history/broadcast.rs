@@ -13,7 +13,7 @@ use crate::api::db::{Tx, Val};
 use crate::domain::broadcast::valid_phone;
 use crate::sim::batch::{Rows, uuid};
 use crate::sim::catalog::TWILIO_INVALID;
-use crate::sim::seed::{VENUE_B, World};
+use crate::sim::world::{VENUE_B, World};
 
 /// Writes the broadcast and its deliveries; the jobs go to `h`. Returns the delivery count.
 pub(super) async fn seed(

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use super::batch::{Rows, ms_between, pick, uuid, weighted};
 use super::catalog::{self, Kind, WHATSAPP_429};
-use super::seed::{SeedReport, World};
 use super::steps::LOG_COLS;
+use super::world::{SeedReport, World};
 use crate::api::db::{Tx, Val};
 use runs::{ERR_COLS, EXEC_COLS, End, H, JOB_COLS, err_row, job_vals, run};
 

@@ -14,7 +14,7 @@ use crate::sim::batch::{Rows, ms_between, pick, uuid};
 use crate::sim::catalog::{self, Kind, SAGA_ERRORS, SAGA_RESOURCES};
 use crate::sim::config::EngineConfig;
 use crate::sim::recon::{self, Recon};
-use crate::sim::seed::World;
+use crate::sim::world::World;
 
 pub(super) const EXEC_COLS: &[&str] = &[
     "id",

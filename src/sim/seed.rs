@@ -2,10 +2,10 @@
 //! (three of them today), the people at each (attendees, models, staff, with their channels and
 //! languages, a few deliberately unreachable or with a bad number), tickets sold so far (some
 //! events just under a threshold), every workflow the seeds name, and the last two hours of
-//! history (history.rs). Deterministic for a seed: same seed, same rows (ids included) relative
-//! to `now`. Everything goes in one transaction of multi-row INSERTs.
+//! history (history/). The world it writes, the scenario's names and the report are in world.rs.
+//! Deterministic for a seed: same seed, same rows (ids included) relative to `now`. Everything
+//! goes in one transaction of multi-row INSERTs.
 
-use std::fmt;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
@@ -14,12 +14,10 @@ use rand::Rng;
 use super::batch::{Rows, uuid};
 use super::catalog::Kind;
 use super::history;
-
-mod world;
+use super::world::build;
+pub use super::world::{PAUSED_WORKFLOW, SeedReport, VENUE_A, VENUE_B};
 use crate::api::Store;
 use crate::api::db::Val;
-pub(crate) use world::World;
-use world::build;
 
 /// Whether the database already has a scenario (any workflow).
 pub async fn is_seeded(store: &Store) -> anyhow::Result<bool> {
@@ -32,71 +30,6 @@ pub async fn is_seeded(store: &Store) -> anyhow::Result<bool> {
         .await?;
     Ok(r.n("n") > 0)
 }
-
-/// What the seeder wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SeedReport {
-    pub workflows: usize,
-    pub events: usize,
-    pub people: usize,
-    pub tickets: usize,
-    pub runs: usize,
-    pub step_logs: usize,
-    pub jobs: usize,
-    pub errors: usize,
-    pub approvals: usize,
-    pub reconciliation_runs: usize,
-    pub discrepancies: usize,
-    pub broadcasts: usize,
-    pub deliveries: usize,
-    pub capacity_alerts: usize,
-    pub metrics: usize,
-    /// Wall time of the seeding (not part of equality between runs).
-    pub millis: u128,
-}
-
-impl SeedReport {
-    /// The counts alone (for "same seed, same scenario" comparisons).
-    pub fn counts(&self) -> SeedReport {
-        SeedReport {
-            millis: 0,
-            ..self.clone()
-        }
-    }
-}
-
-impl fmt::Display for SeedReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "seeded in {} ms: {} workflows, {} events, {} people, {} tickets, {} runs ({} step logs), \
-             {} jobs, {} errors, {} approvals, {} reconciliation runs ({} discrepancies), \
-             {} broadcasts ({} deliveries), {} capacity alerts, {} metrics",
-            self.millis,
-            self.workflows,
-            self.events,
-            self.people,
-            self.tickets,
-            self.runs,
-            self.step_logs,
-            self.jobs,
-            self.errors,
-            self.approvals,
-            self.reconciliation_runs,
-            self.discrepancies,
-            self.broadcasts,
-            self.deliveries,
-            self.capacity_alerts,
-            self.metrics
-        )
-    }
-}
-
-pub const VENUE_A: &str = "Carrousel du Louvre";
-pub const VENUE_B: &str = "Palais de Tokyo";
-
-/// The workflow the scenario starts paused (so the console shows one).
-pub const PAUSED_WORKFLOW: &str = "Portfolio Auto-Evaluation";
 
 /// Seeds the whole scenario into an empty, migrated database.
 pub async fn seed_scenario(

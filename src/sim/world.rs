@@ -1,14 +1,83 @@
 //! The scenario's world before it is written: workflows, events with their people (attendees,
-//! models, staff) and the deliberate gaps (unreachable people, bad numbers).
+//! models, staff) and the deliberate gaps (unreachable people, bad numbers); the venue and
+//! workflow names the scenario is built on; and the report of what was written. The seeder
+//! (seed.rs) writes the world and the history (history/) adds the last two hours to it; both
+//! take it from here, so they depend one way: seed → history, each of them → world.
+
+use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use super::{PAUSED_WORKFLOW, VENUE_A, VENUE_B};
 use crate::sim::batch::{pick, uuid, weighted};
 use crate::sim::catalog::{FIRST_NAMES, LANGUAGES, LAST_NAMES, WORKFLOWS, WfDef};
+
+pub const VENUE_A: &str = "Carrousel du Louvre";
+pub const VENUE_B: &str = "Palais de Tokyo";
+
+/// The workflow the scenario starts paused (so the console shows one).
+pub const PAUSED_WORKFLOW: &str = "Portfolio Auto-Evaluation";
+
+/// What the seeder wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub workflows: usize,
+    pub events: usize,
+    pub people: usize,
+    pub tickets: usize,
+    pub runs: usize,
+    pub step_logs: usize,
+    pub jobs: usize,
+    pub errors: usize,
+    pub approvals: usize,
+    pub reconciliation_runs: usize,
+    pub discrepancies: usize,
+    pub broadcasts: usize,
+    pub deliveries: usize,
+    pub capacity_alerts: usize,
+    pub metrics: usize,
+    /// Wall time of the seeding (not part of equality between runs).
+    pub millis: u128,
+}
+
+impl SeedReport {
+    /// The counts alone (for "same seed, same scenario" comparisons).
+    pub fn counts(&self) -> SeedReport {
+        SeedReport {
+            millis: 0,
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "seeded in {} ms: {} workflows, {} events, {} people, {} tickets, {} runs ({} step logs), \
+             {} jobs, {} errors, {} approvals, {} reconciliation runs ({} discrepancies), \
+             {} broadcasts ({} deliveries), {} capacity alerts, {} metrics",
+            self.millis,
+            self.workflows,
+            self.events,
+            self.people,
+            self.tickets,
+            self.runs,
+            self.step_logs,
+            self.jobs,
+            self.errors,
+            self.approvals,
+            self.reconciliation_runs,
+            self.discrepancies,
+            self.broadcasts,
+            self.deliveries,
+            self.capacity_alerts,
+            self.metrics
+        )
+    }
+}
 
 pub(crate) struct Person {
     pub id: Uuid,
