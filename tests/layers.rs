@@ -87,95 +87,168 @@ fn ident_at(s: &str) -> &str {
     &s[..end]
 }
 
-/// The top-level modules one line of code names: `crate::x`, `crate::{x::…, y}`, and
-/// `super::…` chains that climb to the crate root from `module`.
-fn targets(code: &str, module: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = code;
-    while let Some(i) = rest.find("crate::") {
-        let before = rest[..i].chars().last();
-        let after = &rest[i + "crate::".len()..];
-        rest = after;
-        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
-            continue; // `$crate::` or another identifier ending in "crate"
-        }
-        if let Some(group) = after.strip_prefix('{') {
-            // `crate::{a::x, b}`: the names at brace depth 0
-            let mut depth = 0;
-            let mut item_start = true;
-            for (j, c) in group.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => break,
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => item_start = true,
-                    c if c.is_whitespace() => {}
-                    _ if item_start && depth == 0 => {
-                        item_start = false;
-                        let id = ident_at(&group[j..]);
-                        if !id.is_empty() {
-                            out.push(id.to_string());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        } else {
-            let id = ident_at(after);
-            if !id.is_empty() {
-                out.push(id.to_string());
-            }
-        }
+/// The module paths a use tree names (`a::b`, `{a::x, b}`, `self`), each extended from
+/// `base`, cut at two segments (the top-level module and its child are all that is checked).
+fn tree(s: &str, base: Vec<String>, out: &mut Vec<Vec<String>>) {
+    let s = s.trim_start();
+    if base.len() >= 2 {
+        out.push(base);
+        return;
     }
-    // super:: chains
-    let mut rest = code;
-    while let Some(i) = rest.find("super::") {
-        let before = rest[..i].chars().last();
-        let mut after = &rest[i..];
-        rest = &rest[i + "super::".len()..];
+    if let Some(group) = s.strip_prefix('{') {
+        let mut depth = 0;
+        let mut start = 0;
+        for (j, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => {
+                    tree(&group[start..j], base.clone(), out);
+                    return;
+                }
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    tree(&group[start..j], base.clone(), out);
+                    start = j + 1;
+                }
+                _ => {}
+            }
+        }
+        return;
+    }
+    let id = ident_at(s);
+    if id.is_empty() {
+        return;
+    }
+    if id == "self" {
+        out.push(base);
+        return;
+    }
+    let mut next = base;
+    next.push(id.to_string());
+    match s[id.len()..].trim_start().strip_prefix("::") {
+        Some(rest) => tree(rest, next, out),
+        None => out.push(next),
+    }
+}
+
+/// Every `crate::…` path, and every `super::…` path resolved from `module`, in the code: the
+/// byte offset where it starts and its absolute module path (at most two segments).
+fn paths(code: &str, module: &[String]) -> Vec<(usize, Vec<String>)> {
+    let mut out = Vec::new();
+    for (i, _) in code.match_indices("crate::") {
+        let before = code[..i].chars().last();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == ':') {
+            continue; // `$crate::`, or another identifier ending in "crate"
+        }
+        let mut found = Vec::new();
+        tree(&code[i + "crate::".len()..], Vec::new(), &mut found);
+        out.extend(found.into_iter().map(|p| (i, p)));
+    }
+    for (i, _) in code.match_indices("super::") {
+        let before = code[..i].chars().last();
         if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
             continue; // counted with the chain it belongs to
         }
+        let mut after = &code[i..];
         let mut up = 0;
         while let Some(a) = after.strip_prefix("super::") {
             up += 1;
             after = a;
         }
-        if up >= module.len() {
-            let id = ident_at(after);
-            if !id.is_empty() {
-                out.push(id.to_string());
+        if up > module.len() {
+            continue;
+        }
+        let base: Vec<String> = module[..module.len() - up]
+            .iter()
+            .take(2)
+            .cloned()
+            .collect();
+        let mut found = Vec::new();
+        tree(after, base, &mut found);
+        out.extend(found.into_iter().map(|p| (i, p)));
+    }
+    out
+}
+
+/// The file's code without comments (line breaks kept, so offsets map to lines).
+fn code_text(text: &str) -> String {
+    text.lines().map(code_of).collect::<Vec<_>>().join("\n")
+}
+
+/// Every import of another top-level module, or (`level` 1) of a sibling submodule inside the
+/// same top-level module, in these files.
+fn imports_at(files: &[(String, String)], level: usize) -> Vec<Import> {
+    let known: BTreeSet<Vec<String>> = files
+        .iter()
+        .map(|(p, _)| module_path(p).into_iter().take(level + 1).collect())
+        .collect();
+    let mut out = Vec::new();
+    for (path, text) in files {
+        let module = module_path(path);
+        if module.len() <= level || module[0] == "lib" || module[0] == "main" {
+            continue;
+        }
+        let from = &module[..=level];
+        let code = code_text(text);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut seen = BTreeSet::new();
+        for (at, p) in paths(&code, &module) {
+            if p.len() <= level || p[..level] != from[..level] || p[..=level] == *from {
+                continue;
+            }
+            let to = p[..=level].to_vec();
+            if !known.contains(&to) {
+                continue;
+            }
+            let line = code[..at].matches('\n').count() + 1;
+            if seen.insert((line, to.clone())) {
+                out.push(Import {
+                    file: path.clone(),
+                    line,
+                    from: from.join("::"),
+                    to: to.join("::"),
+                    text: lines
+                        .get(line - 1)
+                        .map(|l| l.trim())
+                        .unwrap_or("")
+                        .to_string(),
+                });
             }
         }
     }
     out
 }
 
-/// Every import between top-level modules in these files (path relative to the crate, text).
+/// Every import between top-level modules in these files.
 fn imports(files: &[(String, String)]) -> Vec<Import> {
-    let tops: BTreeSet<String> = files
-        .iter()
-        .filter_map(|(p, _)| module_path(p).first().cloned())
-        .collect();
+    imports_at(files, 0)
+}
+
+/// Cycles in a module graph, each named once (from its smallest module).
+fn cycles(all: &[Import]) -> Vec<String> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for i in all {
+        graph
+            .entry(i.from.clone())
+            .or_default()
+            .insert(i.to.clone());
+    }
     let mut out = Vec::new();
-    for (path, text) in files {
-        let module = module_path(path);
-        let Some(from) = module.first() else { continue };
-        if from == "lib" || from == "main" {
-            continue;
-        }
-        for (n, line) in text.lines().enumerate() {
-            let mut named = targets(code_of(line), &module);
-            named.dedup();
-            for to in named {
-                if &to != from && tops.contains(&to) {
-                    out.push(Import {
-                        file: path.clone(),
-                        line: n + 1,
-                        from: from.clone(),
-                        to,
-                        text: line.trim().to_string(),
-                    });
+    for start in graph.keys() {
+        let mut stack = vec![(start.clone(), vec![start.clone()])];
+        let mut seen = BTreeSet::new();
+        while let Some((at, path)) = stack.pop() {
+            for next in graph.get(&at).into_iter().flatten() {
+                if next == start {
+                    let mut cycle = path.clone();
+                    cycle.push(start.clone());
+                    if cycle[..cycle.len() - 1].iter().min() == Some(start) {
+                        out.push(format!("cycle: {}", cycle.join(" -> ")));
+                    }
+                } else if seen.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next.clone(), p));
                 }
             }
         }
@@ -188,12 +261,7 @@ fn violations(files: &[(String, String)]) -> Vec<String> {
     let rules: BTreeMap<&str, &[&str]> = RULES.iter().copied().collect();
     let all = imports(files);
     let mut out = Vec::new();
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for i in &all {
-        graph
-            .entry(i.from.clone())
-            .or_default()
-            .insert(i.to.clone());
         let allowed = rules.get(i.from.as_str()).copied().unwrap_or(&[]);
         if !allowed.contains(&i.to.as_str()) {
             out.push(format!(
@@ -202,28 +270,7 @@ fn violations(files: &[(String, String)]) -> Vec<String> {
             ));
         }
     }
-    // cycles between top-level modules (whatever the rules say)
-    for start in graph.keys() {
-        let mut stack = vec![(start.clone(), vec![start.clone()])];
-        let mut seen = BTreeSet::new();
-        while let Some((at, path)) = stack.pop() {
-            for next in graph.get(&at).into_iter().flatten() {
-                if next == start {
-                    let mut cycle = path.clone();
-                    cycle.push(start.clone());
-                    let first = cycle[..cycle.len() - 1].iter().min().cloned();
-                    // report each cycle once: from its smallest module
-                    if first.as_ref() == Some(start) {
-                        out.push(format!("cycle: {}", cycle.join(" -> ")));
-                    }
-                } else if seen.insert(next.clone()) {
-                    let mut p = path.clone();
-                    p.push(next.clone());
-                    stack.push((next.clone(), p));
-                }
-            }
-        }
-    }
+    out.extend(cycles(&all));
     out
 }
 
@@ -286,6 +333,26 @@ fn the_layers_import_only_what_the_house_plan_allows() {
     assert!(files.len() > 50, "src/ not found");
     let v = violations(&files);
     assert!(v.is_empty(), "the house plan is broken:\n{}", v.join("\n"));
+}
+
+#[test]
+fn no_cycles_between_the_submodules_of_a_layer() {
+    let c = cycles(&imports_at(&crate_files(), 1));
+    assert!(c.is_empty(), "submodule cycles:\n{}", c.join("\n"));
+}
+
+#[test]
+fn a_planted_submodule_cycle_is_named() {
+    let files = vec![
+        ("src/sim/mod.rs".to_string(), "mod a;\nmod b;\n".to_string()),
+        ("src/sim/a.rs".to_string(), "use super::b::X;\n".to_string()),
+        (
+            "src/sim/b/mod.rs".to_string(),
+            "use crate::sim::{\n    a::Y,\n    c,\n};\n".to_string(),
+        ),
+    ];
+    let c = cycles(&imports_at(&files, 1));
+    assert_eq!(c, vec!["cycle: sim::a -> sim::b -> sim::a".to_string()]);
 }
 
 #[test]
