@@ -1,7 +1,9 @@
 //! opsdeck: a terminal operations console for an event-automation platform.
 //!
-//! Layout (see ARCHITECTURE.md): `api` does all IO, `state` decides (pure), `views` draw,
-//! `sim` is the simulated automation engine for the demo and drills.
+//! Layout (README, "How the code is laid out"; the arrows are checked by tests/layers.rs):
+//! `domain` holds the pure types every layer shares, `api` does all IO, `state` decides (pure,
+//! deterministic), `views` draw, `app` runs the loop and is the one translator between effects
+//! and api calls, `sim` is the simulated automation engine, `cli` the subcommands.
 
 pub mod api;
 pub mod app;

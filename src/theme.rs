@@ -30,8 +30,8 @@
 //! NO_COLOR handling (which turns colour commands into an SGR reset that also wipes reverse
 //! video): the app should call `crossterm::style::Colored::set_ansi_color_disabled(false)`.
 //!
-//! Severity is never shown by colour alone: views pair [`Theme::severity`] with
-//! [`severity_symbol`].
+//! Severity is never shown by colour alone: the views' severity (`views::widgets::Sev`) pairs
+//! each style with a symbol and a word.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -91,25 +91,6 @@ fn line_suffix(line: usize) -> String {
         String::new()
     } else {
         format!(":{line}")
-    }
-}
-
-/// Severity levels, for [`Theme::severity`] and [`severity_symbol`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    Ok,
-    Info,
-    Warn,
-    Crit,
-}
-
-/// The symbol and word that go with a severity, so it never relies on colour alone.
-pub fn severity_symbol(level: Severity) -> &'static str {
-    match level {
-        Severity::Ok => "✔ ok",
-        Severity::Info => "ℹ info",
-        Severity::Warn => "▲ warn",
-        Severity::Crit => "✖ crit",
     }
 }
 
@@ -227,25 +208,6 @@ impl Theme {
     /// The `default` theme.
     pub fn default_theme() -> Theme {
         Theme::builtin("default").expect("default is built in")
-    }
-
-    /// The style of a severity level.
-    pub fn severity(&self, level: Severity) -> Style {
-        match level {
-            Severity::Ok => self.ok,
-            Severity::Info => self.info,
-            Severity::Warn => self.warn,
-            Severity::Crit => self.crit,
-        }
-    }
-
-    /// The gauge style for a severity level (`info` uses `gauge_ok`).
-    pub fn gauge(&self, level: Severity) -> Style {
-        match level {
-            Severity::Ok | Severity::Info => self.gauge_ok,
-            Severity::Warn => self.gauge_warn,
-            Severity::Crit => self.gauge_crit,
-        }
     }
 
     /// A built-in name, else a file path.
@@ -581,13 +543,5 @@ mod tests {
         let e = Theme::resolve(None, Some(p.to_str().unwrap()), false).unwrap_err();
         assert_eq!(e.line, 1);
         assert!(e.path.ends_with("ocean.toml"));
-    }
-
-    #[test]
-    fn severity_symbols_carry_words() {
-        assert_eq!(severity_symbol(Severity::Crit), "✖ crit");
-        let t = Theme::default_theme();
-        assert_eq!(t.severity(Severity::Warn), t.warn);
-        assert_eq!(t.gauge(Severity::Crit), t.gauge_crit);
     }
 }

@@ -306,6 +306,98 @@ fn sql_outside_the_store(files: &[(String, String)]) -> Vec<String> {
     out
 }
 
+/// The code of a file before its first `#[cfg(test)]` (tests may use a clock).
+fn shipped_code(text: &str) -> &str {
+    text.find("#[cfg(test)]").map_or(text, |i| &text[..i])
+}
+
+/// Clock and randomness in the pure layers (domain, state, views): their time arrives on
+/// messages and their keys from app.rs.
+fn impure(files: &[(String, String)]) -> Vec<String> {
+    const CALLS: &[&str] = &[
+        "Utc::now",
+        "Local::now",
+        "Instant::now",
+        "SystemTime::now",
+        "now_v7",
+        "new_v4",
+        "rand::",
+        "thread_rng",
+    ];
+    let mut out = Vec::new();
+    for (path, text) in files {
+        let pure = ["src/domain/", "src/state/", "src/views/"]
+            .iter()
+            .any(|p| path.starts_with(p));
+        if !pure || path.ends_with("/tests.rs") {
+            continue;
+        }
+        for (n, line) in shipped_code(text).lines().enumerate() {
+            let code = code_of(line);
+            if let Some(c) = CALLS.iter().find(|c| code.contains(**c)) {
+                out.push(format!(
+                    "{path}:{}: {c} in a pure layer: `{}`",
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The crates the domain may use.
+const DOMAIN_CRATES: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "crate",
+    "super",
+    "self",
+    "chrono",
+    "uuid",
+    "serde",
+    "serde_json",
+    "unicode_width",
+];
+
+/// `use` lines of the domain that name another crate.
+fn domain_crates(files: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, text) in files {
+        if !path.starts_with("src/domain/") {
+            continue;
+        }
+        // `use child::X` of a module declared here is a path, not a crate
+        let children: Vec<&str> = text
+            .lines()
+            .filter_map(|l| {
+                let l = code_of(l).trim_start();
+                let l = l.strip_prefix("pub ").unwrap_or(l);
+                l.strip_prefix("mod ").map(ident_at)
+            })
+            .collect();
+        for (n, line) in text.lines().enumerate() {
+            let code = code_of(line).trim_start();
+            let Some(rest) = code
+                .strip_prefix("use ")
+                .or_else(|| code.strip_prefix("pub use "))
+            else {
+                continue;
+            };
+            let krate = ident_at(rest.trim_start_matches("::"));
+            if !DOMAIN_CRATES.contains(&krate) && !children.contains(&krate) {
+                out.push(format!(
+                    "{path}:{}: the domain uses {krate}: `{}`",
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn read_src(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
     for e in std::fs::read_dir(dir).expect("read src") {
         let p = e.expect("entry").path();
@@ -353,6 +445,35 @@ fn a_planted_submodule_cycle_is_named() {
     ];
     let c = cycles(&imports_at(&files, 1));
     assert_eq!(c, vec!["cycle: sim::a -> sim::b -> sim::a".to_string()]);
+}
+
+#[test]
+fn the_pure_layers_have_no_clock_and_no_randomness() {
+    let v = impure(&crate_files());
+    assert!(v.is_empty(), "{}", v.join("\n"));
+    let planted = vec![(
+        "src/state/planted.rs".to_string(),
+        "fn f() {\n    let k = uuid::Uuid::now_v7();\n}\n#[cfg(test)]\nfn t() { Utc::now(); }\n"
+            .to_string(),
+    )];
+    assert_eq!(
+        impure(&planted),
+        vec!["src/state/planted.rs:2: now_v7 in a pure layer: `let k = uuid::Uuid::now_v7();`"]
+    );
+}
+
+#[test]
+fn the_domain_uses_only_its_few_crates() {
+    let v = domain_crates(&crate_files());
+    assert!(v.is_empty(), "{}", v.join("\n"));
+    let planted = vec![(
+        "src/domain/planted.rs".to_string(),
+        "use sqlx::Row;\nuse serde::Serialize;\n".to_string(),
+    )];
+    assert_eq!(
+        domain_crates(&planted),
+        vec!["src/domain/planted.rs:1: the domain uses sqlx: `use sqlx::Row;`"]
+    );
 }
 
 #[test]

@@ -5,9 +5,9 @@ mod common;
 use std::time::Duration;
 
 use common::http_fake::{HttpFake, Request, Response};
+use opsdeck::api::n8n::ExecFilter;
 use opsdeck::api::n8n::{N8nClient, N8nError};
 use opsdeck::config::ApiKey;
-use opsdeck::domain::n8n::ExecFilter;
 use serde_json::{Value, json};
 
 const KEY: &str = "n8n_api_test_key_0123456789";

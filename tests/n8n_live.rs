@@ -10,10 +10,11 @@ mod common;
 use std::time::Duration;
 
 use opsdeck::api::actions::{ActionCtx, execute};
+use opsdeck::api::n8n::ExecFilter;
 use opsdeck::api::n8n::{N8nClient, N8nError};
 use opsdeck::config::ApiKey;
 use opsdeck::domain::action::{Action, Actor, Outcome};
-use opsdeck::domain::n8n::{ExecFilter, N8nWorkflow};
+use opsdeck::domain::n8n::N8nWorkflow;
 
 fn live() -> Option<N8nClient> {
     let url = std::env::var("N8N_URL").ok().filter(|s| !s.is_empty());

@@ -9,7 +9,6 @@ use opsdeck::domain::mode::Mode;
 use opsdeck::domain::model::Run;
 use opsdeck::domain::refresh::{LoadKind, LoadReq, Loaded, PAGE, Payload, ViewId};
 use opsdeck::keymap::Keymap;
-use opsdeck::state::Busy;
 use opsdeck::state::{App, Conn, Effect, LaterMsg, Msg};
 use opsdeck::theme::Theme;
 use uuid::Uuid;
@@ -222,15 +221,9 @@ fn one_read_per_view_in_flight_and_bursts_coalesce() {
     // a change to a table this view does not show does nothing
     assert!(loads(&a.update(Msg::Changed(vec!["operator_actions".into()]))).is_empty());
     // the view reads (the one in-flight mechanism also holds the awaiting-broadcasts read)
-    let inflight: Vec<_> = a
-        .inflight
-        .running
-        .clone()
-        .into_iter()
-        .filter(|(j, _)| matches!(j, Busy::Read(..)))
-        .collect();
+    let inflight = a.inflight.reads();
     assert_eq!(inflight.len(), 1);
-    let (_, seq) = inflight.into_iter().next().expect("one in flight");
+    let (_, _, seq) = inflight.into_iter().next().expect("one in flight");
     let req = LoadReq {
         view: ViewId::Queue,
         kind: LoadKind::Main,

@@ -58,9 +58,27 @@ pub fn failed(e: &Effect) -> Option<Msg> {
             "internal error (see the log); check the Audit view before retrying",
         ))),
         Effect::CountFailed(select) => Msg::Counted(select.clone(), Err(INTERNAL.into())),
-        Effect::Broadcast(_) => BcMsg::Done(Err(INTERNAL.into())).into(),
+        Effect::Broadcast(b) => broadcast_failed(b, INTERNAL).into(),
         Effect::Later(..) | Effect::Quit => return None,
     })
+}
+
+/// The answer each broadcast effect gets when it could not run: the one its screen waits for
+/// (so a waiting read, a decision in flight or a send in progress ends, with the error).
+fn broadcast_failed(e: &BcEffect, why: &str) -> BcMsg {
+    fn no<T>(why: &str) -> Result<T, String> {
+        Err(why.to_string())
+    }
+    match e {
+        BcEffect::Choices => BcMsg::Choices(no(why)),
+        BcEffect::Preview(d) => BcMsg::Previewed(Box::new(d.clone()), no(why)),
+        BcEffect::Send(_) | BcEffect::FollowUp { .. } => BcMsg::Sent(no(why)),
+        BcEffect::Progress(_) => BcMsg::Progress(no(why)),
+        BcEffect::Awaiting => BcMsg::Awaiting(no(why)),
+        BcEffect::Approve(id) => BcMsg::Decided(*id, true, no(why)),
+        BcEffect::Cancel(id) | BcEffect::CancelWaiting(id) => BcMsg::Decided(*id, false, no(why)),
+        BcEffect::Retry(_) => BcMsg::Done(no(why)),
+    }
 }
 
 /// One view's read as the message the state expects (errors become text, passwords redacted).

@@ -208,11 +208,11 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     if let Some(n) = &opts.notice {
         app.toast_for(n.clone(), true, 10);
     }
-    let io = effects::Io {
+    let io = std::sync::Arc::new(effects::Io {
         store: store.clone(),
         actions,
         broadcast: bctx,
-    };
+    });
     let mut fx = app.start();
     loop {
         if app.needs_key() {
@@ -231,19 +231,17 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
                 Effect::Quit => app.quit = true,
                 e => {
                     let (io, tx) = (io.clone(), tx.clone());
+                    // a task that panics must still land, or its screen would wait forever
+                    let fallback = effects::failed(&e);
                     tokio::spawn(async move {
-                        // a task that panics must still land, or its screen would wait forever
-                        let run = e.clone();
-                        let io2 = io.clone();
-                        let msg = match tokio::spawn(async move { effects::run(&io2, run).await })
-                            .await
-                        {
-                            Ok(m) => m,
-                            Err(err) => {
-                                tracing::error!(error = %err, "an effect's task failed");
-                                effects::failed(&e)
-                            }
-                        };
+                        let msg =
+                            match tokio::spawn(async move { effects::run(&io, e).await }).await {
+                                Ok(m) => m,
+                                Err(err) => {
+                                    tracing::error!(error = %err, "an effect's task failed");
+                                    fallback
+                                }
+                            };
                         if let Some(m) = msg {
                             let _ = tx.send(m).await;
                         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Globals, load_config, target};
 use crate::api::Store;
 use crate::config;
-use crate::domain::model::{Overview, Ts};
+use crate::domain::model::{Overview, QUEUE_CRIT_DEPTH, QUEUE_WARN_DEPTH, Ts};
 
 /// What the verdict is made of (kept apart from IO so the rules are tested directly).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -32,10 +32,10 @@ pub fn assess(h: &Health) -> (u8, Vec<String>) {
         code = code.max(c);
         why.push(w);
     };
-    if h.depth > 100 {
-        raise(2, format!("queue depth {} > 100", h.depth));
-    } else if h.depth > 50 {
-        raise(1, format!("queue depth {} > 50", h.depth));
+    if h.depth > QUEUE_CRIT_DEPTH {
+        raise(2, format!("queue depth {} > {QUEUE_CRIT_DEPTH}", h.depth));
+    } else if h.depth > QUEUE_WARN_DEPTH {
+        raise(1, format!("queue depth {} > {QUEUE_WARN_DEPTH}", h.depth));
     }
     if !h.critical_patterns.is_empty() {
         raise(

@@ -8,6 +8,12 @@ use uuid::Uuid;
 
 pub type Ts = DateTime<Utc>;
 
+/// The seed's queue alerts (seed 000's resource monitor): depth above this is a warning
+/// ("medium")…
+pub const QUEUE_WARN_DEPTH: i64 = 50;
+/// …and above this critical ("high").
+pub const QUEUE_CRIT_DEPTH: i64 = 100;
+
 pub fn thousands(n: i64) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();

@@ -37,15 +37,6 @@ pub fn flex_opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
     })
 }
 
-/// One page of a list: `{data, nextCursor}`; `nextCursor` is null on the last page.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Page<T> {
-    pub data: Vec<T>,
-    #[serde(default)]
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct N8nTag {
     #[serde(deserialize_with = "flex_id", default)]
@@ -123,46 +114,6 @@ impl N8nExecution {
     pub fn retryable(&self) -> bool {
         matches!(self.status_str(), "error" | "crashed" | "canceled")
             && self.retry_success_id.is_none()
-    }
-}
-
-/// `GET /executions` filters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExecFilter {
-    /// One of n8n's statuses: error, success, running, waiting, canceled.
-    pub status: Option<String>,
-    pub workflow_id: Option<String>,
-    /// Page size; n8n allows 1..=250 (default 100).
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-impl ExecFilter {
-    pub fn status(s: &str) -> Self {
-        ExecFilter {
-            status: Some(s.into()),
-            ..Default::default()
-        }
-    }
-    pub fn limit(mut self, n: u32) -> Self {
-        self.limit = Some(n);
-        self
-    }
-    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = Vec::new();
-        if let Some(s) = &self.status {
-            q.push(("status", s.clone()));
-        }
-        if let Some(w) = &self.workflow_id {
-            q.push(("workflowId", w.clone()));
-        }
-        if let Some(l) = self.limit {
-            q.push(("limit", l.clamp(1, 250).to_string()));
-        }
-        if let Some(c) = &self.cursor {
-            q.push(("cursor", c.clone()));
-        }
-        q
     }
 }
 

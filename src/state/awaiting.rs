@@ -11,7 +11,6 @@ use super::broadcast::{BcEffect, BroadcastUi};
 use super::{App, Busy, Effect, Overlay};
 use crate::domain::broadcast::Level;
 use crate::domain::broadcast::{Decision, Waiting};
-use crate::domain::idem::IdemKey;
 use crate::domain::mode::Mode;
 
 /// A question on the approval screen.
@@ -117,19 +116,16 @@ impl App {
             }
             Overlay::Awaiting(u) if u.open.as_ref().is_some_and(|o| o.id == id) => {
                 let approved = approve && matches!(&r, Ok(d) if d.is_ok());
-                if approved {
-                    // follow it: the progress view of the broadcast just approved
+                // follow it: the progress view of the broadcast just approved, with the spare
+                // key for its follow-ups (app.rs hands a new one over after every message;
+                // without one, the approval's answer stays on this screen)
+                let key = approved.then(|| self.spare_key.take()).flatten();
+                if let Some(key) = key {
                     let level = u
                         .open
                         .as_ref()
                         .and_then(|o| Level::parse(&o.level).ok())
                         .unwrap_or(Level::Critical);
-                    // its follow-ups' key: the spare one (app.rs hands a new one over after
-                    // every message), else one of this broadcast and operator
-                    let key = self
-                        .spare_key
-                        .take()
-                        .unwrap_or_else(|| IdemKey::new(format!("bc-{id}-{}", self.operator)));
                     let mut b = BroadcastUi::watching(id, level, key);
                     b.decision = Some(r);
                     self.overlay = Overlay::Broadcast(Box::new(b));
@@ -162,7 +158,9 @@ impl App {
                     KeyCode::Enter => {
                         u.confirm = None;
                         if typed.trim() == open.target.trim() {
-                            self.inflight.begin_once(Busy::Decide(open.id));
+                            if self.inflight.begin_once(Busy::Decide(open.id)).is_none() {
+                                return vec![];
+                            }
                             u.result = None;
                             return fx(BcEffect::Approve(open.id));
                         }
@@ -181,7 +179,9 @@ impl App {
                 Confirm::Approve | Confirm::Cancel => {
                     u.confirm = None;
                     if k.code == KeyCode::Char('y') {
-                        self.inflight.begin_once(Busy::Decide(open.id));
+                        if self.inflight.begin_once(Busy::Decide(open.id)).is_none() {
+                            return vec![];
+                        }
                         u.result = None;
                         return fx(if c == Confirm::Approve {
                             BcEffect::Approve(open.id)

@@ -24,9 +24,9 @@ pub enum Busy {
 
 #[derive(Debug, Default)]
 pub struct InFlight {
-    pub seq: u64,
-    pub running: HashMap<Busy, u64>,
-    pub again: HashSet<Busy>,
+    seq: u64,
+    running: HashMap<Busy, u64>,
+    again: HashSet<Busy>,
 }
 
 impl InFlight {
@@ -72,6 +72,17 @@ impl InFlight {
 
     pub fn busy(&self, job: Busy) -> bool {
         self.running.contains_key(&job)
+    }
+
+    /// The view reads in flight, with their numbers.
+    pub fn reads(&self) -> Vec<(ViewId, LoadKind, u64)> {
+        self.running
+            .iter()
+            .filter_map(|(j, seq)| match j {
+                Busy::Read(v, k) => Some((*v, *k, *seq)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// A read of `view` is in flight.

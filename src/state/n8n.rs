@@ -1,6 +1,7 @@
 //! n8n beside the database: the last snapshot the poller brought (workflows, recent
 //! executions, waiting executions as a hint), whether n8n is up, and since when it is down.
-//! Pure: the poller (api::n8n::poll) sends [`N8nPolled`] messages.
+//! Pure: the poller (api::n8n::poll) sends [`N8nPolled`] values, which app.rs wraps in
+//! `Msg::N8n`.
 
 use crate::domain::action::Action;
 use crate::domain::model::Ts;

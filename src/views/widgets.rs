@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::domain::model::{Ts, thousands};
+use crate::domain::model::{QUEUE_CRIT_DEPTH, QUEUE_WARN_DEPTH, Ts, thousands};
 use crate::domain::sanitize;
 use crate::state::table::{Row, Table};
 use crate::theme::Theme;
@@ -116,11 +116,11 @@ impl Sev {
     }
 }
 
-/// The seed's queue thresholds: depth > 50 warning, > 100 critical.
+/// The seed's queue thresholds (domain): depth > 50 warning, > 100 critical.
 pub fn depth_sev(depth: i64) -> Sev {
-    if depth > 100 {
+    if depth > QUEUE_CRIT_DEPTH {
         Sev::Crit
-    } else if depth > 50 {
+    } else if depth > QUEUE_WARN_DEPTH {
         Sev::Warn
     } else {
         Sev::Ok

@@ -5,6 +5,7 @@
 pub mod action;
 mod error;
 pub mod poll;
+mod wire;
 
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ use serde_json::{Value as Json, json};
 pub use error::N8nError;
 
 use crate::config::{ApiKey, N8nSettings, redact_url};
-use crate::domain::n8n::{ExecFilter, N8nExecution, N8nWorkflow, N8nWorkflows, Page};
+use crate::domain::n8n::{N8nExecution, N8nWorkflow, N8nWorkflows};
+pub use wire::{ExecFilter, Page};
 
 /// Pages of 250 (n8n's maximum) fetched at most by [`N8nClient::list_workflows`].
 pub const MAX_WORKFLOW_PAGES: usize = 40;

@@ -188,7 +188,7 @@ pub(super) async fn resend(
 /// How the call to n8n went (`failure` None: told): on the request (told is told, whoever
 /// claimed last; a failure only while the claim is still this call's) and in the action's
 /// audit row.
-pub async fn record_resume(store: &Store, call: &ResumeCall, failure: Option<&str>) {
+pub(in crate::api) async fn record_resume(store: &Store, call: &ResumeCall, failure: Option<&str>) {
     let now = Utc::now();
     let (state, told) = match failure {
         None => ("told", json!("told")),

@@ -20,7 +20,7 @@ mod recon;
 mod runs;
 mod workflows;
 
-pub use approvals::record_resume;
+pub(in crate::api) use approvals::record_resume;
 use approvals::{decide, resend};
 pub use jobs::count_failed;
 use jobs::{jobs_by_id, retry_failed};
@@ -52,7 +52,7 @@ pub(super) struct Resume {
 
 /// An ok decision's call to n8n, for after the commit: where, what, the claim it made, and
 /// the audit row to complete with how it went.
-pub struct ResumeCall {
+pub(in crate::api) struct ResumeCall {
     pub request: Uuid,
     pub url: String,
     pub body: Json,
@@ -64,7 +64,7 @@ pub struct ResumeCall {
 /// Applies a database `action` in one transaction with its audit row (validated and not an
 /// n8n action: see `api::actions::execute`). Never panics on bad input; the report says what
 /// happened. An ok decision with a resume_url also returns the call to make after the commit.
-pub async fn run(
+pub(in crate::api) async fn run(
     store: &Store,
     actor: &Actor,
     action: &Action,
@@ -512,7 +512,7 @@ fn audit_args(
 
 /// An audit row on its own (for an action that failed before it could commit, and for n8n
 /// actions, which are not database transactions).
-pub async fn audit_alone(
+pub(in crate::api) async fn audit_alone(
     store: &Store,
     actor: &Actor,
     action: &Action,
@@ -556,7 +556,7 @@ pub async fn can_act(store: &Store) -> Result<bool, sqlx::Error> {
 
 /// The last ok retry of n8n execution `id` on record: who, when, and its `after` (which holds
 /// `retried_as`).
-pub async fn last_n8n_retry(
+pub(in crate::api) async fn last_n8n_retry(
     store: &Store,
     id: &str,
 ) -> Result<Option<(String, Option<DateTime<Utc>>, Option<Json>)>, sqlx::Error> {

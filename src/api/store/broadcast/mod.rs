@@ -21,9 +21,10 @@ use crate::domain::broadcast::{
 };
 use crate::domain::idem::IdemKey;
 
-pub use progress::{follow_up, progress, retry_failed};
-pub use send::{approve, cancel, cancel_waiting, send};
-pub use webhook::{Claim, claim_webhook, record_webhook};
+pub(in crate::api) use progress::retry_failed;
+pub use progress::{follow_up, progress};
+pub(in crate::api) use send::{approve, cancel, cancel_waiting, send};
+pub(in crate::api) use webhook::{Claim, claim_webhook, record_webhook};
 
 /// The Emergency Broadcast System workflow's name (seed 000 phase 5).
 pub const WORKFLOW: &str = "Emergency Broadcast System";

@@ -105,7 +105,11 @@ pub async fn progress(store: &Store, id: Uuid) -> Result<Progress, String> {
 
 /// Puts the failed deliveries of a broadcast back to queued with new jobs, one transaction and
 /// one audit row. Returns how many; 0 is a conflict (nothing failed).
-pub async fn retry_failed(store: &Store, actor: &Actor, id: Uuid) -> Result<usize, String> {
+pub(in crate::api) async fn retry_failed(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<usize, String> {
     let now = Utc::now();
     let mut tx = store.db.begin().await.map_err(db_err)?;
     // lock the broadcast first (the engine's order), reopen it if it had closed

@@ -23,7 +23,11 @@ use crate::domain::broadcast::{Decision, SendOutcome, SendReport};
 
 /// Sends (or stores for approval) a prepared broadcast. Exactly one broadcast per idempotency
 /// key, whoever submits it and however often.
-pub async fn send(store: &Store, actor: &Actor, p: &Preview) -> Result<SendReport, String> {
+pub(in crate::api) async fn send(
+    store: &Store,
+    actor: &Actor,
+    p: &Preview,
+) -> Result<SendReport, String> {
     let now = Utc::now();
     let id = Uuid::now_v7();
     let status = if p.needs_approval {
@@ -283,7 +287,11 @@ async fn explain(tx: &mut Tx, id: Uuid, me: &str, approving: bool) -> Result<Str
 
 /// A second operator approves a broadcast waiting under the four-eyes rule: its held deliveries
 /// are queued and their jobs written, in one transaction with the audit row.
-pub async fn approve(store: &Store, actor: &Actor, id: Uuid) -> Result<Decision, String> {
+pub(in crate::api) async fn approve(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Decision, String> {
     let now = Utc::now();
     let me = actor.operator.clone();
     let mut tx = store.db.begin().await.map_err(db_err)?;
@@ -385,13 +393,21 @@ async fn refuse(
 /// are cancelled and their deliveries marked cancelled; deliveries already out (sent, delivered,
 /// failed) are untouched and jobs a worker already holds may still go out; the answer counts
 /// each. One transaction with one audit row either way.
-pub async fn cancel(store: &Store, actor: &Actor, id: Uuid) -> Result<Decision, String> {
+pub(in crate::api) async fn cancel(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Decision, String> {
     cancel_with(store, actor, id, false).await
 }
 
 /// Cancels a broadcast only while it awaits approval (the approval screen and the waiting view
 /// promise "nothing has been sent"): approved meanwhile, it is a conflict that says by whom.
-pub async fn cancel_waiting(store: &Store, actor: &Actor, id: Uuid) -> Result<Decision, String> {
+pub(in crate::api) async fn cancel_waiting(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Decision, String> {
     cancel_with(store, actor, id, true).await
 }
 

@@ -13,7 +13,7 @@ use crate::domain::action::{Actor, Outcome};
 use crate::domain::broadcast::WebhookResult;
 
 /// What the claim of a webhook call found.
-pub enum Claim {
+pub(in crate::api) enum Claim {
     /// Claimed: POST this body.
     Body(Json),
     /// Not to be called (cancelled, waiting, already called, unknown): why.
@@ -23,7 +23,7 @@ pub enum Claim {
 }
 
 /// Claims the webhook call of broadcast `id`.
-pub async fn claim_webhook(store: &Store, id: Uuid) -> Claim {
+pub(in crate::api) async fn claim_webhook(store: &Store, id: Uuid) -> Claim {
     // a cancel racing an approval cannot let n8n's own broadcast go out afterwards
     let row = store
         .db
@@ -72,7 +72,12 @@ pub async fn claim_webhook(store: &Store, id: Uuid) -> Claim {
 }
 
 /// The result on the broadcast row and one audit row (best effort: the broadcast stands).
-pub async fn record_webhook(store: &Store, actor: &Actor, id: Uuid, r: &WebhookResult) {
+pub(in crate::api) async fn record_webhook(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+    r: &WebhookResult,
+) {
     let now = Utc::now();
     let Ok(mut tx) = store.db.begin().await else {
         return;
