@@ -39,8 +39,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Apply the embedded migrations (a no-op when up to date).
-    Migrate,
+    /// Apply the embedded migrations (a no-op when up to date). On a database that already
+    /// has the platform's tables, `--plan` shows how opsdeck would adopt it.
+    Migrate {
+        /// Print what would be done to this database and change nothing.
+        #[arg(long)]
+        plan: bool,
+        /// With --plan: the plan as JSON.
+        #[arg(long, requires = "plan")]
+        json: bool,
+    },
     /// Open the embedded demo: a simulated event day on a local SQLite file.
     Demo {
         /// Start the demo over from a fresh seed.
@@ -189,7 +197,7 @@ fn main() -> ExitCode {
     };
     let code = rt.block_on(async move {
         match args.command {
-            Some(Command::Migrate) => cli::migrate(&globals).await,
+            Some(Command::Migrate { plan, json }) => cli::migrate(&globals, plan, json).await,
             Some(Command::Demo { fresh }) => cli::demo(&globals, fresh).await,
             Some(Command::Simulate(s)) => cli::simulate(&globals, s).await,
             Some(Command::Status { json }) => cli::status(&globals, json).await,

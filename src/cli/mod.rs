@@ -2,6 +2,7 @@
 //! engine or a one-shot command. Errors print one clear line and exit 2 (never a backtrace).
 
 pub mod actions;
+mod adopt;
 pub mod bench;
 pub mod broadcast;
 pub mod n8n;
@@ -12,7 +13,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::api::Store;
+use crate::api::db::describe_sqlx as describe;
 use crate::config::{self, DbTarget, FileConfig};
+use crate::domain::adopt::Kind;
 
 /// Flags shared by every subcommand.
 #[derive(Debug, Clone, Default)]
@@ -115,7 +118,7 @@ pub async fn open_store(t: &DbTarget, conns: u32) -> Result<Store, Fail> {
         .map_err(|e| Fail::new(2, e.to_string()))
 }
 
-pub async fn migrate(g: &Globals) -> ExitCode {
+pub async fn migrate(g: &Globals, plan: bool, json: bool) -> ExitCode {
     finish(
         async {
             let file = load_config(g)?;
@@ -126,25 +129,78 @@ pub async fn migrate(g: &Globals) -> ExitCode {
                 )
             })?;
             let store = open_store(&t, 1).await?;
-            let r = store
-                .migrate()
-                .await
-                .map_err(|e| Fail::new(2, format!("{}: {e}", t.display_addr())))?;
-            if r.applied_now == 0 {
-                println!("{}: up to date ({} migrations)", t.display_addr(), r.total);
-            } else {
-                println!(
-                    "{}: applied {} of {} migrations",
-                    t.display_addr(),
-                    r.applied_now,
-                    r.total
-                );
-            }
+            let r = migrate_store(&store, &t, plan, json).await;
             store.db.close().await;
-            Ok(())
+            r
         }
         .await,
     )
+}
+
+/// Why the console cannot read this database yet (migrations pending): not adopted, or
+/// missing / out of date.
+pub(crate) async fn unready(store: &Store, t: &DbTarget) -> String {
+    match not_opsdecks(store, t).await {
+        Some(why) => why,
+        None => format!(
+            "{}: the schema is missing or out of date ({} migration(s) pending): run `opsdeck migrate` first",
+            t.display_addr(),
+            store.pending_migrations().await
+        ),
+    }
+}
+
+/// The database is not opsdeck's at all: someone else's tables (not adopted), or empty.
+pub(crate) async fn not_opsdecks(store: &Store, t: &DbTarget) -> Option<String> {
+    let addr = t.display_addr();
+    let c = store.inspect().await.ok()?;
+    match crate::domain::adopt::kind(&c) {
+        Kind::Existing => Some(adopt::not_adopted(&addr, &c)),
+        Kind::Fresh => Some(format!(
+            "{addr}: no opsdeck schema in this database: run `opsdeck migrate` first"
+        )),
+        Kind::Opsdeck => None,
+    }
+}
+
+async fn migrate_store(store: &Store, t: &DbTarget, plan: bool, json: bool) -> Result<(), Fail> {
+    let addr = t.display_addr();
+    let catalog = store.inspect().await.map_err(|e| {
+        Fail::new(
+            2,
+            format!("{addr}: cannot read the catalog: {}", describe(&e)),
+        )
+    })?;
+    let p = crate::domain::adopt::plan(&catalog);
+    if plan {
+        let pending = store.pending_migration_names().await;
+        if json {
+            let v = serde_json::json!({
+                "database": addr, "kind": p.kind, "steps": p.steps,
+                "pending_migrations": pending, "changed": false,
+            });
+            println!("{v:#}");
+        } else {
+            print!("{}", adopt::render_plan(&addr, &p, &pending));
+        }
+        return Ok(());
+    }
+    if p.kind == Kind::Existing {
+        return Err(Fail::new(2, adopt::refusal(&addr, &catalog)));
+    }
+    let r = store
+        .migrate()
+        .await
+        .map_err(|e| Fail::new(2, format!("{addr}: {e}")))?;
+    if r.applied_now == 0 {
+        println!("{addr}: up to date ({} migrations)", r.total);
+    } else {
+        println!(
+            "{addr}: applied {} of {} migrations",
+            r.applied_now, r.total
+        );
+    }
+    Ok(())
 }
 
 /// The embedded demo: a SQLite file in the data dir, migrated, seeded on first use, with the
@@ -257,15 +313,8 @@ pub async fn console(g: &Globals) -> ExitCode {
             };
             let _log = init_file_logging(g, &file);
             let store = open_store(&t, 4).await?;
-            let pending = store.pending_migrations().await;
-            if pending > 0 {
-                return Err(Fail::new(
-                    2,
-                    format!(
-                        "{}: the schema is missing or out of date ({pending} migration(s) pending): run `opsdeck migrate` first",
-                        t.display_addr()
-                    ),
-                ));
+            if store.pending_migrations().await > 0 {
+                return Err(Fail::new(2, unready(&store, &t).await));
             }
             let mut read_only = g.read_only || file.read_only.unwrap_or(false);
             let mut notice = None;
@@ -284,7 +333,11 @@ pub async fn console(g: &Globals) -> ExitCode {
                     Err(e) => tracing::warn!("cannot check privileges: {e}"),
                 }
             }
-            let mode = if read_only { crate::domain::mode::Mode::ReadOnly } else { crate::domain::mode::Mode::Live };
+            let mode = if read_only {
+                crate::domain::mode::Mode::ReadOnly
+            } else {
+                crate::domain::mode::Mode::Live
+            };
             let mut opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
             opts.notice = notice;
             let r = crate::app::run(opts).await;

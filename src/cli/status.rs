@@ -125,6 +125,12 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
         Ok(s) => s,
         Err(e) => return say(2, e.to_string()),
     };
+    if store.pending_migrations().await > 0 {
+        // not opsdeck's schema (yet): say what it is rather than which relation is missing
+        if let Some(why) = super::not_opsdecks(&store, &t).await {
+            return say(3, why);
+        }
+    }
     let now = chrono::Utc::now();
     let o = match store.overview(now).await {
         Ok(o) => o,

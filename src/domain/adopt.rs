@@ -292,7 +292,8 @@ pub fn plan(c: &Catalog) -> Plan {
             steps.push(step(
                 Group::Skip,
                 *t,
-                "not in this database: its view says so, and `status --json` leaves it out",
+                "not in this database: once adopted, its view says so and `status --json` \
+                 leaves it out",
             ));
         }
         words(c, &mut steps);

@@ -3,6 +3,7 @@
 //! counted exactly through partial indexes.
 
 pub mod actions;
+mod adopt;
 pub mod broadcast;
 mod lists;
 mod lookup;
@@ -103,6 +104,21 @@ impl Store {
             applied_now: after.saturating_sub(before),
             total: m.iter().count(),
         })
+    }
+
+    /// The embedded migrations not applied yet, as `0005 run_minutes`.
+    pub async fn pending_migration_names(&self) -> Vec<String> {
+        let applied: Vec<i64> = self
+            .db
+            .fetch_all("SELECT version FROM _sqlx_migrations WHERE success", &[])
+            .await
+            .map(|rows| rows.iter().map(|r| r.n("version")).collect())
+            .unwrap_or_default();
+        self.migrator()
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| format!("{:04} {}", m.version, m.description))
+            .collect()
     }
 
     /// Whether the schema exists and is up to date (for start-up checks).
