@@ -263,12 +263,9 @@ fn draw_help(f: &mut Frame, app: &App, body: Rect, scroll: usize) {
             mutating,
         } in list
         {
-            let note = if mutating {
-                if app.mode == Mode::ReadOnly {
-                    "  · read-only"
-                } else {
-                    "  · not yet"
-                }
+            // every action works (issue 19: this said "not yet"); read-only disables them
+            let note = if mutating && app.mode == Mode::ReadOnly {
+                "  · read-only"
             } else {
                 ""
             };
