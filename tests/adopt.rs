@@ -6,10 +6,11 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::cli::{text, url_of};
 
 use opsdeck::api::Store;
-use opsdeck::config::DbTarget;
 
 struct Seed {
     name: &'static str,
@@ -57,29 +58,7 @@ const SEEDS: &[Seed] = &[
 ];
 
 fn opsdeck(args: &[&str], url: &str) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("XDG_CONFIG_HOME", dir.path().join("config"))
-        .env("XDG_DATA_HOME", dir.path().join("data"))
-        .output()
-        .expect("run opsdeck")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn url_of(s: &Store) -> String {
-    match &s.target {
-        DbTarget::Postgres(u) => u.expose().to_string(),
-        DbTarget::Sqlite(p) => format!("sqlite://{}", p.display()),
-    }
+    common::cli::opsdeck(args, &[("DATABASE_URL", url)])
 }
 
 async fn script(s: &Store, sql: &str) {

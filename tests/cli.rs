@@ -2,30 +2,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use common::cli::{opsdeck, text};
 
 use opsdeck::api::db::Val;
-
-fn opsdeck(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-    c.args(args)
-        .env_remove("DATABASE_URL")
-        .env("XDG_CONFIG_HOME", dir.path().join("config"))
-        .env("XDG_DATA_HOME", dir.path().join("data"));
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run opsdeck")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// Migrations shipped (both backends have the same numbers).
 fn migrations() -> usize {

@@ -3,37 +3,15 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use common::cli::{text, url_of};
 
 use opsdeck::api::db::Val;
 use uuid::Uuid;
 
 fn opsdeck(url: &str, args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("XDG_CONFIG_HOME", dir.path().join("config"))
-        .env("XDG_DATA_HOME", dir.path().join("data"))
-        .env("USER", "nightshift")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run opsdeck")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn url_of(s: &common::TestStore) -> String {
-    match &s.target {
-        opsdeck::config::DbTarget::Postgres(u) => u.expose().to_string(),
-        opsdeck::config::DbTarget::Sqlite(p) => format!("sqlite://{}", p.display()),
-    }
+    common::cli::opsdeck(args, &[("DATABASE_URL", url), ("USER", "nightshift")])
 }
 
 async fn cli_body(s: common::TestStore) {

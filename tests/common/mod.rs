@@ -5,6 +5,7 @@
 //! `CI=true` a missing server fails the test; elsewhere the Postgres half skips, loudly.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod http_fake;
 pub mod tmux;
 
