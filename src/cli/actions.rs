@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::{Fail, Globals, load_config, open_store, target};
 use crate::api::Store;
 use crate::api::actions::{ActionCtx, execute};
-use crate::api::store::IdTable;
 use crate::api::store::actions::can_act;
+use crate::api::store::{By, IdTable};
 use crate::config;
 use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
 
@@ -428,7 +428,11 @@ async fn jobs_of(store: &Store, v: &[String]) -> Result<Vec<Named>, Fail> {
 }
 
 async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
-    if let Some(w) = store.workflow_named(s).await.map_err(db_err)? {
+    let by_name = store
+        .named(IdTable::Workflows, By::Name(s.to_string()))
+        .await
+        .map_err(db_err)?;
+    if let Some(w) = by_name.into_iter().next() {
         return Ok(w);
     }
     let id = id_of(store, IdTable::Workflows, "workflow", s)
@@ -443,9 +447,11 @@ async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
             )
         })?;
     store
-        .workflow_by_id(id)
+        .named(IdTable::Workflows, By::Id(id))
         .await
         .map_err(db_err)?
+        .into_iter()
+        .next()
         .ok_or_else(|| Fail::new(2, format!("no workflow with id {id}")))
 }
 
@@ -461,7 +467,10 @@ async fn workflows_of(store: &Store, v: &[String]) -> Result<Vec<Named>, Fail> {
 }
 
 async fn event_of(store: &Store, s: &str) -> Result<Named, Fail> {
-    let mut named = store.events_named(s).await.map_err(db_err)?;
+    let mut named = store
+        .named(IdTable::Events, By::Name(s.to_string()))
+        .await
+        .map_err(db_err)?;
     match named.len() {
         1 => return Ok(named.remove(0)),
         2 => {
@@ -477,9 +486,11 @@ async fn event_of(store: &Store, s: &str) -> Result<Named, Fail> {
     }
     let id = id_of(store, IdTable::Events, "event", s).await?;
     store
-        .event_by_id(id)
+        .named(IdTable::Events, By::Id(id))
         .await
         .map_err(db_err)?
+        .into_iter()
+        .next()
         .ok_or_else(|| Fail::new(2, format!("no event with id {id}")))
 }
 

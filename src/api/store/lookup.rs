@@ -18,6 +18,13 @@ pub enum IdTable {
     Discrepancies,
 }
 
+/// How [`Store::named`] finds a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum By {
+    Id(Uuid),
+    Name(String),
+}
+
 impl IdTable {
     fn table(self) -> &'static str {
         match self {
@@ -63,53 +70,27 @@ impl Store {
             .map(|r| (r.s("job_type"), r.s("status"))))
     }
 
-    /// The workflow of this exact name.
-    pub async fn workflow_named(&self, name: &str) -> Result<Option<Named>, sqlx::Error> {
-        Ok(self
-            .db
-            .fetch_optional(
-                "SELECT id, name FROM workflows WHERE name = $1",
-                &[Val::Text(name.to_string())],
-            )
-            .await?
-            .map(|r| Named::new(r.id("id"), r.s("name"))))
-    }
-
-    pub async fn workflow_by_id(&self, id: Uuid) -> Result<Option<Named>, sqlx::Error> {
-        Ok(self
-            .db
-            .fetch_optional(
-                "SELECT id, name FROM workflows WHERE id = $1",
-                &[Val::Uuid(id)],
-            )
-            .await?
-            .map(|r| Named::new(r.id("id"), r.s("name"))))
-    }
-
-    /// At most two events of this exact name.
-    pub async fn events_named(&self, name: &str) -> Result<Vec<Named>, sqlx::Error> {
+    /// At most two rows of `table` (workflows or events) with this id or exact name, as
+    /// (id, name).
+    pub async fn named(&self, table: IdTable, by: By) -> Result<Vec<Named>, sqlx::Error> {
+        let (col, val) = match by {
+            By::Id(id) => ("id", Val::Uuid(id)),
+            By::Name(n) => ("name", Val::Text(n)),
+        };
         let rows = self
             .db
             .fetch_all(
-                "SELECT id, name FROM events WHERE name = $1 LIMIT 2",
-                &[Val::Text(name.to_string())],
+                &format!(
+                    "SELECT id, name FROM {} WHERE {col} = $1 LIMIT 2",
+                    table.table()
+                ),
+                &[val],
             )
             .await?;
         Ok(rows
             .iter()
             .map(|r| Named::new(r.id("id"), r.s("name")))
             .collect())
-    }
-
-    pub async fn event_by_id(&self, id: Uuid) -> Result<Option<Named>, sqlx::Error> {
-        Ok(self
-            .db
-            .fetch_optional(
-                "SELECT id, name FROM events WHERE id = $1",
-                &[Val::Uuid(id)],
-            )
-            .await?
-            .map(|r| Named::new(r.id("id"), r.s("name"))))
     }
 
     /// "Kai Duarte × Maison Noor" for the rate negotiation of an approval request.

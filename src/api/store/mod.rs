@@ -17,7 +17,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 pub use crate::api::db::{Backend, ConnectError, Db, DbRow, Tx, Val};
 use crate::config::DbTarget;
-pub use lookup::IdTable;
+pub use lookup::{By, IdTable};
 pub use rows::stale_resume_sql;
 
 static PG_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
