@@ -246,3 +246,13 @@ fn hostile_text_never_reaches_the_terminal() {
     assert!(!s.contains('\u{1b}'), "escape reached the screen");
     assert!(s.contains("token expired for CRM hubspot"), "{s}");
 }
+
+#[test]
+fn the_status_bar_says_when_a_pooler_means_polling() {
+    let mut a = at(ViewId::Overview, false);
+    a.listen = Listen::Pooled;
+    let screen = render(&a, 120, 30);
+    assert!(screen.contains("● poll 2s · pooler"), "{screen}");
+    a.listen = Listen::Up;
+    assert!(!render(&a, 120, 30).contains("pooler"));
+}

@@ -180,12 +180,19 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
         tokio::spawn(crate::api::n8n::poll::run(n.client, n.every, ptx));
     }
     let (ntx, mut nrx) = mpsc::channel::<Note>(1024);
+    let pooled = store.db.pooling() == crate::api::db::Pooling::Transaction;
+    if pooled {
+        tracing::info!(
+            "a transaction pooler is in front of the database: LISTEN cannot work there, the console polls"
+        );
+        app.listen = Listen::Pooled;
+    }
     let listening = match store.db.pg_pool() {
-        Some(pool) => {
+        Some(pool) if !pooled => {
             tokio::spawn(notify::listen(pool.clone(), ntx));
             true
         }
-        None => false,
+        _ => false,
     };
     let mut events = EventStream::new();
     let mut hup = signal(SignalKind::hangup())?;

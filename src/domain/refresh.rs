@@ -136,4 +136,7 @@ pub enum Listen {
     Up,
     /// The listener lost its connection and is reconnecting: the console polls meanwhile.
     Down,
+    /// Through a transaction pooler LISTEN cannot work (each transaction may land on another
+    /// server connection): the console polls.
+    Pooled,
 }

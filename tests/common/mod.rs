@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod http_fake;
+pub mod pgbouncer;
 pub mod tmux;
 
 use std::ops::Deref;
@@ -24,6 +25,13 @@ impl Deref for TestStore {
     type Target = Store;
     fn deref(&self) -> &Store {
         &self.store
+    }
+}
+
+impl TestStore {
+    /// The Postgres database's name (None on SQLite).
+    pub fn pg_db_name(&self) -> Option<&str> {
+        self.pg_admin.as_ref().map(|(_, n)| n.as_str())
     }
 }
 
@@ -61,7 +69,7 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn ci() -> bool {
+pub fn ci() -> bool {
     std::env::var("CI")
         .map(|v| v == "true" || v == "1")
         .unwrap_or(false)

@@ -29,16 +29,32 @@ pub enum Backend {
     Sqlite,
 }
 
+/// How Postgres is reached: directly (or through a session-mode pooler), or through a
+/// transaction-mode pooler (PgBouncer `pool_mode = transaction`, Supabase's pooler on 6543),
+/// which hands each transaction to any server connection.
+///
+/// Through a transaction pooler a statement must not outlive its transaction on the server:
+/// every query runs inside an explicit transaction (a lone read too) with the unnamed
+/// statement (`persistent(false)`: sqlx sends Parse and Bind in two round trips, safe only
+/// while the transaction pins the server connection), and nothing named is ever prepared
+/// (`statement_cache_capacity(0)`). The cost: two more round trips per lone statement, and a
+/// parse per statement instead of a cached plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pooling {
+    Direct,
+    Transaction,
+}
+
 /// A connection pool on either backend.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Pg(PgPool),
+    Pg(PgPool, Pooling),
     Sqlite(SqlitePool),
 }
 
 /// An open transaction on either backend.
 pub enum Tx {
-    Pg(Transaction<'static, Postgres>),
+    Pg(Transaction<'static, Postgres>, Pooling),
     Sqlite(Transaction<'static, Sqlite>),
 }
 
@@ -102,10 +118,25 @@ fn dialect(backend: Backend, sql: &str) -> String {
 
 macro_rules! run_on {
     ($exec_pg:expr, $exec_sqlite:expr, $backend:expr, $sql:expr, $args:expr, $method:ident, $wrap:expr) => {{
+        run_on!(
+            $exec_pg,
+            $exec_sqlite,
+            $backend,
+            $sql,
+            $args,
+            $method,
+            $wrap,
+            true
+        )
+    }};
+    ($exec_pg:expr, $exec_sqlite:expr, $backend:expr, $sql:expr, $args:expr, $method:ident, $wrap:expr, $persistent:expr) => {{
         let sql = dialect($backend, $sql);
         match ($exec_pg, $exec_sqlite) {
             (Some(e), _) => {
-                let q = bind_pg!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), $args);
+                let q = bind_pg!(
+                    sqlx::query(sqlx::AssertSqlSafe(sql.clone())).persistent($persistent),
+                    $args
+                );
                 $wrap(q.$method(e).await, DbRow::Pg)
             }
             (_, Some(e)) => {
@@ -130,10 +161,41 @@ fn wrap_opt<R>(
     r.map(|v| v.map(f))
 }
 
+/// The pooling a URL asks for, and the URL without opsdeck's own parameter: `?pooler=transaction`
+/// (or `session` / `none`) says it; without it, port 6543 (Supabase's transaction pooler) means
+/// a transaction pooler.
+pub fn pooling_of(url: &str) -> (String, Pooling) {
+    let Ok(mut u) = url::Url::parse(url) else {
+        return (url.to_string(), Pooling::Direct);
+    };
+    let asked = u
+        .query_pairs()
+        .find(|(k, _)| k == "pooler")
+        .map(|(_, v)| v.to_string());
+    if asked.is_some() {
+        let rest: Vec<(String, String)> = u
+            .query_pairs()
+            .filter(|(k, _)| k != "pooler")
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        u.set_query(None);
+        if !rest.is_empty() {
+            u.query_pairs_mut().extend_pairs(rest);
+        }
+    }
+    let pooling = match asked.as_deref() {
+        Some("transaction") => Pooling::Transaction,
+        Some(_) => Pooling::Direct,
+        None if u.port() == Some(6543) => Pooling::Transaction,
+        None => Pooling::Direct,
+    };
+    (u.to_string(), pooling)
+}
+
 impl Db {
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Pg(_) => Backend::Postgres,
+            Db::Pg(..) => Backend::Postgres,
             Db::Sqlite(_) => Backend::Sqlite,
         }
     }
@@ -142,9 +204,15 @@ impl Db {
     pub async fn connect(target: &DbTarget, max_conns: u32) -> Result<Db, ConnectError> {
         match target {
             DbTarget::Postgres(url) => {
-                let opts = PgConnectOptions::from_str(url.expose())
+                let (url, pooling) = pooling_of(url.expose());
+                let mut opts = PgConnectOptions::from_str(&url)
                     .map_err(|e| ConnectError::new(target, e.to_string()))?
                     .application_name("opsdeck");
+                if pooling == Pooling::Transaction {
+                    // nothing named on the server (see `Pooling`), and no startup parameter a
+                    // pooler may refuse
+                    opts = opts.statement_cache_capacity(0).extra_float_digits(None);
+                }
                 // one direct connection first: the pool would hide the cause behind a timeout
                 use sqlx::Connection;
                 match tokio::time::timeout(
@@ -179,7 +247,7 @@ impl Db {
                     .connect_with(opts)
                     .await
                     .map_err(|e| ConnectError::new(target, describe_sqlx(&e)))?;
-                Ok(Db::Pg(pool))
+                Ok(Db::Pg(pool, pooling))
             }
             DbTarget::Sqlite(path) => {
                 let opts = SqliteConnectOptions::new()
@@ -202,7 +270,7 @@ impl Db {
 
     pub async fn fetch_all(&self, sql: &str, args: &[Val]) -> Result<Vec<DbRow>, sqlx::Error> {
         match self {
-            Db::Pg(p) => run_on!(
+            Db::Pg(p, Pooling::Direct) => run_on!(
                 Some(p),
                 None::<&SqlitePool>,
                 Backend::Postgres,
@@ -211,6 +279,21 @@ impl Db {
                 fetch_all,
                 wrap_all
             ),
+            Db::Pg(p, Pooling::Transaction) => {
+                let mut tx = p.begin().await?;
+                let r = run_on!(
+                    Some(&mut *tx),
+                    None::<&mut sqlx::SqliteConnection>,
+                    Backend::Postgres,
+                    sql,
+                    args,
+                    fetch_all,
+                    wrap_all,
+                    false
+                )?;
+                tx.commit().await?;
+                Ok(r)
+            }
             Db::Sqlite(p) => run_on!(
                 None::<&PgPool>,
                 Some(p),
@@ -229,7 +312,7 @@ impl Db {
         args: &[Val],
     ) -> Result<Option<DbRow>, sqlx::Error> {
         match self {
-            Db::Pg(p) => run_on!(
+            Db::Pg(p, Pooling::Direct) => run_on!(
                 Some(p),
                 None::<&SqlitePool>,
                 Backend::Postgres,
@@ -238,6 +321,21 @@ impl Db {
                 fetch_optional,
                 wrap_opt
             ),
+            Db::Pg(p, Pooling::Transaction) => {
+                let mut tx = p.begin().await?;
+                let r = run_on!(
+                    Some(&mut *tx),
+                    None::<&mut sqlx::SqliteConnection>,
+                    Backend::Postgres,
+                    sql,
+                    args,
+                    fetch_optional,
+                    wrap_opt,
+                    false
+                )?;
+                tx.commit().await?;
+                Ok(r)
+            }
             Db::Sqlite(p) => run_on!(
                 None::<&PgPool>,
                 Some(p),
@@ -259,12 +357,25 @@ impl Db {
     pub async fn execute(&self, sql: &str, args: &[Val]) -> Result<u64, sqlx::Error> {
         let sql = dialect(self.backend(), sql);
         match self {
-            Db::Pg(p) => Ok(
-                bind_pg!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args)
-                    .execute(p)
-                    .await?
-                    .rows_affected(),
-            ),
+            Db::Pg(p, Pooling::Direct) => Ok(bind_pg!(
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone())),
+                args
+            )
+            .execute(p)
+            .await?
+            .rows_affected()),
+            Db::Pg(p, Pooling::Transaction) => {
+                let mut tx = p.begin().await?;
+                let n = bind_pg!(
+                    sqlx::query(sqlx::AssertSqlSafe(sql.clone())).persistent(false),
+                    args
+                )
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(n)
+            }
             Db::Sqlite(p) => Ok(
                 bind_sqlite!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args)
                     .execute(p)
@@ -278,7 +389,7 @@ impl Db {
     pub async fn execute_script(&self, sql: &str) -> Result<(), sqlx::Error> {
         use sqlx::Executor;
         match self {
-            Db::Pg(p) => p
+            Db::Pg(p, _) => p
                 .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
                 .await
                 .map(|_| ()),
@@ -293,7 +404,7 @@ impl Db {
     /// it writes cannot dead-lock on the lock upgrade.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Db::Pg(p) => {
+            Db::Pg(p, pooling) => {
                 // the pool pings only connections idle for IDLE_PING or more; an action must not
                 // fail on one that died sooner, so ping here (actions are rare), drop a dead
                 // connection and take another
@@ -312,7 +423,7 @@ impl Db {
                         }
                     }
                 };
-                Ok(Tx::Pg(Transaction::begin(conn, None).await?))
+                Ok(Tx::Pg(Transaction::begin(conn, None).await?, *pooling))
             }
             Db::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
         }
@@ -320,15 +431,23 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Pg(p) => p.close().await,
+            Db::Pg(p, _) => p.close().await,
             Db::Sqlite(p) => p.close().await,
         }
     }
 
     pub fn pg_pool(&self) -> Option<&PgPool> {
         match self {
-            Db::Pg(p) => Some(p),
+            Db::Pg(p, _) => Some(p),
             Db::Sqlite(_) => None,
+        }
+    }
+
+    /// How Postgres is reached (SQLite: directly).
+    pub fn pooling(&self) -> Pooling {
+        match self {
+            Db::Pg(_, p) => *p,
+            Db::Sqlite(_) => Pooling::Direct,
         }
     }
 }
@@ -336,21 +455,22 @@ impl Db {
 impl Tx {
     fn backend(&self) -> Backend {
         match self {
-            Tx::Pg(_) => Backend::Postgres,
+            Tx::Pg(..) => Backend::Postgres,
             Tx::Sqlite(_) => Backend::Sqlite,
         }
     }
 
     pub async fn fetch_all(&mut self, sql: &str, args: &[Val]) -> Result<Vec<DbRow>, sqlx::Error> {
         match self {
-            Tx::Pg(t) => run_on!(
+            Tx::Pg(t, pooling) => run_on!(
                 Some(&mut **t),
                 None::<&mut sqlx::SqliteConnection>,
                 Backend::Postgres,
                 sql,
                 args,
                 fetch_all,
-                wrap_all
+                wrap_all,
+                *pooling == Pooling::Direct
             ),
             Tx::Sqlite(t) => run_on!(
                 None::<&mut sqlx::PgConnection>,
@@ -370,14 +490,15 @@ impl Tx {
         args: &[Val],
     ) -> Result<Option<DbRow>, sqlx::Error> {
         match self {
-            Tx::Pg(t) => run_on!(
+            Tx::Pg(t, pooling) => run_on!(
                 Some(&mut **t),
                 None::<&mut sqlx::SqliteConnection>,
                 Backend::Postgres,
                 sql,
                 args,
                 fetch_optional,
-                wrap_opt
+                wrap_opt,
+                *pooling == Pooling::Direct
             ),
             Tx::Sqlite(t) => run_on!(
                 None::<&mut sqlx::PgConnection>,
@@ -400,12 +521,14 @@ impl Tx {
     pub async fn execute(&mut self, sql: &str, args: &[Val]) -> Result<u64, sqlx::Error> {
         let sql = dialect(self.backend(), sql);
         match self {
-            Tx::Pg(t) => Ok(
-                bind_pg!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args)
-                    .execute(&mut **t)
-                    .await?
-                    .rows_affected(),
-            ),
+            Tx::Pg(t, pooling) => Ok(bind_pg!(
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .persistent(*pooling == Pooling::Direct),
+                args
+            )
+            .execute(&mut **t)
+            .await?
+            .rows_affected()),
             Tx::Sqlite(t) => Ok(
                 bind_sqlite!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), args)
                     .execute(&mut **t)
@@ -417,14 +540,14 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Pg(t) => t.commit().await,
+            Tx::Pg(t, _) => t.commit().await,
             Tx::Sqlite(t) => t.commit().await,
         }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Pg(t) => t.rollback().await,
+            Tx::Pg(t, _) => t.rollback().await,
             Tx::Sqlite(t) => t.rollback().await,
         }
     }
@@ -455,5 +578,33 @@ pub fn describe_sqlx(e: &sqlx::Error) -> String {
         sqlx::Error::PoolTimedOut => "timed out waiting for a connection".into(),
         sqlx::Error::Tls(t) => format!("TLS: {t}"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Pooling, pooling_of};
+
+    #[test]
+    fn the_url_says_the_pooling() {
+        let (u, p) = pooling_of("postgres://ops@pool.internal:6432/auto?pooler=transaction");
+        assert_eq!(
+            (u.as_str(), p),
+            (
+                "postgres://ops@pool.internal:6432/auto",
+                Pooling::Transaction
+            )
+        );
+        // Supabase's transaction pooler port, with other parameters kept
+        let (u, p) = pooling_of("postgres://ops@db.example.com:6543/postgres?sslmode=require");
+        assert_eq!(p, Pooling::Transaction);
+        assert!(u.ends_with("?sslmode=require"), "{u}");
+        // said otherwise, or a session pooler
+        let (u, p) = pooling_of("postgres://ops@h:6543/db?sslmode=require&pooler=session");
+        assert_eq!(
+            (u.as_str(), p),
+            ("postgres://ops@h:6543/db?sslmode=require", Pooling::Direct)
+        );
+        assert_eq!(pooling_of("postgres://ops@h:5432/db").1, Pooling::Direct);
     }
 }

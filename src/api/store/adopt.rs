@@ -16,7 +16,7 @@ impl Store {
     /// file). Changes nothing.
     pub async fn inspect(&self) -> Result<Catalog, sqlx::Error> {
         let sql = match self.db {
-            Db::Pg(_) => {
+            Db::Pg(..) => {
                 "SELECT table_name AS t, column_name AS c, data_type AS ty, \
                    (is_nullable = 'YES') AS nullable \
                  FROM information_schema.columns WHERE table_schema = current_schema() \

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use sqlx::migrate::{MigrateError, Migrator};
 
-pub use crate::api::db::{Backend, ConnectError, Db, DbRow, Tx, Val};
+pub use crate::api::db::{Backend, ConnectError, Db, DbRow, Pooling, Tx, Val};
 use crate::config::DbTarget;
 pub use lookup::{By, IdTable};
 pub use rows::stale_resume_sql;
@@ -64,7 +64,7 @@ impl Store {
 
     fn migrator(&self) -> &'static Migrator {
         match self.db {
-            Db::Pg(_) => &PG_MIGRATOR,
+            Db::Pg(..) => &PG_MIGRATOR,
             Db::Sqlite(_) => &SQLITE_MIGRATOR,
         }
     }
@@ -86,7 +86,8 @@ impl Store {
         let before = self.applied_count().await;
         let m = self.migrator();
         let res = match &self.db {
-            Db::Pg(p) => m.run(p).await,
+            Db::Pg(p, Pooling::Transaction) => return self.migrate_pooled(p).await,
+            Db::Pg(p, _) => m.run(p).await,
             Db::Sqlite(p) => m.run(p).await,
         };
         match res {
@@ -102,6 +103,78 @@ impl Store {
         let after = self.applied_count().await;
         Ok(MigrateReport {
             applied_now: after.saturating_sub(before),
+            total: m.iter().count(),
+        })
+    }
+
+    /// The migrations through a transaction pooler: sqlx's migrator holds a session advisory
+    /// lock and prepares named statements, neither of which survives a pooler. Here each
+    /// migration and its `_sqlx_migrations` row (the same table and checksums sqlx keeps) go
+    /// as one simple-protocol message, which Postgres runs as one transaction: one round trip,
+    /// no statement left behind. Two `migrate` runs must not race through a pooler (there is no
+    /// lock): run them one at a time.
+    async fn migrate_pooled(&self, pool: &sqlx::PgPool) -> Result<MigrateReport, MigrationRefused> {
+        use sqlx::Executor;
+        let other =
+            |e: sqlx::Error| MigrationRefused::Other(crate::config::redact_in(&e.to_string()));
+        pool.execute(sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS _sqlx_migrations ( \
+               version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+               installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, \
+               checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)",
+        ))
+        .await
+        .map_err(other)?;
+        let rows = self
+            .db
+            .fetch_all(
+                "SELECT version, success, encode(checksum, 'hex') AS sum FROM _sqlx_migrations \
+                 ORDER BY version",
+                &[],
+            )
+            .await
+            .map_err(other)?;
+        let m = &PG_MIGRATOR;
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        for r in &rows {
+            let v = r.n("version");
+            if r.bool("success") != Some(true) {
+                return Err(MigrationRefused::Other(format!(
+                    "migration {v} is partially applied (a failed run): fix it before migrating"
+                )));
+            }
+            match m.iter().find(|k| k.version == v) {
+                None => return Err(MigrationRefused::NewerDatabase(v)),
+                Some(k) if hex(&k.checksum) != r.s("sum") => {
+                    return Err(MigrationRefused::Changed(v));
+                }
+                Some(_) => {}
+            }
+        }
+        let applied: Vec<i64> = rows.iter().map(|r| r.n("version")).collect();
+        let mut now = 0;
+        for k in m.iter().filter(|k| !applied.contains(&k.version)) {
+            let script = format!(
+                "{}\n;\nINSERT INTO _sqlx_migrations (version, description, success, checksum, \
+                 execution_time) VALUES ({}, '{}', TRUE, '\\x{}', 0);",
+                k.sql.as_str(),
+                k.version,
+                k.description.replace('\'', "''"),
+                hex(&k.checksum)
+            );
+            pool.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(script)))
+                .await
+                .map_err(|e| {
+                    MigrationRefused::Other(format!(
+                        "while executing migration {}: {}",
+                        k.version,
+                        crate::config::redact_in(&e.to_string())
+                    ))
+                })?;
+            now += 1;
+        }
+        Ok(MigrateReport {
+            applied_now: now,
             total: m.iter().count(),
         })
     }

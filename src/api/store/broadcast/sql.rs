@@ -20,7 +20,7 @@ pub fn max_attempts(c: Channel) -> i64 {
 
 pub fn backend(tx: &Tx) -> Backend {
     match tx {
-        Tx::Pg(_) => Backend::Postgres,
+        Tx::Pg(..) => Backend::Postgres,
         Tx::Sqlite(_) => Backend::Sqlite,
     }
 }

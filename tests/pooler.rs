@@ -1,0 +1,137 @@
+//! Through a transaction-mode pooler: a real PgBouncer (pool_mode = transaction, one or two
+//! server connections, so every client shares them; a stock configuration, which refuses the
+//! `extra_float_digits` startup parameter) in front of the test Postgres. migrate,
+//! status, simulate, the CLI actions and every view's read work through it with
+//! `?pooler=transaction`; the same calls without it fail the way users saw them fail.
+
+mod common;
+
+use common::cli::{opsdeck, text};
+use common::pgbouncer::Bouncer;
+use opsdeck::api::Store;
+use opsdeck::api::actions::{ActionCtx, execute};
+use opsdeck::api::db::Pooling;
+use opsdeck::config::{DbTarget, SecretUrl};
+use opsdeck::domain::action::{Action, Actor, JobSelect};
+use opsdeck::domain::model::ListFilter;
+use opsdeck::domain::refresh::{LoadKind, LoadReq, ViewId};
+
+fn run(url: &str, args: &[&str]) -> std::process::Output {
+    opsdeck(args, &[("DATABASE_URL", url)])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn everything_works_through_a_transaction_pooler() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let Some(b) = Bouncer::start(2, false) else {
+        return;
+    };
+    let db = s.pg_db_name().expect("postgres").to_string();
+    let url = b.url(&db, "?pooler=transaction");
+
+    // migrate twice (the second a no-op), as the CLI runs it
+    let o = run(&url, &["migrate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("applied"), "{}", text(&o));
+    let o = run(&url, &["migrate"]);
+    assert!(text(&o).contains("up to date"), "{}", text(&o));
+
+    // the engine through the pooler, then status and a bulk retry, several times each
+    let o = run(&url, &["simulate", "--duration", "3s", "--rate", "40"]);
+    assert!(o.status.success(), "{}", text(&o));
+    for _ in 0..3 {
+        let o = run(&url, &["status"]);
+        assert!(
+            matches!(o.status.code(), Some(0..=2)),
+            "status through the pooler: {}",
+            text(&o)
+        );
+        assert!(!text(&o).contains("prepared statement"), "{}", text(&o));
+    }
+    let o = run(&url, &["retry", "--all-failed", "-y"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    assert!(!text(&o).contains("prepared statement"), "{}", text(&o));
+
+    // the console's reads and actions, concurrently, on one pooled store
+    let store = Store::open(&DbTarget::Postgres(SecretUrl::new(url.clone())), 4)
+        .await
+        .expect("open through the pooler");
+    assert_eq!(store.db.pooling(), Pooling::Transaction);
+    let now = chrono::Utc::now();
+    let mut reads = Vec::new();
+    for round in 0..3 {
+        for view in ViewId::ALL {
+            let store = store.clone();
+            reads.push(tokio::spawn(async move {
+                let req = LoadReq {
+                    view,
+                    kind: LoadKind::Main,
+                    filter: ListFilter::page(50),
+                    id: None,
+                    now,
+                    seq: round,
+                };
+                opsdeck::api::refresh::load(&store, &req)
+                    .await
+                    .map_err(|e| format!("{view:?}: {e:#}"))
+            }));
+        }
+    }
+    let ctx = ActionCtx::new(Actor {
+        operator: "pool@ops".into(),
+        origin: "local:test".into(),
+    });
+    let mut acts = Vec::new();
+    for _ in 0..4 {
+        let (store, ctx) = (store.clone(), ctx.clone());
+        acts.push(tokio::spawn(async move {
+            let a = Action::RetryFailed {
+                select: JobSelect::default(),
+                expected: None,
+            };
+            execute(&store, &ctx, &a).await
+        }));
+    }
+    for r in reads {
+        r.await.expect("task").expect("a read through the pooler");
+    }
+    for a in acts {
+        let r = a.await.expect("task");
+        assert!(
+            !r.message.contains("prepared statement") && r.audit_id.is_some(),
+            "an action through the pooler: {r:?}"
+        );
+    }
+    let audited = store
+        .db
+        .fetch_one(
+            "SELECT count(*) AS n FROM operator_actions WHERE operator = 'pool@ops'",
+            &[],
+        )
+        .await
+        .expect("count")
+        .n("n");
+    assert_eq!(audited, 4, "one audit row per action");
+    store.db.close().await;
+}
+
+/// The control: the same pooler without `?pooler=transaction` fails as users saw it fail (a
+/// named statement left on the shared server connection), so the test above can fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_pooler_mode_named_statements_collide() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let s = common::migrated(s).await;
+    let Some(b) = Bouncer::start(1, true) else {
+        return;
+    };
+    let url = b.url(s.pg_db_name().expect("postgres"), "?pooler=none");
+    let outs: Vec<String> = (0..3).map(|_| text(&run(&url, &["status"]))).collect();
+    assert!(
+        outs.iter().any(|o| o.contains("prepared statement")),
+        "expected a prepared-statement collision without pooler mode: {outs:#?}"
+    );
+}
