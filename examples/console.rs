@@ -58,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         db_label: target.short_name(),
         notice: None,
         n8n: None,
+        listen: None,
         broadcast: Default::default(),
     });
     tokio::select! {

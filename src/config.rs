@@ -153,6 +153,9 @@ impl DbTarget {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub database_url: Option<String>,
+    /// A direct (or session-mode) connection that carries LISTEN alone, when `database_url`
+    /// goes through a transaction pooler.
+    pub listen_url: Option<String>,
     /// Seconds between polls when LISTEN is unavailable (SQLite). Default 2.
     pub refresh_interval: Option<f64>,
     pub theme: Option<String>,
@@ -345,6 +348,14 @@ pub fn resolve_database_url(cli: Option<&str>, file: &FileConfig) -> Option<Stri
                 .filter(|s| !s.trim().is_empty())
         })
         .or_else(|| file.database_url.clone())
+}
+
+/// `OPSDECK_LISTEN_URL`, else `listen_url` in the config file.
+pub fn resolve_listen_url(file: &FileConfig) -> Option<String> {
+    std::env::var("OPSDECK_LISTEN_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| file.listen_url.clone())
 }
 
 /// `[broadcast]` with the webhook URL resolved (see [`BroadcastConfig::with_n8n_default`]): the

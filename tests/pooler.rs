@@ -135,3 +135,73 @@ async fn without_pooler_mode_named_statements_collide() {
         "expected a prepared-statement collision without pooler mode: {outs:#?}"
     );
 }
+
+async fn next_note(
+    rx: &mut tokio::sync::mpsc::Receiver<opsdeck::api::notify::Note>,
+    what: &str,
+) -> opsdeck::api::notify::Note {
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no {what} within 10 s"))
+        .expect("listener alive")
+}
+
+/// LISTEN on a direct connection hears its own test NOTIFY (sent through the pooler) and then
+/// the triggers' changes; LISTEN through the pooler is accepted but hears nothing, and the
+/// self-test says so instead of leaving the console waiting for changes that never come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_notify_self_test_tells_a_working_listener_from_a_deaf_one() {
+    use opsdeck::api::notify::{Note, listen};
+    use opsdeck::domain::refresh::Listen;
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let s = common::migrated(s).await;
+    let Some(b) = Bouncer::start(2, false) else {
+        return;
+    };
+    let pooled = Store::open(
+        &DbTarget::Postgres(SecretUrl::new(
+            b.url(s.pg_db_name().expect("postgres"), "?pooler=transaction"),
+        )),
+        2,
+    )
+    .await
+    .expect("open through the pooler");
+
+    // a direct listener (listen_url), the test NOTIFY sent through the pooler
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let direct = s.db.pg_pool().expect("postgres").clone();
+    let task = tokio::spawn(listen(direct, pooled.clone(), tx));
+    assert_eq!(
+        next_note(&mut rx, "listener state").await,
+        Note::State(Listen::Up)
+    );
+    pooled
+        .db
+        .execute(
+            "INSERT INTO job_queue (job_type, payload) VALUES ('email.send', '{}'{json})",
+            &[],
+        )
+        .await
+        .expect("insert through the pooler");
+    loop {
+        match next_note(&mut rx, "the job_queue change").await {
+            Note::Changed(t) if t == "job_queue" => break,
+            _ => {}
+        }
+    }
+    task.abort();
+
+    // LISTEN through the transaction pooler: accepted, never heard
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let through = pooled.db.pg_pool().expect("postgres").clone();
+    let task = tokio::spawn(listen(through, s.store.clone(), tx));
+    assert_eq!(
+        next_note(&mut rx, "the self-test's verdict").await,
+        Note::State(Listen::Unheard)
+    );
+    task.await
+        .expect("the listener ends after an unheard self-test");
+    pooled.db.close().await;
+}

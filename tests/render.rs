@@ -253,6 +253,8 @@ fn the_status_bar_says_when_a_pooler_means_polling() {
     a.listen = Listen::Pooled;
     let screen = render(&a, 120, 30);
     assert!(screen.contains("● poll 2s · pooler"), "{screen}");
+    a.listen = Listen::Unheard;
+    assert!(render(&a, 120, 30).contains("● poll 2s (notify unheard)"));
     a.listen = Listen::Up;
     assert!(!render(&a, 120, 30).contains("pooler"));
 }

@@ -52,6 +52,9 @@ pub struct AppOptions {
     pub notice: Option<String>,
     /// n8n beside the database: a poller runs only when this is set.
     pub n8n: Option<N8nPoll>,
+    /// A direct connection for LISTEN alone (`listen_url`), when `store` goes through a
+    /// transaction pooler.
+    pub listen: Option<Store>,
 }
 
 /// The configured n8n and how often the console polls it.
@@ -180,19 +183,25 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
         tokio::spawn(crate::api::n8n::poll::run(n.client, n.every, ptx));
     }
     let (ntx, mut nrx) = mpsc::channel::<Note>(1024);
+    // LISTEN goes on listen_url when there is one; through a transaction pooler it cannot work
     let pooled = store.db.pooling() == crate::api::db::Pooling::Transaction;
-    if pooled {
-        tracing::info!(
-            "a transaction pooler is in front of the database: LISTEN cannot work there, the console polls"
-        );
-        app.listen = Listen::Pooled;
-    }
-    let listening = match store.db.pg_pool() {
-        Some(pool) if !pooled => {
-            tokio::spawn(notify::listen(pool.clone(), ntx));
+    let listener = match &opts.listen {
+        Some(l) => l.db.pg_pool().cloned(),
+        None if pooled => {
+            tracing::info!(
+                "a transaction pooler is in front of the database and no listen_url is set: LISTEN cannot work there, the console polls"
+            );
+            app.listen = Listen::Pooled;
+            None
+        }
+        None => store.db.pg_pool().cloned(),
+    };
+    let listening = match listener {
+        Some(pool) => {
+            tokio::spawn(notify::listen(pool, store.clone(), ntx));
             true
         }
-        _ => false,
+        None => false,
     };
     let mut events = EventStream::new();
     let mut hup = signal(SignalKind::hangup())?;

@@ -300,6 +300,7 @@ fn app_options(
                 every: s.poll_interval,
             }),
         broadcast: config::resolve_broadcast(file).map_err(|e| Fail::new(2, e))?,
+        listen: None,
     })
 }
 
@@ -340,6 +341,19 @@ pub async fn console(g: &Globals) -> ExitCode {
             };
             let mut opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
             opts.notice = notice;
+            // LISTEN on its own direct connection, when one is configured
+            if let Some(u) = config::resolve_listen_url(&file) {
+                let lt =
+                    DbTarget::parse(&u).map_err(|e| Fail::new(2, format!("listen_url: {e}")))?;
+                match Store::open(&lt, 1).await {
+                    Ok(l) => opts.listen = Some(l),
+                    Err(e) => {
+                        tracing::warn!("listen_url: {e}");
+                        opts.notice =
+                            Some(format!("listen_url unreachable ({e}): the console polls"));
+                    }
+                }
+            }
             let r = crate::app::run(opts).await;
             store.db.close().await;
             r.map_err(|e| Fail::new(1, format!("{e:#}")))

@@ -139,4 +139,7 @@ pub enum Listen {
     /// Through a transaction pooler LISTEN cannot work (each transaction may land on another
     /// server connection): the console polls.
     Pooled,
+    /// LISTEN was accepted but the start-up self-test's NOTIFY never came back: the console
+    /// polls.
+    Unheard,
 }

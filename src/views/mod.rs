@@ -209,6 +209,9 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
                 Listen::Off => format!("● poll {}s", app.poll_every.as_secs()),
                 Listen::Down => format!("● poll {}s (notify down)", app.poll_every.as_secs()),
                 Listen::Pooled => format!("● poll {}s · pooler", app.poll_every.as_secs()),
+                Listen::Unheard => {
+                    format!("● poll {}s (notify unheard)", app.poll_every.as_secs())
+                }
             };
             s.push(Span::styled(how, bar.patch(th.ok)));
             s.push(sep.clone());

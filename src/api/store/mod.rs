@@ -179,6 +179,23 @@ impl Store {
         })
     }
 
+    /// The LISTEN self-test's NOTIFY (`{"table": table, "id": token}` on `channel`).
+    pub async fn notify_self_test(
+        &self,
+        channel: &str,
+        table: &str,
+        token: &str,
+    ) -> Result<(), sqlx::Error> {
+        let payload = serde_json::json!({"table": table, "id": token}).to_string();
+        self.db
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[Val::Text(channel.into()), Val::Text(payload)],
+            )
+            .await
+            .map(|_| ())
+    }
+
     /// The embedded migrations not applied yet, as `0005 run_minutes`.
     pub async fn pending_migration_names(&self) -> Vec<String> {
         let applied: Vec<i64> = self
