@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod cluster;
 pub mod http_fake;
 pub mod pgbouncer;
 pub mod tmux;

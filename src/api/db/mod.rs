@@ -572,12 +572,33 @@ impl ConnectError {
 
 /// A short human cause for a sqlx error (connection refused, auth failed, unknown database …).
 pub fn describe_sqlx(e: &sqlx::Error) -> String {
-    match e {
+    let msg = match e {
         sqlx::Error::Io(io) => io.to_string(),
         sqlx::Error::Database(d) => d.message().to_string(),
         sqlx::Error::PoolTimedOut => "timed out waiting for a connection".into(),
         sqlx::Error::Tls(t) => format!("TLS: {t}"),
         other => other.to_string(),
+    };
+    match tls_hint(&msg) {
+        Some(h) => format!("{msg} — {h}"),
+        None => msg,
+    }
+}
+
+/// What to do about a TLS failure, in the operator's words.
+fn tls_hint(msg: &str) -> Option<&'static str> {
+    if msg.contains("UnknownIssuer") {
+        Some("the server's certificate is not signed by the CA in sslrootcert (nor by a system CA)")
+    } else if msg.contains("not valid for name") {
+        Some(
+            "the certificate does not name this host: connect by a name it holds, or use sslmode=verify-ca",
+        )
+    } else if msg.contains("Expired") {
+        Some("the server's certificate has expired")
+    } else if msg.contains("no encryption") {
+        Some("the server accepts only TLS: add sslmode=require, or verify-full with sslrootcert")
+    } else {
+        None
     }
 }
 
