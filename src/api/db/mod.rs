@@ -280,17 +280,8 @@ impl Db {
                 wrap_all
             ),
             Db::Pg(p, Pooling::Transaction) => {
-                let mut tx = p.begin().await?;
-                let r = run_on!(
-                    Some(&mut *tx),
-                    None::<&mut sqlx::SqliteConnection>,
-                    Backend::Postgres,
-                    sql,
-                    args,
-                    fetch_all,
-                    wrap_all,
-                    false
-                )?;
+                let mut tx = Tx::Pg(p.begin().await?, Pooling::Transaction);
+                let r = tx.fetch_all(sql, args).await?;
                 tx.commit().await?;
                 Ok(r)
             }
@@ -322,17 +313,8 @@ impl Db {
                 wrap_opt
             ),
             Db::Pg(p, Pooling::Transaction) => {
-                let mut tx = p.begin().await?;
-                let r = run_on!(
-                    Some(&mut *tx),
-                    None::<&mut sqlx::SqliteConnection>,
-                    Backend::Postgres,
-                    sql,
-                    args,
-                    fetch_optional,
-                    wrap_opt,
-                    false
-                )?;
+                let mut tx = Tx::Pg(p.begin().await?, Pooling::Transaction);
+                let r = tx.fetch_optional(sql, args).await?;
                 tx.commit().await?;
                 Ok(r)
             }
@@ -365,14 +347,9 @@ impl Db {
             .await?
             .rows_affected()),
             Db::Pg(p, Pooling::Transaction) => {
-                let mut tx = p.begin().await?;
-                let n = bind_pg!(
-                    sqlx::query(sqlx::AssertSqlSafe(sql.clone())).persistent(false),
-                    args
-                )
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                // through a transaction pooler: see `Pooling`
+                let mut tx = Tx::Pg(p.begin().await?, Pooling::Transaction);
+                let n = tx.execute(&sql, args).await?;
                 tx.commit().await?;
                 Ok(n)
             }
