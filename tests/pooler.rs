@@ -205,3 +205,30 @@ async fn the_notify_self_test_tells_a_working_listener_from_a_deaf_one() {
         .expect("the listener ends after an unheard self-test");
     pooled.db.close().await;
 }
+
+/// The pooler closes idle client and server connections (`client_idle_timeout`,
+/// `server_idle_timeout`): the console's next read takes a fresh connection instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_on_when_the_pooler_closes_idle_connections() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let s = common::migrated(s).await;
+    let Some(b) = Bouncer::start_with(
+        2,
+        false,
+        "client_idle_timeout = 1\nserver_idle_timeout = 1\n",
+    ) else {
+        return;
+    };
+    let url = b.url(s.pg_db_name().expect("postgres"), "?pooler=transaction");
+    let store = Store::open(&DbTarget::Postgres(SecretUrl::new(url)), 2)
+        .await
+        .expect("open through the pooler");
+    for round in 0..3 {
+        let o = store.overview(chrono::Utc::now()).await;
+        assert!(o.is_ok(), "read {round} after an idle pause: {:?}", o.err());
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    }
+    store.db.close().await;
+}

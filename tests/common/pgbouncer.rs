@@ -39,6 +39,11 @@ impl Bouncer {
     /// in front of the Postgres of `OPSDECK_TEST_PG`. `lenient`: it also accepts the
     /// `extra_float_digits` startup parameter (a stock PgBouncer refuses it).
     pub fn start(pool_size: u32, lenient: bool) -> Option<Bouncer> {
+        Bouncer::start_with(pool_size, lenient, "")
+    }
+
+    /// [`Bouncer::start`] with more `[pgbouncer]` settings (`key = value` lines).
+    pub fn start_with(pool_size: u32, lenient: bool, extra: &str) -> Option<Bouncer> {
         let Some(bin) = binary() else {
             if super::ci() {
                 panic!("CI=true but pgbouncer is not installed (apt-get install pgbouncer)");
@@ -64,7 +69,7 @@ impl Bouncer {
             f,
             "[databases]\n* = host={host} port={upstream}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n\
              listen_port = {port}\nauth_type = trust\nauth_file = {}\npool_mode = transaction\n\
-             default_pool_size = {pool_size}\nmax_client_conn = 500\nunix_socket_dir =\n{}",
+             default_pool_size = {pool_size}\nmax_client_conn = 500\nunix_socket_dir =\n{}{extra}\n",
             users.display(),
             if lenient {
                 "ignore_startup_parameters = extra_float_digits\n"
