@@ -302,6 +302,26 @@ pub fn plan(c: &Catalog) -> Plan {
     Plan { kind, steps }
 }
 
+/// Tables whose reading does not depend on their columns.
+const FIXED_READINGS: &[(&str, &str)] = &[
+    ("workflow_step_logs", "a run's step logs, as they are"),
+    ("tickets", "status paid counts as sold (seed 000)"),
+    (
+        "reconciliation_logs",
+        "seed 000's reconciliation runs: the Reconciliation view's runs",
+    ),
+    (
+        "automation_workflows",
+        "seed 001: per-event workflow instances, shown as runs with their event (status paused \
+         included, steps_completed / steps_total, current_step, next_execution_at); pause and \
+         resume act per (event, workflow_type)",
+    ),
+    (
+        "workflow_execution_logs",
+        "seed 001: the step logs of automation_workflows",
+    ),
+];
+
 fn adopt_tables(c: &Catalog, out: &mut Vec<Step>) {
     if c.has("workflows") {
         let s = match (
@@ -333,23 +353,15 @@ fn adopt_tables(c: &Catalog, out: &mut Vec<Step>) {
             ("steps_total", "progress"),
             ("current_step", "the current step"),
             ("event_id", "the event"),
-            (
-                "updated_at",
-                "the last change (completed_at, else started_at)",
-            ),
         ] {
             if c.column("workflow_executions", col).is_none() {
                 notes.push(format!("no {col}: {meaning} not shown"));
             }
         }
+        if c.column("workflow_executions", "updated_at").is_none() {
+            notes.push("no updated_at: the last change is completed_at, else started_at".into());
+        }
         out.push(step(Group::Adopt, "workflow_executions", notes.join("; ")));
-    }
-    if c.has("workflow_step_logs") {
-        out.push(step(
-            Group::Adopt,
-            "workflow_step_logs",
-            "a run's step logs, as they are",
-        ));
     }
     if c.has("job_queue") {
         let mut notes = vec!["depth, oldest pending, retry and cancel".to_string()];
@@ -395,38 +407,15 @@ fn adopt_tables(c: &Catalog, out: &mut Vec<Step>) {
         }
         out.push(step(Group::Adopt, "workflow_errors", notes.join("; ")));
     }
-    if c.has("tickets") {
-        out.push(step(
-            Group::Adopt,
-            "tickets",
-            "status paid counts as sold (seed 000)",
-        ));
+    for (t, what) in FIXED_READINGS {
+        if c.has(t) {
+            out.push(step(Group::Adopt, *t, *what));
+        }
     }
-    if c.has("reconciliation_logs") {
-        out.push(step(
-            Group::Adopt,
-            "reconciliation_logs",
-            "seed 000's reconciliation runs: the Reconciliation view's runs",
-        ));
-    }
-    if c.has("automation_workflows") {
-        out.push(step(
-            Group::Adopt,
-            "automation_workflows",
-            "seed 001: per-event workflow instances, shown as runs with their event (status \
-             paused included, steps_completed / steps_total, current_step, \
-             next_execution_at); pause and resume act per (event, workflow_type)",
-        ));
-    }
-    if c.has("workflow_execution_logs") {
-        out.push(step(
-            Group::Adopt,
-            "workflow_execution_logs",
-            "seed 001: the step logs of automation_workflows",
-        ));
-    }
+    // the rest of the contract's tables that are there (the first five have their own lines)
     for t in CONTRACT_TABLES.iter().skip(5).filter(|t| c.has(t)) {
-        if *t != "operator_actions" {
+        let fixed = FIXED_READINGS.iter().any(|(f, _)| f == t);
+        if *t != "operator_actions" && !fixed {
             out.push(step(Group::Adopt, *t, "read as it is"));
         }
     }
