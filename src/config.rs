@@ -156,6 +156,10 @@ pub struct FileConfig {
     /// A direct (or session-mode) connection that carries LISTEN alone, when `database_url`
     /// goes through a transaction pooler.
     pub listen_url: Option<String>,
+    /// Adopting an existing database (`opsdeck migrate`): put rollup and NOTIFY triggers on
+    /// the writers' tables (default true). `false` adopts without them: the console polls, and
+    /// reads the last hour from the tables through indexes. `--no-triggers` says the same.
+    pub adopt_triggers: Option<bool>,
     /// Seconds between polls when LISTEN is unavailable (SQLite). Default 2.
     pub refresh_interval: Option<f64>,
     pub theme: Option<String>,

@@ -40,7 +40,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Apply the embedded migrations (a no-op when up to date). On a database that already
-    /// has the platform's tables, `--plan` shows how opsdeck would adopt it.
+    /// has the platform's tables, adopt it: keep every table and row, and add opsdeck's schema,
+    /// views and indexes (`--plan` shows exactly what first).
     Migrate {
         /// Print what would be done to this database and change nothing.
         #[arg(long)]
@@ -48,6 +49,13 @@ enum Command {
         /// With --plan: the plan as JSON.
         #[arg(long, requires = "plan")]
         json: bool,
+        /// With --plan: the adoption as one SQL script, for a DBA to read or run with psql.
+        #[arg(long, requires = "plan", conflicts_with = "json")]
+        sql: bool,
+        /// Adopt without rollup and NOTIFY triggers on the writers' tables: the console polls
+        /// (config: adopt_triggers = false).
+        #[arg(long)]
+        no_triggers: bool,
     },
     /// Open the embedded demo: a simulated event day on a local SQLite file.
     Demo {
@@ -197,7 +205,20 @@ fn main() -> ExitCode {
     };
     let code = rt.block_on(async move {
         match args.command {
-            Some(Command::Migrate { plan, json }) => cli::migrate(&globals, plan, json).await,
+            Some(Command::Migrate {
+                plan,
+                json,
+                sql,
+                no_triggers,
+            }) => {
+                let how = cli::MigrateHow {
+                    plan,
+                    json,
+                    sql,
+                    no_triggers,
+                };
+                cli::migrate(&globals, how).await
+            }
             Some(Command::Demo { fresh }) => cli::demo(&globals, fresh).await,
             Some(Command::Simulate(s)) => cli::simulate(&globals, s).await,
             Some(Command::Status { json }) => cli::status(&globals, json).await,

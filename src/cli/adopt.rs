@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::domain::adopt::{CONTRACT_TABLES, Catalog, Group, Kind, Plan, SEED_TABLES};
+use crate::api::store::AdoptReport;
+use crate::domain::adopt::script::Options;
+use crate::domain::adopt::{Adoption, CONTRACT_TABLES, Catalog, Group, Kind, Plan, SEED_TABLES};
 
 /// The plan as text: what kind of database it is, then each group with its steps.
 pub fn render_plan(addr: &str, p: &Plan, pending: &[String]) -> String {
@@ -37,12 +39,20 @@ pub fn render_plan(addr: &str, p: &Plan, pending: &[String]) -> String {
                 let _ = writeln!(o, "  {m}");
             }
         }
-        Kind::Existing => {
-            let _ = writeln!(
-                o,
-                "An existing automation database (the platform's tables, written by others; no \
-                 opsdeck schema). How opsdeck would adopt it:"
-            );
+        Kind::Existing | Kind::Adopted => {
+            let head = match p.kind {
+                Kind::Adopted => {
+                    "An adopted automation database (the platform's tables, read \
+                     through opsdeck's views in the schema opsdeck). `opsdeck migrate` brings the \
+                     adoption up to date with the tables as they are now; unchanged, it does nothing:"
+                }
+                _ => {
+                    "An existing automation database (the platform's tables, written by others; no \
+                     opsdeck schema). How `opsdeck migrate` adopts it: it keeps every table, column, \
+                     index and row of yours, and runs exactly the SQL under add:"
+                }
+            };
+            let _ = writeln!(o, "{head}");
             for g in [Group::Adopt, Group::Add, Group::Skip, Group::Warn] {
                 let steps: Vec<_> = p.group(g).collect();
                 if steps.is_empty() {
@@ -60,13 +70,19 @@ pub fn render_plan(addr: &str, p: &Plan, pending: &[String]) -> String {
                     if let Some(c) = &s.cost {
                         let _ = writeln!(o, "  {:<w$}  cost: {c}", "");
                     }
+                    if let Some(sql) = &s.sql {
+                        for line in sql.lines() {
+                            let _ = writeln!(o, "      | {line}");
+                        }
+                    }
                 }
             }
             let _ = writeln!(
                 o,
-                "\nThis version of opsdeck plans the adoption but does not apply it yet: \
-                 `opsdeck migrate` leaves this database as it is, and the console and `status` \
-                 cannot read it until it is adopted."
+                "\nEach add statement runs in a transaction of its own, except the CONCURRENTLY index \
+                 builds; an adoption that stops half-way resumes where it stopped. \
+                 `opsdeck migrate --plan --sql` prints the same as one script for psql; \
+                 `--no-triggers` adopts without the rollup and NOTIFY triggers (the console polls)."
             );
         }
     }
@@ -85,13 +101,31 @@ fn found(c: &Catalog) -> String {
     t.join(", ")
 }
 
-/// Why `migrate` leaves an existing database alone.
-pub fn refusal(addr: &str, c: &Catalog) -> String {
+/// What `migrate` says when it adopted (or found adopted) a database.
+pub fn adopted(addr: &str, r: &AdoptReport, o: &Options) -> String {
+    let how = if o.triggers {
+        "with rollup and NOTIFY triggers"
+    } else {
+        "without triggers: the console polls"
+    };
+    match (r.ran, r.resumed_at) {
+        (0, _) => format!("{addr}: adopted already, as it is now: nothing to do"),
+        (n, Some(at)) if at > 0 => format!(
+            "{addr}: adoption resumed at statement {} and finished ({n} of {} run now, {how}). Your tables and rows are as they were.",
+            at + 1,
+            r.total
+        ),
+        (n, _) => format!(
+            "{addr}: adopted ({n} statements, {how}). Your tables and rows are as they were; opsdeck reads them through its views in the schema opsdeck."
+        ),
+    }
+}
+
+/// An adoption that stopped half-way.
+pub fn half_adopted(addr: &str, a: &Adoption) -> String {
     format!(
-        "{addr}: this database already has the platform's tables ({}), written by others. \
-         opsdeck does not create its own over them, and this version cannot adopt them yet: \
-         nothing was changed. `opsdeck migrate --plan` shows how it would adopt them.",
-        found(c)
+        "{addr}: the adoption stopped half-way ({} of {} statements applied): run `opsdeck migrate` to finish it",
+        a.done, a.total
     )
 }
 

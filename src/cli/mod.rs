@@ -118,7 +118,16 @@ pub async fn open_store(t: &DbTarget, conns: u32) -> Result<Store, Fail> {
         .map_err(|e| Fail::new(2, e.to_string()))
 }
 
-pub async fn migrate(g: &Globals, plan: bool, json: bool) -> ExitCode {
+/// What `opsdeck migrate` was asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MigrateHow {
+    pub plan: bool,
+    pub json: bool,
+    pub sql: bool,
+    pub no_triggers: bool,
+}
+
+pub async fn migrate(g: &Globals, how: MigrateHow) -> ExitCode {
     finish(
         async {
             let file = load_config(g)?;
@@ -129,7 +138,11 @@ pub async fn migrate(g: &Globals, plan: bool, json: bool) -> ExitCode {
                 )
             })?;
             let store = open_store(&t, 1).await?;
-            let r = migrate_store(&store, &t, plan, json).await;
+            let opts = crate::domain::adopt::script::Options {
+                triggers: !how.no_triggers && file.adopt_triggers.unwrap_or(true),
+                ..Default::default()
+            };
+            let r = migrate_store(&store, &t, how, &opts).await;
             store.db.close().await;
             r
         }
@@ -160,10 +173,22 @@ pub(crate) async fn not_opsdecks(store: &Store, t: &DbTarget) -> Option<String> 
             "{addr}: no opsdeck schema in this database: run `opsdeck migrate` first"
         )),
         Kind::Opsdeck => None,
+        Kind::Adopted => c
+            .adoption
+            .as_ref()
+            .filter(|a| !a.finished)
+            .map(|a| adopt::half_adopted(&addr, a)),
     }
 }
 
-async fn migrate_store(store: &Store, t: &DbTarget, plan: bool, json: bool) -> Result<(), Fail> {
+async fn migrate_store(
+    store: &Store,
+    t: &DbTarget,
+    how: MigrateHow,
+    opts: &crate::domain::adopt::script::Options,
+) -> Result<(), Fail> {
+    let plan = how.plan;
+    let json = how.json;
     let addr = t.display_addr();
     let catalog = store.inspect().await.map_err(|e| {
         Fail::new(
@@ -171,10 +196,23 @@ async fn migrate_store(store: &Store, t: &DbTarget, plan: bool, json: bool) -> R
             format!("{addr}: cannot read the catalog: {}", describe(&e)),
         )
     })?;
-    let p = crate::domain::adopt::plan(&catalog);
+    let p = crate::domain::adopt::plan_with(&catalog, opts);
+    let adopting = matches!(p.kind, Kind::Existing | Kind::Adopted);
     if plan {
         let pending = store.pending_migration_names().await;
-        if json {
+        if how.sql {
+            if !adopting {
+                return Err(Fail::new(
+                    2,
+                    format!(
+                        "{addr}: --sql prints an adoption, and this database is not one to adopt ({:?}): `opsdeck migrate --plan` says what migrate would do",
+                        p.kind
+                    ),
+                ));
+            }
+            let stmts = crate::domain::adopt::script::statements(&catalog, opts);
+            print!("{}", crate::domain::adopt::script::script_text(&stmts));
+        } else if json {
             let v = serde_json::json!({
                 "database": addr, "kind": p.kind, "steps": p.steps,
                 "pending_migrations": pending, "changed": false,
@@ -185,8 +223,13 @@ async fn migrate_store(store: &Store, t: &DbTarget, plan: bool, json: bool) -> R
         }
         return Ok(());
     }
-    if p.kind == Kind::Existing {
-        return Err(Fail::new(2, adopt::refusal(&addr, &catalog)));
+    if adopting {
+        let r = store
+            .adopt(&catalog, opts)
+            .await
+            .map_err(|e| Fail::new(2, format!("{addr}: {e}")))?;
+        println!("{}", adopt::adopted(&addr, &r, opts));
+        return Ok(());
     }
     let r = store
         .migrate()

@@ -22,7 +22,37 @@ pub struct Column {
     pub name: String,
     /// The type's name as the catalog gives it (`uuid`, `text`, `character varying`, …).
     pub data_type: String,
+    /// The type's own name (`varchar`, `int4`, an enum's name): what a cast names.
+    pub udt: String,
     pub nullable: bool,
+    /// The column's default, as the catalog prints it.
+    pub default: Option<String>,
+}
+
+impl Column {
+    /// A nullable column without a default, its `udt` guessed from the type's name (tests).
+    pub fn new(name: &str, data_type: &str) -> Column {
+        let udt = match data_type {
+            "character varying" => "varchar",
+            "character" => "bpchar",
+            "integer" => "int4",
+            "bigint" => "int8",
+            "smallint" => "int2",
+            "boolean" => "bool",
+            "double precision" => "float8",
+            "real" => "float4",
+            "timestamp with time zone" => "timestamptz",
+            "timestamp without time zone" => "timestamp",
+            t => t,
+        };
+        Column {
+            name: name.into(),
+            data_type: data_type.into(),
+            udt: udt.into(),
+            nullable: true,
+            default: None,
+        }
+    }
 }
 
 /// What the store found in the database.
@@ -34,6 +64,22 @@ pub struct Catalog {
     pub migrations: Option<Vec<i64>>,
     /// Status words found in the data (a bounded sample), by `table.column`, with counts.
     pub words: BTreeMap<String, Vec<(String, i64)>>,
+    /// The adoption recorded in the database (schema `opsdeck`), when it has one.
+    pub adoption: Option<Adoption>,
+}
+
+/// An adoption as the database records it (`opsdeck.adoption`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Adoption {
+    /// The shape of adoption that made it ([`script::VERSION`]).
+    pub version: i32,
+    pub triggers: bool,
+    /// The fingerprint of its statements ([`script::fingerprint`]).
+    pub script: String,
+    /// How many of its statements have run, of how many.
+    pub done: i32,
+    pub total: i32,
+    pub finished: bool,
 }
 
 impl Catalog {
@@ -87,6 +133,8 @@ pub enum Kind {
     Opsdeck,
     /// The platform's tables are there, written by others, without opsdeck's bookkeeping.
     Existing,
+    /// The platform's tables, adopted: opsdeck reads them through its views in `opsdeck`.
+    Adopted,
 }
 
 /// The groups of a plan, in the order a DBA reads them.
@@ -124,6 +172,9 @@ pub struct Step {
     pub what: String,
     /// What it costs the writers (a lock, a trigger on a hot table), when anything.
     pub cost: Option<String>,
+    /// The exact SQL it runs (an `add` step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -195,51 +246,65 @@ pub const WORD_COLUMNS: &[(&str, &str)] = &[
     ("tickets", "status"),
 ];
 
-/// Seed 000's Error Analysis categories, for an error row without an `error_type`: what the
-/// message says, first match wins. `unknown` is "other".
+/// Seed 000's Error Analysis categories, in the order they are tried, with the words of a
+/// message that put it in each: the first match wins, and nothing is `unknown` ("other").
+/// [`classify_error`] applies them in Rust, and adoption's SQL ([`script`]) the same list.
+pub const ERROR_CLASSES: &[(&str, &[&str])] = &[
+    (
+        "timeout",
+        &["timeout", "timed out", "etimedout", "esockettimedout"],
+    ),
+    (
+        "authentication_failed",
+        &[
+            "401",
+            "403",
+            "unauthorized",
+            "unauthorised",
+            "forbidden",
+            "authentication",
+            "invalid api key",
+            "invalid token",
+            "expired token",
+            "token expired",
+            "credentials",
+        ],
+    ),
+    (
+        "rate_limit",
+        &[
+            "429",
+            "rate limit",
+            "rate-limit",
+            "too many requests",
+            "quota",
+        ],
+    ),
+    (
+        "network",
+        &[
+            "econnrefused",
+            "econnreset",
+            "enotfound",
+            "eai_again",
+            "ehostunreach",
+            "socket hang up",
+            "network",
+            "getaddrinfo",
+            "connection refused",
+            "connection reset",
+        ],
+    ),
+];
+
+/// An error row without an `error_type`: its category from the message ([`ERROR_CLASSES`]).
 pub fn classify_error(message: &str) -> &'static str {
     let m = message.to_lowercase();
-    let any = |words: &[&str]| words.iter().any(|w| m.contains(w));
-    if any(&["timeout", "timed out", "etimedout", "esockettimedout"]) {
-        "timeout"
-    } else if any(&[
-        "401",
-        "403",
-        "unauthorized",
-        "unauthorised",
-        "forbidden",
-        "authentication",
-        "invalid api key",
-        "invalid token",
-        "expired token",
-        "token expired",
-        "credentials",
-    ]) {
-        "authentication_failed"
-    } else if any(&[
-        "429",
-        "rate limit",
-        "rate-limit",
-        "too many requests",
-        "quota",
-    ]) {
-        "rate_limit"
-    } else if any(&[
-        "econnrefused",
-        "econnreset",
-        "enotfound",
-        "eai_again",
-        "ehostunreach",
-        "socket hang up",
-        "network",
-        "getaddrinfo",
-        "connection refused",
-        "connection reset",
-    ]) {
-        "network"
-    } else {
-        "unknown"
-    }
+    ERROR_CLASSES
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| m.contains(w)))
+        .map(|(class, _)| *class)
+        .unwrap_or("unknown")
 }
 
 fn step(group: Group, subject: impl Into<String>, what: impl Into<String>) -> Step {
@@ -248,12 +313,8 @@ fn step(group: Group, subject: impl Into<String>, what: impl Into<String>) -> St
         subject: subject.into(),
         what: what.into(),
         cost: None,
+        sql: None,
     }
-}
-
-fn costly(mut s: Step, cost: impl Into<String>) -> Step {
-    s.cost = Some(cost.into());
-    s
 }
 
 fn is_text(c: &Column) -> bool {
@@ -269,7 +330,9 @@ fn is_time(c: &Column) -> bool {
 
 /// The kind of database this catalog describes.
 pub fn kind(c: &Catalog) -> Kind {
-    if c.migrations.as_ref().is_some_and(|m| !m.is_empty()) {
+    if c.adoption.is_some() {
+        Kind::Adopted
+    } else if c.migrations.as_ref().is_some_and(|m| !m.is_empty()) {
         Kind::Opsdeck
     } else if CONTRACT_TABLES.iter().chain(SEED_TABLES).any(|t| c.has(t)) {
         Kind::Existing
@@ -278,13 +341,18 @@ pub fn kind(c: &Catalog) -> Kind {
     }
 }
 
-/// What opsdeck makes of this database.
+/// What opsdeck makes of this database, adopted with the default options (triggers on).
 pub fn plan(c: &Catalog) -> Plan {
+    plan_with(c, &script::Options::default())
+}
+
+/// What opsdeck makes of this database, adopted with these options.
+pub fn plan_with(c: &Catalog, o: &script::Options) -> Plan {
     let kind = kind(c);
     let mut steps = Vec::new();
-    if kind == Kind::Existing {
+    if matches!(kind, Kind::Existing | Kind::Adopted) {
         adopt_tables(c, &mut steps);
-        additions(c, &mut steps);
+        additions(c, o, &mut steps);
         for t in CONTRACT_TABLES.iter().filter(|t| !c.has(t)) {
             if *t == "operator_actions" {
                 continue; // opsdeck's own: under add
@@ -308,17 +376,17 @@ const FIXED_READINGS: &[(&str, &str)] = &[
     ("tickets", "status paid counts as sold (seed 000)"),
     (
         "reconciliation_logs",
-        "seed 000's reconciliation runs: the Reconciliation view's runs",
+        "seed 000's reconciliation runs: kept as they are; this version does not read them yet \
+         (the Reconciliation view says its tables are not in this database)",
     ),
     (
         "automation_workflows",
-        "seed 001: per-event workflow instances, shown as runs with their event (status paused \
-         included, steps_completed / steps_total, current_step, next_execution_at); pause and \
-         resume act per (event, workflow_type)",
+        "seed 001's per-event workflow instances: kept as they are; this version does not show \
+         them yet, nor pause them per (event, workflow_type)",
     ),
     (
         "workflow_execution_logs",
-        "seed 001: the step logs of automation_workflows",
+        "seed 001's step logs of automation_workflows: kept; not read by this version yet",
     ),
 ];
 
@@ -333,7 +401,7 @@ fn adopt_tables(c: &Catalog, out: &mut Vec<Step>) {
                 Group::Adopt,
                 "workflows",
                 "seed 004: is_active true = active, false = paused; pause and resume write \
-                 is_active, who paused it and why go to opsdeck.workflow_pauses",
+                 is_active, who paused it and why go to opsdeck.workflows_extra",
             ),
             _ => step(
                 Group::Warn,
@@ -421,55 +489,16 @@ fn adopt_tables(c: &Catalog, out: &mut Vec<Step>) {
     }
 }
 
-fn additions(c: &Catalog, out: &mut Vec<Step>) {
-    out.push(step(
-        Group::Add,
-        "opsdeck (schema)",
-        "opsdeck's own tables live in a schema of their own; nothing of yours moves",
-    ));
-    out.push(step(
-        Group::Add,
-        "opsdeck.operator_actions",
-        "the audit trail: one row per operator action",
-    ));
-    if c.column("workflows", "status").is_none() && c.column("workflows", "is_active").is_some() {
-        out.push(step(
-            Group::Add,
-            "opsdeck.workflow_pauses",
-            "who paused a workflow, when and why (seed 004 keeps only is_active)",
-        ));
+fn additions(c: &Catalog, o: &script::Options, out: &mut Vec<Step>) {
+    for st in script::statements(c, o) {
+        out.push(Step {
+            group: Group::Add,
+            subject: st.subject,
+            what: st.why,
+            cost: st.cost,
+            sql: Some(st.sql),
+        });
     }
-    if c.has("job_queue") {
-        out.push(costly(
-            step(
-                Group::Add,
-                "job_queue: partial index on the open states",
-                "exact queue depth and oldest pending without reading the finished jobs",
-            ),
-            "built CONCURRENTLY: no lock that stops the writers; one extra index entry per \
-             insert and status change",
-        ));
-    }
-    if c.has("workflow_executions") {
-        out.push(costly(
-            step(
-                Group::Add,
-                "workflow_executions: index on started_at",
-                "the last hour's runs and the Runs list, bounded",
-            ),
-            "built CONCURRENTLY; one extra index entry per insert",
-        ));
-    }
-    out.push(costly(
-        step(
-            Group::Add,
-            "rollup and NOTIFY triggers (optional)",
-            "per-minute rollups and live updates; without them the console polls and reads \
-             through the indexes above",
-        ),
-        "a trigger on every insert and update of workflow_executions and job_queue (measured \
-         by `opsdeck bench`); off with adoption without triggers",
-    ));
 }
 
 fn words(c: &Catalog, out: &mut Vec<Step>) {
@@ -511,6 +540,8 @@ fn words(c: &Catalog, out: &mut Vec<Step>) {
         }
     }
 }
+
+pub mod script;
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,16 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use crate::config::DbTarget;
 
 mod value;
+
+/// Where opsdeck looks for its tables: an adopted database's views first (see
+/// `domain::adopt::script`), then the user's schema.
+pub const SEARCH_PATH: &str = "opsdeck, public";
+
+/// A transaction through a transaction pooler: a pooler refuses the startup parameter that sets
+/// the search path on a direct connection, and a server connection carries no session setting
+/// from one transaction to the next, so each transaction sets its own, in the same message as
+/// its BEGIN (no extra round trip).
+const POOLED_BEGIN: &str = "BEGIN; SET LOCAL search_path TO opsdeck, public";
 pub use value::{DbRow, Val, sqlite_ts};
 
 /// A pooled Postgres connection idle this long is pinged before use (see `Db::connect`). A
@@ -208,6 +218,12 @@ impl Db {
                 let mut opts = PgConnectOptions::from_str(&url)
                     .map_err(|e| ConnectError::new(target, e.to_string()))?
                     .application_name("opsdeck");
+                if pooling == Pooling::Direct {
+                    // an adopted database: opsdeck's views (schema `opsdeck`) before the user's
+                    // tables; a schema that does not exist is skipped, so opsdeck's own schema
+                    // (in `public`) reads as before. Through a pooler, see POOLED_BEGIN.
+                    opts = opts.options([("search_path", SEARCH_PATH)]);
+                }
                 if pooling == Pooling::Transaction {
                     // nothing named on the server (see `Pooling`), and no startup parameter a
                     // pooler may refuse
@@ -280,7 +296,7 @@ impl Db {
                 wrap_all
             ),
             Db::Pg(p, Pooling::Transaction) => {
-                let mut tx = Tx::Pg(p.begin().await?, Pooling::Transaction);
+                let mut tx = Tx::Pg(p.begin_with(POOLED_BEGIN).await?, Pooling::Transaction);
                 let r = tx.fetch_all(sql, args).await?;
                 tx.commit().await?;
                 Ok(r)
@@ -313,7 +329,7 @@ impl Db {
                 wrap_opt
             ),
             Db::Pg(p, Pooling::Transaction) => {
-                let mut tx = Tx::Pg(p.begin().await?, Pooling::Transaction);
+                let mut tx = Tx::Pg(p.begin_with(POOLED_BEGIN).await?, Pooling::Transaction);
                 let r = tx.fetch_optional(sql, args).await?;
                 tx.commit().await?;
                 Ok(r)
@@ -348,7 +364,7 @@ impl Db {
             .rows_affected()),
             Db::Pg(p, Pooling::Transaction) => {
                 // through a transaction pooler: see `Pooling`
-                let mut tx = Tx::Pg(p.begin().await?, Pooling::Transaction);
+                let mut tx = Tx::Pg(p.begin_with(POOLED_BEGIN).await?, Pooling::Transaction);
                 let n = tx.execute(&sql, args).await?;
                 tx.commit().await?;
                 Ok(n)
@@ -400,7 +416,11 @@ impl Db {
                         }
                     }
                 };
-                Ok(Tx::Pg(Transaction::begin(conn, None).await?, *pooling))
+                let begin = match pooling {
+                    Pooling::Direct => None,
+                    Pooling::Transaction => Some(sqlx::SqlSafeStr::into_sql_str(POOLED_BEGIN)),
+                };
+                Ok(Tx::Pg(Transaction::begin(conn, begin).await?, *pooling))
             }
             Db::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
         }
@@ -434,6 +454,16 @@ impl Tx {
         match self {
             Tx::Pg(..) => Backend::Postgres,
             Tx::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Runs a script of several statements (no binds) inside this transaction.
+    pub async fn execute_script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        use sqlx::Executor;
+        let q = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
+        match self {
+            Tx::Pg(t, _) => (&mut **t).execute(q).await.map(|_| ()),
+            Tx::Sqlite(t) => (&mut **t).execute(q).await.map(|_| ()),
         }
     }
 

@@ -17,6 +17,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 pub use crate::api::db::{Backend, ConnectError, Db, DbRow, Pooling, Tx, Val};
 use crate::config::DbTarget;
+pub use adopt::{AdoptError, AdoptReport};
 pub use lookup::{By, IdTable};
 pub use rows::stale_resume_sql;
 
@@ -212,8 +213,20 @@ impl Store {
     }
 
     /// Whether the schema exists and is up to date (for start-up checks).
+    /// An adopted database has no migrations: it is ready once its adoption finished (and
+    /// was made by an opsdeck no newer than this one).
     pub async fn pending_migrations(&self) -> usize {
         let applied = self.applied_count().await;
+        if applied == 0
+            && let Ok(Some(a)) = self.adoption().await
+        {
+            let ready = a.finished && a.version <= crate::domain::adopt::script::VERSION;
+            return if ready {
+                0
+            } else {
+                (a.total - a.done).max(1) as usize
+            };
+        }
         self.migrator().iter().count().saturating_sub(applied)
     }
 }

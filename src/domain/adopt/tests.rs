@@ -1,11 +1,7 @@
 use super::*;
 
 fn col(name: &str, t: &str) -> Column {
-    Column {
-        name: name.into(),
-        data_type: t.into(),
-        nullable: true,
-    }
+    Column::new(name, t)
 }
 
 /// Seed 004's four tables, as the catalog describes them.
@@ -78,7 +74,7 @@ fn seed_004_is_adopted_with_its_mappings() {
     let jobs = what(&p, Group::Adopt, "job_queue");
     assert!(jobs.contains("no updated_at"), "{jobs}");
     assert!(jobs.contains("no workflow_id"), "{jobs}");
-    assert!(what(&p, Group::Add, "opsdeck.workflow_pauses").contains("who paused"));
+    assert!(what(&p, Group::Add, "opsdeck.workflows_extra").contains("who paused"));
     assert!(p.group(Group::Add).any(|s| {
         s.cost
             .as_deref()
