@@ -1,8 +1,10 @@
 //! An automation database that already exists, in the seeds' shapes (tests/seeds/: their
 //! CREATE TABLE statements copied as data, and the writers' own statements), on real Postgres:
 //! `opsdeck migrate --plan` describes how opsdeck would adopt it and changes nothing (catalog and
-//! rows fingerprinted before and after); `opsdeck migrate` refuses and changes nothing;
-//! `status` says what the database is; the writers' statements still run afterwards.
+//! rows fingerprinted before and after); `opsdeck migrate` adopts it, leaving every table,
+//! column and row of the user's as it was; the writers' own statements run again afterwards;
+//! `status` and the CLI actions give the right figures and make the right changes, checked
+//! against direct SQL; a second `migrate` does nothing; an adoption stopped half-way resumes.
 
 mod common;
 
@@ -30,7 +32,7 @@ const SEEDS: &[Seed] = &[
             "duration = completed_at - started_at",
             "no updated_at: the last change is completed_at",
             "no workflow_id: jobs belong to no workflow",
-            "opsdeck.workflow_pauses",
+            "opsdeck.workflows_extra",
             "built CONCURRENTLY",
             "approval_requests",
         ],
@@ -50,9 +52,9 @@ const SEEDS: &[Seed] = &[
         schema: include_str!("seeds/001_schema.sql"),
         writes: include_str!("seeds/001_writes.sql"),
         expect: &[
-            "seed 001: per-event workflow instances",
-            "pause and resume act per (event, workflow_type)",
-            "the step logs of automation_workflows",
+            "seed 001's per-event workflow instances",
+            "this version does not show them yet",
+            "step logs of automation_workflows",
         ],
     },
 ];
@@ -69,9 +71,20 @@ async fn script(s: &Store, sql: &str) {
         .expect("run script");
 }
 
-/// The writers' statements, one per paragraph (comment-only paragraphs skipped).
-async fn writes(s: &Store, sql: &str) {
-    let pool = s.db.pg_pool().expect("postgres");
+/// A connection as the writers have it: the default search path, none of opsdeck's settings.
+async fn writer(url: &str) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(url)
+        .await
+        .expect("writer connects")
+}
+
+/// The writers' statements, one per paragraph (comment-only paragraphs skipped), run as the
+/// writers run them.
+async fn writes(url: &str, sql: &str) {
+    let pool = writer(url).await;
+    let pool = &pool;
     for p in sql.split("\n\n") {
         if p.lines()
             .all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
@@ -88,6 +101,30 @@ async fn writes(s: &Store, sql: &str) {
 /// Everything a migration could touch: schemas, tables and columns with their types and
 /// defaults, indexes, constraints, triggers, functions, and every row of every table.
 async fn fingerprint(s: &Store) -> String {
+    fingerprint_of(s, false).await
+}
+
+/// The user's own: the columns (types, nullability, defaults) of the tables in `public` and
+/// every row of them.
+async fn users_own(s: &Store) -> String {
+    fingerprint_of(s, true).await
+}
+
+async fn fingerprint_of(s: &Store, public_only: bool) -> String {
+    if public_only {
+        let pool = s.db.pg_pool().expect("postgres");
+        let (cols,): (Option<String>,) = sqlx::query_as(
+            "SELECT string_agg(format('%s.%s %s %s %s', table_name, column_name, data_type, \
+               is_nullable, column_default), E'\n' ORDER BY table_name, ordinal_position) \
+             FROM information_schema.columns WHERE table_schema = 'public'",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("columns");
+        let mut out = cols.unwrap_or_default();
+        out.push_str(&rows_of(s, "table_schema = 'public'").await);
+        return out;
+    }
     let pool = s.db.pg_pool().expect("postgres");
     let catalog: (Option<String>,) = sqlx::query_as(
         "SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM ( \
@@ -113,15 +150,28 @@ async fn fingerprint(s: &Store) -> String {
     .fetch_one(pool)
     .await
     .expect("catalog fingerprint");
-    let tables: Vec<(String,)> = sqlx::query_as(
+    let mut out = format!("catalog {}\n", catalog.0.unwrap_or_default());
+    out.push_str(
+        &rows_of(
+            s,
+            "table_schema NOT IN ('pg_catalog', 'information_schema')",
+        )
+        .await,
+    );
+    out
+}
+
+/// Every row of every base table the filter selects.
+async fn rows_of(s: &Store, filter: &str) -> String {
+    let pool = s.db.pg_pool().expect("postgres");
+    let tables: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables \
-         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE' \
-         ORDER BY 1",
-    )
+         WHERE {filter} AND table_type = 'BASE TABLE' ORDER BY 1"
+    )))
     .fetch_all(pool)
     .await
     .expect("tables");
-    let mut out = format!("catalog {}\n", catalog.0.unwrap_or_default());
+    let mut out = String::new();
     for (t,) in tables {
         let (rows,): (Option<String>,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT md5(string_agg(r::text, E'\\n' ORDER BY r::text)) FROM {t} r"
@@ -134,13 +184,13 @@ async fn fingerprint(s: &Store) -> String {
     out
 }
 
-async fn seed_shape(seed: &Seed) {
-    let Some(s) = common::pg_store_unmigrated().await else {
-        return;
-    };
+/// Plans, adopts and re-adopts a seed's database; returns it adopted, with the writers'
+/// statements run before and after.
+async fn seed_shape(seed: &Seed) -> Option<(common::TestStore, String)> {
+    let s = common::pg_store_unmigrated().await?;
     let url = url_of(&s);
     script(&s, seed.schema).await;
-    writes(&s, seed.writes).await;
+    writes(&url, seed.writes).await;
     let before = fingerprint(&s).await;
 
     // the plan: what opsdeck makes of it, and nothing changed
@@ -155,7 +205,30 @@ async fn seed_shape(seed: &Seed) {
             seed.name
         );
     }
+    // the exact SQL, under add
+    assert!(
+        plan.contains("| CREATE SCHEMA IF NOT EXISTS opsdeck"),
+        "{plan}"
+    );
     assert!(plan.contains("Nothing was changed."), "{plan}");
+    let o = opsdeck(&["migrate", "--plan", "--sql"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    let sql = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        sql.contains("BEGIN;\nCREATE SCHEMA IF NOT EXISTS opsdeck"),
+        "{sql}"
+    );
+    let o = opsdeck(&["migrate", "--plan", "--json"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
+    assert_eq!(v["kind"], "existing", "{v}");
+    assert_eq!(v["changed"], false, "{v}");
+    assert!(
+        v["steps"].as_array().is_some_and(|s| s
+            .iter()
+            .any(|s| s["group"] == "add" && s["sql"].is_string())),
+        "{v}"
+    );
     assert_eq!(
         fingerprint(&s).await,
         before,
@@ -163,57 +236,393 @@ async fn seed_shape(seed: &Seed) {
         seed.name
     );
 
-    let o = opsdeck(&["migrate", "--plan", "--json"], &url);
-    assert!(o.status.success(), "{}", text(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
-    assert_eq!(v["kind"], "existing", "{v}");
-    assert_eq!(v["changed"], false, "{v}");
-    assert!(
-        v["steps"]
-            .as_array()
-            .is_some_and(|s| s.iter().any(|s| s["group"] == "adopt")),
-        "{v}"
-    );
-
-    // migrate: refused, with the way forward, and still nothing changed
+    // migrate adopts: the user's tables, columns and rows are exactly as they were
+    let own = users_own(&s).await;
     let o = opsdeck(&["migrate"], &url);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("nothing was changed"), "{}", text(&o));
-    assert!(text(&o).contains("opsdeck migrate --plan"), "{}", text(&o));
-    assert!(!text(&o).contains("already exists"), "{}", text(&o));
+    assert!(o.status.success(), "seed {}: {}", seed.name, text(&o));
+    assert!(text(&o).contains("adopted ("), "{}", text(&o));
     assert_eq!(
-        fingerprint(&s).await,
-        before,
-        "seed {}: migrate changed the database",
+        users_own(&s).await,
+        own,
+        "seed {}: adoption changed the user's tables or rows",
         seed.name
     );
-
-    // status says what the database is (UNKNOWN, not a missing function)
-    let o = opsdeck(&["status"], &url);
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(
-        text(&o).contains("not an opsdeck database yet"),
-        "{}",
-        text(&o)
+    // and a second migrate does nothing at all
+    let adopted = fingerprint(&s).await;
+    let o = opsdeck(&["migrate"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("nothing to do"), "{}", text(&o));
+    assert_eq!(
+        fingerprint(&s).await,
+        adopted,
+        "the second migrate changed something"
     );
+    let o = opsdeck(&["migrate", "--plan", "--json"], &url);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
+    assert_eq!(v["kind"], "adopted", "{v}");
 
-    // the writers go on as before
-    writes(&s, seed.writes).await;
+    // the writers go on as before, with opsdeck's triggers on their tables
+    writes(&url, seed.writes).await;
+    Some((s, url))
+}
+
+async fn one(s: &Store, sql: &str) -> i64 {
+    let pool = s.db.pg_pool().expect("postgres");
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    n
+}
+
+async fn text_of(s: &Store, sql: &str) -> String {
+    let pool = s.db.pg_pool().expect("postgres");
+    let (t,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    t
+}
+
+fn status_json(url: &str) -> serde_json::Value {
+    let o = opsdeck(&["status", "--json"], url);
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_004_queue_and_engine() {
-    seed_shape(&SEEDS[0]).await;
+    let Some((s, url)) = seed_shape(&SEEDS[0]).await else {
+        return;
+    };
+    // the writers' own shapes: failed jobs (markJobAsFailed), pending ones, a failed run
+    let w = writer(&url).await;
+    sqlx::raw_sql(
+        "INSERT INTO job_queue (job_type, payload, status, attempts, error_message) \
+           SELECT 'email.send', '{}', 'failed', 3, 'SMTP 550' FROM generate_series(1, 3); \
+         INSERT INTO job_queue (job_type, payload, priority) \
+           SELECT 'sms.send', '{}', g FROM generate_series(1, 4) g; \
+         INSERT INTO workflow_executions (workflow_id, status, context, error_message, completed_at) \
+           SELECT id, 'failed', '{}', 'boom', NOW() FROM workflows WHERE name = 'Ticket Sales Funnel';",
+    )
+    .execute(&w)
+    .await
+    .expect("writers");
+
+    // status: figures against direct SQL on the user's tables
+    let v = status_json(&url);
+    let depth = one(
+        &s,
+        "SELECT count(*) FROM public.job_queue WHERE status IN ('pending', 'retrying')",
+    )
+    .await;
+    let failed = one(
+        &s,
+        "SELECT count(*) FROM public.job_queue WHERE status = 'failed'",
+    )
+    .await;
+    assert_eq!(v["queue"]["depth"], depth, "{v}");
+    assert_eq!(v["queue"]["failed"], failed, "{v}");
+    let runs_failed = one(
+        &s,
+        "SELECT count(*) FROM public.workflow_executions WHERE status = 'failed'",
+    )
+    .await;
+    assert_eq!(v["runs_last_hour"]["failed"], runs_failed, "{v}");
+    assert!(v["queue"]["oldest_pending_age_s"].is_number(), "{v}");
+    // absent tables are left out of the figures, never an error
+    assert_eq!(v["open_capacity_alerts"], 0, "{v}");
+
+    // retry one failed job: pending again, one audit row; a second retry is a conflict
+    let job = text_of(
+        &s,
+        "SELECT id::text FROM public.job_queue WHERE status = 'failed' ORDER BY id LIMIT 1",
+    )
+    .await;
+    let o = opsdeck(&["retry", &job, "-y", "--operator", "ana"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        text_of(
+            &s,
+            &format!("SELECT status || ' ' || attempts FROM public.job_queue WHERE id = '{job}'")
+        )
+        .await,
+        "pending 0"
+    );
+    let o = opsdeck(&["retry", &job, "-y", "--operator", "bo"], &url);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already pending by ana"), "{}", text(&o));
+    // cancel a pending job
+    let pending = text_of(&s, "SELECT id::text FROM public.job_queue WHERE status = 'pending' AND job_type = 'sms.send' ORDER BY id LIMIT 1").await;
+    let o = opsdeck(&["cancel", &pending, "-y"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        text_of(
+            &s,
+            &format!("SELECT status FROM public.job_queue WHERE id = '{pending}'")
+        )
+        .await,
+        "cancelled"
+    );
+    // bulk retry of the rest
+    let o = opsdeck(&["retry", "--all-failed", "-y"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        one(
+            &s,
+            "SELECT count(*) FROM public.job_queue WHERE status = 'failed'"
+        )
+        .await,
+        0
+    );
+
+    // pause writes is_active; who and why go to opsdeck's own table; resume undoes it. The
+    // seed's names are not unique (its writes ran twice): a name that is ambiguous is refused
+    let o = opsdeck(
+        &["pause", "Ticket Sales Funnel", "--reason", "drill", "-y"],
+        &url,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("more than one workflow is named"),
+        "{}",
+        text(&o)
+    );
+    let wf = text_of(
+        &s,
+        "SELECT id::text FROM public.workflows WHERE name = 'Ticket Sales Funnel' ORDER BY created_at, id LIMIT 1",
+    )
+    .await;
+    let active = format!("SELECT is_active::text FROM public.workflows WHERE id = '{wf}'");
+    let o = opsdeck(
+        &["pause", &wf, "--reason", "drill", "-y", "--operator", "ana"],
+        &url,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(text_of(&s, &active).await, "false");
+    assert_eq!(
+        text_of(
+            &s,
+            "SELECT paused_by || ': ' || pause_reason FROM opsdeck.workflows_extra"
+        )
+        .await,
+        "ana: drill"
+    );
+    let o = opsdeck(&["pause", &wf, "--reason", "again", "-y"], &url);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already paused by ana"), "{}", text(&o));
+    let o = opsdeck(&["workflows"], &url);
+    assert!(text(&o).contains("paused"), "{}", text(&o));
+    let o = opsdeck(&["resume", &wf, "-y"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(text_of(&s, &active).await, "true");
+
+    // retry a failed run: a new pending run in the user's table, linked in opsdeck's
+    let run = text_of(
+        &s,
+        "SELECT id::text FROM public.workflow_executions WHERE status = 'failed' LIMIT 1",
+    )
+    .await;
+    let o = opsdeck(&["retry-run", &run, "-y"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    let new = text_of(
+        &s,
+        &format!(
+            "SELECT retried_as::text FROM opsdeck.workflow_executions_extra WHERE id = '{run}'"
+        ),
+    )
+    .await;
+    assert_eq!(
+        text_of(
+            &s,
+            &format!("SELECT status FROM public.workflow_executions WHERE id = '{new}'")
+        )
+        .await,
+        "pending"
+    );
+    let o = opsdeck(&["retry-run", &run, "-y"], &url);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already retried"), "{}", text(&o));
+    let o = opsdeck(&["cancel-run", &new, "-y"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        text_of(
+            &s,
+            &format!("SELECT status FROM public.workflow_executions WHERE id = '{new}'")
+        )
+        .await,
+        "cancelled"
+    );
+    // the rollups the overview reads agree with the table
+    assert_eq!(
+        one(
+            &s,
+            "SELECT CAST(sum(n) AS bigint) FROM opsdeck.run_totals WHERE kind = 'started'"
+        )
+        .await,
+        one(&s, "SELECT count(*) FROM public.workflow_executions").await
+    );
+    // every action wrote one audit row
+    assert_eq!(
+        one(
+            &s,
+            "SELECT count(*) FROM opsdeck.operator_actions WHERE outcome = 'ok'"
+        )
+        .await,
+        7
+    );
+    // and the writers' loop still runs over all of it
+    writes(&url, SEEDS[0].writes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_000_error_handler() {
-    seed_shape(&SEEDS[1]).await;
+    let Some((s, url)) = seed_shape(&SEEDS[1]).await else {
+        return;
+    };
+    // the Global Error Handler's rows: n8n's ids as text, error_time, no error_type
+    let w = writer(&url).await;
+    sqlx::raw_sql(
+        "INSERT INTO workflow_errors (workflow_id, error_message, error_time, execution_id) \
+           SELECT 'wf_9', 'ETIMEDOUT connecting to api.stripe.com', NOW(), g::text FROM generate_series(1, 3) g; \
+         INSERT INTO workflow_errors (workflow_id, error_message, error_time, execution_id) \
+           SELECT 'wf_7', 'Request failed with status code 429', NOW(), g::text FROM generate_series(4, 20) g;",
+    )
+    .execute(&w)
+    .await
+    .expect("error handler");
+    assert_eq!(
+        text_of(&s, "SELECT string_agg(DISTINCT error_type, ',' ORDER BY error_type) FROM opsdeck.workflow_errors").await,
+        "rate_limit,timeout"
+    );
+    // criticality works on the real rows: timeout (any count) and rate_limit past 10
+    let v = status_json(&url);
+    assert_eq!(v["status"], "CRITICAL", "{v}");
+    let pats = v["critical_error_patterns"].to_string();
+    assert!(pats.contains("timeout (3)"), "{v}");
+    assert!(pats.contains("rate_limit (17)"), "{v}");
+    // tables seed 000 does not have are left out, not errors
+    assert_eq!(v["queue"]["depth"], 0, "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_001_event_workflows() {
-    seed_shape(&SEEDS[2]).await;
+    let Some((_s, url)) = seed_shape(&SEEDS[2]).await else {
+        return;
+    };
+    let v = status_json(&url);
+    assert_eq!(v["status"], "OK", "{v}");
+}
+
+/// An adoption that stops half-way (here: a writer's open transaction outlasts the
+/// lock_timeout of a CONCURRENTLY build, which leaves an invalid index behind) resumes where
+/// it stopped on the next `migrate`, drops the invalid index and builds it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_applied_adoption_resumes() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let url = url_of(&s);
+    script(&s, SEEDS[0].schema).await;
+    writes(&url, SEEDS[0].writes).await;
+    let w = writer(&url).await;
+    let mut busy = w.begin().await.expect("begin");
+    sqlx::query("UPDATE job_queue SET priority = priority WHERE true")
+        .execute(&mut *busy)
+        .await
+        .expect("a writer's open transaction");
+    let impatient = if url.contains('?') {
+        format!("{url}&options=-c%20lock_timeout%3D500")
+    } else {
+        format!("{url}?options=-c%20lock_timeout%3D500")
+    };
+    let o = opsdeck(&["migrate"], &impatient);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("resumes at this one"), "{}", text(&o));
+    let invalid = one(
+        &s,
+        "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE c.relname LIKE 'opsdeck_%' AND NOT i.indisvalid",
+    )
+    .await;
+    assert_eq!(invalid, 1, "the interrupted build left its invalid index");
+    let done = one(&s, "SELECT CAST(done AS bigint) FROM opsdeck.adoption").await;
+    // the console knows it is half-way
+    let o = opsdeck(&["status"], &url);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("stopped half-way"), "{}", text(&o));
+
+    busy.rollback().await.expect("rollback");
+    let o = opsdeck(&["migrate"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("resumed at statement {}", done + 1)),
+        "{}",
+        text(&o)
+    );
+    let invalid = one(
+        &s,
+        "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE c.relname LIKE 'opsdeck_%' AND NOT i.indisvalid",
+    )
+    .await;
+    assert_eq!(invalid, 0);
+    let o = opsdeck(&["status"], &url);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+/// Adoption without triggers: nothing of opsdeck's fires on the writers' tables, and the
+/// figures still come right (read from the tables through the indexes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adoption_without_triggers_polls_and_counts_right() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let url = url_of(&s);
+    script(&s, SEEDS[0].schema).await;
+    writes(&url, SEEDS[0].writes).await;
+    let o = opsdeck(&["migrate", "--no-triggers"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("without triggers"), "{}", text(&o));
+    assert_eq!(
+        one(
+            &s,
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND NOT t.tgisinternal",
+        )
+        .await,
+        0
+    );
+    writes(&url, SEEDS[0].writes).await;
+    let w = writer(&url).await;
+    sqlx::raw_sql(
+        "INSERT INTO workflow_executions (workflow_id, status, context, completed_at) \
+           SELECT id, 'failed', '{}', NOW() FROM workflows; \
+         INSERT INTO job_queue (job_type, payload) SELECT 'email.send', '{}' FROM generate_series(1, 5);",
+    )
+    .execute(&w)
+    .await
+    .expect("writers");
+    let v = status_json(&url);
+    assert_eq!(
+        v["runs_last_hour"]["started"],
+        one(&s, "SELECT count(*) FROM public.workflow_executions").await,
+        "{v}"
+    );
+    assert_eq!(v["runs_last_hour"]["failed"], 2, "{v}");
+    assert_eq!(
+        v["queue"]["depth"],
+        one(
+            &s,
+            "SELECT count(*) FROM public.job_queue WHERE status = 'pending'"
+        )
+        .await,
+        "{v}"
+    );
+    // switching to triggers later is one more migrate
+    let o = opsdeck(&["migrate"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    let v2 = status_json(&url);
+    assert_eq!(v2["runs_last_hour"], v["runs_last_hour"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

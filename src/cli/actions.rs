@@ -432,6 +432,16 @@ async fn one_workflow(store: &Store, s: &str) -> Result<Named, Fail> {
         .named(IdTable::Workflows, By::Name(s.to_string()))
         .await
         .map_err(db_err)?;
+    if by_name.len() > 1 {
+        // the contract keeps names unique; an adopted table may not (seed 004's does not)
+        return Err(Fail::new(
+            2,
+            format!(
+                "more than one workflow is named '{}': give its id (`opsdeck workflows` lists them); nothing was changed",
+                crate::domain::sanitize::clean(s)
+            ),
+        ));
+    }
     if let Some(w) = by_name.into_iter().next() {
         return Ok(w);
     }
