@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::api::store::AdoptReport;
-use crate::domain::adopt::script::Options;
+use crate::api::store::adopt::script::Options;
 use crate::domain::adopt::{Adoption, CONTRACT_TABLES, Catalog, Group, Kind, Plan, SEED_TABLES};
 
 /// The plan as text: what kind of database it is, then each group with its steps.

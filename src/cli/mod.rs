@@ -138,7 +138,7 @@ pub async fn migrate(g: &Globals, how: MigrateHow) -> ExitCode {
                 )
             })?;
             let store = open_store(&t, 1).await?;
-            let opts = crate::domain::adopt::script::Options {
+            let opts = crate::api::store::adopt::script::Options {
                 triggers: !how.no_triggers && file.adopt_triggers.unwrap_or(true),
                 ..Default::default()
             };
@@ -185,7 +185,7 @@ async fn migrate_store(
     store: &Store,
     t: &DbTarget,
     how: MigrateHow,
-    opts: &crate::domain::adopt::script::Options,
+    opts: &crate::api::store::adopt::script::Options,
 ) -> Result<(), Fail> {
     let plan = how.plan;
     let json = how.json;
@@ -196,7 +196,7 @@ async fn migrate_store(
             format!("{addr}: cannot read the catalog: {}", describe(&e)),
         )
     })?;
-    let p = crate::domain::adopt::plan_with(&catalog, opts);
+    let p = crate::api::store::adopt::plan(&catalog, opts);
     let adopting = matches!(p.kind, Kind::Existing | Kind::Adopted);
     if plan {
         let pending = store.pending_migration_names().await;
@@ -210,8 +210,8 @@ async fn migrate_store(
                     ),
                 ));
             }
-            let stmts = crate::domain::adopt::script::statements(&catalog, opts);
-            print!("{}", crate::domain::adopt::script::script_text(&stmts));
+            let stmts = crate::api::store::adopt::script::statements(&catalog, opts);
+            print!("{}", crate::api::store::adopt::script::script_text(&stmts));
         } else if json {
             let v = serde_json::json!({
                 "database": addr, "kind": p.kind, "steps": p.steps,

@@ -140,6 +140,8 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
         Ok(h) => h,
         Err(e) => return say(3, config::redact_in(&format!("{e:#}"))),
     };
+    // an adopted database without some of the contract's tables: their figures are left out
+    let absent = store.absent_tables().await;
     store.db.close().await;
     let (code, why) = assess(&h);
     let word = ["OK", "WARNING", "CRITICAL"][code as usize];
@@ -148,44 +150,95 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
         .queue
         .oldest_pending_at
         .map(|t| (now - t).num_seconds().max(0));
+    let has = |t: &str| !absent.iter().any(|a| a == t);
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "status": word, "code": code, "database": t.display_addr(), "reasons": why,
-                "queue": {"depth": depth, "pending": o.queue.pending, "retrying": o.queue.retrying,
-                          "processing": o.queue.processing, "failed": o.queue.failed,
-                          "oldest_pending_age_s": oldest},
-                "runs_last_hour": {"started": o.runs_started_last_hour(), "completed": o.completed_last_hour,
-                                   "failed": o.failed_last_hour},
-                "critical_error_patterns": h.critical_patterns,
-                "sold_out_events": h.sold_out,
-                "open_capacity_alerts": o.open_alerts.len(),
-                "open_discrepancies": o.open_discrepancy_total(),
-                "pending_approvals": o.pending_approvals,
-                "overdue_approvals": h.overdue_approvals,
-            })
-        );
+        let mut v = serde_json::json!({
+            "status": word, "code": code, "database": t.display_addr(), "reasons": why,
+            "queue": {"depth": depth, "pending": o.queue.pending, "retrying": o.queue.retrying,
+                      "processing": o.queue.processing, "failed": o.queue.failed,
+                      "oldest_pending_age_s": oldest},
+            "runs_last_hour": {"started": o.runs_started_last_hour(), "completed": o.completed_last_hour,
+                               "failed": o.failed_last_hour},
+            "critical_error_patterns": h.critical_patterns,
+            "sold_out_events": h.sold_out,
+            "open_capacity_alerts": o.open_alerts.len(),
+            "open_discrepancies": o.open_discrepancy_total(),
+            "pending_approvals": o.pending_approvals,
+            "overdue_approvals": h.overdue_approvals,
+        });
+        if let Some(m) = v.as_object_mut() {
+            for (table, keys) in FIGURES {
+                if !has(table) {
+                    for k in *keys {
+                        m.remove(*k);
+                    }
+                }
+            }
+            if !absent.is_empty() {
+                m.insert("not_in_database".into(), serde_json::json!(absent));
+            }
+        }
+        println!("{v}");
     } else {
         let reasons = if why.is_empty() {
             String::new()
         } else {
             format!("{}; ", why.join("; "))
         };
+        let mut parts = Vec::new();
+        if has("job_queue") {
+            parts.push(format!(
+                "queue depth {depth} (oldest pending {})",
+                oldest
+                    .map(|s| format!("{s}s"))
+                    .unwrap_or_else(|| "none".into())
+            ));
+        }
+        if has("workflow_executions") {
+            parts.push(format!(
+                "{} failed runs in the last hour",
+                o.failed_last_hour
+            ));
+        }
+        if has("capacity_alerts") {
+            parts.push(format!("{} capacity alerts", o.open_alerts.len()));
+        }
+        if has("reconciliation_discrepancies") {
+            parts.push(format!("{} open discrepancies", o.open_discrepancy_total()));
+        }
+        if has("approval_requests") {
+            parts.push(format!("{} pending approvals", o.pending_approvals));
+        }
+        let mut perf = Vec::new();
+        if has("job_queue") {
+            perf.push(format!("depth={depth};50;100"));
+        }
+        if has("workflow_executions") {
+            perf.push(format!("failed_1h={}", o.failed_last_hour));
+        }
         println!(
-            "{word} - {reasons}queue depth {depth} (oldest pending {}), {} failed runs in the last hour, {} capacity alerts, {} open discrepancies, {} pending approvals | depth={depth};50;100 failed_1h={}",
-            oldest
-                .map(|s| format!("{s}s"))
-                .unwrap_or_else(|| "none".into()),
-            o.failed_last_hour,
-            o.open_alerts.len(),
-            o.open_discrepancy_total(),
-            o.pending_approvals,
-            o.failed_last_hour,
+            "{word} - {reasons}{} | {}",
+            parts.join(", "),
+            perf.join(" ")
         );
     }
     ExitCode::from(code)
 }
+
+/// The figures of `status --json` that come from each of the contract's tables: left out when
+/// an adopted database does not have that table.
+const FIGURES: &[(&str, &[&str])] = &[
+    ("job_queue", &["queue"]),
+    ("workflow_executions", &["runs_last_hour"]),
+    ("workflow_errors", &["critical_error_patterns"]),
+    ("events", &["sold_out_events"]),
+    ("capacity_alerts", &["open_capacity_alerts"]),
+    ("reconciliation_discrepancies", &["open_discrepancies"]),
+    (
+        "approval_requests",
+        &["pending_approvals", "overdue_approvals"],
+    ),
+];
 
 #[cfg(test)]
 mod tests {

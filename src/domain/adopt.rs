@@ -71,10 +71,10 @@ pub struct Catalog {
 /// An adoption as the database records it (`opsdeck.adoption`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Adoption {
-    /// The shape of adoption that made it ([`script::VERSION`]).
+    /// The shape of adoption that made it (`api::store::adopt::script::VERSION`).
     pub version: i32,
     pub triggers: bool,
-    /// The fingerprint of its statements ([`script::fingerprint`]).
+    /// The fingerprint of its statements (`api::store::adopt::script::fingerprint`).
     pub script: String,
     /// How many of its statements have run, of how many.
     pub done: i32,
@@ -248,7 +248,8 @@ pub const WORD_COLUMNS: &[(&str, &str)] = &[
 
 /// Seed 000's Error Analysis categories, in the order they are tried, with the words of a
 /// message that put it in each: the first match wins, and nothing is `unknown` ("other").
-/// [`classify_error`] applies them in Rust, and adoption's SQL ([`script`]) the same list.
+/// [`classify_error`] applies them in Rust, and adoption's SQL (`api::store::adopt::script`)
+/// the same list.
 pub const ERROR_CLASSES: &[(&str, &[&str])] = &[
     (
         "timeout",
@@ -341,18 +342,14 @@ pub fn kind(c: &Catalog) -> Kind {
     }
 }
 
-/// What opsdeck makes of this database, adopted with the default options (triggers on).
+/// What opsdeck makes of this database: what it adopts and how it reads it, what it skips,
+/// what it warns about. What an adoption adds (its exact SQL) is the store's to say
+/// (`api::store::adopt::plan`).
 pub fn plan(c: &Catalog) -> Plan {
-    plan_with(c, &script::Options::default())
-}
-
-/// What opsdeck makes of this database, adopted with these options.
-pub fn plan_with(c: &Catalog, o: &script::Options) -> Plan {
     let kind = kind(c);
     let mut steps = Vec::new();
     if matches!(kind, Kind::Existing | Kind::Adopted) {
         adopt_tables(c, &mut steps);
-        additions(c, o, &mut steps);
         for t in CONTRACT_TABLES.iter().filter(|t| !c.has(t)) {
             if *t == "operator_actions" {
                 continue; // opsdeck's own: under add
@@ -489,18 +486,6 @@ fn adopt_tables(c: &Catalog, out: &mut Vec<Step>) {
     }
 }
 
-fn additions(c: &Catalog, o: &script::Options, out: &mut Vec<Step>) {
-    for st in script::statements(c, o) {
-        out.push(Step {
-            group: Group::Add,
-            subject: st.subject,
-            what: st.why,
-            cost: st.cost,
-            sql: Some(st.sql),
-        });
-    }
-}
-
 fn words(c: &Catalog, out: &mut Vec<Step>) {
     for (col, found) in &c.words {
         let known = known_words(col);
@@ -540,8 +525,6 @@ fn words(c: &Catalog, out: &mut Vec<Step>) {
         }
     }
 }
-
-pub mod script;
 
 #[cfg(test)]
 mod tests;

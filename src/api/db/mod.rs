@@ -16,7 +16,7 @@ use crate::config::DbTarget;
 mod value;
 
 /// Where opsdeck looks for its tables: an adopted database's views first (see
-/// `domain::adopt::script`), then the user's schema.
+/// `api::store::adopt::script`), then the user's schema.
 pub const SEARCH_PATH: &str = "opsdeck, public";
 
 /// A transaction through a transaction pooler: a pooler refuses the startup parameter that sets

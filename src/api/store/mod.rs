@@ -3,7 +3,7 @@
 //! counted exactly through partial indexes.
 
 pub mod actions;
-mod adopt;
+pub mod adopt;
 pub mod broadcast;
 mod lists;
 mod lookup;
@@ -220,7 +220,7 @@ impl Store {
         if applied == 0
             && let Ok(Some(a)) = self.adoption().await
         {
-            let ready = a.finished && a.version <= crate::domain::adopt::script::VERSION;
+            let ready = a.finished && a.version <= crate::api::store::adopt::script::VERSION;
             return if ready {
                 0
             } else {

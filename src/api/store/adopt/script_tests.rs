@@ -146,3 +146,19 @@ fn the_sql_classification_uses_the_same_words_as_rust() {
     }
     assert!(sql.ends_with("ELSE 'unknown' END"));
 }
+
+#[test]
+fn the_plan_shows_each_statement_with_its_cost() {
+    let p = super::super::plan(&seed_004(), &Options::default());
+    let add: Vec<_> = p.group(crate::domain::adopt::Group::Add).collect();
+    assert!(
+        add.iter()
+            .any(|s| s.subject == "opsdeck.workflows_extra" && s.what.contains("who paused"))
+    );
+    assert!(add.iter().all(|s| s.sql.is_some()));
+    assert!(add.iter().any(|s| {
+        s.cost
+            .as_deref()
+            .is_some_and(|c| c.contains("CONCURRENTLY"))
+    }));
+}

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use super::Store;
 use crate::api::db::{Db, Val};
-use crate::domain::adopt::script::{self, Options, SCHEMA, Stmt};
-use crate::domain::adopt::{Adoption, Catalog, Column, WORD_COLUMNS};
+pub mod script;
+
+use crate::domain::adopt::{Adoption, Catalog, Column, Group, Plan, Step, WORD_COLUMNS};
+use script::{Options, SCHEMA, Stmt};
 
 /// Rows of a status column read for its words (a sample: the plan says "found", not "all").
 const WORD_SAMPLE: i64 = 100_000;
@@ -90,6 +92,28 @@ impl Store {
         }
         Ok(c)
     }
+}
+
+/// What opsdeck makes of this database ([`crate::domain::adopt::plan`]) with, under add, the
+/// exact statements an adoption with these options runs.
+pub fn plan(c: &Catalog, o: &Options) -> Plan {
+    let mut p = crate::domain::adopt::plan(c);
+    if matches!(
+        p.kind,
+        crate::domain::adopt::Kind::Existing | crate::domain::adopt::Kind::Adopted
+    ) {
+        for st in script::statements(c, o) {
+            p.steps.push(Step {
+                group: Group::Add,
+                subject: st.subject,
+                what: st.why,
+                cost: st.cost,
+                sql: Some(st.sql),
+            });
+        }
+        p.steps.sort_by_key(|s| s.group);
+    }
+    p
 }
 
 /// What `migrate` did to an existing database.

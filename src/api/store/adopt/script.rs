@@ -1,6 +1,6 @@
 //! The SQL of an adoption: what `opsdeck migrate` runs on a database that already has the
-//! platform's tables (and `migrate --plan --sql` prints). Pure: the same catalog and options
-//! always give the same statements.
+//! platform's tables (and `migrate --plan --sql` prints). It does no IO: the same catalog and
+//! options always give the same statements; the store (`super`) runs them.
 //!
 //! The shape of it:
 //! - opsdeck's own things live in the schema `opsdeck`: its audit trail, its bookkeeping, one
@@ -22,7 +22,7 @@
 
 use serde::Serialize;
 
-use super::{Catalog, Column, ERROR_CLASSES};
+use crate::domain::adopt::{Catalog, Column, ERROR_CLASSES, known_words};
 
 /// opsdeck's schema in an adopted database.
 pub const SCHEMA: &str = "opsdeck";
@@ -486,7 +486,7 @@ fn classify_sql(msg: &str) -> String {
 
 /// A run's or a ticket's status word as the contract's.
 fn words_sql(table: &str, r: &str) -> String {
-    let known = super::known_words(&format!("{table}.status"));
+    let known = known_words(&format!("{table}.status"));
     let mut s = format!("CASE CAST({r}.status AS text)");
     for (w, means) in known.iter().filter(|(w, m)| w != m) {
         s.push_str(&format!(" WHEN '{w}' THEN '{means}'"));
@@ -1490,4 +1490,5 @@ pub fn fingerprint(stmts: &[Stmt]) -> String {
 }
 
 #[cfg(test)]
+#[path = "script_tests.rs"]
 mod tests;
