@@ -232,3 +232,51 @@ async fn reads_go_on_when_the_pooler_closes_idle_connections() {
     }
     store.db.close().await;
 }
+
+/// An adopted database through the pooler: the adoption itself (its CONCURRENTLY builds and
+/// transactions, each one message), then reads and actions on opsdeck's views, which a
+/// transaction pooler can only find through the `SET LOCAL search_path` sent with each BEGIN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adopted_database_through_the_pooler() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let Some(b) = Bouncer::start(1, false) else {
+        return;
+    };
+    let pool = s.db.pg_pool().expect("postgres");
+    sqlx::raw_sql(include_str!("seeds/004_schema.sql"))
+        .execute(pool)
+        .await
+        .expect("seed 004");
+    sqlx::raw_sql(
+        "INSERT INTO job_queue (job_type, payload, status, attempts) \
+         SELECT 'email.send', '{}', 'failed', 3 FROM generate_series(1, 4)",
+    )
+    .execute(pool)
+    .await
+    .expect("failed jobs");
+    let url = b.url(s.pg_db_name().expect("postgres"), "?pooler=transaction");
+    let o = run(&url, &["migrate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("adopted ("), "{}", text(&o));
+    for _ in 0..3 {
+        let o = run(&url, &["status", "--json"]);
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        assert_eq!(v["queue"]["failed"], 4, "{v}");
+    }
+    let o = run(&url, &["retry", "--all-failed", "-y"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM public.job_queue WHERE status = 'pending'")
+            .fetch_one(pool)
+            .await
+            .expect("count");
+    assert_eq!(n, 4);
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM opsdeck.operator_actions")
+        .fetch_one(pool)
+        .await
+        .expect("audit");
+    assert_eq!(n, 1);
+}

@@ -17,7 +17,7 @@ mod value;
 
 /// Where opsdeck looks for its tables: an adopted database's views first (see
 /// `api::store::adopt::script`), then the user's schema.
-pub const SEARCH_PATH: &str = "opsdeck, public";
+const SET_SEARCH_PATH: &str = "SET search_path TO opsdeck, public";
 
 /// A transaction through a transaction pooler: a pooler refuses the startup parameter that sets
 /// the search path on a direct connection, and a server connection carries no session setting
@@ -218,12 +218,6 @@ impl Db {
                 let mut opts = PgConnectOptions::from_str(&url)
                     .map_err(|e| ConnectError::new(target, e.to_string()))?
                     .application_name("opsdeck");
-                if pooling == Pooling::Direct {
-                    // an adopted database: opsdeck's views (schema `opsdeck`) before the user's
-                    // tables; a schema that does not exist is skipped, so opsdeck's own schema
-                    // (in `public`) reads as before. Through a pooler, see POOLED_BEGIN.
-                    opts = opts.options([("search_path", SEARCH_PATH)]);
-                }
                 if pooling == Pooling::Transaction {
                     // nothing named on the server (see `Pooling`), and no startup parameter a
                     // pooler may refuse
@@ -251,6 +245,21 @@ impl Db {
                     // eight per overview refresh. Ping only a connection that sat idle for
                     // IDLE_PING; a dead one is dropped and another taken.
                     .test_before_acquire(false)
+                    // an adopted database: opsdeck's views (schema `opsdeck`) before the user's
+                    // tables; a schema that does not exist is skipped, so opsdeck's own schema
+                    // (in `public`) reads as before. A SET once per connection, not the
+                    // `options` startup parameter, which PgBouncer refuses in every pool mode.
+                    // Through a transaction pooler a session setting does not hold: see
+                    // POOLED_BEGIN.
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            if pooling == Pooling::Direct {
+                                use sqlx::Executor;
+                                conn.execute(SET_SEARCH_PATH).await?;
+                            }
+                            Ok(())
+                        })
+                    })
                     .before_acquire(|conn, meta| {
                         Box::pin(async move {
                             if meta.idle_for >= IDLE_PING {
