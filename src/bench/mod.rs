@@ -18,6 +18,7 @@
 //! engine runs at `--rate` jobs/s and an operator retries failed jobs in bulk; the ratio, the
 //! engine's throughput and the deadlocks Postgres counted.
 
+pub mod adopt;
 pub mod fill;
 pub mod load;
 pub mod measure;

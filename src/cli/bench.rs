@@ -38,6 +38,31 @@ pub enum BenchWhat {
     /// Refresh p50/p95 idle, then with the simulated engine at --rate jobs/s, --consoles
     /// watching and one operator retrying every failed job each second.
     Load(LoadArgs),
+    /// Adopting seed 004's database: its queue workers' throughput not adopted, adopted without
+    /// triggers and with them (ratios), and the refresh beside opsdeck's own schema.
+    Adopt(AdoptArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AdoptArgs {
+    /// Runs and jobs in seed 004's tables before the writers start.
+    #[arg(long, default_value_t = 100_000)]
+    pub rows: i64,
+    /// Writer connections running seed 004's queue loop.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// How long the writers run in each state of each round.
+    #[arg(long, default_value = "10s", value_parser = cli::parse_duration)]
+    pub phase: std::time::Duration,
+    /// Rounds of (not adopted, no triggers, triggers); the medians are reported.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Timed repetitions per read for the refresh comparison (at least 50).
+    #[arg(long, default_value_t = 60)]
+    pub iterations: usize,
+    /// Skip the refresh comparison (it fills a second database with as many rows).
+    #[arg(long)]
+    pub no_refresh: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -82,7 +107,130 @@ pub async fn run(g: &Globals, args: BenchArgs) -> ExitCode {
     match args.what {
         BenchWhat::Refresh(r) => cli::finish(refresh(g, r).await),
         BenchWhat::Load(l) => cli::finish(load_bench(g, l).await),
+        BenchWhat::Adopt(a) => cli::finish(adopt_bench(g, a).await),
     }
+}
+
+async fn adopt_bench(g: &Globals, a: AdoptArgs) -> Result<(), Fail> {
+    use crate::bench::adopt::{self, State};
+    use std::io::Write as _;
+    let file = cli::load_config(g)?;
+    let t = cli::target(g, &file)?.ok_or_else(|| {
+        Fail::new(
+            2,
+            "bench adopt needs a database: --database-url postgres://… (an empty, throwaway one)",
+        )
+    })?;
+    let crate::config::DbTarget::Postgres(url) = &t else {
+        return Err(Fail::new(2, "bench adopt runs on Postgres"));
+    };
+    let url = url.expose().to_string();
+    let fail = |e: anyhow::Error| Fail::new(1, format!("{e:#}"));
+    let store = cli::open_store(&t, 4).await?;
+    let c = store.inspect().await.map_err(|e| fail(e.into()))?;
+    if !c.tables.is_empty() {
+        return Err(Fail::new(
+            2,
+            format!(
+                "{} is not empty: bench adopt creates seed 004's tables in an empty, throwaway database",
+                t.display_addr()
+            ),
+        ));
+    }
+    eprintln!(
+        "filling seed 004's tables with {} runs and {} jobs",
+        a.rows, a.rows
+    );
+    let started = std::time::Instant::now();
+    adopt::fill_seed_004(&url, a.rows).await.map_err(fail)?;
+    eprintln!("filled in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "seed 004's queue loop (insert, claim FOR UPDATE SKIP LOCKED, complete), {} writers, {:?} per state",
+        a.workers, a.phase
+    );
+    println!("{:<6} {:<22} {:>10}", "round", "state", "loops/s");
+    let mut got: Vec<(State, f64)> = Vec::new();
+    for round in 1..=a.rounds.max(1) {
+        for s in State::ALL {
+            adopt::enter(&store, &url, s).await.map_err(fail)?;
+            let r = adopt::writer_loop(&url, a.workers.max(1), a.phase)
+                .await
+                .map_err(fail)?;
+            println!("{round:<6} {:<22} {r:>10.1}", s.label());
+            let _ = std::io::stdout().flush();
+            got.push((s, r));
+        }
+    }
+    let med = |s: State| {
+        adopt::median(
+            &got.iter()
+                .filter(|(x, _)| *x == s)
+                .map(|(_, r)| *r)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let before = med(State::Before).max(1e-9);
+    println!("median  {:<22} {:>10.1}", State::Before.label(), before);
+    for s in [State::NoTriggers, State::Triggers] {
+        println!(
+            "median  {:<22} {:>10.1}  ratio {:.3}",
+            s.label(),
+            med(s),
+            med(s) / before
+        );
+    }
+    let mut tail = format!(
+        "writer_ratio_no_triggers={:.3} writer_ratio_triggers={:.3} writer_loops_per_s={:.1}",
+        med(State::NoTriggers) / before,
+        med(State::Triggers) / before,
+        before
+    );
+    if !a.no_refresh {
+        // the console's refresh on the adopted database (with triggers) beside opsdeck's own
+        adopt::enter(&store, &url, State::Triggers)
+            .await
+            .map_err(fail)?;
+        let n = a.iterations.max(50);
+        let adopted = measure::measure(&store, n, true, |_| {})
+            .await
+            .map_err(fail)?;
+        eprintln!(
+            "filling a second database with opsdeck's own schema and {} rows",
+            a.rows
+        );
+        let native = adopt::native_refresh(&url, a.rows, n).await.map_err(fail)?;
+        println!(
+            "\n{:<36} {:>12} {:>12} {:>7}",
+            "read (p95 ms)", "adopted 004", "opsdeck's", "ratio"
+        );
+        for (x, y) in adopted.rows.iter().zip(&native.rows) {
+            println!(
+                "{:<36} {:>12.2} {:>12.2} {:>7.2}",
+                x.name,
+                x.p(0.95),
+                y.p(0.95),
+                x.p(0.95) / y.p(0.95).max(1e-9)
+            );
+        }
+        let views_max = |r: &measure::Report| {
+            r.rows
+                .iter()
+                .filter(|t| t.name.ends_with("first page"))
+                .map(|t| t.p(0.95))
+                .fold(0.0, f64::max)
+        };
+        tail.push_str(&format!(
+            " refresh_p95_adopted_ms={:.2} refresh_p95_native_ms={:.2} refresh_ratio={:.2} views_p95_max_adopted_ms={:.2} views_p95_max_native_ms={:.2}",
+            adopted.refresh_p95_ms(),
+            native.refresh_p95_ms(),
+            adopted.refresh_p95_ms() / native.refresh_p95_ms().max(1e-9),
+            views_max(&adopted),
+            views_max(&native),
+        ));
+    }
+    store.db.close().await;
+    println!("{tail} rows={}", a.rows);
+    Ok(())
 }
 
 async fn load_bench(g: &Globals, a: LoadArgs) -> Result<(), Fail> {
