@@ -712,3 +712,50 @@ async fn a_fresh_sqlite_file_gets_the_contract() {
         .n("n");
     assert_eq!(tables, 0, "--plan created tables");
 }
+
+/// Live updates on an adopted database: the console's listener hears the writers' own
+/// statements on their tables (through the adoption's gated NOTIFY triggers), in a burst and
+/// again in a later quarter second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_hears_the_writers_of_an_adopted_database() {
+    use opsdeck::api::notify::{Note, listen};
+    use opsdeck::domain::refresh::Listen;
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let url = url_of(&s);
+    script(&s, SEEDS[0].schema).await;
+    let o = opsdeck(&["migrate"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let task = tokio::spawn(listen(
+        s.db.pg_pool().expect("postgres").clone(),
+        s.store.clone(),
+        tx,
+    ));
+    assert_eq!(next_note(&mut rx).await, Note::State(Listen::Up));
+    for round in 0..2 {
+        writes(&url, SEEDS[0].writes).await;
+        loop {
+            match next_note(&mut rx).await {
+                Note::Changed(t) if t == "job_queue" => break,
+                _ => {}
+            }
+        }
+        if round == 0 {
+            // the next quarter second is a new slot of the gate
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            while rx.try_recv().is_ok() {}
+        }
+    }
+    task.abort();
+}
+
+async fn next_note(
+    rx: &mut tokio::sync::mpsc::Receiver<opsdeck::api::notify::Note>,
+) -> opsdeck::api::notify::Note {
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a note within 10 s")
+        .expect("listener alive")
+}

@@ -68,6 +68,10 @@ pub struct N8nPoll {
 const DEBOUNCE: Duration = Duration::from_millis(100);
 /// ...but never longer than this after the first one.
 const MAX_LATENCY: Duration = Duration::from_millis(250);
+/// After the refresh a notification caused, one more: an adopted database notifies once per
+/// quarter second per table (the first writer of each slot), so changes by the writers that
+/// skipped the notification land a slot later (see `api::store::adopt::script`).
+const TRAILING: Duration = Duration::from_millis(300);
 /// With LISTEN up, a slow poll still runs as a heartbeat (catches a silently dead listener).
 const HEARTBEAT_FACTOR: u32 = 5;
 
@@ -213,6 +217,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     let mut changed: BTreeSet<String> = BTreeSet::new();
     let mut first_change: Option<Instant> = None;
     let mut deadline: Option<Instant> = None;
+    let mut trailing: Option<(Instant, Vec<String>)> = None;
 
     let mut actions = ActionCtx::new(Actor {
         operator: app.operator.clone(),
@@ -313,7 +318,13 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
             _ = async { sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                 deadline = None;
                 first_change = None;
-                Msg::Changed(std::mem::take(&mut changed).into_iter().collect())
+                let tables: Vec<String> = std::mem::take(&mut changed).into_iter().collect();
+                trailing = Some((Instant::now() + TRAILING, tables.clone()));
+                Msg::Changed(tables)
+            }
+            _ = async { sleep_until(trailing.as_ref().map(|t| t.0).unwrap_or_else(Instant::now)).await }, if trailing.is_some() && deadline.is_none() => {
+                let tables = trailing.take().map(|t| t.1).unwrap_or_default();
+                Msg::Changed(tables)
             }
             _ = clock.tick() => Msg::Clock(chrono::Utc::now()),
             _ = poll.tick() => Msg::Poll,
