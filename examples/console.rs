@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
         notice: None,
         n8n: None,
         listen: None,
+        absent: Vec::new(),
         broadcast: Default::default(),
     });
     tokio::select! {

@@ -258,3 +258,19 @@ fn the_status_bar_says_when_a_pooler_means_polling() {
     a.listen = Listen::Up;
     assert!(!render(&a, 120, 30).contains("pooler"));
 }
+
+/// An adopted database without the table a view lists: the list says so instead of "no … match".
+#[test]
+fn a_table_not_in_this_database() {
+    let mut a = app();
+    a.absent = vec!["reconciliation_runs".into(), "events".into()];
+    let fx = a.switch(ViewId::Reconciliation);
+    settle(&mut a, fx, true);
+    a.update(Msg::Clock(fixtures::now() + chrono::Duration::seconds(3)));
+    let r = render(&a, 80, 24);
+    assert!(r.contains("not in this database"), "{r}");
+    assert_snapshot!(r);
+    let fx = a.switch(ViewId::Capacity);
+    settle(&mut a, fx, true);
+    assert!(render(&a, 160, 48).contains("it has no events table"));
+}

@@ -55,6 +55,8 @@ pub struct AppOptions {
     /// A direct connection for LISTEN alone (`listen_url`), when `store` goes through a
     /// transaction pooler.
     pub listen: Option<Store>,
+    /// The contract's tables an adopted database does not have.
+    pub absent: Vec<String>,
 }
 
 /// The configured n8n and how often the console polls it.
@@ -166,6 +168,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
         chrono::Utc::now(),
     );
     app.poll_every = opts.refresh;
+    app.absent = opts.absent.clone();
     app.broadcast_templates = opts.broadcast.templates();
     let bctx = crate::api::broadcast::BroadcastCtx::new(
         crate::domain::action::Actor {

@@ -344,6 +344,7 @@ fn app_options(
             }),
         broadcast: config::resolve_broadcast(file).map_err(|e| Fail::new(2, e))?,
         listen: None,
+        absent: Vec::new(),
     })
 }
 
@@ -384,6 +385,7 @@ pub async fn console(g: &Globals) -> ExitCode {
             };
             let mut opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
             opts.notice = notice;
+            opts.absent = store.absent_tables().await;
             // LISTEN on its own direct connection, when one is configured
             if let Some(u) = config::resolve_listen_url(&file) {
                 let lt =

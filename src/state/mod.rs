@@ -190,6 +190,8 @@ pub struct App {
     pub operator: String,
     pub db_label: String,
     pub poll_every: Duration,
+    /// The contract's tables an adopted database does not have: their lists say so.
+    pub absent: Vec<String>,
     pub now: Ts,
     pub size: (u16, u16),
     pub view: ViewId,
@@ -224,6 +226,16 @@ pub struct App {
 }
 
 impl App {
+    /// What an empty list over `table` says: that the table is not in this (adopted)
+    /// database, or `empty`.
+    pub fn empty_text<'a>(&self, table: &str, empty: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.absent.iter().any(|t| t == table) {
+            format!("not in this database (it has no {table} table)").into()
+        } else {
+            empty.into()
+        }
+    }
+
     pub fn new(
         mode: Mode,
         theme: Theme,
@@ -239,6 +251,7 @@ impl App {
             operator,
             db_label,
             poll_every: Duration::from_secs(2),
+            absent: Vec::new(),
             now,
             size: (80, 24),
             view: ViewId::Overview,

@@ -41,7 +41,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         list_title(&l.table, "Approvals", &l.filter.text),
         &l.table,
         cols,
-        "nothing waiting for approval",
+        &app.empty_text("approval_requests", "nothing waiting for approval"),
         |a: &Approval| {
             let n = a.negotiation.as_ref();
             vec![

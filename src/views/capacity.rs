@@ -41,7 +41,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         list_title(&l.table, "Capacity", &l.filter.text),
         &l.table,
         &cols,
-        "no events",
+        &app.empty_text("events", "no events"),
         |e: &EventCapacity| {
             let (sev, label) = capacity_state(e.threshold());
             let p = e.percent();

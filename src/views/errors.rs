@@ -31,7 +31,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         list_title(&l.table, "Error patterns · last hour", &l.filter.text),
         &l.table,
         cols,
-        "no errors in the last hour",
+        &app.empty_text("workflow_errors", "no errors in the last hour"),
         |p: &ErrorPattern| {
             let crit = p.is_critical();
             vec![

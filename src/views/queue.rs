@@ -41,7 +41,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         list_title(&l.table, "Jobs", &l.filter.text),
         &l.table,
         l.table.columns(),
-        "no jobs match",
+        &app.empty_text("job_queue", "no jobs match"),
         |j: &Job| {
             vec![
                 ListCell::from(format!("{:>6}", age(now, j.created_at))),

@@ -25,7 +25,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         list_title(&l.table, "Reconciliation runs", &l.filter.text),
         &l.table,
         l.table.columns(),
-        "no reconciliation runs",
+        &app.empty_text("reconciliation_runs", "no reconciliation runs"),
         |r: &ReconRun| {
             vec![
                 ListCell::from(r.reconciliation_date.map_or("—".into(), |d| d.to_string())),
@@ -95,7 +95,10 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         list_title(t, "Discrepancies", ""),
         t,
         cols,
-        "no discrepancies in this run",
+        &app.empty_text(
+            "reconciliation_discrepancies",
+            "no discrepancies in this run",
+        ),
         |d: &Discrepancy| {
             let diff = match (d.stripe_amount, d.db_amount) {
                 (Some(s), Some(b)) => s.checked_sub(b).map_or_else(|| "overflow".into(), money),

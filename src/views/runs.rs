@@ -33,7 +33,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         title,
         &l.table,
         l.table.columns(),
-        "no runs match",
+        &app.empty_text("workflow_executions", "no runs match"),
         |r: &Run| {
             let total = r.steps_total.max(0);
             let done = r.steps_completed.clamp(0, total.max(r.steps_completed));

@@ -26,7 +26,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         list_title(&l.table, "Workflows · last hour", &l.filter.text),
         &l.table,
         l.table.columns(),
-        "no workflows match",
+        &app.empty_text("workflows", "no workflows match"),
         |w: &WorkflowStats| {
             let status = &w.workflow.status;
             let sym = match status.as_str() {

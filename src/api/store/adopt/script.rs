@@ -403,7 +403,7 @@ enum Src {
     /// The user's column (`col`), cast to the contract's type when `cast` names the user's
     /// type (written back with that cast).
     Direct { col: String, cast: Option<String> },
-    /// An expression over the user's row (`{r}`) and the extra row (`{x}`); `write` is the
+    /// An expression over the user's row (`{r}`); `write` is the
     /// user's column it writes back, and how (`NEW.<col>` is the new contract value).
     Expr {
         read: String,
@@ -666,15 +666,20 @@ impl Mapping<'_> {
     }
 }
 
-fn read_expr(s: &Src, col: &str, ty: &str, r: &str) -> String {
+/// A column's value over the user's row `r`. An extra column is a scalar subquery on the extra
+/// table's primary key, not a join: a read that does not use it never touches the extra table,
+/// and the view's other columns keep their index-only scans (a join, even one the planner
+/// removes, keeps the row's id needed).
+fn read_expr(s: &Src, t: &str, col: &str, ty: &str, r: &str) -> String {
+    let extra = || format!("(SELECT x.{col} FROM {SCHEMA}.{t}_extra x WHERE x.id = {r}.id)");
     match s {
         Src::Direct { col, cast: None } => format!("{r}.{col}"),
         Src::Direct { col, cast: Some(_) } => format!("CAST({r}.{col} AS {ty})"),
-        Src::Expr { read, .. } => read.replace("{r}", r).replace("{x}", "x"),
+        Src::Expr { read, .. } => read.replace("{r}", r),
         Src::Extra { over: Some(o) } => {
-            format!("GREATEST(x.{col}, {})", o.replace("{r}", r))
+            format!("GREATEST({}, {})", extra(), o.replace("{r}", r))
         }
-        Src::Extra { over: None } => format!("COALESCE(x.{col}, {})", standin(col, ty)),
+        Src::Extra { over: None } => format!("COALESCE({}, {})", extra(), standin(col, ty)),
         Src::Standin => standin(col, ty),
     }
 }
@@ -755,17 +760,10 @@ impl Mapping<'_> {
                 } else {
                     s.clone()
                 };
-                format!("{} AS {c}", read_expr(&s, c, ty, "b"))
+                format!("{} AS {c}", read_expr(&s, t, c, ty, "b"))
             })
             .collect();
-        let from = if has_extra {
-            format!(
-                "{} b LEFT JOIN {SCHEMA}.{t}_extra x ON x.id = b.id",
-                self.q(t)
-            )
-        } else {
-            format!("{} b", self.q(t))
-        };
+        let from = format!("{} b", self.q(t));
         let view = format!(
             "CREATE OR REPLACE VIEW {v} AS SELECT {} FROM {from}",
             list.join(", ")
@@ -841,7 +839,7 @@ impl Mapping<'_> {
                     }
                     ins_cols.push(col.clone());
                     ins_vals.push(new);
-                    guard_b.push(read_expr(s, c, ty, "b"));
+                    guard_b.push(read_expr(s, t, c, ty, "b"));
                     guard_old.push(format!("OLD.{c}"));
                 }
                 Src::Expr { read, write } => {
@@ -852,8 +850,8 @@ impl Mapping<'_> {
                         ins_cols.push(col.clone());
                         ins_vals.push(how.clone());
                     }
-                    if !read.contains("{x}") && !read.contains("SELECT") {
-                        guard_b.push(read_expr(s, c, ty, "b"));
+                    if !read.contains("SELECT") {
+                        guard_b.push(read_expr(s, t, c, ty, "b"));
                         guard_old.push(format!("OLD.{c}"));
                     }
                 }
@@ -914,8 +912,8 @@ impl Mapping<'_> {
             .1;
         match self.source(t, col, ty) {
             s @ (Src::Direct { .. } | Src::Expr { .. }) => {
-                let e = read_expr(&s, col, ty, r);
-                (!e.contains("x.") && !e.contains("SELECT")).then_some(e)
+                let e = read_expr(&s, t, col, ty, r);
+                (!e.contains("SELECT")).then_some(e)
             }
             _ => None,
         }
@@ -1017,7 +1015,7 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
         "exact counts of the open job states, read through the open-state index",
         format!(
             "CREATE OR REPLACE FUNCTION {SCHEMA}.opsdeck_open_jobs() RETURNS TABLE (status text, job_type text, n bigint)\n\
-             LANGUAGE sql STABLE SET enable_bitmapscan = off AS $f$\n\
+             LANGUAGE sql STABLE SET enable_bitmapscan = off SET enable_seqscan = off AS $f$\n\
              \x20   SELECT q.status, q.job_type, count(*) FROM {SCHEMA}.job_queue q\n\
              \x20   WHERE q.status IN ('pending', 'retrying', 'processing', 'failed')\n\
              \x20   GROUP BY q.status, q.job_type\n\
@@ -1104,20 +1102,36 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
             ),
         ));
     }
+    if let Some(st) = m.expr("workflow_executions", "status", "{r}") {
+        // the open runs counted exactly (the overview's waiting, the Workflows view's running),
+        // whatever words the writers use: the index is on the expression the view reads
+        let st = st.replace("{r}.", "");
+        out.push(index(
+            "workflow_executions: partial index on the open states",
+            "exact counts of pending, running and waiting runs without reading the finished ones",
+            "built CONCURRENTLY; one more index entry per run started and per change between open states",
+            "opsdeck_wfx_open_idx",
+            format!(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS opsdeck_wfx_open_idx ON {} (({st}), workflow_id) \
+                 WHERE ({st}) IN ('pending', 'running', 'waiting')",
+                m.q("workflow_executions")
+            ),
+        ));
+    }
+    if c.has("workflow_executions") && m.base("workflow_executions", "completed_at").is_some() {
+        out.push(index(
+            "workflow_executions: index on completed_at",
+            "the last hour's finished runs (the Workflows view's p95; without triggers, the overview's counts) read through this",
+            "built CONCURRENTLY; one more index entry per finished run",
+            "opsdeck_wfx_completed_idx",
+            format!(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS opsdeck_wfx_completed_idx ON {} (completed_at) \
+                 WHERE completed_at IS NOT NULL",
+                m.q("workflow_executions")
+            ),
+        ));
+    }
     if !m.o.triggers {
-        if c.has("workflow_executions") && m.base("workflow_executions", "completed_at").is_some() {
-            out.push(index(
-                "workflow_executions: index on completed_at",
-                "without triggers, the last hour's finished runs are read from the table through this",
-                "built CONCURRENTLY; one more index entry per finished run",
-                "opsdeck_wfx_completed_idx",
-                format!(
-                    "CREATE INDEX CONCURRENTLY IF NOT EXISTS opsdeck_wfx_completed_idx ON {} (completed_at) \
-                     WHERE completed_at IS NOT NULL",
-                    m.q("workflow_executions")
-                ),
-            ));
-        }
         if c.has("job_queue")
             && m.base("job_queue", "completed_at").is_some()
             && direct("job_queue", "status")
