@@ -1131,12 +1131,12 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
             ),
         ));
     }
-    if !m.o.triggers {
-        if c.has("job_queue")
-            && m.base("job_queue", "completed_at").is_some()
-            && direct("job_queue", "status")
-        {
-            out.push(index(
+    if !m.o.triggers
+        && c.has("job_queue")
+        && m.base("job_queue", "completed_at").is_some()
+        && direct("job_queue", "status")
+    {
+        out.push(index(
                 "job_queue: index on completed jobs",
                 "without triggers, the last hour's completed jobs are counted from the table through this",
                 "built CONCURRENTLY; one more index entry per completed job",
@@ -1147,7 +1147,6 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
                     m.q("job_queue")
                 ),
             ));
-        }
     }
     if c.has("workflow_errors") {
         let when = ["created_at", "error_time"]
