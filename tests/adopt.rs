@@ -45,6 +45,7 @@ const SEEDS: &[Seed] = &[
             "seed 000: workflow_id is n8n's workflow id (text)",
             "no error_type: classified from the message",
             "error_time is when",
+            "read as the Reconciliation view's runs",
         ],
     },
     Seed {
@@ -512,6 +513,20 @@ async fn seed_000_error_handler() {
         v["not_in_database"].to_string().contains("job_queue"),
         "{v}"
     );
+    // the reconciliation workflow's log rows are the Reconciliation view's runs
+    assert!(
+        !v["not_in_database"]
+            .to_string()
+            .contains("reconciliation_runs"),
+        "{v}"
+    );
+    let runs = s
+        .recon_runs(&opsdeck::domain::model::ListFilter::default())
+        .await
+        .expect("reconciliation runs");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[0].discrepancy_count, 2, "{runs:?}");
+    assert_eq!(runs[0].status, "failed", "{runs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,6 +116,21 @@ pub const CONTRACT_TABLES: &[&str] = &[
     "operator_actions",
 ];
 
+/// Contract tables a seed keeps under another name, with the same columns: (contract, seed).
+pub const ALIASES: &[(&str, &str)] = &[
+    // seed 000's reconciliation workflow inserts reconciliation_date, stripe_count, db_count,
+    // discrepancy_count, status and details into reconciliation_logs
+    ("reconciliation_runs", "reconciliation_logs"),
+];
+
+/// The contract table `t`, or the seed's table that stands for it.
+pub fn has_or_alias(c: &Catalog, t: &str) -> bool {
+    c.has(t)
+        || ALIASES
+            .iter()
+            .any(|(contract, seed)| *contract == t && c.has(seed))
+}
+
 /// The seeds' tables that are not in the contract but that opsdeck reads.
 pub const SEED_TABLES: &[&str] = &[
     "automation_workflows",
@@ -350,7 +365,7 @@ pub fn plan(c: &Catalog) -> Plan {
     let mut steps = Vec::new();
     if matches!(kind, Kind::Existing | Kind::Adopted) {
         adopt_tables(c, &mut steps);
-        for t in CONTRACT_TABLES.iter().filter(|t| !c.has(t)) {
+        for t in CONTRACT_TABLES.iter().filter(|t| !has_or_alias(c, t)) {
             if *t == "operator_actions" {
                 continue; // opsdeck's own: under add
             }
@@ -373,8 +388,8 @@ const FIXED_READINGS: &[(&str, &str)] = &[
     ("tickets", "status paid counts as sold (seed 000)"),
     (
         "reconciliation_logs",
-        "seed 000's reconciliation runs: kept as they are; this version does not read them yet \
-         (the Reconciliation view says its tables are not in this database)",
+        "seed 000's reconciliation runs: read as the Reconciliation view's runs (reconciliation_runs); \
+         their details are not itemised as discrepancies yet",
     ),
     (
         "automation_workflows",

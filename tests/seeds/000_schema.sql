@@ -13,3 +13,20 @@ CREATE TABLE workflow_errors (
   error_time TIMESTAMP WITH TIME ZONE,
   execution_id TEXT
 );
+
+-- The reconciliation workflow's Postgres node ("Log Reconciliation") inserts into
+-- `reconciliation_logs`
+--   columns: 'reconciliation_date,stripe_count,db_count,discrepancy_count,status,details'
+-- with status 'failed' when there are discrepancies, else 'success', and details the JSON list
+-- of {type, stripe_id, db_id}. The seed has no CREATE TABLE for it either: the table that write
+-- needs, with the usual id and created_at.
+CREATE TABLE reconciliation_logs (
+  id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+  reconciliation_date DATE,
+  stripe_count INTEGER,
+  db_count INTEGER,
+  discrepancy_count INTEGER,
+  status TEXT,
+  details JSONB,
+  created_at TIMESTAMP WITH TIME ZONE DEFAULT NOW()
+);

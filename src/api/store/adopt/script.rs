@@ -22,7 +22,7 @@
 
 use serde::Serialize;
 
-use crate::domain::adopt::{Catalog, Column, ERROR_CLASSES, known_words};
+use crate::domain::adopt::{ALIASES, Catalog, Column, ERROR_CLASSES, known_words};
 
 /// opsdeck's schema in an adopted database.
 pub const SCHEMA: &str = "opsdeck";
@@ -507,12 +507,32 @@ struct Mapping<'a> {
 }
 
 impl Mapping<'_> {
+    /// The user's table a contract table is read from: its own name, or the seed's name for
+    /// the same thing ([`ALIASES`]) when the database has that instead.
+    fn source_table<'t>(&self, t: &'t str) -> Option<&'t str> {
+        if self.c.has(t) {
+            return Some(t);
+        }
+        ALIASES
+            .iter()
+            .find(|(contract, seed)| *contract == t && self.c.has(seed))
+            .map(|(_, seed)| *seed)
+    }
+
+    fn has(&self, t: &str) -> bool {
+        self.source_table(t).is_some()
+    }
+
     fn base(&self, t: &str, col: &str) -> Option<&Column> {
-        self.c.column(t, col)
+        self.c.column(self.source_table(t)?, col)
     }
 
     fn q(&self, t: &str) -> String {
-        format!("{}.{t}", self.o.user_schema)
+        format!(
+            "{}.{}",
+            self.o.user_schema,
+            self.source_table(t).unwrap_or(t)
+        )
     }
 
     /// Where the contract's `t.col` comes from.
@@ -622,7 +642,7 @@ impl Mapping<'_> {
                     write: None,
                 };
             }
-            ("events", "tickets_sold") if !has(col) && self.c.has("tickets") => {
+            ("events", "tickets_sold") if !has(col) && self.has("tickets") => {
                 return Src::Expr {
                     read: format!(
                         "(SELECT CAST(count(*) AS int) FROM {} t WHERE t.event_id = {{r}}.id \
@@ -699,7 +719,7 @@ struct TableSql {
 impl Mapping<'_> {
     fn table(&self, t: &str, cols: &[(&str, &str)]) -> TableSql {
         let v = format!("{SCHEMA}.{t}");
-        if !self.c.has(t) {
+        if !self.has(t) {
             let list: Vec<String> = cols
                 .iter()
                 .map(|(c, ty)| format!("CAST(NULL AS {ty}) AS {c}"))
@@ -993,7 +1013,7 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
             sql.push_str(";\n");
             sql.push_str(tr);
         }
-        let why = if c.has(t) {
+        let why = if m.has(t) {
             let mut w = format!("opsdeck's view of your {t}, read through the mappings above");
             if ts.triggers.is_some() {
                 w.push_str("; opsdeck's actions write through it (INSTEAD OF triggers on the view, not on your table)");
@@ -1027,7 +1047,7 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
     }
     let present: Vec<String> = CONTRACT
         .iter()
-        .map(|(t, _)| format!("('{t}', {})", c.has(t)))
+        .map(|(t, _)| format!("('{t}', {})", m.has(t)))
         .collect();
     out.push(stmt(
         "opsdeck.adopted_tables",
@@ -1053,7 +1073,6 @@ fn index(subject: &str, why: &str, cost: &str, name: &str, sql: String) -> Stmt 
 }
 
 fn indexes(m: &Mapping) -> Vec<Stmt> {
-    let c = m.c;
     let mut out = Vec::new();
     let direct = |t: &str, col: &str| {
         m.base(t, col).is_some_and(|k| {
@@ -1062,7 +1081,7 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
                 || k.udt == "timestamptz"
         })
     };
-    if c.has("job_queue") && direct("job_queue", "status") && direct("job_queue", "created_at") {
+    if m.has("job_queue") && direct("job_queue", "status") && direct("job_queue", "created_at") {
         let jt = if m.base("job_queue", "job_type").is_some() {
             "status, job_type, created_at"
         } else {
@@ -1090,7 +1109,7 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
             ),
         ));
     }
-    if c.has("workflow_executions") && m.base("workflow_executions", "started_at").is_some() {
+    if m.has("workflow_executions") && m.base("workflow_executions", "started_at").is_some() {
         out.push(index(
             "workflow_executions: index on started_at",
             "the last hour's runs and the Runs list, bounded",
@@ -1118,7 +1137,7 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
             ),
         ));
     }
-    if c.has("workflow_executions") && m.base("workflow_executions", "completed_at").is_some() {
+    if m.has("workflow_executions") && m.base("workflow_executions", "completed_at").is_some() {
         out.push(index(
             "workflow_executions: index on completed_at",
             "the last hour's finished runs (the Workflows view's p95; without triggers, the overview's counts) read through this",
@@ -1132,7 +1151,7 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
         ));
     }
     if !m.o.triggers
-        && c.has("job_queue")
+        && m.has("job_queue")
         && m.base("job_queue", "completed_at").is_some()
         && direct("job_queue", "status")
     {
@@ -1148,7 +1167,7 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
                 ),
             ));
     }
-    if c.has("workflow_errors") {
+    if m.has("workflow_errors") {
         let when = ["created_at", "error_time"]
             .into_iter()
             .find(|col| m.base("workflow_errors", col).is_some());
@@ -1461,7 +1480,7 @@ fn notify(m: &Mapping) -> Vec<Stmt> {
     let mut hot = Vec::new();
     for t in NOTIFIED
         .iter()
-        .filter(|t| m.c.has(t) && m.base(t, "id").is_some())
+        .filter(|t| m.has(t) && m.base(t, "id").is_some())
     {
         let base = m.q(t);
         sql.push_str(&format!(
