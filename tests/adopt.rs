@@ -53,9 +53,9 @@ const SEEDS: &[Seed] = &[
         schema: include_str!("seeds/001_schema.sql"),
         writes: include_str!("seeds/001_writes.sql"),
         expect: &[
-            "seed 001's per-event workflow instances",
-            "this version does not show them yet",
-            "step logs of automation_workflows",
+            "seed 001's per-event workflow instances are the runs",
+            "each (event, workflow_type) is a workflow",
+            "step logs of automation_workflows, as the runs' step logs",
         ],
     },
 ];
@@ -531,11 +531,127 @@ async fn seed_000_error_handler() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_001_event_workflows() {
-    let Some((_s, url)) = seed_shape(&SEEDS[2]).await else {
+    let Some((s, url)) = seed_shape(&SEEDS[2]).await else {
         return;
     };
+    // the engine's instances in the seed's shapes: one running with progress, one failed
+    let w = writer(&url).await;
+    sqlx::raw_sql(
+        "INSERT INTO automation_workflows (event_id, name, workflow_type, definition, status, \
+           current_step, steps_completed, steps_total, started_at, next_execution_at) \
+           SELECT id, 'Sponsors: Paris FW', 'sponsor_outreach', '{}', 'active', 'step_2', 1, 3, \
+             NOW() - interval '5 minutes', NOW() + interval '1 hour' FROM events LIMIT 1; \
+         INSERT INTO automation_workflows (event_id, name, workflow_type, definition, status, \
+           last_error, started_at, completed_at) \
+           SELECT id, 'Nurture: Paris FW', 'attendee_nurture', '{}', 'failed', \
+             'SendGrid 401 Unauthorized', NOW() - interval '2 minutes', NOW() FROM events LIMIT 1;",
+    )
+    .execute(&w)
+    .await
+    .expect("the engine's instances");
+
+    // each (event, workflow type) is a workflow; the seed's pause shows
+    let o = opsdeck(&["workflows"], &url);
+    let list = text(&o);
+    assert!(o.status.success(), "{list}");
+    assert!(list.contains("Paris Fashion Week · event_launch"), "{list}");
+    assert!(
+        list.contains("Paris Fashion Week · sponsor_outreach"),
+        "{list}"
+    );
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no {name}: {list}"))
+            .to_string()
+    };
+    assert!(line("event_launch").contains("paused"), "{list}");
+    assert!(line("sponsor_outreach").contains("active"), "{list}");
+
+    // resume and pause act on that event's instances of that type, as manageWorkflows does
+    let o = opsdeck(&["resume", "Paris Fashion Week · event_launch", "-y"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        text_of(&s, "SELECT string_agg(DISTINCT status, ',') FROM public.automation_workflows WHERE workflow_type = 'event_launch'").await,
+        "active"
+    );
+    let o = opsdeck(
+        &[
+            "pause",
+            "Paris Fashion Week · sponsor_outreach",
+            "--reason",
+            "sponsor call",
+            "-y",
+            "--operator",
+            "ana",
+        ],
+        &url,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        text_of(&s, "SELECT status FROM public.automation_workflows WHERE workflow_type = 'sponsor_outreach'").await,
+        "paused"
+    );
+    let o = opsdeck(
+        &[
+            "pause",
+            "Paris Fashion Week · sponsor_outreach",
+            "--reason",
+            "x",
+            "-y",
+        ],
+        &url,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already paused by ana"), "{}", text(&o));
+    // the other types were not touched
+    assert_eq!(
+        text_of(&s, "SELECT status FROM public.automation_workflows WHERE workflow_type = 'attendee_nurture'").await,
+        "failed"
+    );
+
+    // the instances are the runs: a failed one counts, with its error
     let v = status_json(&url);
-    assert_eq!(v["status"], "OK", "{v}");
+    assert_eq!(v["runs_last_hour"]["failed"], 1, "{v}");
+    let failed = text_of(
+        &s,
+        "SELECT id::text FROM public.automation_workflows WHERE status = 'failed'",
+    )
+    .await;
+    let o = opsdeck(&["retry-run", &failed, "-y"], &url);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("seed 001 retries a workflow instance itself"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        text_of(
+            &s,
+            &format!("SELECT status FROM public.automation_workflows WHERE id = '{failed}'")
+        )
+        .await,
+        "failed",
+        "a refused retry changes nothing"
+    );
+    // cancel an instance: the seed's own word
+    let launch = text_of(&s, "SELECT id::text FROM public.automation_workflows WHERE workflow_type = 'event_launch' ORDER BY created_at LIMIT 1").await;
+    let o = opsdeck(&["cancel-run", &launch, "-y"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        text_of(
+            &s,
+            &format!("SELECT status FROM public.automation_workflows WHERE id = '{launch}'")
+        )
+        .await,
+        "cancelled"
+    );
+    // its step logs are the run's
+    assert_eq!(
+        one(&s, "SELECT count(*) FROM opsdeck.workflow_step_logs").await,
+        one(&s, "SELECT count(*) FROM public.workflow_execution_logs").await
+    );
+    writes(&url, SEEDS[2].writes).await;
 }
 
 /// An adoption that stops half-way (here: a writer's open transaction outlasts the

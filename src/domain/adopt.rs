@@ -121,14 +121,27 @@ pub const ALIASES: &[(&str, &str)] = &[
     // seed 000's reconciliation workflow inserts reconciliation_date, stripe_count, db_count,
     // discrepancy_count, status and details into reconciliation_logs
     ("reconciliation_runs", "reconciliation_logs"),
+    // seed 001's per-event workflow instances are opsdeck's runs, and their logs its step logs
+    ("workflow_executions", "automation_workflows"),
+    ("workflow_step_logs", "workflow_execution_logs"),
 ];
 
-/// The contract table `t`, or the seed's table that stands for it.
+/// A contract column a seed's table keeps under another name: (contract table, contract
+/// column, the seed's column).
+pub const RENAMES: &[(&str, &str, &str)] = &[
+    ("workflow_executions", "error_message", "last_error"),
+    ("workflow_step_logs", "execution_id", "workflow_id"),
+    ("workflow_step_logs", "output", "result"),
+];
+
+/// The contract table `t`, or the seed's table that stands for it (seed 001's instances also
+/// stand for its workflows: one per event and workflow type).
 pub fn has_or_alias(c: &Catalog, t: &str) -> bool {
     c.has(t)
         || ALIASES
             .iter()
             .any(|(contract, seed)| *contract == t && c.has(seed))
+        || (t == "workflows" && c.has("automation_workflows"))
 }
 
 /// The seeds' tables that are not in the contract but that opsdeck reads.
@@ -393,12 +406,15 @@ const FIXED_READINGS: &[(&str, &str)] = &[
     ),
     (
         "automation_workflows",
-        "seed 001's per-event workflow instances: kept as they are; this version does not show \
-         them yet, nor pause them per (event, workflow_type)",
+        "seed 001's per-event workflow instances are the runs (status active = running, paused \
+         shown as itself; steps_completed / steps_total, current_step, last_error), and each \
+         (event, workflow_type) is a workflow: pause and resume act on its active / paused \
+         instances, as the seed's manageWorkflows does; a run is retried by the seed itself \
+         (retry_count), not by opsdeck",
     ),
     (
         "workflow_execution_logs",
-        "seed 001's step logs of automation_workflows: kept; not read by this version yet",
+        "seed 001's step logs of automation_workflows, as the runs' step logs",
     ),
 ];
 

@@ -22,7 +22,9 @@
 
 use serde::Serialize;
 
-use crate::domain::adopt::{ALIASES, Catalog, Column, ERROR_CLASSES, known_words};
+use crate::domain::adopt::{
+    ALIASES, Catalog, Column, ERROR_CLASSES, RENAMES, has_or_alias, known_words,
+};
 
 /// opsdeck's schema in an adopted database.
 pub const SCHEMA: &str = "opsdeck";
@@ -422,7 +424,7 @@ fn standin(col: &str, ty: &str) -> String {
     let v = match col {
         "steps_total" | "steps_completed" | "priority" | "attempts" | "stripe_count"
         | "db_count" | "discrepancy_count" | "affected_count" | "unreachable_count"
-        | "duplicate_count" | "tickets_sold" | "capacity" => "0",
+        | "duplicate_count" | "tickets_sold" | "capacity" | "step_index" => "0",
         "max_attempts" => "3",
         "context" | "payload" | "data" => "'{}'",
         "test" => "false",
@@ -491,6 +493,10 @@ fn classify_sql(msg: &str) -> String {
 }
 
 /// A run's or a ticket's status word as the contract's.
+/// Seed 001's instances: the workflow ("{event}:{workflow_type}") each belongs to.
+const SEED_001_WORKFLOW: &str =
+    "CAST(md5('seed001:' || CAST({r}.event_id AS text) || ':' || {r}.workflow_type) AS uuid)";
+
 fn words_sql(table: &str, r: &str) -> String {
     let known = known_words(&format!("{table}.status"));
     let mut s = format!("CASE CAST({r}.status AS text)");
@@ -539,7 +545,44 @@ impl Mapping<'_> {
     fn source(&self, t: &str, col: &str, ty: &str) -> Src {
         let written = WRITTEN.contains(&t);
         let has = |c: &str| self.base(t, c).is_some();
+        let from = self.source_table(t).unwrap_or(t);
+        if let Some((_, _, seed_col)) = RENAMES
+            .iter()
+            .find(|(ct, cc, _)| *ct == t && *cc == col && from != t)
+            && let Some(c) = self.c.column(from, seed_col)
+            && let Some(cast) = compatible(c, ty)
+        {
+            return Src::Direct {
+                col: seed_col.to_string(),
+                cast,
+            };
+        }
         match (t, col) {
+            ("workflow_executions", "workflow_id") if from == "automation_workflows" => {
+                return Src::Expr {
+                    read: SEED_001_WORKFLOW.into(),
+                    write: None,
+                };
+            }
+            ("workflow_executions", "started_at")
+                if from == "automation_workflows" && has("started_at") && has("created_at") =>
+            {
+                // an instance that has not started yet is listed from its creation
+                return Src::Expr {
+                    read: "COALESCE({r}.started_at, {r}.created_at)".into(),
+                    write: None,
+                };
+            }
+            ("workflow_executions", "status") if from == "automation_workflows" => {
+                // the seed's CHECK knows active, not running
+                return Src::Expr {
+                    read: words_sql(from, "{r}"),
+                    write: Some((
+                        "status".into(),
+                        "CASE NEW.status WHEN 'running' THEN 'active' ELSE NEW.status END".into(),
+                    )),
+                };
+            }
             ("workflows", "status")
                 if !has("status") && self.base(t, "is_active").is_some_and(|c| c.udt == "bool") =>
             {
@@ -719,6 +762,9 @@ struct TableSql {
 impl Mapping<'_> {
     fn table(&self, t: &str, cols: &[(&str, &str)]) -> TableSql {
         let v = format!("{SCHEMA}.{t}");
+        if t == "workflows" && !self.c.has("workflows") && self.c.has("automation_workflows") {
+            return self.seed_001_workflows();
+        }
         if !self.has(t) {
             let list: Vec<String> = cols
                 .iter()
@@ -895,6 +941,17 @@ impl Mapping<'_> {
         } else {
             String::new()
         };
+        let insert = if self.source_table(t) == Some("automation_workflows") {
+            // an instance needs its event, name, type and definition, which a retry does not
+            // have; the seed retries an instance itself (retry_count, max_retries)
+            "RAISE EXCEPTION 'seed 001 retries a workflow instance itself (retry_count, max_retries): opsdeck does not start one';".to_string()
+        } else {
+            format!(
+                "INSERT INTO {base} ({}) VALUES ({});\n\x20   {upsert}\n\x20   RETURN NEW;",
+                ins_cols.join(", "),
+                ins_vals.join(", ")
+            )
+        };
         format!(
             "CREATE OR REPLACE FUNCTION {SCHEMA}.{t}_update() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
              BEGIN\n\
@@ -906,9 +963,7 @@ impl Mapping<'_> {
              END $f$;\n\
              CREATE OR REPLACE FUNCTION {SCHEMA}.{t}_insert() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
              BEGIN\n\
-             \x20   INSERT INTO {base} ({ic}) VALUES ({iv});\n\
-             \x20   {upsert}\n\
-             \x20   RETURN NEW;\n\
+             \x20   {insert}\n\
              END $f$;\n\
              DROP TRIGGER IF EXISTS opsdeck_update ON {SCHEMA}.{t};\n\
              CREATE TRIGGER opsdeck_update INSTEAD OF UPDATE ON {SCHEMA}.{t} FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.{t}_update();\n\
@@ -917,9 +972,95 @@ impl Mapping<'_> {
             sets = sets.join(", "),
             gb = guard_b.join(", "),
             go = guard_old.join(", "),
-            ic = ins_cols.join(", "),
-            iv = ins_vals.join(", "),
         )
+    }
+
+    /// Seed 001 has no workflow definitions table: each (event, workflow_type) of its
+    /// instances is a workflow, active unless its instances are paused and none active; pause
+    /// and resume act on that pair's active / paused instances, as the seed's manageWorkflows.
+    fn seed_001_workflows(&self) -> TableSql {
+        let base = self.q("automation_workflows");
+        let a = |c: &str| self.c.column("automation_workflows", c).is_some();
+        let id = SEED_001_WORKFLOW.replace("{r}", "a");
+        let ev_name = if self.c.column("events", "name").is_some() {
+            "COALESCE(e.name, CAST(a.event_id AS text))"
+        } else {
+            "CAST(a.event_id AS text)"
+        };
+        let join = if self.c.column("events", "id").is_some() {
+            format!("LEFT JOIN {} e ON e.id = a.event_id", self.q("events"))
+        } else {
+            String::new()
+        };
+        let group_name = if join.is_empty() { "" } else { ", e.name" };
+        let when = |c: &str, agg: &str| {
+            if a(c) {
+                format!("{agg}(a.{c})")
+            } else {
+                "CAST(NULL AS timestamptz)".into()
+            }
+        };
+        let next = if a("next_execution_at") {
+            "min(a.next_execution_at) FILTER (WHERE a.status = 'active')".to_string()
+        } else {
+            "CAST(NULL AS timestamptz)".into()
+        };
+        let extra =
+            |c: &str| format!("(SELECT x.{c} FROM {SCHEMA}.workflows_extra x WHERE x.id = w.id)");
+        let view = format!(
+            "CREATE OR REPLACE VIEW {SCHEMA}.workflows AS SELECT w.id, w.name, \
+             CAST(NULL AS text) AS description, CAST('schedule' AS text) AS trigger_type, w.status, \
+             CAST(NULL AS text) AS n8n_workflow_id, {pb} AS paused_by, {pa} AS paused_at, \
+             {pr} AS pause_reason, w.next_execution_at, w.created_at, w.updated_at FROM ( \
+             SELECT {id} AS id, {ev_name} || ' · ' || a.workflow_type AS name, \
+             CASE WHEN count(*) FILTER (WHERE a.status = 'paused') > 0 \
+             AND count(*) FILTER (WHERE a.status = 'active') = 0 THEN 'paused' ELSE 'active' END AS status, \
+             {next} AS next_execution_at, {ca} AS created_at, {ua} AS updated_at \
+             FROM {base} a {join} GROUP BY a.event_id{group_name}, a.workflow_type) w",
+            pb = extra("paused_by"),
+            pa = extra("paused_at"),
+            pr = extra("pause_reason"),
+            ca = when("created_at", "min"),
+            ua = when("updated_at", "max"),
+        );
+        let touch = if a("updated_at") {
+            ", updated_at = now()"
+        } else {
+            ""
+        };
+        let triggers = format!(
+            "CREATE OR REPLACE FUNCTION {SCHEMA}.workflows_update() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
+             BEGIN\n\
+             \x20   IF NEW.status IS DISTINCT FROM OLD.status THEN\n\
+             \x20       IF NEW.status = 'paused' THEN\n\
+             \x20           UPDATE {base} a SET status = 'paused'{touch} WHERE {id} = OLD.id AND a.status = 'active';\n\
+             \x20       ELSIF NEW.status = 'active' THEN\n\
+             \x20           UPDATE {base} a SET status = 'active'{touch} WHERE {id} = OLD.id AND a.status = 'paused';\n\
+             \x20       ELSE\n\
+             \x20           RAISE EXCEPTION 'a seed 001 workflow is active or paused, not %', NEW.status;\n\
+             \x20       END IF;\n\
+             \x20       IF NOT FOUND THEN RETURN NULL; END IF;\n\
+             \x20   END IF;\n\
+             \x20   INSERT INTO {SCHEMA}.workflows_extra (id, paused_by, paused_at, pause_reason)\n\
+             \x20       VALUES (OLD.id, NEW.paused_by, NEW.paused_at, NEW.pause_reason)\n\
+             \x20       ON CONFLICT (id) DO UPDATE SET paused_by = EXCLUDED.paused_by,\n\
+             \x20       paused_at = EXCLUDED.paused_at, pause_reason = EXCLUDED.pause_reason;\n\
+             \x20   RETURN NEW;\n\
+             END $f$;\n\
+             DROP TRIGGER IF EXISTS opsdeck_update ON {SCHEMA}.workflows;\n\
+             CREATE TRIGGER opsdeck_update INSTEAD OF UPDATE ON {SCHEMA}.workflows FOR EACH ROW \
+             EXECUTE FUNCTION {SCHEMA}.workflows_update()"
+        );
+        TableSql {
+            view,
+            extra: Some(format!(
+                "CREATE TABLE IF NOT EXISTS {SCHEMA}.workflows_extra (id uuid PRIMARY KEY, \
+                 paused_by text, paused_at timestamptz, pause_reason text)"
+            )),
+            defaults: vec![],
+            triggers: Some(triggers),
+            notes: vec![],
+        }
     }
 
     fn expr(&self, t: &str, col: &str, r: &str) -> Option<String> {
@@ -1013,7 +1154,7 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
             sql.push_str(";\n");
             sql.push_str(tr);
         }
-        let why = if m.has(t) {
+        let why = if has_or_alias(c, t) {
             let mut w = format!("opsdeck's view of your {t}, read through the mappings above");
             if ts.triggers.is_some() {
                 w.push_str("; opsdeck's actions write through it (INSTEAD OF triggers on the view, not on your table)");
@@ -1047,7 +1188,7 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
     }
     let present: Vec<String> = CONTRACT
         .iter()
-        .map(|(t, _)| format!("('{t}', {})", m.has(t)))
+        .map(|(t, _)| format!("('{t}', {})", has_or_alias(c, t)))
         .collect();
     out.push(stmt(
         "opsdeck.adopted_tables",
@@ -1109,14 +1250,18 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
             ),
         ));
     }
-    if m.has("workflow_executions") && m.base("workflow_executions", "started_at").is_some() {
+    if let Some(sa) = m
+        .expr("workflow_executions", "started_at", "{r}")
+        .filter(|_| m.base("workflow_executions", "started_at").is_some())
+    {
+        let sa = sa.replace("{r}.", "");
         out.push(index(
             "workflow_executions: index on started_at",
             "the last hour's runs and the Runs list, bounded",
             "built CONCURRENTLY; one more index entry per insert",
             "opsdeck_wfx_started_idx",
             format!(
-                "CREATE INDEX CONCURRENTLY IF NOT EXISTS opsdeck_wfx_started_idx ON {} (started_at DESC, id DESC)",
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS opsdeck_wfx_started_idx ON {} (({sa}) DESC, id DESC)",
                 m.q("workflow_executions")
             ),
         ));
@@ -1125,13 +1270,17 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
         // the open runs counted exactly (the overview's waiting, the Workflows view's running),
         // whatever words the writers use: the index is on the expression the view reads
         let st = st.replace("{r}.", "");
+        let wf = m
+            .expr("workflow_executions", "workflow_id", "{r}")
+            .map(|w| w.replace("{r}.", ""))
+            .unwrap_or_else(|| NIL_UUID.to_string());
         out.push(index(
             "workflow_executions: partial index on the open states",
             "exact counts of pending, running and waiting runs without reading the finished ones",
             "built CONCURRENTLY; one more index entry per run started and per change between open states",
             "opsdeck_wfx_open_idx",
             format!(
-                "CREATE INDEX CONCURRENTLY IF NOT EXISTS opsdeck_wfx_open_idx ON {} (({st}), workflow_id) \
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS opsdeck_wfx_open_idx ON {} (({st}), ({wf})) \
                  WHERE ({st}) IN ('pending', 'running', 'waiting')",
                 m.q("workflow_executions")
             ),
