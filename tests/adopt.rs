@@ -303,7 +303,10 @@ async fn seed_004_queue_and_engine() {
          INSERT INTO job_queue (job_type, payload, priority) \
            SELECT 'sms.send', '{}', g FROM generate_series(1, 4) g; \
          INSERT INTO workflow_executions (workflow_id, status, context, error_message, completed_at) \
-           SELECT id, 'failed', '{}', 'boom', NOW() FROM workflows WHERE name = 'Ticket Sales Funnel';",
+           SELECT id, 'failed', '{}', 'boom', NOW() FROM workflows WHERE name = 'Ticket Sales Funnel'; \
+         INSERT INTO workflow_executions (workflow_id, status, context, completed_at) \
+           SELECT id, s, '{}', NOW() FROM workflows, (VALUES ('error'), ('success')) w(s) \
+           WHERE name = 'Ticket Sales Funnel';",
     )
     .execute(&w)
     .await
@@ -323,11 +326,13 @@ async fn seed_004_queue_and_engine() {
     .await;
     assert_eq!(v["queue"]["depth"], depth, "{v}");
     assert_eq!(v["queue"]["failed"], failed, "{v}");
+    // n8n's words count as opsdeck's: error = failed, success = completed
     let runs_failed = one(
         &s,
-        "SELECT count(*) FROM public.workflow_executions WHERE status = 'failed'",
+        "SELECT count(*) FROM public.workflow_executions WHERE status IN ('failed', 'error')",
     )
     .await;
+    assert_eq!(runs_failed, 4);
     assert_eq!(v["runs_last_hour"]["failed"], runs_failed, "{v}");
     assert!(v["queue"]["oldest_pending_age_s"].is_number(), "{v}");
     // absent tables are left out of the figures, never an error
@@ -889,4 +894,50 @@ async fn next_note(
         .await
         .expect("a note within 10 s")
         .expect("listener alive")
+}
+
+/// A login that may not create the schema nor index the tables gets the way forward, exit 2,
+/// and nothing changed; with the tables' owner it adopts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_without_ddl_rights_is_told_to_ask_a_dba() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let url = url_of(&s);
+    script(&s, SEEDS[0].schema).await;
+    let role = format!(
+        "opsdeck_t_ro_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let db = s.pg_db_name().expect("postgres").to_string();
+    script(
+        &s,
+        &format!(
+            "CREATE ROLE {role} LOGIN; GRANT CONNECT ON DATABASE \"{db}\" TO {role}; \
+             GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}; \
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
+        ),
+    )
+    .await;
+    let before = fingerprint(&s).await;
+    let mut as_role = url::Url::parse(&url).expect("url");
+    as_role.set_username(&role).expect("user");
+    let o = opsdeck(&["migrate"], as_role.as_str());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("Ask a DBA to run the adoption"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("--plan --sql"), "{}", text(&o));
+    assert_eq!(
+        fingerprint(&s).await,
+        before,
+        "a refused adoption changed something"
+    );
+    // the plan is theirs to read all the same
+    let o = opsdeck(&["migrate", "--plan", "--sql"], as_role.as_str());
+    assert!(o.status.success(), "{}", text(&o));
+    script(&s, &format!("DROP OWNED BY {role}; DROP ROLE {role};")).await;
 }

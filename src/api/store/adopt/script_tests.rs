@@ -165,3 +165,29 @@ fn the_plan_shows_each_statement_with_its_cost() {
             .is_some_and(|c| c.contains("CONCURRENTLY"))
     }));
 }
+
+#[test]
+fn paid_tickets_are_sold_and_count_toward_capacity() {
+    let mut c = Catalog::default();
+    c.tables.insert(
+        "events".into(),
+        vec![
+            col("id", "uuid"),
+            col("name", "text"),
+            col("capacity", "integer"),
+        ],
+    );
+    c.tables.insert(
+        "tickets".into(),
+        vec![
+            col("id", "uuid"),
+            col("event_id", "uuid"),
+            col("status", "text"),
+        ],
+    );
+    let s = statements(&c, &Options::default());
+    let t = sql_of(&s, "opsdeck.tickets");
+    assert!(t.contains("WHEN 'paid' THEN 'sold'"), "{t}");
+    let e = sql_of(&s, "opsdeck.events");
+    assert!(e.contains("IN ('sold', 'paid')) AS tickets_sold"), "{e}");
+}
