@@ -262,6 +262,16 @@ async fn seed_shape(seed: &Seed) -> Option<(common::TestStore, String)> {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
     assert_eq!(v["kind"], "adopted", "{v}");
 
+    // the simulated engine does not write invented rows into the user's tables
+    let o = opsdeck(&["simulate", "--duration", "1s"], &url);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("nothing was written"), "{}", text(&o));
+    assert_eq!(
+        users_own(&s).await,
+        own,
+        "simulate wrote into the user's tables"
+    );
+
     // the writers go on as before, with opsdeck's triggers on their tables
     writes(&url, seed.writes).await;
     Some((s, url))

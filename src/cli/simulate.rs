@@ -67,6 +67,17 @@ async fn simulate(g: &Globals, a: SimulateArgs) -> Result<(), Fail> {
 }
 
 async fn drive(store: &Store, a: &SimulateArgs, addr: &str) -> Result<(), Fail> {
+    if let Ok(c) = store.inspect().await
+        && crate::domain::adopt::kind(&c) == crate::domain::adopt::Kind::Adopted
+    {
+        // the engine writes opsdeck's own schema; an adopted database has its own writers
+        return Err(Fail::new(
+            2,
+            format!(
+                "{addr}: an adopted database (the platform's own tables): simulate writes opsdeck's own schema and would mix invented rows into yours; nothing was written. Run it on an empty database."
+            ),
+        ));
+    }
     let pending = store.pending_migrations().await;
     if pending > 0 {
         return Err(Fail::new(
