@@ -13,6 +13,7 @@ use std::process::Output;
 use common::cli::{text, url_of};
 
 use opsdeck::api::Store;
+use opsdeck::domain::refresh::{LoadKind, LoadReq, Payload, ViewId};
 
 struct Seed {
     name: &'static str,
@@ -492,8 +493,49 @@ async fn seed_004_queue_and_engine() {
         .await,
         7
     );
+    // the console's reads: every view's first page, as the console loads it
+    console_reads(&s).await;
+    let jobs = one(&s, "SELECT count(*) FROM public.job_queue").await;
+    match load(&s, ViewId::Queue).await {
+        Payload::Queue(depth, page) => {
+            assert_eq!(page.len() as i64, jobs.min(50));
+            let depth = depth.expect("the first page has the depth");
+            assert!(!format!("{depth:?}").is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    match load(&s, ViewId::Workflows).await {
+        Payload::Workflows(w) => {
+            assert_eq!(
+                w.len() as i64,
+                one(&s, "SELECT count(*) FROM public.workflows").await
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     // and the writers' loop still runs over all of it
     writes(&url, SEEDS[0].writes).await;
+}
+
+async fn load(s: &Store, view: ViewId) -> Payload {
+    let req = LoadReq {
+        view,
+        kind: LoadKind::Main,
+        filter: opsdeck::domain::model::ListFilter::default(),
+        id: None,
+        now: chrono::Utc::now(),
+        seq: 0,
+    };
+    opsdeck::api::refresh::load(s, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e:#}", view.title()))
+}
+
+/// Every view's first page loads on an adopted database, as the console loads it.
+async fn console_reads(s: &Store) {
+    for v in ViewId::ALL {
+        load(s, v).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,6 +584,7 @@ async fn seed_000_error_handler() {
     assert_eq!(runs.len(), 2, "{runs:?}");
     assert_eq!(runs[0].discrepancy_count, 2, "{runs:?}");
     assert_eq!(runs[0].status, "failed", "{runs:?}");
+    console_reads(&s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -666,6 +709,7 @@ async fn seed_001_event_workflows() {
         one(&s, "SELECT count(*) FROM opsdeck.workflow_step_logs").await,
         one(&s, "SELECT count(*) FROM public.workflow_execution_logs").await
     );
+    console_reads(&s).await;
     writes(&url, SEEDS[2].writes).await;
 }
 
