@@ -584,6 +584,44 @@ async fn seed_000_error_handler() {
     assert_eq!(runs.len(), 2, "{runs:?}");
     assert_eq!(runs[0].discrepancy_count, 2, "{runs:?}");
     assert_eq!(runs[0].status, "failed", "{runs:?}");
+    // and each element of their details is a discrepancy, open until resolved
+    assert_eq!(v["open_discrepancies"], 4, "{v}");
+    let d = text_of(
+        &s,
+        "SELECT id::text FROM opsdeck.reconciliation_discrepancies WHERE kind = 'amount_mismatch' \
+         ORDER BY created_at LIMIT 1",
+    )
+    .await;
+    let o = opsdeck(
+        &[
+            "resolve",
+            &d,
+            "--note",
+            "refunded by hand",
+            "-y",
+            "--operator",
+            "ana",
+        ],
+        &url,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = opsdeck(
+        &["resolve", &d, "--note", "again", "-y", "--operator", "bo"],
+        &url,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("ana"), "{}", text(&o));
+    assert_eq!(status_json(&url)["open_discrepancies"], 3);
+    assert_eq!(
+        text_of(
+            &s,
+            &format!(
+                "SELECT status || ' by ' || resolved_by || ': ' || note FROM opsdeck.reconciliation_discrepancies_extra WHERE id = '{d}'"
+            )
+        )
+        .await,
+        "resolved by ana: refunded by hand"
+    );
     console_reads(&s).await;
 }
 

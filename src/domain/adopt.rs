@@ -142,6 +142,9 @@ pub fn has_or_alias(c: &Catalog, t: &str) -> bool {
             .iter()
             .any(|(contract, seed)| *contract == t && c.has(seed))
         || (t == "workflows" && c.has("automation_workflows"))
+        || (t == "reconciliation_discrepancies"
+            && c.column("reconciliation_logs", "details")
+                .is_some_and(|d| matches!(d.udt.as_str(), "json" | "jsonb")))
 }
 
 /// The seeds' tables that are not in the contract but that opsdeck reads.
@@ -401,8 +404,9 @@ const FIXED_READINGS: &[(&str, &str)] = &[
     ("tickets", "status paid counts as sold (seed 000)"),
     (
         "reconciliation_logs",
-        "seed 000's reconciliation runs: read as the Reconciliation view's runs (reconciliation_runs); \
-         their details are not itemised as discrepancies yet",
+        "seed 000's reconciliation runs: read as the Reconciliation view's runs, and each element \
+         of their details ({type, stripe_id, db_id}) as a discrepancy, open until an operator \
+         resolves or ignores it (kept in opsdeck.reconciliation_discrepancies_extra)",
     ),
     (
         "automation_workflows",

@@ -771,6 +771,15 @@ impl Mapping<'_> {
         if t == "workflows" && !self.c.has("workflows") && self.c.has("automation_workflows") {
             return self.seed_001_workflows();
         }
+        if t == "reconciliation_discrepancies"
+            && !self.c.has(t)
+            && self
+                .c
+                .column("reconciliation_logs", "details")
+                .is_some_and(|d| matches!(d.udt.as_str(), "json" | "jsonb"))
+        {
+            return self.seed_000_discrepancies();
+        }
         if !self.has(t) {
             let list: Vec<String> = cols
                 .iter()
@@ -1062,6 +1071,76 @@ impl Mapping<'_> {
             extra: Some(format!(
                 "CREATE TABLE IF NOT EXISTS {SCHEMA}.workflows_extra (id uuid PRIMARY KEY, \
                  paused_by text, paused_at timestamptz, pause_reason text)"
+            )),
+            defaults: vec![],
+            triggers: Some(triggers),
+            notes: vec![],
+        }
+    }
+
+    /// Seed 000 keeps a reconciliation's discrepancies as the `details` list of its log row
+    /// (`{type, stripe_id, db_id}`, amounts when there): one discrepancy per element, open
+    /// until an operator resolves or ignores it (kept in the extra table, the log row as it is).
+    fn seed_000_discrepancies(&self) -> TableSql {
+        let base = self.q("reconciliation_logs");
+        let l = |c: &str| self.c.column("reconciliation_logs", c).is_some();
+        let run_id = self
+            .expr("reconciliation_runs", "id", "l")
+            .unwrap_or_else(|| NIL_UUID.to_string());
+        let created = if l("created_at") {
+            "CAST(l.created_at AS timestamptz)"
+        } else {
+            "CAST(NULL AS timestamptz)"
+        };
+        let amount = |k: &str| {
+            format!("CASE WHEN (e.v->>'{k}') ~ '^-?[0-9]+$' THEN CAST(e.v->>'{k}' AS bigint) END")
+        };
+        let extra = |c: &str| {
+            format!(
+                "(SELECT x.{c} FROM {SCHEMA}.reconciliation_discrepancies_extra x WHERE x.id = d.id)"
+            )
+        };
+        let view = format!(
+            "CREATE OR REPLACE VIEW {SCHEMA}.reconciliation_discrepancies AS SELECT d.id, d.run_id, \
+             d.kind, d.stripe_id, d.db_id, d.stripe_amount, d.db_amount, \
+             COALESCE({st}, 'open') AS status, {rb} AS resolved_by, {ra} AS resolved_at, {no} AS note, \
+             d.created_at FROM ( \
+             SELECT CAST(md5('seed000:' || CAST(l.id AS text) || ':' || e.n) AS uuid) AS id, \
+             {run_id} AS run_id, e.v->>'type' AS kind, e.v->>'stripe_id' AS stripe_id, \
+             e.v->>'db_id' AS db_id, {sa} AS stripe_amount, {da} AS db_amount, {created} AS created_at \
+             FROM {base} l CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN \
+             jsonb_typeof(CAST(l.details AS jsonb)) = 'array' THEN CAST(l.details AS jsonb) \
+             ELSE CAST('[]' AS jsonb) END) WITH ORDINALITY AS e(v, n)) d",
+            st = extra("status"),
+            rb = extra("resolved_by"),
+            ra = extra("resolved_at"),
+            no = extra("note"),
+            sa = amount("stripe_amount"),
+            da = amount("db_amount"),
+        );
+        let triggers = format!(
+            "CREATE OR REPLACE FUNCTION {SCHEMA}.reconciliation_discrepancies_update() RETURNS trigger \
+             LANGUAGE plpgsql AS $f$\n\
+             BEGIN\n\
+             \x20   -- the row as read must still be the row: a second operator resolving the same\n\
+             \x20   -- discrepancy waits for the first, then changes nothing\n\
+             \x20   INSERT INTO {SCHEMA}.reconciliation_discrepancies_extra AS x (id, status, resolved_by, resolved_at, note)\n\
+             \x20       VALUES (OLD.id, NEW.status, NEW.resolved_by, NEW.resolved_at, NEW.note)\n\
+             \x20       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, resolved_by = EXCLUDED.resolved_by,\n\
+             \x20       resolved_at = EXCLUDED.resolved_at, note = EXCLUDED.note\n\
+             \x20       WHERE x.status IS NOT DISTINCT FROM OLD.status;\n\
+             \x20   IF NOT FOUND THEN RETURN NULL; END IF;\n\
+             \x20   RETURN NEW;\n\
+             END $f$;\n\
+             DROP TRIGGER IF EXISTS opsdeck_update ON {SCHEMA}.reconciliation_discrepancies;\n\
+             CREATE TRIGGER opsdeck_update INSTEAD OF UPDATE ON {SCHEMA}.reconciliation_discrepancies \
+             FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.reconciliation_discrepancies_update()"
+        );
+        TableSql {
+            view,
+            extra: Some(format!(
+                "CREATE TABLE IF NOT EXISTS {SCHEMA}.reconciliation_discrepancies_extra (id uuid PRIMARY KEY, \
+                 status text, resolved_by text, resolved_at timestamptz, note text)"
             )),
             defaults: vec![],
             triggers: Some(triggers),
