@@ -1033,3 +1033,31 @@ async fn a_login_without_ddl_rights_is_told_to_ask_a_dba() {
     assert!(o.status.success(), "{}", text(&o));
     script(&s, &format!("DROP OWNED BY {role}; DROP ROLE {role};")).await;
 }
+
+/// A database adopted by a newer opsdeck (a later shape of adoption) is refused, unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adoption_by_a_newer_opsdeck_is_refused() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let url = url_of(&s);
+    script(&s, SEEDS[0].schema).await;
+    let o = opsdeck(&["migrate"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    script(
+        &s,
+        "UPDATE opsdeck.adoption SET version = version + 1, script = 'v99'",
+    )
+    .await;
+    let before = fingerprint(&s).await;
+    let o = opsdeck(&["migrate"], &url);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("adopted by a newer opsdeck"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(fingerprint(&s).await, before);
+    let o = opsdeck(&["status"], &url);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}

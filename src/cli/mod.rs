@@ -173,11 +173,17 @@ pub(crate) async fn not_opsdecks(store: &Store, t: &DbTarget) -> Option<String> 
             "{addr}: no opsdeck schema in this database: run `opsdeck migrate` first"
         )),
         Kind::Opsdeck => None,
-        Kind::Adopted => c
-            .adoption
-            .as_ref()
-            .filter(|a| !a.finished)
-            .map(|a| adopt::half_adopted(&addr, a)),
+        Kind::Adopted => c.adoption.as_ref().and_then(|a| {
+            if a.version > crate::api::store::adopt::script::VERSION {
+                Some(format!(
+                    "{addr}: adopted by a newer opsdeck (adoption version {}, this binary reads {}): upgrade opsdeck",
+                    a.version,
+                    crate::api::store::adopt::script::VERSION
+                ))
+            } else {
+                (!a.finished).then(|| adopt::half_adopted(&addr, a))
+            }
+        }),
     }
 }
 

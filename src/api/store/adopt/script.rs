@@ -463,9 +463,10 @@ fn compatible(c: &Column, ty: &str) -> Option<Option<String>> {
     if u == ty {
         return Some(None);
     }
-    let text_like = matches!(u, "text" | "varchar" | "bpchar" | "name" | "citext");
     let ok = match ty {
-        "text" => text_like || c.data_type == "USER-DEFINED",
+        // anything reads as text: a status of an unexpected type is shown raw (and counted as
+        // other), never dropped
+        "text" => true,
         "int4" | "int8" => matches!(u, "int2" | "int4" | "int8"),
         "float8" => matches!(u, "int2" | "int4" | "int8" | "float4" | "numeric"),
         "timestamptz" => u == "timestamp",
