@@ -562,8 +562,25 @@ async fn seed_000_error_handler() {
     let v = status_json(&url);
     assert_eq!(v["status"], "CRITICAL", "{v}");
     let pats = v["critical_error_patterns"].to_string();
-    assert!(pats.contains("timeout (3)"), "{v}");
-    assert!(pats.contains("rate_limit (17)"), "{v}");
+    // named by n8n's workflow id (the handler writes no name here): seen by the trigger
+    assert!(pats.contains("wf_9/timeout (3)"), "{v}");
+    assert!(pats.contains("wf_7/rate_limit (17)"), "{v}");
+    // those workflows live in n8n: pausing one here says so and changes nothing
+    let o = opsdeck(&["pause", "wf_9", "--reason", "drill", "-y"], &url);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("wf_9 lives in n8n: pause it there"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        one(
+            &s,
+            "SELECT count(*) FROM opsdeck.operator_actions WHERE outcome = 'ok'"
+        )
+        .await,
+        0
+    );
     // tables seed 000 does not have are left out, not errors
     assert!(v.get("queue").is_none(), "{v}");
     assert!(
@@ -1060,4 +1077,29 @@ async fn an_adoption_by_a_newer_opsdeck_is_refused() {
     assert_eq!(fingerprint(&s).await, before);
     let o = opsdeck(&["status"], &url);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}
+
+/// Seed 000 adopted without triggers: an n8n workflow first seen after the adoption is still
+/// named in the error patterns (read from the last hours' errors).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_000_without_triggers_names_new_n8n_workflows() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let url = url_of(&s);
+    script(&s, SEEDS[1].schema).await;
+    writes(&url, SEEDS[1].writes).await;
+    let o = opsdeck(&["migrate", "--no-triggers"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    let w = writer(&url).await;
+    sqlx::raw_sql(
+        "INSERT INTO workflow_errors (workflow_id, error_message, error_time, execution_id) \
+         VALUES ('wf_new', 'invalid api key', NOW(), '77')",
+    )
+    .execute(&w)
+    .await
+    .expect("error handler");
+    let v = status_json(&url);
+    let pats = v["critical_error_patterns"].to_string();
+    assert!(pats.contains("wf_new/authentication_failed (1)"), "{v}");
 }

@@ -141,7 +141,10 @@ pub fn has_or_alias(c: &Catalog, t: &str) -> bool {
         || ALIASES
             .iter()
             .any(|(contract, seed)| *contract == t && c.has(seed))
-        || (t == "workflows" && c.has("automation_workflows"))
+        || (t == "workflows"
+            && (c.has("automation_workflows")
+                || c.column("workflow_errors", "workflow_id")
+                    .is_some_and(|w| w.udt != "uuid")))
         || (t == "reconciliation_discrepancies"
             && c.column("reconciliation_logs", "details")
                 .is_some_and(|d| matches!(d.udt.as_str(), "json" | "jsonb")))

@@ -757,6 +757,8 @@ fn read_expr(s: &Src, t: &str, col: &str, ty: &str, r: &str) -> String {
 /// One contract table's adoption: its view, and what writing through it takes.
 struct TableSql {
     view: String,
+    /// What the extra statement is called and why, when not `opsdeck.<table>_extra`.
+    extra_about: Option<(String, String)>,
     /// The extra table, when the view reads one.
     extra: Option<String>,
     /// `ALTER VIEW … SET DEFAULT` for the columns opsdeck inserts without.
@@ -771,6 +773,15 @@ impl Mapping<'_> {
         let v = format!("{SCHEMA}.{t}");
         if t == "workflows" && !self.c.has("workflows") && self.c.has("automation_workflows") {
             return self.seed_001_workflows();
+        }
+        if t == "workflows"
+            && !self.c.has("workflows")
+            && self
+                .c
+                .column("workflow_errors", "workflow_id")
+                .is_some_and(|w| w.udt != "uuid")
+        {
+            return self.seed_000_workflows();
         }
         if t == "reconciliation_discrepancies"
             && !self.c.has(t)
@@ -796,6 +807,7 @@ impl Mapping<'_> {
                 )
             });
             return TableSql {
+                extra_about: None,
                 view: format!(
                     "CREATE OR REPLACE VIEW {v} AS SELECT {} WHERE false",
                     list.join(", ")
@@ -886,6 +898,7 @@ impl Mapping<'_> {
         }
         TableSql {
             view,
+            extra_about: None,
             extra,
             defaults,
             triggers,
@@ -1069,10 +1082,100 @@ impl Mapping<'_> {
         );
         TableSql {
             view,
+            extra_about: None,
             extra: Some(format!(
                 "CREATE TABLE IF NOT EXISTS {SCHEMA}.workflows_extra (id uuid PRIMARY KEY, \
                  paused_by text, paused_at timestamptz, pause_reason text)"
             )),
+            defaults: vec![],
+            triggers: Some(triggers),
+            notes: vec![],
+        }
+    }
+
+    /// Seed 000 has no workflows table: its workflows live in n8n, and the Global Error
+    /// Handler names them by n8n's id (and name, where it writes one). opsdeck keeps the ones it
+    /// has seen in `opsdeck.n8n_workflows` (filled at adoption, and by a trigger on new errors
+    /// when adopted with triggers), so errors and patterns carry the workflow's name. They are
+    /// paused in n8n, not here.
+    fn seed_000_workflows(&self) -> TableSql {
+        let errors = self.q("workflow_errors");
+        let name = if self.c.column("workflow_errors", "workflow_name").is_some() {
+            "max(CAST(e.workflow_name AS text))"
+        } else {
+            "CAST(NULL AS text)"
+        };
+        let new_name = if self.c.column("workflow_errors", "workflow_name").is_some() {
+            "CAST(NEW.workflow_name AS text)"
+        } else {
+            "CAST(NULL AS text)"
+        };
+        let id = "CAST(md5('n8n:' || CAST({e}.workflow_id AS text)) AS uuid)";
+        let extra = format!(
+            "CREATE TABLE IF NOT EXISTS {SCHEMA}.n8n_workflows (id uuid PRIMARY KEY, n8n_id text NOT NULL UNIQUE, \
+             name text, first_seen timestamptz NOT NULL DEFAULT now());\n\
+             INSERT INTO {SCHEMA}.n8n_workflows (id, n8n_id, name) \
+             SELECT {eid}, CAST(e.workflow_id AS text), {name} FROM {errors} e \
+             WHERE e.workflow_id IS NOT NULL GROUP BY e.workflow_id ON CONFLICT (n8n_id) DO NOTHING",
+            eid = id.replace("{e}", "e"),
+        );
+        // without the trigger, the workflows first seen after adoption come from the last
+        // hours' errors (through the index on their time)
+        let when = ["error_time", "created_at"]
+            .into_iter()
+            .find(|c| self.c.column("workflow_errors", c).is_some());
+        let known = match when {
+            Some(when) if !self.o.triggers => format!(
+                "SELECT id, n8n_id, name, first_seen FROM {SCHEMA}.n8n_workflows UNION ALL \
+                 SELECT {eid}, CAST(e.workflow_id AS text), {name}, min(CAST(e.{when} AS timestamptz)) \
+                 FROM {errors} e WHERE e.{when} >= now() - interval '{h} hours' AND e.workflow_id IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.n8n_workflows k WHERE k.n8n_id = CAST(e.workflow_id AS text)) \
+                 GROUP BY e.workflow_id",
+                eid = id.replace("{e}", "e"),
+                h = ROLLUP_HOURS,
+            ),
+            _ => format!("SELECT id, n8n_id, name, first_seen FROM {SCHEMA}.n8n_workflows"),
+        };
+        let view = format!(
+            "CREATE OR REPLACE VIEW {SCHEMA}.workflows AS SELECT w.id, COALESCE(w.name, w.n8n_id) AS name, \
+             CAST('an n8n workflow, seen in workflow_errors' AS text) AS description, \
+             CAST('n8n' AS text) AS trigger_type, CAST('active' AS text) AS status, w.n8n_id AS n8n_workflow_id, \
+             CAST(NULL AS text) AS paused_by, CAST(NULL AS timestamptz) AS paused_at, \
+             CAST(NULL AS text) AS pause_reason, CAST(NULL AS timestamptz) AS next_execution_at, \
+             w.first_seen AS created_at, w.first_seen AS updated_at FROM ({known}) w"
+        );
+        let mut triggers = format!(
+            "CREATE OR REPLACE FUNCTION {SCHEMA}.n8n_workflow_paused() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
+             BEGIN\n\
+             \x20   RAISE EXCEPTION '% lives in n8n: pause it there (this database has no workflows table to pause it in)', OLD.name;\n\
+             END $f$;\n\
+             DROP TRIGGER IF EXISTS opsdeck_update ON {SCHEMA}.workflows;\n\
+             CREATE TRIGGER opsdeck_update INSTEAD OF UPDATE ON {SCHEMA}.workflows FOR EACH ROW \
+             EXECUTE FUNCTION {SCHEMA}.n8n_workflow_paused()"
+        );
+        if self.o.triggers {
+            triggers.push_str(&format!(
+                ";\nCREATE OR REPLACE FUNCTION {SCHEMA}.n8n_workflow_seen() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
+                 BEGIN\n\
+                 \x20   INSERT INTO {SCHEMA}.n8n_workflows (id, n8n_id, name)\n\
+                 \x20       VALUES ({nid}, CAST(NEW.workflow_id AS text), {new_name}) ON CONFLICT (n8n_id) DO NOTHING;\n\
+                 \x20   RETURN NULL;\n\
+                 END $f$;\n\
+                 DROP TRIGGER IF EXISTS opsdeck_n8n_workflow ON {errors};\n\
+                 CREATE TRIGGER opsdeck_n8n_workflow AFTER INSERT ON {errors} FOR EACH ROW \
+                 WHEN (NEW.workflow_id IS NOT NULL) EXECUTE FUNCTION {SCHEMA}.n8n_workflow_seen()",
+                nid = id.replace("{e}", "NEW"),
+            ));
+        }
+        TableSql {
+            view,
+            extra_about: Some((
+                "opsdeck.n8n_workflows".into(),
+                "the n8n workflows seen in workflow_errors (id and name), so that errors and their \
+                 patterns carry a workflow's name; filled now with one read of workflow_errors"
+                    .into(),
+            )),
+            extra: Some(extra),
             defaults: vec![],
             triggers: Some(triggers),
             notes: vec![],
@@ -1139,6 +1242,7 @@ impl Mapping<'_> {
         );
         TableSql {
             view,
+            extra_about: None,
             extra: Some(format!(
                 "CREATE TABLE IF NOT EXISTS {SCHEMA}.reconciliation_discrepancies_extra (id uuid PRIMARY KEY, \
                  status text, resolved_by text, resolved_at timestamptz, note text)"
@@ -1220,6 +1324,10 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
         .collect();
     for (t, ts) in &tables {
         if let Some(e) = &ts.extra {
+            if let Some((subject, what)) = &ts.extra_about {
+                out.push(stmt(subject.clone(), what.clone(), e.clone()));
+                continue;
+            }
             let what = if *t == "workflows" {
                 "who paused a workflow, when and why (and what else opsdeck writes that workflows has no column for)".to_string()
             } else {
