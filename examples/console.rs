@@ -60,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         n8n: None,
         listen: None,
         absent: Vec::new(),
+        replica: None,
         broadcast: Default::default(),
     });
     tokio::select! {

@@ -156,6 +156,9 @@ pub struct FileConfig {
     /// A direct (or session-mode) connection that carries LISTEN alone, when `database_url`
     /// goes through a transaction pooler.
     pub listen_url: Option<String>,
+    /// A read replica (hot standby): the console's views read there; actions go to
+    /// `database_url`. `OPSDECK_READ_URL` says the same.
+    pub read_url: Option<String>,
     /// Adopting an existing database (`opsdeck migrate`): put rollup and NOTIFY triggers on
     /// the writers' tables (default true). `false` adopts without them: the console polls, and
     /// reads the last hour from the tables through indexes. `--no-triggers` says the same.
@@ -352,6 +355,14 @@ pub fn resolve_database_url(cli: Option<&str>, file: &FileConfig) -> Option<Stri
                 .filter(|s| !s.trim().is_empty())
         })
         .or_else(|| file.database_url.clone())
+}
+
+/// `OPSDECK_READ_URL`, else `read_url` in the config file.
+pub fn resolve_read_url(file: &FileConfig) -> Option<String> {
+    std::env::var("OPSDECK_READ_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| file.read_url.clone())
 }
 
 /// `OPSDECK_LISTEN_URL`, else `listen_url` in the config file.

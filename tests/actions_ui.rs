@@ -40,7 +40,11 @@ fn settle(a: &mut App, mut fx: Vec<Effect>) -> Vec<Effect> {
         match e {
             Effect::Load(req) => {
                 let result = Ok(fixtures::payload_for(&req, false));
-                fx.extend(a.update(Msg::Loaded(Box::new(Loaded { req, result }))));
+                fx.extend(a.update(Msg::Loaded(Box::new(Loaded {
+                    req,
+                    result,
+                    from: None,
+                }))));
             }
             e => other.push(e),
         }
@@ -297,7 +301,13 @@ fn results_land_as_toasts() {
 async fn drive(s: &common::TestStore, a: &mut App, ctx: &ActionCtx, mut fx: Vec<Effect>) {
     while let Some(e) = fx.pop() {
         let msg = match e {
-            Effect::Load(req) => opsdeck::app::effects::load(&s.store, req).await,
+            Effect::Load(req) => {
+                opsdeck::app::effects::load(
+                    &opsdeck::api::replica::Reader::new(s.store.clone(), None),
+                    req,
+                )
+                .await
+            }
             Effect::Act(action) => Msg::ActionDone(Box::new(execute(s, ctx, &action).await)),
             Effect::CountFailed(sel) => {
                 let r = count_failed(s, &sel).await.map_err(|e| e.to_string());

@@ -26,7 +26,8 @@ use ratatui::backend::TestBackend;
 async fn settle(s: &TestStore, a: &mut App, mut fx: Vec<Effect>) {
     while let Some(e) = fx.pop() {
         if let Effect::Load(req) = e {
-            let msg = opsdeck::app::effects::load(&s.store, req).await;
+            let reader = opsdeck::api::replica::Reader::new(s.store.clone(), None);
+            let msg = opsdeck::app::effects::load(&reader, req).await;
             if let Msg::Loaded(l) = &msg {
                 assert!(l.result.is_ok(), "read failed: {:?}", l.result);
             }

@@ -31,7 +31,11 @@ fn settle(a: &mut App, mut fx: Vec<Effect>, empty: bool) {
     while let Some(e) = fx.pop() {
         if let Effect::Load(req) = e {
             let result = Ok(fixtures::payload_for(&req, empty));
-            fx.extend(a.update(Msg::Loaded(Box::new(Loaded { req, result }))));
+            fx.extend(a.update(Msg::Loaded(Box::new(Loaded {
+                req,
+                result,
+                from: None,
+            }))));
         }
     }
 }
@@ -155,6 +159,7 @@ fn disconnected() {
     a.update(Msg::Loaded(Box::new(Loaded {
         req,
         result: Err("connection refused".into()),
+        from: None,
     })));
     a.update(Msg::Clock(fixtures::now() + chrono::Duration::seconds(3)));
     assert_snapshot!(render(&a, 80, 24));
@@ -169,6 +174,7 @@ fn disconnected_before_any_data() {
             a.update(Msg::Loaded(Box::new(Loaded {
                 req,
                 result: Err("connection refused".into()),
+                from: None,
             })));
         }
     }
@@ -273,4 +279,30 @@ fn a_table_not_in_this_database() {
     let fx = a.switch(ViewId::Capacity);
     settle(&mut a, fx, true);
     assert!(render(&a, 160, 48).contains("it has no events table"));
+}
+
+/// With a read replica, the status bar says where the views read: its lag, or the primary
+/// while it catches up with an action, or that it is down.
+#[test]
+fn the_status_bar_says_where_the_views_read() {
+    use opsdeck::domain::refresh::ReadFrom;
+    for (from, says) in [
+        (ReadFrom::Replica { lag_s: 0.3 }, "replica lag 0.3s"),
+        (ReadFrom::CatchingUp, "primary (replica catching up)"),
+        (ReadFrom::ReplicaDown, "replica down: reading the primary"),
+    ] {
+        let mut a = at(ViewId::Queue, false);
+        let fx = a.update(Msg::Poll);
+        let Some(Effect::Load(req)) = fx.into_iter().next() else {
+            panic!("a poll reads the queue");
+        };
+        let result = Ok(fixtures::payload_for(&req, false));
+        a.update(Msg::Loaded(Box::new(Loaded {
+            req,
+            result,
+            from: Some(from),
+        })));
+        let r = render(&a, 160, 48);
+        assert!(r.contains(says), "{says}: {r}");
+    }
 }

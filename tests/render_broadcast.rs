@@ -39,7 +39,11 @@ fn app() -> App {
     while let Some(e) = fx.pop() {
         if let Effect::Load(req) = e {
             let result = Ok(fixtures::payload_for(&req, false));
-            fx.extend(a.update(Msg::Loaded(Box::new(Loaded { req, result }))));
+            fx.extend(a.update(Msg::Loaded(Box::new(Loaded {
+                req,
+                result,
+                from: None,
+            }))));
         }
     }
     a

@@ -42,7 +42,11 @@ fn loads(fx: &[Effect]) -> Vec<LoadReq> {
 }
 
 fn land(a: &mut App, req: LoadReq, p: Payload) -> Vec<Effect> {
-    a.update(Msg::Loaded(Box::new(Loaded { req, result: Ok(p) })))
+    a.update(Msg::Loaded(Box::new(Loaded {
+        req,
+        result: Ok(p),
+        from: None,
+    })))
 }
 
 fn run(n: u128, secs_ago: i64) -> Run {
@@ -246,6 +250,7 @@ fn a_failed_read_means_disconnected_with_backoff_until_a_good_one() {
     a.update(Msg::Loaded(Box::new(Loaded {
         req,
         result: Err("connection refused".into()),
+        from: None,
     })));
     let Conn::Lost {
         attempt, retry_at, ..
@@ -265,6 +270,7 @@ fn a_failed_read_means_disconnected_with_backoff_until_a_good_one() {
     a.update(Msg::Loaded(Box::new(Loaded {
         req,
         result: Err("connection refused".into()),
+        from: None,
     })));
     let Conn::Lost {
         attempt, retry_at, ..

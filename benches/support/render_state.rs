@@ -87,7 +87,11 @@ pub fn app_at(view: ViewId, n: usize) -> App {
     while let Some(e) = fx.pop() {
         if let Effect::Load(req) = e {
             let result = Ok(payload(req.view, req.kind, n));
-            fx.extend(a.update(Msg::Loaded(Box::new(Loaded { req, result }))));
+            fx.extend(a.update(Msg::Loaded(Box::new(Loaded {
+                req,
+                result,
+                from: None,
+            }))));
         }
     }
     a.update(Msg::Clock(fixtures::now() + chrono::Duration::seconds(3)));

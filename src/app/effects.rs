@@ -11,16 +11,19 @@ use crate::api::broadcast::{
     progress, retry_failed, send,
 };
 use crate::api::refresh;
+use crate::api::replica::Reader;
 use crate::api::store::actions::count_failed;
 use crate::domain::action::ActionReport;
-use crate::domain::refresh::{LoadReq, Loaded};
+use crate::domain::refresh::{LoadReq, Loaded, ReadFrom};
 use crate::state::broadcast::{BcEffect, BcMsg};
 use crate::state::{Effect, Msg};
 
-/// What the effects need: the store and the contexts of actions and broadcasts.
+/// What the effects need: the store (the primary), where views read, and the contexts of
+/// actions and broadcasts.
 #[derive(Clone)]
 pub struct Io {
     pub store: Store,
+    pub reader: Reader,
     pub actions: ActionCtx,
     pub broadcast: BroadcastCtx,
 }
@@ -29,9 +32,12 @@ pub struct Io {
 /// event loop's own (None).
 pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
     Some(match e {
-        Effect::Load(req) => load(&io.store, req).await,
+        Effect::Load(req) => load(&io.reader, req).await,
         Effect::Act(action) => {
-            Msg::ActionDone(Box::new(execute(&io.store, &io.actions, &action).await))
+            let r = execute(&io.store, &io.actions, &action).await;
+            // the views read the primary until the replica has replayed this
+            io.reader.written().await;
+            Msg::ActionDone(Box::new(r))
         }
         Effect::CountFailed(select) => {
             let r = count_failed(&io.store, &select)
@@ -39,7 +45,11 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
                 .map_err(|e| crate::api::db::describe_sqlx(&e));
             Msg::Counted(select, r)
         }
-        Effect::Broadcast(b) => broadcast(&io.store, &io.broadcast, b).await.into(),
+        Effect::Broadcast(b) => {
+            let m = broadcast(&io.store, &io.broadcast, b).await;
+            io.reader.written().await;
+            m.into()
+        }
         Effect::Later(..) | Effect::Quit => return None,
     })
 }
@@ -52,6 +62,7 @@ pub fn failed(e: &Effect) -> Option<Msg> {
         Effect::Load(req) => Msg::Loaded(Box::new(Loaded {
             req: req.clone(),
             result: Err(INTERNAL.into()),
+            from: None,
         })),
         Effect::Act(action) => Msg::ActionDone(Box::new(ActionReport::error(
             action.name(),
@@ -81,12 +92,20 @@ fn broadcast_failed(e: &BcEffect, why: &str) -> BcMsg {
     }
 }
 
-/// One view's read as the message the state expects (errors become text, passwords redacted).
-pub async fn load(store: &Store, req: LoadReq) -> Msg {
-    let result = refresh::load(store, &req)
-        .await
-        .map_err(|e| crate::config::redact_in(&format!("{e:#}")));
-    Msg::Loaded(Box::new(Loaded { req, result }))
+/// One view's read as the message the state expects (errors become text, passwords redacted):
+/// on the replica when there is one and it is fresh (see [`Reader`]); a read that fails there
+/// is read again on the primary at once, and the replica left alone a while.
+pub async fn load(reader: &Reader, req: LoadReq) -> Msg {
+    let (store, mut from) = reader.pick().await;
+    let mut result = refresh::load(store, &req).await;
+    if result.is_err() && matches!(from, Some(ReadFrom::Replica { .. })) {
+        tracing::warn!("a read on the replica failed: reading the primary");
+        reader.down();
+        from = Some(ReadFrom::ReplicaDown);
+        result = refresh::load(reader.primary(), &req).await;
+    }
+    let result = result.map_err(|e| crate::config::redact_in(&format!("{e:#}")));
+    Msg::Loaded(Box::new(Loaded { req, result, from }))
 }
 
 /// Runs one of the console's broadcast effects and says how it went.

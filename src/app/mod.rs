@@ -57,6 +57,8 @@ pub struct AppOptions {
     pub listen: Option<Store>,
     /// The contract's tables an adopted database does not have.
     pub absent: Vec<String>,
+    /// A read replica (`read_url`): the views read there.
+    pub replica: Option<Store>,
 }
 
 /// The configured n8n and how often the console polls it.
@@ -234,6 +236,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     }
     let io = std::sync::Arc::new(effects::Io {
         store: store.clone(),
+        reader: crate::api::replica::Reader::new(store.clone(), opts.replica.clone()),
         actions,
         broadcast: bctx,
     });

@@ -351,6 +351,7 @@ fn app_options(
         broadcast: config::resolve_broadcast(file).map_err(|e| Fail::new(2, e))?,
         listen: None,
         absent: Vec::new(),
+        replica: None,
     })
 }
 
@@ -402,6 +403,19 @@ pub async fn console(g: &Globals) -> ExitCode {
                         tracing::warn!("listen_url: {e}");
                         opts.notice =
                             Some(format!("listen_url unreachable ({e}): the console polls"));
+                    }
+                }
+            }
+            // the views read a replica, when one is configured
+            if let Some(u) = config::resolve_read_url(&file) {
+                let rt = DbTarget::parse(&u).map_err(|e| Fail::new(2, format!("read_url: {e}")))?;
+                match Store::open(&rt, 4).await {
+                    Ok(r) => opts.replica = Some(r),
+                    Err(e) => {
+                        tracing::warn!("read_url: {e}");
+                        opts.notice = Some(format!(
+                            "read_url unreachable ({e}): the views read the primary"
+                        ));
                     }
                 }
             }

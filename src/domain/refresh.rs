@@ -108,6 +108,21 @@ pub struct LoadReq {
 pub struct Loaded {
     pub req: LoadReq,
     pub result: Result<Payload, String>,
+    /// Where it was read (None: no replica configured, or not known).
+    pub from: Option<ReadFrom>,
+}
+
+/// Where the views read, with a read replica (`read_url`) configured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReadFrom {
+    /// The replica, this far behind the primary (seconds; 0 when it has replayed all it has
+    /// received).
+    Replica { lag_s: f64 },
+    /// The primary, until the replica has replayed an operator's action (its commit's LSN),
+    /// so that the acted rows never show in their old state.
+    CatchingUp,
+    /// The primary: the replica did not answer (tried again every few seconds).
+    ReplicaDown,
 }
 
 /// What a read returns.

@@ -192,6 +192,8 @@ pub struct App {
     pub poll_every: Duration,
     /// The contract's tables an adopted database does not have: their lists say so.
     pub absent: Vec<String>,
+    /// Where the last read came from, with a read replica configured.
+    pub read_from: Option<crate::domain::refresh::ReadFrom>,
     pub now: Ts,
     pub size: (u16, u16),
     pub view: ViewId,
@@ -252,6 +254,7 @@ impl App {
             db_label,
             poll_every: Duration::from_secs(2),
             absent: Vec::new(),
+            read_from: None,
             now,
             size: (80, 24),
             view: ViewId::Overview,

@@ -241,6 +241,9 @@ impl App {
             return vec![];
         }
         self.dirty = true;
+        if l.from.is_some() {
+            self.read_from = l.from;
+        }
         match l.result {
             Err(e) => {
                 tracing::warn!(view = ?req.view, error = %e, "refresh failed");

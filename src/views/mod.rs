@@ -215,6 +215,24 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             };
             s.push(Span::styled(how, bar.patch(th.ok)));
             s.push(sep.clone());
+            if let Some(rf) = app.read_from {
+                use crate::domain::refresh::ReadFrom;
+                let (t, st) = match rf {
+                    ReadFrom::Replica { lag_s } if lag_s < 5.0 => {
+                        (format!("replica lag {lag_s:.1}s"), bar.patch(th.ok))
+                    }
+                    ReadFrom::Replica { lag_s } => {
+                        (format!("replica lag {lag_s:.0}s"), bar.patch(th.warn))
+                    }
+                    ReadFrom::CatchingUp => ("primary (replica catching up)".into(), bar),
+                    ReadFrom::ReplicaDown => (
+                        "replica down: reading the primary".into(),
+                        bar.patch(th.warn),
+                    ),
+                };
+                s.push(Span::styled(t, st));
+                s.push(sep.clone());
+            }
             let busy = if app.inflight.reading(app.view) {
                 " ⟳"
             } else {

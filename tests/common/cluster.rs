@@ -1,7 +1,8 @@
 //! A Postgres cluster of the test's own (the machine's binaries, `initdb` under a temp dir as
 //! the postgres user, a free port), for what the shared server cannot be: TLS with a CA made at
-//! test time (openssl). Stopped by its postmaster's pid when dropped. Under `CI=true` missing
-//! binaries fail the test; elsewhere it skips, loudly.
+//! test time (openssl), and a primary with a streaming replica (`pg_basebackup -R -X stream`;
+//! the machine's own cluster accepts no replication connections). Stopped by its postmaster's
+//! pid when dropped. Under `CI=true` missing binaries fail the test; elsewhere it skips, loudly.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -217,6 +218,150 @@ impl Cluster {
         Some((c, certs))
     }
 
+    /// A primary and its hot standby, streaming, each on a free port: `(primary, replica)`.
+    pub fn start_pair() -> Option<(Cluster, Cluster)> {
+        if !Path::new(BIN).join("pg_basebackup").exists() {
+            if super::ci() {
+                panic!("CI=true but {BIN}/pg_basebackup is missing");
+            }
+            eprintln!("\n!!!!!!!! SKIPPING REPLICA TEST: no {BIN}/pg_basebackup !!!!!!!!\n");
+            return None;
+        }
+        let primary = Cluster::init(
+            "local all all trust\nhost all all 127.0.0.1/32 trust\n\
+             host replication all 127.0.0.1/32 trust\n",
+            "",
+        );
+        primary.start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("data dir");
+        give_to_postgres(&data);
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("mode");
+        let o = as_postgres(
+            &format!("{BIN}/pg_basebackup"),
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary.port.to_string(),
+                "-U",
+                "postgres",
+                "-D",
+                data.to_str().unwrap(),
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let port = free_port();
+        // later settings win: the copied postgresql.conf names the primary's port and socket
+        let mut pc = std::fs::read_to_string(data.join("postgresql.conf")).expect("conf");
+        pc.push_str(&format!(
+            "\nport = {port}\nunix_socket_directories = '{}'\nhot_standby = on\n",
+            data.display()
+        ));
+        std::fs::write(data.join("postgresql.conf"), pc).expect("conf");
+        let _ = std::fs::remove_file(data.join("postmaster.pid"));
+        let replica = Cluster { dir, port };
+        replica.start();
+        Some((primary, replica))
+    }
+
+    /// A fresh cluster (not started) with this pg_hba.conf and these settings.
+    fn init(hba: &str, extra_conf: &str) -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("data dir");
+        give_to_postgres(&data);
+        let o = as_postgres(
+            &format!("{BIN}/initdb"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::write(data.join("pg_hba.conf"), hba).expect("pg_hba");
+        let port = free_port();
+        let mut pc = std::fs::read_to_string(data.join("postgresql.conf")).expect("conf");
+        pc.push_str(&format!(
+            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
+             fsync = off\n{extra_conf}",
+            data.display()
+        ));
+        std::fs::write(data.join("postgresql.conf"), pc).expect("conf");
+        Cluster { dir, port }
+    }
+
+    /// Starts (or starts again) this cluster and waits until it takes connections.
+    pub fn start(&self) {
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("postgres.log");
+        if !log.exists() {
+            std::fs::write(&log, "").expect("log");
+            give_to_postgres(&log);
+        }
+        let o = as_postgres(
+            &format!("{BIN}/pg_ctl"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&o.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "the cluster did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it (fast shutdown, by the postmaster's pid) and waits until it is gone.
+    pub fn stop(&self) {
+        if let Some(pid) = self.postmaster_pid() {
+            unsafe { libc::kill(pid, libc::SIGINT) };
+            let t = Instant::now();
+            while unsafe { libc::kill(pid, 0) } == 0 && t.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/DB`.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
     fn postmaster_pid(&self) -> Option<i32> {
         std::fs::read_to_string(self.dir.path().join("data/postmaster.pid"))
             .ok()?
@@ -230,13 +375,13 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        // a fast shutdown by the postmaster's pid, and wait until it is gone
-        if let Some(pid) = self.postmaster_pid() {
-            unsafe { libc::kill(pid, libc::SIGINT) };
-            let t = Instant::now();
-            while unsafe { libc::kill(pid, 0) } == 0 && t.elapsed() < Duration::from_secs(20) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
+        self.stop();
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }

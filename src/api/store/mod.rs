@@ -8,6 +8,7 @@ pub mod broadcast;
 mod lists;
 mod lookup;
 mod overview;
+mod replication;
 mod rows;
 pub mod window;
 
