@@ -186,6 +186,18 @@ async fn rows_of(s: &Store, filter: &str) -> String {
     out
 }
 
+/// A fresh database holding a seed's tables, with its writers' statements run once when
+/// `written`: the test's store and URL.
+async fn seeded(seed: &Seed, written: bool) -> Option<(common::TestStore, String)> {
+    let s = common::pg_store_unmigrated().await?;
+    let url = url_of(&s);
+    script(&s, seed.schema).await;
+    if written {
+        writes(&url, seed.writes).await;
+    }
+    Some((s, url))
+}
+
 /// Plans, adopts and re-adopts a seed's database; returns it adopted, with the writers'
 /// statements run before and after.
 async fn seed_shape(seed: &Seed) -> Option<(common::TestStore, String)> {
@@ -773,12 +785,9 @@ async fn seed_001_event_workflows() {
 /// it stopped on the next `migrate`, drops the invalid index and builds it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_applied_adoption_resumes() {
-    let Some(s) = common::pg_store_unmigrated().await else {
+    let Some((s, url)) = seeded(&SEEDS[0], true).await else {
         return;
     };
-    let url = url_of(&s);
-    script(&s, SEEDS[0].schema).await;
-    writes(&url, SEEDS[0].writes).await;
     let w = writer(&url).await;
     let mut busy = w.begin().await.expect("begin");
     sqlx::query("UPDATE job_queue SET priority = priority WHERE true")
@@ -829,12 +838,9 @@ async fn a_half_applied_adoption_resumes() {
 /// figures still come right (read from the tables through the indexes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adoption_without_triggers_polls_and_counts_right() {
-    let Some(s) = common::pg_store_unmigrated().await else {
+    let Some((s, url)) = seeded(&SEEDS[0], true).await else {
         return;
     };
-    let url = url_of(&s);
-    script(&s, SEEDS[0].schema).await;
-    writes(&url, SEEDS[0].writes).await;
     let o = opsdeck(&["migrate", "--no-triggers"], &url);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("without triggers"), "{}", text(&o));
@@ -965,11 +971,9 @@ async fn a_fresh_sqlite_file_gets_the_contract() {
 async fn the_console_hears_the_writers_of_an_adopted_database() {
     use opsdeck::api::notify::{Note, listen};
     use opsdeck::domain::refresh::Listen;
-    let Some(s) = common::pg_store_unmigrated().await else {
+    let Some((s, url)) = seeded(&SEEDS[0], false).await else {
         return;
     };
-    let url = url_of(&s);
-    script(&s, SEEDS[0].schema).await;
     let o = opsdeck(&["migrate"], &url);
     assert!(o.status.success(), "{}", text(&o));
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
@@ -1009,11 +1013,9 @@ async fn next_note(
 /// and nothing changed; with the tables' owner it adopts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_without_ddl_rights_is_told_to_ask_a_dba() {
-    let Some(s) = common::pg_store_unmigrated().await else {
+    let Some((s, url)) = seeded(&SEEDS[0], false).await else {
         return;
     };
-    let url = url_of(&s);
-    script(&s, SEEDS[0].schema).await;
     let role = format!(
         "opsdeck_t_ro_{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
@@ -1054,11 +1056,9 @@ async fn a_login_without_ddl_rights_is_told_to_ask_a_dba() {
 /// A database adopted by a newer opsdeck (a later shape of adoption) is refused, unchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_adoption_by_a_newer_opsdeck_is_refused() {
-    let Some(s) = common::pg_store_unmigrated().await else {
+    let Some((s, url)) = seeded(&SEEDS[0], false).await else {
         return;
     };
-    let url = url_of(&s);
-    script(&s, SEEDS[0].schema).await;
     let o = opsdeck(&["migrate"], &url);
     assert!(o.status.success(), "{}", text(&o));
     script(
@@ -1083,12 +1083,9 @@ async fn an_adoption_by_a_newer_opsdeck_is_refused() {
 /// named in the error patterns (read from the last hours' errors).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_000_without_triggers_names_new_n8n_workflows() {
-    let Some(s) = common::pg_store_unmigrated().await else {
+    let Some((_s, url)) = seeded(&SEEDS[1], true).await else {
         return;
     };
-    let url = url_of(&s);
-    script(&s, SEEDS[1].schema).await;
-    writes(&url, SEEDS[1].writes).await;
     let o = opsdeck(&["migrate", "--no-triggers"], &url);
     assert!(o.status.success(), "{}", text(&o));
     let w = writer(&url).await;

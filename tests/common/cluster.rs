@@ -73,10 +73,12 @@ impl Cluster {
             eprintln!("\n!!!!!!!! SKIPPING TLS TEST: no {BIN}/initdb or openssl !!!!!!!!\n");
             return None;
         }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
-        let data = dir.path().join("data");
-        let tls = dir.path().join("tls");
+        let c = Cluster::init(
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            "",
+        );
+        let data = c.dir.path().join("data");
+        let tls = c.dir.path().join("tls");
         std::fs::create_dir(&tls).expect("tls dir");
         for (name, cn) in [("ca", "opsdeck test CA"), ("other", "another CA")] {
             openssl(
@@ -144,73 +146,14 @@ impl Cluster {
         .expect("key mode");
         let _ = std::fs::set_permissions(&tls, std::fs::Permissions::from_mode(0o755));
 
-        std::fs::create_dir(&data).expect("data dir");
-        give_to_postgres(&data);
-        let o = as_postgres(
-            &format!("{BIN}/initdb"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-        );
-        assert!(
-            o.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        std::fs::write(
-            data.join("pg_hba.conf"),
-            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
-        )
-        .expect("pg_hba");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let conf = format!(
-            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\nfsync = off\n",
-            data.display(),
+        let mut pc = std::fs::read_to_string(data.join("postgresql.conf")).expect("conf");
+        pc.push_str(&format!(
+            "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
             tls.join("server.crt").display(),
             tls.join("server.key").display()
-        );
-        let mut pc = std::fs::read_to_string(data.join("postgresql.conf")).expect("conf");
-        pc.push_str(&conf);
+        ));
         std::fs::write(data.join("postgresql.conf"), pc).expect("conf");
-        let log = dir.path().join("postgres.log");
-        std::fs::write(&log, "").expect("log");
-        give_to_postgres(&log);
-        let o = as_postgres(
-            &format!("{BIN}/pg_ctl"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "start",
-            ],
-        );
-        assert!(
-            o.status.success(),
-            "pg_ctl start: {}{}",
-            String::from_utf8_lossy(&o.stderr),
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        let c = Cluster { dir, port };
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "the cluster did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        c.start();
         let certs = Certs {
             ca: tls.join("ca.pem"),
             other_ca: tls.join("other.pem"),
