@@ -306,3 +306,17 @@ fn the_status_bar_says_where_the_views_read() {
         assert!(r.contains(says), "{says}: {r}");
     }
 }
+
+/// The overview's tiles over tables an adopted database does not have say so.
+#[test]
+fn overview_tiles_of_absent_tables() {
+    let mut a = at(ViewId::Overview, false);
+    a.absent = vec!["capacity_alerts".into(), "approval_requests".into()];
+    let r = render(&a, 160, 48);
+    assert!(
+        r.contains("not in this database (it has no capacity_alerts table)"),
+        "{r}"
+    );
+    assert!(r.contains("it has no approval_requests table"), "{r}");
+    assert!(!r.contains("no open capacity alerts"), "{r}");
+}

@@ -15,6 +15,17 @@ pub const TILES: [(&str, ViewId); 7] = [
     ("Last broadcasts", ViewId::Audit),
 ];
 
+/// The contract table each tile reads (an adopted database may not have it).
+pub const TILE_TABLES: [&str; 7] = [
+    "job_queue",
+    "workflow_executions",
+    "workflow_executions",
+    "capacity_alerts",
+    "reconciliation_discrepancies",
+    "approval_requests",
+    "emergency_broadcasts",
+];
+
 #[derive(Debug, Default)]
 pub struct OverviewState {
     pub data: Option<Box<Overview>>,

@@ -48,6 +48,15 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         let blk = block(th, title, focus);
         let inner = pad(blk.inner(r));
         f.render_widget(blk, r);
+        let table = crate::state::overview::TILE_TABLES[i];
+        if app.absent.iter().any(|t| t == table) {
+            draw_lines(
+                f,
+                inner,
+                &[Line::styled(app.empty_text(table, "").into_owned(), th.dim)],
+            );
+            continue;
+        }
         let lines = match i {
             0 => {
                 queue_tile(f, th, o, app, inner);
