@@ -884,6 +884,25 @@ async fn adoption_without_triggers_polls_and_counts_right() {
     assert!(o.status.success(), "{}", text(&o));
     let v2 = status_json(&url);
     assert_eq!(v2["runs_last_hour"], v["runs_last_hour"]);
+    // and back: opsdeck's triggers come off the writers' tables, which keep working
+    let o = opsdeck(&["migrate", "--no-triggers"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        one(
+            &s,
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND NOT t.tgisinternal",
+        )
+        .await,
+        0
+    );
+    writes(&url, SEEDS[0].writes).await;
+    let v3 = status_json(&url);
+    assert_eq!(
+        v3["runs_last_hour"]["started"],
+        one(&s, "SELECT count(*) FROM public.workflow_executions").await,
+        "{v3}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1099,4 +1118,66 @@ async fn seed_000_without_triggers_names_new_n8n_workflows() {
     let v = status_json(&url);
     let pats = v["critical_error_patterns"].to_string();
     assert!(pats.contains("wf_new/authentication_failed (1)"), "{v}");
+}
+
+/// Eight operators retry the same failed run of an adopted seed 004 database at once: the run's
+/// link to its retry lives in opsdeck's extra table, and exactly one of them starts a new run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_retried_by_eight_operators_at_once_is_retried_once() {
+    use opsdeck::api::actions::{ActionCtx, execute};
+    use opsdeck::domain::action::{Action, Actor, Outcome};
+    let Some((s, url)) = seeded(&SEEDS[0], true).await else {
+        return;
+    };
+    let o = opsdeck(&["migrate"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    let w = writer(&url).await;
+    sqlx::raw_sql(
+        "INSERT INTO workflow_executions (workflow_id, status, context, completed_at) \
+         SELECT id, 'failed', '{}', NOW() FROM workflows LIMIT 1",
+    )
+    .execute(&w)
+    .await
+    .expect("a failed run");
+    let run: uuid::Uuid = text_of(
+        &s,
+        "SELECT id::text FROM public.workflow_executions WHERE status = 'failed'",
+    )
+    .await
+    .parse()
+    .expect("uuid");
+    let before = one(&s, "SELECT count(*) FROM public.workflow_executions").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = s.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let ctx = ActionCtx::new(Actor {
+                operator: format!("op{i}"),
+                origin: "local:test".into(),
+            });
+            execute(
+                &store,
+                &ctx,
+                &Action::RetryRun {
+                    run,
+                    label: "run".into(),
+                },
+            )
+            .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let r = t.await.expect("task");
+        match r.outcome {
+            Outcome::Ok => ok += 1,
+            Outcome::Conflict => {}
+            Outcome::Error => panic!("{r:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(
+        one(&s, "SELECT count(*) FROM public.workflow_executions").await,
+        before + 1
+    );
 }

@@ -89,6 +89,9 @@ async fn views_read_the_replica_and_never_show_an_action_undone() {
         operator: "ana@ops".into(),
         origin: "local:test".into(),
     });
+    // the console marks the write before it runs: a read started meanwhile goes to the primary
+    reader.writing();
+    assert_eq!(reader.pick().await.1, Some(ReadFrom::CatchingUp));
     let done = execute(
         &p,
         &ctx,

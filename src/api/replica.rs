@@ -24,6 +24,11 @@ struct State {
     wait_for: Option<String>,
     /// The replica failed: not before this.
     down_until: Option<Instant>,
+    /// Writes on their way to the primary: until they have committed and their WAL position
+    /// is known, the views read the primary (a read started meanwhile could miss them).
+    writing: u32,
+    /// The WAL position after a write could not be read: the primary until then.
+    primary_until: Option<Instant>,
 }
 
 /// Where the views read: the replica when there is one and it is fresh enough, else the
@@ -63,6 +68,9 @@ impl Reader {
             if s.down_until.is_some_and(|t| Instant::now() < t) {
                 return (&self.primary, Some(ReadFrom::ReplicaDown));
             }
+            if s.writing > 0 || s.primary_until.is_some_and(|t| Instant::now() < t) {
+                return (&self.primary, Some(ReadFrom::CatchingUp));
+            }
             s.wait_for.clone()
         };
         let r = replica.replay_state(wait_for.clone()).await;
@@ -89,17 +97,30 @@ impl Reader {
         self.lock().down_until = Some(Instant::now() + RETRY);
     }
 
-    /// Something was written on the primary (an action, a broadcast): until the replica has
-    /// replayed this far, the views read the primary.
+    /// Something is about to be written on the primary (an action, a broadcast): the views
+    /// read the primary from now until [`Reader::written`].
+    pub fn writing(&self) {
+        if self.replica.is_some() {
+            self.lock().writing += 1;
+        }
+    }
+
+    /// It was written (or failed): until the replica has replayed the primary's WAL position
+    /// now, the views read the primary.
     pub async fn written(&self) {
         if self.replica.is_none() {
             return;
         }
-        match self.primary.wal_position().await {
-            Ok(lsn) => self.lock().wait_for = lsn,
-            // not knowing how far to wait, wait for the replica to be fully caught up with
-            // whatever the primary has now: read the primary until the next pick finds it so
-            Err(e) => tracing::warn!(error = %e, "cannot read the primary's WAL position"),
+        let lsn = self.primary.wal_position().await;
+        let mut s = self.lock();
+        s.writing = s.writing.saturating_sub(1);
+        match lsn {
+            Ok(lsn) => s.wait_for = lsn,
+            Err(e) => {
+                // not knowing how far to wait: the primary for a while
+                tracing::warn!(error = %e, "cannot read the primary's WAL position");
+                s.primary_until = Some(Instant::now() + RETRY);
+            }
         }
     }
 

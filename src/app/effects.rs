@@ -34,6 +34,7 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
     Some(match e {
         Effect::Load(req) => load(&io.reader, req).await,
         Effect::Act(action) => {
+            io.reader.writing();
             let r = execute(&io.store, &io.actions, &action).await;
             // the views read the primary until the replica has replayed this
             io.reader.written().await;
@@ -46,6 +47,7 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
             Msg::Counted(select, r)
         }
         Effect::Broadcast(b) => {
+            io.reader.writing();
             let m = broadcast(&io.store, &io.broadcast, b).await;
             io.reader.written().await;
             m.into()

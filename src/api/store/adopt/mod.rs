@@ -326,6 +326,25 @@ impl Store {
                     }
                 }
                 self.db.execute_script(&s.sql).await.map_err(fail)?;
+                if let Some(ix) = &s.index {
+                    // a build that failed (or that another migrate was still running) leaves
+                    // an invalid index: not done
+                    let bad = self
+                        .db
+                        .fetch_optional(
+                            "SELECT 1 AS x FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                             JOIN pg_namespace n ON n.oid = c.relnamespace \
+                             WHERE n.nspname = 'public' AND c.relname = $1 AND NOT i.indisvalid",
+                            &[Val::Text(ix.clone())],
+                        )
+                        .await
+                        .map_err(fail)?;
+                    if bad.is_some() {
+                        return Err(fail(sqlx::Error::Protocol(format!(
+                            "the index {ix} is not valid after its build (another migrate running at the same time?)"
+                        ))));
+                    }
+                }
                 self.db
                     .execute(
                         &format!("UPDATE {SCHEMA}.adoption SET done = $1"),
@@ -335,7 +354,10 @@ impl Store {
                     .map_err(fail)?;
             } else {
                 let mut tx = self.db.begin().await.map_err(fail)?;
-                tx.execute_script(&s.sql).await.map_err(fail)?;
+                // never queue the writers behind a lock this waits for: give up, and resume
+                tx.execute_script(&format!("SET LOCAL lock_timeout = '5s';\n{}", s.sql))
+                    .await
+                    .map_err(fail)?;
                 if i == 0 {
                     tx.execute(
                         &format!(

@@ -744,6 +744,11 @@ fn read_expr(s: &Src, t: &str, col: &str, ty: &str, r: &str) -> String {
     let extra = || format!("(SELECT x.{col} FROM {SCHEMA}.{t}_extra x WHERE x.id = {r}.id)");
     match s {
         Src::Direct { col, cast: None } => format!("{r}.{col}"),
+        // a bigint read as the contract's integer: a value that does not fit reads as absent
+        // rather than failing every read of the view
+        Src::Direct { col, cast: Some(u) } if ty == "int4" && u == "int8" => format!(
+            "CASE WHEN {r}.{col} BETWEEN -2147483648 AND 2147483647 THEN CAST({r}.{col} AS int4) END"
+        ),
         Src::Direct { col, cast: Some(_) } => format!("CAST({r}.{col} AS {ty})"),
         Src::Expr { read, .. } => read.replace("{r}", r),
         Src::Extra { over: Some(o) } => {
@@ -956,6 +961,28 @@ impl Mapping<'_> {
         if sets.is_empty() {
             sets.push("id = b.id".into());
         }
+        // what the view read from the extra table must still be so (a run's retried_as): with
+        // the user's row locked first, two operators retrying one run cannot both pass
+        let extra_check = if has_extra {
+            // read as the view reads them
+            let read: Vec<String> = srcs
+                .iter()
+                .filter(|(_, _, s)| matches!(s, Src::Extra { .. }))
+                .map(|(c, ty, s)| read_expr(s, t, c, ty, "b"))
+                .collect();
+            let old: Vec<String> = srcs
+                .iter()
+                .filter(|(_, _, s)| matches!(s, Src::Extra { .. }))
+                .map(|(c, _, _)| format!("OLD.{c}"))
+                .collect();
+            format!(
+                "IF (SELECT ROW({}) FROM {base} b WHERE b.id = OLD.id) IS DISTINCT FROM ROW({}) THEN RETURN NULL; END IF;",
+                read.join(", "),
+                old.join(", ")
+            )
+        } else {
+            String::new()
+        };
         let upsert = if has_extra {
             let cols: Vec<&str> = extras.iter().map(|(c, _)| *c).collect();
             let news: Vec<String> = cols.iter().map(|c| format!("NEW.{c}")).collect();
@@ -984,6 +1011,9 @@ impl Mapping<'_> {
         format!(
             "CREATE OR REPLACE FUNCTION {SCHEMA}.{t}_update() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
              BEGIN\n\
+             \x20   PERFORM 1 FROM {base} b WHERE b.id = OLD.id FOR UPDATE;\n\
+             \x20   IF NOT FOUND THEN RETURN NULL; END IF;\n\
+             \x20   {extra_check}\n\
              \x20   UPDATE {base} b SET {sets}\n\
              \x20   WHERE b.id = OLD.id AND ROW({gb}) IS NOT DISTINCT FROM ROW({go});\n\
              \x20   IF NOT FOUND THEN RETURN NULL; END IF;\n\
@@ -1364,6 +1394,9 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
         }
         out.push(s);
     }
+    if !o.triggers {
+        out.extend(untrigger(&m));
+    }
     out.extend(rollups(&m));
     out.push(stmt(
         "opsdeck.opsdeck_open_jobs()",
@@ -1408,6 +1441,13 @@ fn index(subject: &str, why: &str, cost: &str, name: &str, sql: String) -> Stmt 
 }
 
 fn indexes(m: &Mapping) -> Vec<Stmt> {
+    // an index expression must be immutable: a cast from an enum or from a timestamp without
+    // time zone is not, so those columns get no index (the reads still work, unindexed)
+    let text_like = |t: &str, c: &str| {
+        m.base(t, c)
+            .is_some_and(|k| matches!(k.udt.as_str(), "text" | "varchar" | "bpchar"))
+    };
+    let tstz = |t: &str, c: &str| m.base(t, c).is_some_and(|k| k.udt == "timestamptz");
     let mut out = Vec::new();
     let direct = |t: &str, col: &str| {
         m.base(t, col).is_some_and(|k| {
@@ -1446,7 +1486,7 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
     }
     if let Some(sa) = m
         .expr("workflow_executions", "started_at", "{r}")
-        .filter(|_| m.base("workflow_executions", "started_at").is_some())
+        .filter(|_| tstz("workflow_executions", "started_at"))
     {
         let sa = sa.replace("{r}.", "");
         out.push(index(
@@ -1460,7 +1500,10 @@ fn indexes(m: &Mapping) -> Vec<Stmt> {
             ),
         ));
     }
-    if let Some(st) = m.expr("workflow_executions", "status", "{r}") {
+    if let Some(st) = m
+        .expr("workflow_executions", "status", "{r}")
+        .filter(|_| text_like("workflow_executions", "status"))
+    {
         // the open runs counted exactly (the overview's waiting, the Workflows view's running),
         // whatever words the writers use: the index is on the expression the view reads
         let st = st.replace("{r}.", "");
@@ -1544,6 +1587,44 @@ fn drop_other(name: &str, want_view: bool) -> String {
          WHERE n.nspname = '{SCHEMA}' AND c.relname = '{name}' AND c.relkind = '{kind}') \
          THEN DROP {what} {SCHEMA}.{name} CASCADE; END IF; END $d$"
     )
+}
+
+/// Adopting without triggers a database adopted with them: opsdeck's triggers come off the
+/// user's tables first (their functions would write rollup tables that become views).
+fn untrigger(m: &Mapping) -> Vec<Stmt> {
+    const OURS: &[&str] = &[
+        "opsdeck_run_minutes",
+        "opsdeck_run_minutes_upd",
+        "opsdeck_job_minutes",
+        "opsdeck_job_minutes_ins",
+        "opsdeck_job_minutes_del",
+        "opsdeck_job_minutes_upd",
+        "opsdeck_notify",
+        "opsdeck_notify_ins",
+        "opsdeck_n8n_workflow",
+    ];
+    let mut tables: Vec<String> = ["workflow_executions", "job_queue", "workflow_errors"]
+        .iter()
+        .chain(NOTIFIED)
+        .filter(|t| m.has(t))
+        .map(|t| m.q(t))
+        .collect();
+    tables.sort();
+    tables.dedup();
+    let mut sql = Vec::new();
+    for t in &tables {
+        for tr in OURS {
+            sql.push(format!("DROP TRIGGER IF EXISTS {tr} ON {t}"));
+        }
+    }
+    if sql.is_empty() {
+        return vec![];
+    }
+    vec![stmt(
+        "opsdeck's triggers (none)",
+        "adopted without triggers: any of opsdeck's triggers on your tables come off (from an earlier adoption with them)",
+        sql.join(";\n"),
+    )]
 }
 
 fn rollups(m: &Mapping) -> Vec<Stmt> {
@@ -1786,7 +1867,8 @@ fn rollups(m: &Mapping) -> Vec<Stmt> {
             cost: Some(format!(
                 "a trigger on job_queue that runs when a job becomes completed (or stops being): one \
                  upsert per completed job (see the measured cost under NOTIFY triggers); writers wait while it \
-                 counts the last {h} hours once"
+                 counts the last {h} hours once, which reads the whole of job_queue (no index on completed_at \
+                 with triggers)"
             )),
             ..stmt(
                 "opsdeck.job_minutes (trigger)",
