@@ -265,6 +265,21 @@ impl Store {
         }
     }
 
+    /// Whether the user's schema holds an invalid index of this name (a `CONCURRENTLY`
+    /// build that was interrupted or failed).
+    async fn invalid_index(&self, ix: &str) -> Result<bool, sqlx::Error> {
+        Ok(self
+            .db
+            .fetch_optional(
+                "SELECT 1 AS x FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'public' AND c.relname = $1 AND NOT i.indisvalid",
+                &[Val::Text(ix.to_string())],
+            )
+            .await?
+            .is_some())
+    }
+
     /// Adopts an existing database ([`script::statements`]), or finishes an adoption that
     /// stopped half-way. Each statement is a transaction of its own (with its bookkeeping
     /// row), except the `CONCURRENTLY` index builds, which cannot be: an interrupted one leaves
@@ -306,17 +321,7 @@ impl Store {
             if s.concurrently {
                 if let Some(ix) = &s.index {
                     // a build that was interrupted leaves an invalid index of that name
-                    let bad = self
-                        .db
-                        .fetch_optional(
-                            "SELECT 1 AS x FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-                             JOIN pg_namespace n ON n.oid = c.relnamespace \
-                             WHERE n.nspname = 'public' AND c.relname = $1 AND NOT i.indisvalid",
-                            &[Val::Text(ix.clone())],
-                        )
-                        .await
-                        .map_err(fail)?;
-                    if bad.is_some() {
+                    if self.invalid_index(ix).await.map_err(fail)? {
                         self.db
                             .execute_script(&format!(
                                 "DROP INDEX CONCURRENTLY IF EXISTS public.{ix}"
@@ -329,17 +334,7 @@ impl Store {
                 if let Some(ix) = &s.index {
                     // a build that failed (or that another migrate was still running) leaves
                     // an invalid index: not done
-                    let bad = self
-                        .db
-                        .fetch_optional(
-                            "SELECT 1 AS x FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-                             JOIN pg_namespace n ON n.oid = c.relnamespace \
-                             WHERE n.nspname = 'public' AND c.relname = $1 AND NOT i.indisvalid",
-                            &[Val::Text(ix.clone())],
-                        )
-                        .await
-                        .map_err(fail)?;
-                    if bad.is_some() {
+                    if self.invalid_index(ix).await.map_err(fail)? {
                         return Err(fail(sqlx::Error::Protocol(format!(
                             "the index {ix} is not valid after its build (another migrate running at the same time?)"
                         ))));
