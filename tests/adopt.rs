@@ -1181,3 +1181,37 @@ async fn a_run_retried_by_eight_operators_at_once_is_retried_once() {
         before + 1
     );
 }
+
+/// The contract the adoption's views reproduce (`script::CONTRACT`: each table's columns and
+/// types) is the one opsdeck's own migrations create, and names the same tables as the
+/// domain's list of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adoptions_contract_is_the_migrations() {
+    use opsdeck::api::store::adopt::script::CONTRACT;
+    use opsdeck::domain::adopt::CONTRACT_TABLES;
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    s.migrate().await.expect("migrate");
+    for (t, cols) in CONTRACT {
+        assert!(CONTRACT_TABLES.contains(t), "{t} is not in CONTRACT_TABLES");
+        let rows =
+            s.db.fetch_all(
+                "SELECT column_name AS c, udt_name AS u FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+                &[opsdeck::api::db::Val::Text(t.to_string())],
+            )
+            .await
+            .expect("columns");
+        let made: Vec<(String, String)> = rows.iter().map(|r| (r.s("c"), r.s("u"))).collect();
+        let want: Vec<(String, String)> = cols
+            .iter()
+            .map(|(c, u)| (c.to_string(), u.to_string()))
+            .collect();
+        assert_eq!(made, want, "{t}");
+    }
+    // every contract table but opsdeck's own audit trail has its view
+    for t in CONTRACT_TABLES.iter().filter(|t| **t != "operator_actions") {
+        assert!(CONTRACT.iter().any(|(c, _)| c == t), "{t} has no view");
+    }
+}

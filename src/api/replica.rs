@@ -49,10 +49,6 @@ impl Reader {
         }
     }
 
-    pub fn has_replica(&self) -> bool {
-        self.replica.is_some()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
