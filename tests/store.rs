@@ -835,7 +835,7 @@ async fn notify_on_job_insert_postgres() {
         .await
         .unwrap();
     listener.listen("opsdeck").await.unwrap();
-    let id = job(&s, "email.send", "pending", now(), None).await;
+    job(&s, "email.send", "pending", now(), None).await;
     let n = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
         .await
         .expect("a notification within 5 s")
@@ -843,5 +843,8 @@ async fn notify_on_job_insert_postgres() {
     let v: serde_json::Value = serde_json::from_str(n.payload()).unwrap();
     assert_eq!(v["table"], "job_queue");
     assert_eq!(v["op"], "INSERT");
-    assert_eq!(v["id"], id.to_string());
+    // Since migration 0010 one notification stands for every change to the table in its
+    // quarter second, so it names the table and no row (it named the row's id before; the
+    // console never read it). tests/notify_gate.rs tests the gate.
+    assert!(v.get("id").is_none(), "{v}");
 }
