@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::cluster::Cluster;
+use common::cluster;
 use opsdeck::api::Store;
 use opsdeck::api::actions::{ActionCtx, execute};
 use opsdeck::api::replica::{RETRY, Reader};
@@ -60,7 +60,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_read_the_replica_and_never_show_an_action_undone() {
-    let Some((primary, replica)) = Cluster::start_pair() else {
+    let Some((primary, replica)) = cluster::start_pair() else {
         return;
     };
     let p = open(&primary.url("postgres")).await;
@@ -129,7 +129,7 @@ async fn views_read_the_replica_and_never_show_an_action_undone() {
     replica.stop();
     assert_eq!(queue(&reader).await, (Some(ReadFrom::ReplicaDown), 0));
     assert_eq!(queue(&reader).await, (Some(ReadFrom::ReplicaDown), 0));
-    replica.start();
+    replica.start().expect("start the replica again");
     tokio::time::sleep(RETRY).await;
     until("the replica is back", || async {
         matches!(queue(&reader).await, (Some(ReadFrom::Replica { .. }), 0))

@@ -6,7 +6,7 @@
 mod common;
 
 use common::cli::{opsdeck, text};
-use common::cluster::Cluster;
+use common::cluster;
 
 fn run(url: &str, args: &[&str]) -> std::process::Output {
     opsdeck(args, &[("DATABASE_URL", url)])
@@ -14,7 +14,7 @@ fn run(url: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn tls_verified_and_refused() {
-    let Some((c, certs)) = Cluster::start_tls() else {
+    let Some((c, certs)) = cluster::start_tls() else {
         return;
     };
     let url = |host: &str, q: &str| {

@@ -61,6 +61,14 @@ pub struct AppOptions {
     pub replica: Option<Store>,
 }
 
+/// The console's connection pools, (database URL, `read_url`): the overview reads with up to
+/// three statements at once, and LISTEN holds one connection of the database URL's pool. With
+/// a replica the views read there; the database URL keeps LISTEN and one connection for the
+/// actions, the broadcast screens and the bulk-retry count.
+pub fn pool_sizes(replica: bool) -> (u32, u32) {
+    if replica { (2, 4) } else { (4, 0) }
+}
+
 /// The configured n8n and how often the console polls it.
 #[derive(Debug, Clone)]
 pub struct N8nPoll {
@@ -68,13 +76,13 @@ pub struct N8nPoll {
     pub every: Duration,
 }
 
-/// NOTIFY bursts: wait this long for more before refreshing...
-const DEBOUNCE: Duration = Duration::from_millis(100);
-/// ...but never longer than this after the first one.
-const MAX_LATENCY: Duration = Duration::from_millis(250);
-/// After the refresh a notification caused, one more: an adopted database notifies once per
-/// quarter second per table (the first writer of each slot), so changes by the writers that
-/// skipped the notification land a slot later (see `api::store::adopt::script`).
+/// Changes refresh at once (the leading edge), then at most once per this while they keep
+/// coming: under a burst a change waits at most this long before its read starts. 5 reads a
+/// second per console; `opsdeck bench consoles` measures what that costs.
+pub const MIN_GAP: Duration = Duration::from_millis(200);
+/// After the refresh a notification caused, one more: the database notifies at most once per
+/// quarter second per table (the first writer of each slot; migration 0010 and the adopted
+/// schema), so changes by the writers that skipped the notification land by this one.
 const TRAILING: Duration = Duration::from_millis(300);
 /// With LISTEN up, a slow poll still runs as a heartbeat (catches a silently dead listener).
 const HEARTBEAT_FACTOR: u32 = 5;
@@ -133,7 +141,37 @@ pub async fn run(opts: AppOptions) -> anyhow::Result<()> {
     };
     // restores on unwind too (a panic of the loop on another thread than the set-up one)
     let _restore = RestoreOnDrop;
-    event_loop(&mut term, opts).await
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term_sig = signal(SignalKind::terminate())?;
+    let mut int_sig = signal(SignalKind::interrupt())?;
+    let signals = async move {
+        tokio::select! {
+            _ = hup.recv() => tracing::info!("SIGHUP: the session is gone; exiting"),
+            _ = term_sig.recv() => {}
+            _ = int_sig.recv() => {}
+        }
+    };
+    let size = term.size()?;
+    drive(
+        opts,
+        (size.width, size.height),
+        EventStream::new(),
+        |app| draw(&mut term, app),
+        signals,
+    )
+    .await
+}
+
+/// The console without a terminal, for `opsdeck bench consoles`: the same loop, state and
+/// reads, no key ever pressed; `frame` sees the state wherever the terminal would be drawn
+/// (and may fail to end the loop, as a gone terminal does); it ends when `stop` completes.
+pub async fn run_headless(
+    opts: AppOptions,
+    size: (u16, u16),
+    frame: impl FnMut(&App) -> io::Result<()>,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    drive(opts, size, futures::stream::pending(), frame, stop).await
 }
 
 struct RestoreOnDrop;
@@ -159,7 +197,18 @@ fn poll_timer(every: Duration) -> tokio::time::Interval {
     t
 }
 
-async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
+/// The loop itself: `input` gives the terminal's events, `frame` draws (called only when the
+/// state changed), `stop` ends it (the signals).
+async fn drive<I>(
+    opts: AppOptions,
+    size: (u16, u16),
+    mut events: I,
+    mut frame: impl FnMut(&App) -> io::Result<()>,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()>
+where
+    I: futures::Stream<Item = io::Result<Event>> + Unpin,
+{
     let store = opts.store;
     let mut app = App::new(
         opts.mode,
@@ -179,17 +228,20 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
         },
         opts.broadcast.clone(),
     );
-    let size = term.size()?;
-    app.size = (size.width, size.height);
+    app.size = size;
 
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
     let n8n_client = opts.n8n.as_ref().map(|n| n.client.clone());
     // the n8n poller sends domain values; they become messages here
     let (ptx, mut prx) = mpsc::channel::<N8nPolled>(4);
+    // the loop's own tasks, ended with it
+    let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     if let Some(n) = opts.n8n {
         // its own task: a slow or dead n8n never holds up the loop (requests time out)
         app.n8n.configured = true;
-        tokio::spawn(crate::api::n8n::poll::run(n.client, n.every, ptx));
+        tasks.push(tokio::spawn(crate::api::n8n::poll::run(
+            n.client, n.every, ptx,
+        )));
     }
     let (ntx, mut nrx) = mpsc::channel::<Note>(1024);
     // LISTEN goes on listen_url when there is one; through a transaction pooler it cannot work
@@ -207,20 +259,17 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
     };
     let listening = match listener {
         Some(pool) => {
-            tokio::spawn(notify::listen(pool, store.clone(), ntx));
+            tasks.push(tokio::spawn(notify::listen(pool, store.clone(), ntx)));
             true
         }
         None => false,
     };
-    let mut events = EventStream::new();
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term_sig = signal(SignalKind::terminate())?;
-    let mut int_sig = signal(SignalKind::interrupt())?;
+    tokio::pin!(stop);
     let mut clock = interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut poll = poll_timer(app.poll_every);
     let mut changed: BTreeSet<String> = BTreeSet::new();
-    let mut first_change: Option<Instant> = None;
+    let mut last_fire: Option<Instant> = None;
     let mut deadline: Option<Instant> = None;
     let mut trailing: Option<(Instant, Vec<String>)> = None;
 
@@ -281,7 +330,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
         }
         if app.dirty {
             app.dirty = false;
-            if let Err(e) = draw(term, &app) {
+            if let Err(e) = frame(&app) {
                 // the terminal is gone (SSH dropped): leave rather than spin
                 tracing::info!(error = %e, "cannot draw; exiting");
                 break;
@@ -305,10 +354,11 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
             Some(p) = prx.recv() => Msg::N8n(Box::new(p)),
             Some(n) = nrx.recv(), if listening => match n {
                 Note::Changed(t) => {
-                    let now = Instant::now();
-                    let first = *first_change.get_or_insert(now);
-                    deadline = Some((now + DEBOUNCE).min(first + MAX_LATENCY));
                     changed.insert(t);
+                    if deadline.is_none() {
+                        let now = Instant::now();
+                        deadline = Some(last_fire.map_or(now, |l| (l + MIN_GAP).max(now)));
+                    }
                     continue;
                 }
                 Note::State(s) => {
@@ -323,7 +373,7 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
             },
             _ = async { sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                 deadline = None;
-                first_change = None;
+                last_fire = Some(Instant::now());
                 let tables: Vec<String> = std::mem::take(&mut changed).into_iter().collect();
                 trailing = Some((Instant::now() + TRAILING, tables.clone()));
                 Msg::Changed(tables)
@@ -334,14 +384,12 @@ async fn event_loop(term: &mut Term, opts: AppOptions) -> anyhow::Result<()> {
             }
             _ = clock.tick() => Msg::Clock(chrono::Utc::now()),
             _ = poll.tick() => Msg::Poll,
-            _ = hup.recv() => {
-                tracing::info!("SIGHUP: the session is gone; exiting");
-                break;
-            }
-            _ = term_sig.recv() => break,
-            _ = int_sig.recv() => break,
+            _ = &mut stop => break,
         };
         fx = app.update(msg);
+    }
+    for t in tasks {
+        t.abort();
     }
     Ok(())
 }

@@ -3,9 +3,9 @@
 //!
 //! Each console is a loop doing what the console does under a stream of NOTIFYs: one read of
 //! its view through `api::refresh::load` (the overview, the queue with its depth, the runs
-//! list) at most every 250 ms (the console's notify batching). The operator counts the failed
-//! jobs and retries them (`RetryFailed` through `api::actions::execute`, as the confirm dialog
-//! does) every second. Every database error of every party is kept (with its SQLSTATE), and
+//! list) at most every 200 ms (the console's cadence under a stream of changes, `app::MIN_GAP`).
+//! The operator counts the failed jobs and retries them (`RetryFailed` through
+//! `api::actions::execute`, as the confirm dialog does) every second. Every database error of every party is kept (with its SQLSTATE), and
 //! Postgres' own deadlock counter (`pg_stat_database.deadlocks`) is read before and after, and
 //! the statements waiting on a lock are sampled every 100 ms.
 //! [`run`] is shared by the benchmark and by the correctness test (tests/load.rs).
@@ -33,8 +33,8 @@ use crate::state::App;
 /// The views the consoles watch, in turn (console i watches `WATCHED[i % 3]`).
 pub const WATCHED: [ViewId; 3] = [ViewId::Overview, ViewId::Queue, ViewId::Runs];
 
-/// The console's refresh cadence under a stream of changes (app.rs: MAX_LATENCY).
-pub const REFRESH_EVERY: Duration = Duration::from_millis(250);
+/// The console's refresh cadence under a stream of changes (`app::MIN_GAP`).
+pub const REFRESH_EVERY: Duration = crate::app::MIN_GAP;
 
 #[derive(Debug, Clone)]
 pub struct LoadConfig {

@@ -19,6 +19,8 @@
 //! engine's throughput and the deadlocks Postgres counted.
 
 pub mod adopt;
+pub mod cluster;
+pub mod consoles;
 pub mod fill;
 pub mod load;
 pub mod measure;

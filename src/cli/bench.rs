@@ -38,6 +38,10 @@ pub enum BenchWhat {
     /// Refresh p50/p95 idle, then with the simulated engine at --rate jobs/s, --consoles
     /// watching and one operator retrying every failed job each second.
     Load(LoadArgs),
+    /// The control room: N headless consoles on the Overview during an engine burst, each
+    /// set-up (notify, poll, replica) with one console and with N: the primary's CPU and
+    /// transactions, change → state p50/p95, connections. Makes its own primary and replica.
+    Consoles(ConsolesArgs),
     /// Adopting seed 004's database: its queue workers' throughput not adopted, adopted without
     /// triggers and with them (ratios), and the refresh beside opsdeck's own schema.
     Adopt(AdoptArgs),
@@ -63,6 +67,19 @@ pub struct AdoptArgs {
     /// Skip the refresh comparison (it fills a second database with as many rows).
     #[arg(long)]
     pub no_refresh: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ConsolesArgs {
+    /// Consoles in the big phases.
+    #[arg(long, default_value_t = 50)]
+    pub n: usize,
+    /// Jobs enqueued per second by the simulated engine.
+    #[arg(long, default_value_t = 500.0)]
+    pub rate: f64,
+    /// How long each phase lasts (at least 10 s).
+    #[arg(long, default_value = "20s", value_parser = cli::parse_duration)]
+    pub phase: std::time::Duration,
 }
 
 #[derive(clap::Args, Debug)]
@@ -108,7 +125,34 @@ pub async fn run(g: &Globals, args: BenchArgs) -> ExitCode {
         BenchWhat::Refresh(r) => cli::finish(refresh(g, r).await),
         BenchWhat::Load(l) => cli::finish(load_bench(g, l).await),
         BenchWhat::Adopt(a) => cli::finish(adopt_bench(g, a).await),
+        BenchWhat::Consoles(c) => cli::finish(consoles_bench(c).await),
     }
+}
+
+async fn consoles_bench(a: ConsolesArgs) -> Result<(), Fail> {
+    if a.n == 0 {
+        return Err(Fail::new(2, "--n must be at least 1"));
+    }
+    if !(a.rate.is_finite() && a.rate > 0.0) {
+        return Err(Fail::new(
+            2,
+            "--rate must be more than zero jobs per second",
+        ));
+    }
+    if a.phase < std::time::Duration::from_secs(10) {
+        return Err(Fail::new(2, "--phase must be at least 10s"));
+    }
+    let cfg = crate::bench::consoles::ConsolesConfig {
+        n: a.n,
+        rate: a.rate,
+        phase: a.phase,
+    };
+    let r = crate::bench::consoles::run(&cfg, |m| eprintln!("{m}"))
+        .await
+        .map_err(|e| Fail::new(1, format!("{e:#}")))?;
+    print!("{}", crate::bench::consoles::table(&r));
+    println!("engine: {}", r.engine);
+    Ok(())
 }
 
 async fn adopt_bench(g: &Globals, a: AdoptArgs) -> Result<(), Fail> {

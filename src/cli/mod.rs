@@ -364,7 +364,9 @@ pub async fn console(g: &Globals) -> ExitCode {
                 return run_demo(g, &file, false).await;
             };
             let _log = init_file_logging(g, &file);
-            let store = open_store(&t, 4).await?;
+            let read_url = config::resolve_read_url(&file);
+            let (conns, read_conns) = crate::app::pool_sizes(read_url.is_some());
+            let store = open_store(&t, conns).await?;
             if store.pending_migrations().await > 0 {
                 return Err(Fail::new(2, unready(&store, &t).await));
             }
@@ -407,9 +409,9 @@ pub async fn console(g: &Globals) -> ExitCode {
                 }
             }
             // the views read a replica, when one is configured
-            if let Some(u) = config::resolve_read_url(&file) {
+            if let Some(u) = read_url {
                 let rt = DbTarget::parse(&u).map_err(|e| Fail::new(2, format!("read_url: {e}")))?;
-                match Store::open(&rt, 4).await {
+                match Store::open(&rt, read_conns).await {
                     Ok(r) => opts.replica = Some(r),
                     Err(e) => {
                         tracing::warn!("read_url: {e}");

@@ -216,8 +216,12 @@ impl Db {
             DbTarget::Postgres(url) => {
                 let (url, pooling) = pooling_of(url.expose());
                 let mut opts = PgConnectOptions::from_str(&url)
-                    .map_err(|e| ConnectError::new(target, e.to_string()))?
-                    .application_name("opsdeck");
+                    .map_err(|e| ConnectError::new(target, e.to_string()))?;
+                // `?application_name=…` on the URL names the connections (e.g. one per
+                // control-room screen, or a benchmark's parties); else "opsdeck"
+                if !url.contains("application_name=") {
+                    opts = opts.application_name("opsdeck");
+                }
                 if pooling == Pooling::Transaction {
                     // nothing named on the server (see `Pooling`), and no startup parameter a
                     // pooler may refuse
@@ -240,6 +244,9 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(max_conns)
                     .acquire_timeout(Duration::from_secs(5))
+                    // a connection a burst opened goes after a minute unused: a console holds
+                    // what it needs, not what its start-up needed (sqlx's default is 10 min)
+                    .idle_timeout(Duration::from_secs(60))
                     // sqlx pings every connection when it goes back to the pool; pinging it
                     // again on the way out (the default) costs one more round trip per query,
                     // eight per overview refresh. Ping only a connection that sat idle for
