@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         listen: None,
         absent: Vec::new(),
         replica: None,
+        relay: None,
         broadcast: Default::default(),
     });
     tokio::select! {

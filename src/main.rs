@@ -177,6 +177,14 @@ enum Command {
     /// Emergency broadcast: send (--level, --event/--venue, --message), preview (--dry-run),
     /// approve/cancel (four-eyes rule), status, retry, follow-up.
     Broadcast(cli::broadcast::BroadcastArgs),
+    /// The shared listener for a control room: one LISTEN on the database (its listen_url when
+    /// that is a Postgres URL, else database_url), passed on to every console whose
+    /// listen_url is "opsdeck-relay://HOST:PORT".
+    Relay {
+        /// Where consoles connect.
+        #[arg(long, default_value = opsdeck::api::relay::DEFAULT_BIND)]
+        bind: String,
+    },
     /// Benchmarks against a throwaway database (`bench refresh --rows N --shape season|burst`,
     /// `bench load --rate 500 --consoles 3 --duration 60s`).
     Bench(opsdeck::cli::bench::BenchArgs),
@@ -298,6 +306,7 @@ fn main() -> ExitCode {
             Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,
             Some(Command::Bench(b)) => opsdeck::cli::bench::run(&globals, b).await,
+            Some(Command::Relay { bind }) => cli::relay(&globals, &bind).await,
             None => cli::console(&globals).await,
         }
     });

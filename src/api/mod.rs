@@ -6,6 +6,7 @@ pub mod db;
 pub mod n8n;
 pub mod notify;
 pub mod refresh;
+pub mod relay;
 pub mod replica;
 pub mod store;
 

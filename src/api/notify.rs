@@ -1,5 +1,6 @@
-//! Postgres LISTEN/NOTIFY: the triggers send `{"table", "op", "id"}` on channel `opsdeck`;
-//! this task forwards the table names. `PgListener` reconnects by itself; while it is down the
+//! Postgres LISTEN/NOTIFY: the triggers send `{"table", "op"}` on channel `opsdeck` (at most
+//! once per table per quarter second: migration 0010); this task forwards the table names.
+//! Through a shared listener (`opsdeck relay`) see [`super::relay`]. `PgListener` reconnects by itself; while it is down the
 //! console polls (the state is told through [`Listen`]).
 //!
 //! At start a self-test sends one NOTIFY through the store the console reads from and waits

@@ -59,14 +59,22 @@ pub struct AppOptions {
     pub absent: Vec<String>,
     /// A read replica (`read_url`): the views read there.
     pub replica: Option<Store>,
+    /// A shared listener (`listen_url = "opsdeck-relay://host:port"`): its address.
+    pub relay: Option<String>,
 }
 
 /// The console's connection pools, (database URL, `read_url`): the overview reads with up to
-/// three statements at once, and LISTEN holds one connection of the database URL's pool. With
-/// a replica the views read there; the database URL keeps LISTEN and one connection for the
-/// actions, the broadcast screens and the bulk-retry count.
-pub fn pool_sizes(replica: bool) -> (u32, u32) {
-    if replica { (2, 4) } else { (4, 0) }
+/// three statements at once, and LISTEN holds one connection of the database URL's pool unless
+/// it goes elsewhere (`listen_url`, a relay). With a replica the views read there; the
+/// database URL keeps one connection for the actions, the broadcast screens and the bulk-retry
+/// count (and LISTEN, if it is there).
+pub fn pool_sizes(replica: bool, listen_here: bool) -> (u32, u32) {
+    let listen = u32::from(listen_here);
+    if replica {
+        (1 + listen, 4)
+    } else {
+        (3 + listen, 0)
+    }
 }
 
 /// The configured n8n and how often the console polls it.
@@ -247,6 +255,8 @@ where
     // LISTEN goes on listen_url when there is one; through a transaction pooler it cannot work
     let pooled = store.db.pooling() == crate::api::db::Pooling::Transaction;
     let listener = match &opts.listen {
+        // a shared listener (`opsdeck relay`) instead of a LISTEN of our own
+        _ if opts.relay.is_some() => None,
         Some(l) => l.db.pg_pool().cloned(),
         None if pooled => {
             tracing::info!(
@@ -257,12 +267,20 @@ where
         }
         None => store.db.pg_pool().cloned(),
     };
-    let listening = match listener {
-        Some(pool) => {
+    let listening = match (listener, opts.relay.clone()) {
+        (_, Some(addr)) => {
+            tasks.push(tokio::spawn(crate::api::relay::follow(
+                addr,
+                store.clone(),
+                ntx,
+            )));
+            true
+        }
+        (Some(pool), None) => {
             tasks.push(tokio::spawn(notify::listen(pool, store.clone(), ntx)));
             true
         }
-        None => false,
+        (None, None) => false,
     };
     tokio::pin!(stop);
     let mut clock = interval(Duration::from_secs(1));

@@ -62,6 +62,8 @@ pub enum Setup {
     Notify,
     Poll,
     Replica,
+    /// One shared listener (`opsdeck relay`) for every console, the reads on the replica.
+    RelayReplica,
 }
 
 impl Setup {
@@ -71,6 +73,7 @@ impl Setup {
             Setup::Notify => "notify",
             Setup::Poll => "poll 2s (pooler mode)",
             Setup::Replica => "replica (read_url)",
+            Setup::RelayReplica => "relay + replica",
         }
     }
 }
@@ -273,7 +276,7 @@ async fn probe(store: &Store, p: Probe, k: u64) -> Result<()> {
     Ok(())
 }
 
-fn options(store: Store, replica: Option<Store>) -> Result<AppOptions> {
+fn options(store: Store, replica: Option<Store>, relay: Option<String>) -> Result<AppOptions> {
     Ok(AppOptions {
         store,
         mode: Mode::Live,
@@ -288,6 +291,7 @@ fn options(store: Store, replica: Option<Store>) -> Result<AppOptions> {
         listen: None,
         absent: Vec::new(),
         replica,
+        relay,
     })
 }
 
@@ -325,10 +329,12 @@ fn note(seen: &mut HashMap<i64, Instant>, last: &mut Option<i64>, v: i64, now: I
 async fn console(
     url: String,
     read_url: Option<String>,
+    relay: Option<String>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Seen> {
     // the console's own pool sizes (cli::console)
-    let (conns, read_conns) = crate::app::pool_sizes(read_url.is_some());
+    let listen_here = relay.is_none() && !url.contains("pooler=transaction");
+    let (conns, read_conns) = crate::app::pool_sizes(read_url.is_some(), listen_here);
     let store = open(&url, CONSOLE_APP, conns).await?;
     let replica = match &read_url {
         Some(u) => Some(open(u, CONSOLE_APP, read_conns).await?),
@@ -366,7 +372,7 @@ async fn console(
     let stopped = async move {
         let _ = stop.wait_for(|v| *v).await;
     };
-    crate::app::run_headless(options(store, replica)?, (160, 48), frame, stopped).await?;
+    crate::app::run_headless(options(store, replica, relay)?, (160, 48), frame, stopped).await?;
     s2.db.close().await;
     if let Some(r) = r2 {
         r.db.close().await;
@@ -432,8 +438,21 @@ async fn phase(bed: &Bed, setup: Setup, n: usize, len: Duration) -> Result<Phase
     let (url, read_url) = match setup {
         Setup::EngineAlone | Setup::Notify => (primary, None),
         Setup::Poll => (format!("{primary}?pooler=transaction"), None),
-        Setup::Replica => (primary, Some(replica)),
+        Setup::Replica | Setup::RelayReplica => (primary, Some(replica)),
     };
+    // the relay, when the set-up has one: one LISTEN connection, counted with the consoles'
+    let relay = match setup {
+        Setup::RelayReplica => {
+            let store = open(&bed.console_urls().0, CONSOLE_APP, 1).await?;
+            let bind = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = bind.local_addr()?.to_string();
+            let pool = store.db.pg_pool().cloned().context("postgres")?;
+            let task = tokio::spawn(crate::api::relay::serve(pool, bind));
+            Some((addr, task, store))
+        }
+        _ => None,
+    };
+    let relay_addr = relay.as_ref().map(|r| r.0.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (mut p, mut r) = (Procs::default(), Procs::default());
     let pm = (bed.primary.postmaster_pid(), bed.replica.postmaster_pid());
@@ -446,7 +465,14 @@ async fn phase(bed: &Bed, setup: Setup, n: usize, len: Duration) -> Result<Phase
     );
     let started = Instant::now();
     let consoles: Vec<_> = (0..n)
-        .map(|_| tokio::spawn(console(url.clone(), read_url.clone(), stop_rx.clone())))
+        .map(|_| {
+            tokio::spawn(console(
+                url.clone(),
+                read_url.clone(),
+                relay_addr.clone(),
+                stop_rx.clone(),
+            ))
+        })
         .collect();
 
     // probes: one a second (quiet and hot in turn), after the consoles settle, until GRACE
@@ -530,6 +556,11 @@ async fn phase(bed: &Bed, setup: Setup, n: usize, len: Duration) -> Result<Phase
             }
         }
     }
+    if let Some((_, task, store)) = relay {
+        task.abort();
+        let _ = task.await;
+        store.db.close().await;
+    }
     out.quiet_ms.sort_by(|a, b| a.total_cmp(b));
     out.hot_ms.sort_by(|a, b| a.total_cmp(b));
     // closed connections have flushed their statistics
@@ -604,7 +635,12 @@ pub async fn run(cfg: &ConsolesConfig, progress: impl Fn(&str)) -> Result<Report
     caught_up(&bed).await?;
     let mut report = Report::default();
     let mut plan = vec![(Setup::EngineAlone, 0)];
-    for s in [Setup::Notify, Setup::Poll, Setup::Replica] {
+    for s in [
+        Setup::Notify,
+        Setup::Poll,
+        Setup::Replica,
+        Setup::RelayReplica,
+    ] {
         plan.push((s, 1));
         if cfg.n > 1 {
             plan.push((s, cfg.n));

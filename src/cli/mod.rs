@@ -352,6 +352,7 @@ fn app_options(
         listen: None,
         absent: Vec::new(),
         replica: None,
+        relay: None,
     })
 }
 
@@ -365,7 +366,16 @@ pub async fn console(g: &Globals) -> ExitCode {
             };
             let _log = init_file_logging(g, &file);
             let read_url = config::resolve_read_url(&file);
-            let (conns, read_conns) = crate::app::pool_sizes(read_url.is_some());
+            // LISTEN takes a connection of this pool unless listen_url sends it elsewhere, or
+            // a transaction pooler rules it out (the console polls)
+            let listen_here = config::resolve_listen_url(&file).is_none()
+                && match &t {
+                    DbTarget::Postgres(u) => {
+                        crate::api::db::pooling_of(u.expose()).1 == crate::api::db::Pooling::Direct
+                    }
+                    DbTarget::Sqlite(_) => true,
+                };
+            let (conns, read_conns) = crate::app::pool_sizes(read_url.is_some(), listen_here);
             let store = open_store(&t, conns).await?;
             if store.pending_migrations().await > 0 {
                 return Err(Fail::new(2, unready(&store, &t).await));
@@ -396,7 +406,10 @@ pub async fn console(g: &Globals) -> ExitCode {
             opts.notice = notice;
             opts.absent = store.absent_tables().await;
             // LISTEN on its own direct connection, when one is configured
-            if let Some(u) = config::resolve_listen_url(&file) {
+            let listen_url = config::resolve_listen_url(&file);
+            if let Some(r) = listen_url.as_deref().and_then(crate::api::relay::address) {
+                opts.relay = Some(r.map_err(|e| Fail::new(2, e))?);
+            } else if let Some(u) = listen_url {
                 let lt =
                     DbTarget::parse(&u).map_err(|e| Fail::new(2, format!("listen_url: {e}")))?;
                 match Store::open(&lt, 1).await {
@@ -427,6 +440,82 @@ pub async fn console(g: &Globals) -> ExitCode {
         }
         .await,
     )
+}
+
+/// `opsdeck relay`: one LISTEN for every console of a control room (see `api::relay`).
+pub async fn relay(g: &Globals, bind: &str) -> ExitCode {
+    init_relay_logging();
+    finish(
+        async {
+            let file = load_config(g)?;
+            let t = target(g, &file)?.ok_or_else(|| {
+                Fail::new(
+                    2,
+                    "opsdeck relay needs the database: database_url in the config,                      OPSDECK_DATABASE_URL or --database-url",
+                )
+            })?;
+            // its own LISTEN: listen_url when that is a Postgres URL (not the relay itself)
+            let lt = match config::resolve_listen_url(&file) {
+                Some(u) if crate::api::relay::address(&u).is_none() => {
+                    DbTarget::parse(&u).map_err(|e| Fail::new(2, format!("listen_url: {e}")))?
+                }
+                _ => t,
+            };
+            let DbTarget::Postgres(u) = &lt else {
+                return Err(Fail::new(
+                    2,
+                    "opsdeck relay passes on Postgres notifications: SQLite has none",
+                ));
+            };
+            if crate::api::db::pooling_of(u.expose()).1 == crate::api::db::Pooling::Transaction {
+                return Err(Fail::new(
+                    2,
+                    "LISTEN cannot work through a transaction pooler: give the relay a direct                      or session-mode connection as listen_url (or --database-url)",
+                ));
+            }
+            let store = open_store(&lt, 1).await?;
+            let pool = store
+                .db
+                .pg_pool()
+                .cloned()
+                .ok_or_else(|| Fail::new(2, "not a Postgres database"))?;
+            let l = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| Fail::new(2, format!("cannot listen on {bind}: {e}")))?;
+            let addr = l
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| bind.to_string());
+            eprintln!(
+                "opsdeck relay: LISTEN on {}; consoles: listen_url = \"{}{addr}\"",
+                lt.display_addr(),
+                crate::api::relay::SCHEME
+            );
+            tokio::select! {
+                r = crate::api::relay::serve(pool, l) => {
+                    r.map_err(|e| Fail::new(1, format!("the relay stopped: {e}")))?
+                }
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            store.db.close().await;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The relay logs what happens to its LISTEN and its consoles on stderr (`RUST_LOG` overrides).
+/// A service: a log reader that goes away (`| head`, a closed terminal) must not end it, so a
+/// failed write is dropped (tracing's default reports it with `eprintln!`, which panics when
+/// stderr is gone).
+fn init_relay_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false)
+        .try_init();
 }
 
 /// Logs go to a file, never to the screen under the TUI: `--log-file`, else the config's
@@ -467,6 +556,8 @@ pub fn init_stderr_logging() {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
+        // a closed stderr (`2>&1 | head -1`) must not turn a warning into a panic
+        .log_internal_errors(false)
         .try_init();
 }
 
