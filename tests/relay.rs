@@ -181,3 +181,58 @@ async fn the_binary_relays_and_refuses_a_transaction_pooler() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A console whose relay cannot be reached polls at its own pace: the listener reports Down at
+/// every retry (1, 2, 4 … s), and each report used to restart the poll timer, so a 2 s poll
+/// ran every 3–4 s and later every 8, 16 s (found walking the console in tmux).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_whose_relay_is_gone_polls_at_its_pace() {
+    let Some(t) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let t = common::migrated(t).await;
+    // a port nobody listens on
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let opts = opsdeck::app::AppOptions {
+        store: t.store.clone(),
+        mode: opsdeck::domain::mode::Mode::Live,
+        theme: opsdeck::theme::Theme::builtin("default").expect("theme"),
+        keymap: opsdeck::keymap::Keymap::default_map(),
+        refresh: Duration::from_secs(2),
+        operator: "test".into(),
+        db_label: "test".into(),
+        broadcast: Default::default(),
+        notice: None,
+        n8n: None,
+        listen: None,
+        absent: Vec::new(),
+        replica: None,
+        relay: Some(addr),
+    };
+    let loads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = loads.clone();
+    let frame = move |app: &opsdeck::state::App| {
+        let mut v = seen.lock().unwrap();
+        if let Some(at) = app.overview.loaded_at
+            && v.last() != Some(&at)
+        {
+            v.push(at);
+        }
+        assert_ne!(app.listen, Listen::Up, "nothing to listen to");
+        Ok(())
+    };
+    opsdeck::app::run_headless(
+        opts,
+        (160, 48),
+        frame,
+        tokio::time::sleep(Duration::from_secs(9)),
+    )
+    .await
+    .expect("the console runs");
+    let n = loads.lock().unwrap().len();
+    // the first read and a poll every 2 s: 5 in 9 s (4 leaves room for a slow machine)
+    assert!(n >= 4, "{n} reads in 9 s with a 2 s poll");
+}

@@ -380,12 +380,16 @@ where
                     continue;
                 }
                 Note::State(s) => {
-                    let every = if s == Listen::Up {
-                        app.poll_every * HEARTBEAT_FACTOR
-                    } else {
-                        app.poll_every
-                    };
-                    poll = poll_timer(every);
+                    // the poll's pace changes with the state; a listener that keeps reporting
+                    // Down while it retries must not keep pushing the next poll away
+                    if s != app.listen {
+                        let every = if s == Listen::Up {
+                            app.poll_every * HEARTBEAT_FACTOR
+                        } else {
+                            app.poll_every
+                        };
+                        poll = poll_timer(every);
+                    }
                     Msg::Listen(s)
                 }
             },
