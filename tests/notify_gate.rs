@@ -1,7 +1,7 @@
 //! The NOTIFY gate (migration 0010), on real Postgres: at most one notification per table per
-//! quarter second whatever the writers' rate, no writer ever waits for it, the writer holding
-//! it notifies at its commit, and a notifying transaction that rolls back leaves the slot to
-//! the next writer.
+//! quarter second whatever the writers' rate; it decides at COMMIT, so a long open transaction
+//! silences nobody; no writer waits for it, and a REPEATABLE READ writer never fails for it;
+//! a transaction that rolls back takes no slot.
 
 mod common;
 
@@ -83,25 +83,33 @@ async fn many_commits_notify_once_per_table_per_quarter_second() {
     );
 }
 
+/// Waits for the start of a quarter-second slot, so what follows fits in one.
+async fn slot_start(t: &Store) {
+    let s0 = slot(t).await;
+    while slot(t).await == s0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_writer_waits_and_the_holder_notifies_at_its_commit() {
+async fn a_long_transaction_silences_nobody_and_notifies_at_its_commit() {
     let Some(t) = common::pg_store_unmigrated().await else {
         return;
     };
     let t = common::migrated(t).await;
     let pool = t.db.pg_pool().expect("postgres").clone();
     let mut l = listener(&t).await;
-    // let any slot taken by the migration's own writes pass
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = heard(&mut l, "job_queue", Duration::from_millis(100)).await;
 
-    // A writes and stays open: it holds the table's gate
+    // A writes and stays open (an idle-in-transaction writer)
     let mut a = pool.begin().await.expect("begin A");
     sqlx::query(FAILED_JOB)
         .execute(&mut *a)
         .await
         .expect("A writes");
-    // B writes and commits meanwhile: it must not wait on A (a lock_timeout would fail it)
+    // B writes and commits meanwhile, without waiting (a lock_timeout would fail it): its
+    // change is heard while A is still open
     let mut b = pool.begin().await.expect("begin B");
     sqlx::query("SET LOCAL lock_timeout = '1s'")
         .execute(&mut *b)
@@ -110,13 +118,14 @@ async fn no_writer_waits_and_the_holder_notifies_at_its_commit() {
     sqlx::query(FAILED_JOB)
         .execute(&mut *b)
         .await
-        .expect("B is not held up by A's gate");
+        .expect("B is not held up by A");
     b.commit().await.expect("B commits");
     assert_eq!(
-        heard(&mut l, "job_queue", Duration::from_millis(300)).await,
-        0,
-        "B skipped: A holds the gate"
+        heard(&mut l, "job_queue", Duration::from_millis(400)).await,
+        1,
+        "B's commit notifies while A is open"
     );
+    // a later slot: A's commit notifies
     a.commit().await.expect("A commits");
     assert_eq!(
         heard(&mut l, "job_queue", Duration::from_millis(500)).await,
@@ -126,7 +135,44 @@ async fn no_writer_waits_and_the_holder_notifies_at_its_commit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notifying_writer_that_rolls_back_leaves_the_slot_to_the_next() {
+async fn a_repeatable_read_writer_never_fails_for_the_gate() {
+    let Some(t) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let t = common::migrated(t).await;
+    let pool = t.db.pg_pool().expect("postgres").clone();
+    for (iso, set) in [
+        (
+            "REPEATABLE READ",
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        ),
+        ("SERIALIZABLE", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+    ] {
+        // T1 takes its snapshot; T2 moves the table's slot on and commits; T1 writes and
+        // commits in a later slot (a gate kept in a table row failed it with 40001 here)
+        let mut t1 = pool.begin().await.expect("begin T1");
+        sqlx::query(set)
+            .execute(&mut *t1)
+            .await
+            .expect("isolation");
+        sqlx::query("SELECT count(*) FROM job_queue")
+            .execute(&mut *t1)
+            .await
+            .expect("T1's snapshot");
+        t.db.execute(FAILED_JOB, &[]).await.expect("T2 commits");
+        slot_start(&t).await;
+        sqlx::query(FAILED_JOB)
+            .execute(&mut *t1)
+            .await
+            .expect("T1 writes");
+        t1.commit()
+            .await
+            .unwrap_or_else(|e| panic!("a {iso} writer failed at commit: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_rolls_back_takes_no_slot() {
     let Some(t) = common::pg_store_unmigrated().await else {
         return;
     };
@@ -153,7 +199,7 @@ async fn a_notifying_writer_that_rolls_back_leaves_the_slot_to_the_next() {
         assert_eq!(
             heard(&mut l, "job_queue", Duration::from_millis(500)).await,
             1,
-            "B, in the slot A gave back, notifies"
+            "B, in the slot A's rollback did not take, notifies"
         );
         return;
     }
