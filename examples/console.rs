@@ -58,10 +58,9 @@ async fn main() -> anyhow::Result<()> {
         db_label: target.short_name(),
         notice: None,
         n8n: None,
-        listen: None,
+        listen: opsdeck::app::ListenOn::Database,
         absent: Vec::new(),
         replica: None,
-        relay: None,
         broadcast: Default::default(),
     });
     tokio::select! {

@@ -146,15 +146,15 @@ async fn a_repeatable_read_writer_never_fails_for_the_gate() {
             "REPEATABLE READ",
             "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
         ),
-        ("SERIALIZABLE", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+        (
+            "SERIALIZABLE",
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        ),
     ] {
         // T1 takes its snapshot; T2 moves the table's slot on and commits; T1 writes and
         // commits in a later slot (a gate kept in a table row failed it with 40001 here)
         let mut t1 = pool.begin().await.expect("begin T1");
-        sqlx::query(set)
-            .execute(&mut *t1)
-            .await
-            .expect("isolation");
+        sqlx::query(set).execute(&mut *t1).await.expect("isolation");
         sqlx::query("SELECT count(*) FROM job_queue")
             .execute(&mut *t1)
             .await

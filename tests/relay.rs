@@ -207,10 +207,9 @@ async fn a_console_whose_relay_is_gone_polls_at_its_pace() {
         broadcast: Default::default(),
         notice: None,
         n8n: None,
-        listen: None,
+        listen: opsdeck::app::ListenOn::Relay(addr),
         absent: Vec::new(),
         replica: None,
-        relay: Some(addr),
     };
     let loads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = loads.clone();

@@ -420,3 +420,24 @@ fn help_shows_and_any_key_closes() {
     assert!(matches!(a.overlay, opsdeck::state::Overlay::None));
     assert!(press(&mut a, KeyCode::Char('q')).contains(&Effect::Quit));
 }
+
+/// A listener that comes back (LISTEN reconnected, a relay back) missed what was notified
+/// meanwhile: the view is read once more. Up at start, or Up again while up, reads nothing.
+#[test]
+fn the_view_is_read_again_when_the_listener_comes_back() {
+    use opsdeck::domain::refresh::Listen;
+    let mut a = app();
+    let first = loads(&a.start());
+    assert_eq!(first.len(), 1);
+    land(
+        &mut a,
+        first[0].clone(),
+        Payload::Overview(Box::default()),
+    );
+    assert!(loads(&a.update(Msg::Listen(Listen::Up))).is_empty());
+    assert!(loads(&a.update(Msg::Listen(Listen::Up))).is_empty());
+    assert!(loads(&a.update(Msg::Listen(Listen::Down))).is_empty());
+    let again = loads(&a.update(Msg::Listen(Listen::Up)));
+    assert_eq!(again.len(), 1, "one read when the listener is back");
+    assert_eq!(again[0].view, ViewId::Overview);
+}

@@ -5,8 +5,9 @@
 //!
 //! The protocol is lines over TCP, relay → console only: `opsdeck-relay 1` once, then
 //! `n <payload>` per notification (the payload as Postgres sent it, with any line break made a
-//! space), `up` / `down` as the relay's own LISTEN connection comes and goes, and `lost` when
-//! this console fell more than [`BACKLOG`] notifications behind (the console refreshes then).
+//! space), `up` / `down` as the relay's own LISTEN connection comes and goes, `lost` when this
+//! console fell more than [`BACKLOG`] notifications behind (the console refreshes then), and
+//! `ping` every [`PING`] (a console that hears nothing for [`SILENCE`] reconnects).
 //! A notification carries a table's name and nothing of its rows, so the relay hands out no
 //! data; it binds to 127.0.0.1 unless told otherwise.
 //!
@@ -31,6 +32,10 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:7433";
 /// Notifications a slow console may fall behind before it is told `lost`.
 pub const BACKLOG: usize = 4096;
 const HELLO: &str = "opsdeck-relay 1";
+/// The relay says `ping` this often when it has nothing else to say...
+pub const PING: Duration = Duration::from_secs(10);
+/// ...and a console that hears nothing for this long takes it for gone and reconnects.
+pub const SILENCE: Duration = Duration::from_secs(30);
 
 /// `host:port` of an `opsdeck-relay://host:port` URL (None for any other URL).
 pub fn address(url: &str) -> Option<Result<String, String>> {
@@ -59,7 +64,16 @@ pub async fn serve(pool: PgPool, bind: TcpListener) -> anyhow::Result<()> {
     // the LISTEN task ends with this one (an aborted relay must give its connection back)
     let _listen = AbortOnDrop(tokio::spawn(listen(pool, tx.clone(), up.clone())));
     loop {
-        let (sock, peer) = bind.accept().await?;
+        let (sock, peer) = match bind.accept().await {
+            Ok(a) => a,
+            // out of file descriptors, a connection reset before it was taken: the relay
+            // goes on for the consoles it has
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take a connection");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
         let rx = tx.subscribe();
         let is_up = up.load(std::sync::atomic::Ordering::SeqCst);
         tracing::info!(%peer, "a console connected");
@@ -87,13 +101,20 @@ async fn feed(
     let _ = sock.set_nodelay(true);
     let first = format!("{HELLO}\n{}\n", if up { "up" } else { "down" });
     sock.write_all(first.as_bytes()).await?;
+    let mut ping = tokio::time::interval(PING);
+    ping.reset();
     loop {
-        let line = match rx.recv().await {
-            Ok(Line::Payload(p)) => format!("n {}\n", p.replace(['\n', '\r'], " ")),
-            Ok(Line::Up) => "up\n".to_string(),
-            Ok(Line::Down) => "down\n".to_string(),
-            Err(broadcast::error::RecvError::Lagged(_)) => "lost\n".to_string(),
-            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+        let line = tokio::select! {
+            r = rx.recv() => match r {
+                Ok(Line::Payload(p)) => format!("n {}\n", p.replace(['\n', '\r'], " ")),
+                Ok(Line::Up) => "up\n".to_string(),
+                Ok(Line::Down) => "down\n".to_string(),
+                Err(broadcast::error::RecvError::Lagged(_)) => "lost\n".to_string(),
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            // a sign of life: the console knows the relay is there, and a console gone
+            // without a word is found (the write fails)
+            _ = ping.tick() => "ping\n".to_string(),
         };
         sock.write_all(line.as_bytes()).await?;
     }
@@ -170,10 +191,18 @@ pub async fn follow(addr: String, echo: Store, tx: mpsc::Sender<Note>) {
                     Ok(Ok(Some(h))) if h == HELLO => {
                         backoff = 1;
                         loop {
-                            let line = match lines.next_line().await {
-                                Ok(Some(l)) => l,
-                                Ok(None) | Err(_) => {
+                            let line = match tokio::time::timeout(SILENCE, lines.next_line()).await
+                            {
+                                Ok(Ok(Some(l))) => l,
+                                Ok(Ok(None)) | Ok(Err(_)) => {
                                     tracing::info!("the relay {addr} went away; reconnecting");
+                                    break;
+                                }
+                                Err(_) => {
+                                    tracing::warn!(
+                                        "the relay {addr} said nothing for {} s; reconnecting",
+                                        SILENCE.as_secs()
+                                    );
                                     break;
                                 }
                             };
@@ -199,6 +228,7 @@ pub async fn follow(addr: String, echo: Store, tx: mpsc::Sender<Note>) {
                                 }
                                 "up" => vec![Note::State(Listen::Up)],
                                 "down" => vec![Note::State(Listen::Down)],
+                                "ping" => vec![],
                                 // fell behind: any table may have changed
                                 "lost" => crate::domain::adopt::CONTRACT_TABLES
                                     .iter()

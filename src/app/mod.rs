@@ -52,15 +52,25 @@ pub struct AppOptions {
     pub notice: Option<String>,
     /// n8n beside the database: a poller runs only when this is set.
     pub n8n: Option<N8nPoll>,
-    /// A direct connection for LISTEN alone (`listen_url`), when `store` goes through a
-    /// transaction pooler.
-    pub listen: Option<Store>,
+    /// Where LISTEN goes.
+    pub listen: ListenOn,
     /// The contract's tables an adopted database does not have.
     pub absent: Vec<String>,
     /// A read replica (`read_url`): the views read there.
     pub replica: Option<Store>,
-    /// A shared listener (`listen_url = "opsdeck-relay://host:port"`): its address.
-    pub relay: Option<String>,
+}
+
+/// Where the console LISTENs.
+pub enum ListenOn {
+    /// On a connection of `store` (the default; not through a transaction pooler, where the
+    /// console polls).
+    Database,
+    /// On a direct connection of its own (`listen_url`).
+    Own(Store),
+    /// Through a shared listener (`listen_url = "opsdeck-relay://host:port"`): its address.
+    Relay(String),
+    /// Nowhere: `listen_url` is set but could not be reached; the console polls.
+    Nowhere,
 }
 
 /// The console's connection pools, (database URL, `read_url`): the overview reads with up to
@@ -256,18 +266,22 @@ where
     let pooled = store.db.pooling() == crate::api::db::Pooling::Transaction;
     let listener = match &opts.listen {
         // a shared listener (`opsdeck relay`) instead of a LISTEN of our own
-        _ if opts.relay.is_some() => None,
-        Some(l) => l.db.pg_pool().cloned(),
-        None if pooled => {
+        ListenOn::Relay(_) | ListenOn::Nowhere => None,
+        ListenOn::Own(l) => l.db.pg_pool().cloned(),
+        ListenOn::Database if pooled => {
             tracing::info!(
                 "a transaction pooler is in front of the database and no listen_url is set: LISTEN cannot work there, the console polls"
             );
             app.listen = Listen::Pooled;
             None
         }
-        None => store.db.pg_pool().cloned(),
+        ListenOn::Database => store.db.pg_pool().cloned(),
     };
-    let listening = match (listener, opts.relay.clone()) {
+    let relay = match &opts.listen {
+        ListenOn::Relay(a) => Some(a.clone()),
+        _ => None,
+    };
+    let listening = match (listener, relay) {
         (_, Some(addr)) => {
             tasks.push(tokio::spawn(crate::api::relay::follow(
                 addr,
@@ -397,7 +411,12 @@ where
                 deadline = None;
                 last_fire = Some(Instant::now());
                 let tables: Vec<String> = std::mem::take(&mut changed).into_iter().collect();
-                trailing = Some((Instant::now() + TRAILING, tables.clone()));
+                // one trailing read for every table notified since the last one
+                let mut after = trailing.take().map(|t| t.1).unwrap_or_default();
+                after.extend(tables.iter().cloned());
+                after.sort();
+                after.dedup();
+                trailing = Some((Instant::now() + TRAILING, after));
                 Msg::Changed(tables)
             }
             _ = async { sleep_until(trailing.as_ref().map(|t| t.0).unwrap_or_else(Instant::now)).await }, if trailing.is_some() && deadline.is_none() => {

@@ -288,10 +288,12 @@ fn options(store: Store, replica: Option<Store>, relay: Option<String>) -> Resul
         broadcast: Default::default(),
         notice: None,
         n8n: None,
-        listen: None,
+        listen: match relay {
+            Some(a) => crate::app::ListenOn::Relay(a),
+            None => crate::app::ListenOn::Database,
+        },
         absent: Vec::new(),
         replica,
-        relay,
     })
 }
 

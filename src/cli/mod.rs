@@ -349,10 +349,9 @@ fn app_options(
                 every: s.poll_interval,
             }),
         broadcast: config::resolve_broadcast(file).map_err(|e| Fail::new(2, e))?,
-        listen: None,
+        listen: crate::app::ListenOn::Database,
         absent: Vec::new(),
         replica: None,
-        relay: None,
     })
 }
 
@@ -408,13 +407,15 @@ pub async fn console(g: &Globals) -> ExitCode {
             // LISTEN on its own direct connection, when one is configured
             let listen_url = config::resolve_listen_url(&file);
             if let Some(r) = listen_url.as_deref().and_then(crate::api::relay::address) {
-                opts.relay = Some(r.map_err(|e| Fail::new(2, e))?);
+                opts.listen = crate::app::ListenOn::Relay(r.map_err(|e| Fail::new(2, e))?);
             } else if let Some(u) = listen_url {
                 let lt =
                     DbTarget::parse(&u).map_err(|e| Fail::new(2, format!("listen_url: {e}")))?;
                 match Store::open(&lt, 1).await {
-                    Ok(l) => opts.listen = Some(l),
+                    Ok(l) => opts.listen = crate::app::ListenOn::Own(l),
                     Err(e) => {
+                        // not on the database URL's pool instead: it was sized without LISTEN
+                        opts.listen = crate::app::ListenOn::Nowhere;
                         tracing::warn!("listen_url: {e}");
                         opts.notice =
                             Some(format!("listen_url unreachable ({e}): the console polls"));
@@ -451,7 +452,7 @@ pub async fn relay(g: &Globals, bind: &str) -> ExitCode {
             let t = target(g, &file)?.ok_or_else(|| {
                 Fail::new(
                     2,
-                    "opsdeck relay needs the database: database_url in the config,                      OPSDECK_DATABASE_URL or --database-url",
+                    "opsdeck relay needs the database: database_url in the config, OPSDECK_DATABASE_URL or --database-url",
                 )
             })?;
             // its own LISTEN: listen_url when that is a Postgres URL (not the relay itself)
@@ -470,7 +471,7 @@ pub async fn relay(g: &Globals, bind: &str) -> ExitCode {
             if crate::api::db::pooling_of(u.expose()).1 == crate::api::db::Pooling::Transaction {
                 return Err(Fail::new(
                     2,
-                    "LISTEN cannot work through a transaction pooler: give the relay a direct                      or session-mode connection as listen_url (or --database-url)",
+                    "LISTEN cannot work through a transaction pooler: give the relay a direct or session-mode connection as listen_url (or --database-url)",
                 ));
             }
             let store = open_store(&lt, 1).await?;

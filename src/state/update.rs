@@ -47,8 +47,14 @@ impl App {
             }
             Msg::Listen(l) => {
                 self.dirty |= self.listen != l;
+                let back = self.listen == Listen::Down && l == Listen::Up;
                 self.listen = l;
-                vec![]
+                // notifications sent while the listener was away are lost: read once more
+                if back && !self.conn.is_lost() {
+                    self.refresh_view()
+                } else {
+                    vec![]
+                }
             }
             Msg::Loaded(l) => self.on_loaded(*l),
             Msg::ActionDone(r) => self.on_action_done(*r),
