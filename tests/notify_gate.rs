@@ -37,6 +37,15 @@ async fn slot(s: &Store) -> i64 {
 const FAILED_JOB: &str = "INSERT INTO job_queue (job_type, status, attempts, error_message) \
                           VALUES ('email.send', 'failed', 3, 'SMTP 550')";
 
+/// A listener, once any slot taken by the migration's own writes has passed and what it
+/// notified has been heard.
+async fn quiet_listener(s: &Store) -> PgListener {
+    let mut l = listener(s).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = heard(&mut l, "job_queue", Duration::from_millis(100)).await;
+    l
+}
+
 async fn listener(s: &Store) -> PgListener {
     let mut l = PgListener::connect_with(s.db.pg_pool().expect("postgres"))
         .await
@@ -98,9 +107,7 @@ async fn a_long_transaction_silences_nobody_and_notifies_at_its_commit() {
     };
     let t = common::migrated(t).await;
     let pool = t.db.pg_pool().expect("postgres").clone();
-    let mut l = listener(&t).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = heard(&mut l, "job_queue", Duration::from_millis(100)).await;
+    let mut l = quiet_listener(&t).await;
 
     // A writes and stays open (an idle-in-transaction writer)
     let mut a = pool.begin().await.expect("begin A");
@@ -178,9 +185,7 @@ async fn a_writer_that_rolls_back_takes_no_slot() {
     };
     let t = common::migrated(t).await;
     let pool = t.db.pg_pool().expect("postgres").clone();
-    let mut l = listener(&t).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = heard(&mut l, "job_queue", Duration::from_millis(100)).await;
+    let mut l = quiet_listener(&t).await;
     for _ in 0..5 {
         let s0 = slot(&t).await;
         let mut a = pool.begin().await.expect("begin A");

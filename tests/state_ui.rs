@@ -429,11 +429,7 @@ fn the_view_is_read_again_when_the_listener_comes_back() {
     let mut a = app();
     let first = loads(&a.start());
     assert_eq!(first.len(), 1);
-    land(
-        &mut a,
-        first[0].clone(),
-        Payload::Overview(Box::default()),
-    );
+    land(&mut a, first[0].clone(), Payload::Overview(Box::default()));
     assert!(loads(&a.update(Msg::Listen(Listen::Up))).is_empty());
     assert!(loads(&a.update(Msg::Listen(Listen::Up))).is_empty());
     assert!(loads(&a.update(Msg::Listen(Listen::Down))).is_empty());
