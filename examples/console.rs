@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         listen: opsdeck::app::ListenOn::Database,
         absent: Vec::new(),
         replica: None,
+        currency: Default::default(),
         broadcast: Default::default(),
     });
     tokio::select! {

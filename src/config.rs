@@ -166,6 +166,9 @@ pub struct FileConfig {
     /// Seconds between polls when LISTEN is unavailable (SQLite). Default 2.
     pub refresh_interval: Option<f64>,
     pub theme: Option<String>,
+    /// The currency amounts are shown in (ISO 4217: `EUR`, `USD`…; default EUR). A code that
+    /// is not three letters is an error naming the file and line.
+    pub currency: Option<crate::domain::money::Currency>,
     pub operator: Option<String>,
     pub read_only: Option<bool>,
     pub log_file: Option<PathBuf>,
@@ -464,6 +467,14 @@ mod tests {
         let e = FileConfig::parse("theme = \"light\"\n\nbogus = 1\n", "c.toml").unwrap_err();
         assert!(e.to_string().starts_with("c.toml:3:"), "{e}");
         assert!(e.to_string().contains("bogus"), "{e}");
+        // a currency that is not an ISO code: file, line and what is expected
+        let e = FileConfig::parse("theme = \"light\"\ncurrency = \"dollars\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2:"), "{e}");
+        assert!(e.contains("ISO 4217"), "{e}");
+        let c = FileConfig::parse("currency = \"usd\"\n", "c.toml").expect("usd");
+        assert_eq!(c.currency.map(|c| c.code().to_string()), Some("USD".into()));
     }
 
     #[test]

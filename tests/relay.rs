@@ -210,6 +210,7 @@ async fn a_console_whose_relay_is_gone_polls_at_its_pace() {
         listen: opsdeck::app::ListenOn::Relay(addr),
         absent: Vec::new(),
         replica: None,
+        currency: Default::default(),
     };
     let loads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = loads.clone();

@@ -320,3 +320,29 @@ fn overview_tiles_of_absent_tables() {
     assert!(r.contains("it has no approval_requests table"), "{r}");
     assert!(!r.contains("no open capacity alerts"), "{r}");
 }
+
+/// Amounts are shown in the configured currency (seed 000 pays out in USD): the same rows as
+/// the euro snapshots, in dollars, with no euro sign left anywhere on the screen.
+#[test]
+fn amounts_in_the_configured_currency() {
+    let usd = opsdeck::domain::money::Currency::parse("usd").expect("USD");
+    for (view, w, h) in [
+        (ViewId::Reconciliation, 160, 48),
+        (ViewId::Approvals, 80, 24),
+    ] {
+        let mut a = detail(view, 0);
+        let euros = render(&a, w, h);
+        assert!(euros.contains('€'), "{view:?} shows amounts:\n{euros}");
+        a.currency = usd.clone();
+        let dollars = render(&a, w, h);
+        assert!(!dollars.contains('€'), "{view:?}:\n{dollars}");
+        assert_eq!(
+            dollars.matches('$').count(),
+            euros.matches('€').count(),
+            "{view:?}: every amount in dollars:\n{dollars}"
+        );
+    }
+    let mut a = detail(ViewId::Reconciliation, 0);
+    a.currency = usd;
+    assert_snapshot!(render(&a, 160, 48));
+}

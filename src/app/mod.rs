@@ -58,6 +58,8 @@ pub struct AppOptions {
     pub absent: Vec<String>,
     /// A read replica (`read_url`): the views read there.
     pub replica: Option<Store>,
+    /// The currency amounts are shown in (the config's `currency`).
+    pub currency: crate::domain::money::Currency,
 }
 
 /// Where the console LISTENs.
@@ -237,6 +239,7 @@ where
         chrono::Utc::now(),
     );
     app.poll_every = opts.refresh;
+    app.currency = opts.currency.clone();
     app.absent = opts.absent.clone();
     app.broadcast_templates = opts.broadcast.templates();
     let bctx = crate::api::broadcast::BroadcastCtx::new(

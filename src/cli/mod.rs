@@ -302,13 +302,15 @@ async fn run_demo(g: &Globals, file: &FileConfig, fresh: bool) -> Result<(), Fai
         }
         crate::sim::Engine::start(bg_store, crate::sim::EngineConfig::default())
     });
-    let opts = app_options(
+    let mut opts = app_options(
         g,
         file,
         store.clone(),
         crate::domain::mode::Mode::Demo,
         t.short_name(),
     )?;
+    // the demo's engine works in euros, whatever the config says for a real database
+    opts.currency = Default::default();
     let r = crate::app::run(opts).await;
     if let Ok(engine) = engine.await {
         engine.stop().await;
@@ -352,6 +354,7 @@ fn app_options(
         listen: crate::app::ListenOn::Database,
         absent: Vec::new(),
         replica: None,
+        currency: file.currency.clone().unwrap_or_default(),
     })
 }
 

@@ -9,6 +9,7 @@ pub mod broadcast;
 pub mod idem;
 pub mod mode;
 pub mod model;
+pub mod money;
 pub mod n8n;
 pub mod refresh;
 pub mod sanitize;

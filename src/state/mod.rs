@@ -190,6 +190,8 @@ pub struct App {
     pub operator: String,
     pub db_label: String,
     pub poll_every: Duration,
+    /// The currency amounts are shown in (the config's `currency`).
+    pub currency: crate::domain::money::Currency,
     /// The contract's tables an adopted database does not have: their lists say so.
     pub absent: Vec<String>,
     /// Where the last read came from, with a read replica configured.
@@ -253,6 +255,7 @@ impl App {
             operator,
             db_label,
             poll_every: Duration::from_secs(2),
+            currency: Default::default(),
             absent: Vec::new(),
             read_from: None,
             now,

@@ -144,13 +144,29 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
                     txt(&n.designer_tier, 20)
                 ),
             ));
-            lines.push(kv(th, "standard rate", money(n.standard_rate)));
-            lines.push(kv(th, "proposed rate", money(n.proposed_rate)));
+            lines.push(kv(
+                th,
+                "standard rate",
+                money(&app.currency, n.standard_rate),
+            ));
+            lines.push(kv(
+                th,
+                "proposed rate",
+                money(&app.currency, n.proposed_rate),
+            ));
             lines.push(kv(th, "shows", n.show_count.to_string()));
             lines.push(kv(th, "discount", format!("{:.1}%", n.discount_pct())));
-            lines.push(kv(th, "standard total", money(n.standard_total())));
-            lines.push(kv(th, "proposed total", money(n.proposed_total())));
-            lines.push(kv(th, "savings", money(n.savings())));
+            lines.push(kv(
+                th,
+                "standard total",
+                money(&app.currency, n.standard_total()),
+            ));
+            lines.push(kv(
+                th,
+                "proposed total",
+                money(&app.currency, n.proposed_total()),
+            ));
+            lines.push(kv(th, "savings", money(&app.currency, n.savings())));
             lines.push(Line::default());
             let why = n.rule_failures();
             if why.is_empty() {

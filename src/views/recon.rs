@@ -81,6 +81,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         );
     }
     let t = &app.recon.discrepancies;
+    let cur = &app.currency;
     // the difference column only when there is room
     let all = t.columns();
     let cols = if area.width >= 120 {
@@ -101,15 +102,17 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         ),
         |d: &Discrepancy| {
             let diff = match (d.stripe_amount, d.db_amount) {
-                (Some(s), Some(b)) => s.checked_sub(b).map_or_else(|| "overflow".into(), money),
+                (Some(s), Some(b)) => s
+                    .checked_sub(b)
+                    .map_or_else(|| "overflow".into(), |c| money(cur, c)),
                 _ => "—".into(),
             };
             vec![
                 ListCell::from(txt(&d.kind, 20)).style(th.warn),
                 ListCell::from(d.stripe_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
                 ListCell::from(d.db_id.as_deref().map_or("—".into(), |s| txt(s, 40))),
-                ListCell::from(format!("{:>10}", opt_money(d.stripe_amount))),
-                ListCell::from(format!("{:>10}", opt_money(d.db_amount))),
+                ListCell::from(format!("{:>10}", opt_money(cur, d.stripe_amount))),
+                ListCell::from(format!("{:>10}", opt_money(cur, d.db_amount))),
                 ListCell::from(txt(&d.status, 10)).style(status_style(th, &d.status)),
                 ListCell::from(format!("{diff:>11}")),
             ]

@@ -7,7 +7,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::domain::model::{QUEUE_CRIT_DEPTH, QUEUE_WARN_DEPTH, Ts, thousands};
+use crate::domain::model::{QUEUE_CRIT_DEPTH, QUEUE_WARN_DEPTH, Ts};
+use crate::domain::money::Currency;
 use crate::domain::sanitize;
 use crate::state::table::{Row, Table};
 use crate::theme::Theme;
@@ -46,15 +47,13 @@ pub fn opt_dur(ms: Option<i64>) -> String {
     ms.map_or_else(|| "—".into(), dur_ms)
 }
 
-/// Cents as euros: "€1,234.50" (one currency symbol everywhere).
-pub fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let c = cents.unsigned_abs();
-    format!("{sign}€{}.{:02}", thousands((c / 100) as i64), c % 100)
+/// Cents in the console's currency (the config's `currency`): "€1,234.50", "$12.00".
+pub fn money(cur: &Currency, cents: i64) -> String {
+    cur.cents(cents)
 }
 
-pub fn opt_money(cents: Option<i64>) -> String {
-    cents.map_or_else(|| "—".into(), money)
+pub fn opt_money(cur: &Currency, cents: Option<i64>) -> String {
+    cents.map_or_else(|| "—".into(), |c| cur.cents(c))
 }
 
 pub fn pct(ratio: f64) -> String {
