@@ -101,8 +101,9 @@ pub struct N8nPoll {
 /// second per console; `opsdeck bench consoles` measures what that costs.
 pub const MIN_GAP: Duration = Duration::from_millis(200);
 /// After the refresh a notification caused, one more: the database notifies at most once per
-/// quarter second per table (the first writer of each slot; migration 0010 and the adopted
-/// schema), so changes by the writers that skipped the notification land by this one.
+/// quarter second per table (the first transaction of each slot to commit, migration 0010; the
+/// adopted schema's gate is alike), so changes whose commit skipped the notification, all
+/// within that slot, land by this one.
 const TRAILING: Duration = Duration::from_millis(300);
 /// With LISTEN up, a slow poll still runs as a heartbeat (catches a silently dead listener).
 const HEARTBEAT_FACTOR: u32 = 5;
