@@ -513,13 +513,7 @@ pub async fn relay(g: &Globals, bind: &str) -> ExitCode {
 /// failed write is dropped (tracing's default reports it with `eprintln!`, which panics when
 /// stderr is gone).
 fn init_relay_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .log_internal_errors(false)
-        .try_init();
+    stderr_logging("info,sqlx=warn");
 }
 
 /// Logs go to a file, never to the screen under the TUI: `--log-file`, else the config's
@@ -555,8 +549,13 @@ pub fn init_file_logging(
 
 /// For one-shot commands: warnings and errors to stderr.
 pub fn init_stderr_logging() {
+    stderr_logging("warn,sqlx=error");
+}
+
+/// Logs to stderr, `RUST_LOG` else `default` deciding what.
+fn stderr_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
