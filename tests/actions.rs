@@ -859,9 +859,22 @@ async fn select_only_role_postgres() {
         },
     )
     .await;
-    assert_eq!(r.outcome, Outcome::Error);
-    assert!(r.message.contains("permission denied"), "{}", r.message);
+    // issue 18: the database's action function refuses it (it was a permission-denied error
+    // from the UPDATE before) and keeps the attempt on record, naming the login
+    assert_eq!(r.outcome, Outcome::Denied);
+    assert!(r.message.contains("read-only"), "{}", r.message);
     assert_eq!(status_of(&s, "workflows", wf).await, "active");
+    let a =
+        s.db.fetch_one(
+            "SELECT outcome, login, operator FROM operator_actions WHERE action = 'workflow.pause'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.s("outcome"), a.s("login"), a.s("operator")),
+        ("denied".to_string(), role.clone(), "maya@ops".to_string())
+    );
     ro.db.close().await;
     let _ = s
         .db

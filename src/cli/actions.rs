@@ -101,6 +101,7 @@ fn print_report(r: &ActionReport, json: bool) {
         Outcome::Ok => "done",
         Outcome::Conflict => "conflict",
         Outcome::Error => "error",
+        Outcome::Denied => "denied",
     };
     println!("{word}: {}", r.message);
     for c in r.conflicts.iter().skip(usize::from(r.changed == 0)) {

@@ -513,6 +513,9 @@ pub enum Outcome {
     Conflict,
     /// Bad input or a database/network failure: nothing changed.
     Error,
+    /// The login's role may not do this (the database refused it): nothing changed, and the
+    /// attempt is on record.
+    Denied,
 }
 
 impl Outcome {
@@ -521,14 +524,15 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Conflict => "conflict",
             Outcome::Error => "error",
+            Outcome::Denied => "denied",
         }
     }
-    /// CLI exit code: 0 done, 1 conflict, 2 error.
+    /// CLI exit code: 0 done, 1 conflict, 2 error or denied.
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Ok => 0,
             Outcome::Conflict => 1,
-            Outcome::Error => 2,
+            Outcome::Error | Outcome::Denied => 2,
         }
     }
 }

@@ -12,4 +12,5 @@ pub mod model;
 pub mod money;
 pub mod n8n;
 pub mod refresh;
+pub mod role;
 pub mod sanitize;

@@ -403,7 +403,7 @@ impl App {
         let (mark, warn) = match r.outcome {
             Outcome::Ok => ("✓", r.warning.is_some()),
             Outcome::Conflict => ("⚠", true),
-            Outcome::Error => ("✗", true),
+            Outcome::Error | Outcome::Denied => ("✗", true),
         };
         let mut text = format!("{mark} {}", r.message);
         if let Some(w) = &r.warning {
