@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         absent: Vec::new(),
         replica: None,
         currency: Default::default(),
+        access: opsdeck::domain::role::Access::demo(),
         broadcast: Default::default(),
     });
     tokio::select! {

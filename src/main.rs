@@ -168,6 +168,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The opsdeck roles: `roles init` creates them and grants them their rights on this
+    /// database (`--plan` prints the SQL for a DBA). `migrate` runs it when its login may.
+    Roles {
+        #[command(subcommand)]
+        cmd: RolesCmd,
+    },
+    /// Who this database login is: its opsdeck roles and what they let it do.
+    Whoami {
+        /// Print JSON: {login, roles, role, basis, capabilities, advice, …}.
+        #[arg(long)]
+        json: bool,
+    },
     /// One-line health for monitoring (Nagios exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status {
         /// Print JSON instead of the Nagios line.
@@ -188,6 +200,17 @@ enum Command {
     /// Benchmarks against a throwaway database (`bench refresh --rows N --shape season|burst`,
     /// `bench load --rate 500 --consoles 3 --duration 60s`).
     Bench(opsdeck::cli::bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum RolesCmd {
+    /// Create the roles (opsdeck_viewer, _operator, _approver, _broadcaster, _admin) when
+    /// missing and grant them SELECT and the action functions here. Idempotent.
+    Init {
+        /// Print the SQL and change nothing.
+        #[arg(long)]
+        plan: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -230,6 +253,10 @@ fn main() -> ExitCode {
             Some(Command::Demo { fresh }) => cli::demo(&globals, fresh).await,
             Some(Command::Simulate(s)) => cli::simulate(&globals, s).await,
             Some(Command::Status { json }) => cli::status(&globals, json).await,
+            Some(Command::Roles {
+                cmd: RolesCmd::Init { plan },
+            }) => cli::roles::init(&globals, plan).await,
+            Some(Command::Whoami { json }) => cli::roles::whoami(&globals, json).await,
             Some(Command::Pause {
                 workflows,
                 reason,

@@ -211,6 +211,7 @@ async fn a_console_whose_relay_is_gone_polls_at_its_pace() {
         absent: Vec::new(),
         replica: None,
         currency: Default::default(),
+        access: opsdeck::domain::role::Access::demo(),
     };
     let loads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = loads.clone();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::api::n8n::N8nClient;
 use crate::api::store::Store;
 use crate::api::store::actions::{self, ResumeCall};
-use crate::domain::action::{Action, ActionReport, Actor};
+use crate::domain::action::{Action, ActionReport, Actor, Outcome};
 
 /// What actions need besides the store.
 #[derive(Debug, Clone)]
@@ -58,7 +58,11 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         action,
         Action::N8nSetActive { .. } | Action::N8nRetry { .. }
     ) {
-        // n8n is not a transaction: it acts through its API, then writes its one audit row
+        // n8n is not a transaction: it acts through its API, then writes its one audit row.
+        // The database cannot stop a REST call: ask it first whether this login may
+        if let Some(denied) = n8n_denied(store, &ctx.actor, action).await {
+            return denied;
+        }
         return crate::api::n8n::action::execute(store, ctx.n8n.as_ref(), &ctx.actor, action).await;
     }
     let (mut report, call) = actions::run(store, &ctx.actor, action).await;
@@ -66,6 +70,35 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
         report.warning = tell_n8n(store, ctx, &call).await;
     }
     report
+}
+
+/// An n8n action the login's role may not do (where the database enforces roles): the denied
+/// report, with its audit row. None: go ahead.
+async fn n8n_denied(store: &Store, actor: &Actor, action: &Action) -> Option<ActionReport> {
+    if !actions::acts_by_function(store).await.unwrap_or(false) {
+        return None;
+    }
+    let access = store.access().await.ok()?;
+    let why = access.may(action.name()).err()?;
+    let audit_id = actions::audit_alone(
+        store,
+        actor,
+        action,
+        chrono::Utc::now(),
+        serde_json::Value::Null,
+        serde_json::json!({"denied": why}),
+        Outcome::Denied,
+    )
+    .await;
+    Some(ActionReport {
+        action: action.name(),
+        outcome: Outcome::Denied,
+        message: format!("{}: denied — {why}", action.summary()),
+        changed: 0,
+        conflicts: vec![],
+        audit_id,
+        warning: None,
+    })
 }
 
 /// POSTs the decision to n8n after the commit. 2xx and 409 ("already resumed") count as told;

@@ -60,6 +60,8 @@ pub struct AppOptions {
     pub replica: Option<Store>,
     /// The currency amounts are shown in (the config's `currency`).
     pub currency: crate::domain::money::Currency,
+    /// Who the login is and what its role lets it do (the demo: everything).
+    pub access: crate::domain::role::Access,
 }
 
 /// Where the console LISTENs.
@@ -241,6 +243,7 @@ where
     );
     app.poll_every = opts.refresh;
     app.currency = opts.currency.clone();
+    app.access = opts.access.clone();
     app.absent = opts.absent.clone();
     app.broadcast_templates = opts.broadcast.templates();
     let bctx = crate::api::broadcast::BroadcastCtx::new(

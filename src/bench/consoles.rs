@@ -295,6 +295,7 @@ fn options(store: Store, replica: Option<Store>, relay: Option<String>) -> Resul
         absent: Vec::new(),
         replica,
         currency: Default::default(),
+        access: crate::domain::role::Access::demo(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! `opsdeck pause|resume|retry|cancel|approve|reject|resolve|ack|resend`: the operator actions
 //! from a shell or a script, through the same `api::actions::execute` as the console.
-//! Exit codes: 0 done, 1 conflict (someone else got there first, or nothing matched), 2 error.
+//! Exit codes: 0 done, 1 conflict (someone else got there first, or nothing matched), 2 error,
+//! or denied (the login's role may not: the database refused it and recorded the attempt).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -10,10 +11,10 @@ use uuid::Uuid;
 use super::{Fail, Globals, load_config, open_store, target};
 use crate::api::Store;
 use crate::api::actions::{ActionCtx, execute};
-use crate::api::store::actions::can_act;
 use crate::api::store::{By, IdTable};
 use crate::config;
 use crate::domain::action::{Action, ActionReport, Actor, JobSelect, Named, Outcome};
+use crate::domain::role::Basis;
 
 /// What to do, before ids are resolved against the database.
 #[derive(Debug, Clone)]
@@ -136,9 +137,11 @@ async fn act(g: &Globals, req: Request, o: &ActOpts) -> Result<ActionReport, Fai
             ),
         ));
     }
-    match can_act(&store).await {
-        Ok(true) => {}
-        Ok(false) => {
+    // who acts: a login the database judges (roles, or grants) goes on, and a refusal comes
+    // back from the database as `denied`, on record; where nothing enforces roles (an adopted
+    // database) a login without write rights is refused here, as before roles
+    match store.access().await {
+        Ok(a) if a.basis == (Basis::Unenforced { write: false }) => {
             return Err(Fail::new(
                 2,
                 format!(
@@ -147,6 +150,7 @@ async fn act(g: &Globals, req: Request, o: &ActOpts) -> Result<ActionReport, Fai
                 ),
             ));
         }
+        Ok(_) => {}
         Err(e) => return Err(Fail::new(2, crate::api::db::describe_sqlx(&e))),
     }
     // `n8n:ID` targets n8n itself (pause/resume = deactivate/activate, retry an execution)

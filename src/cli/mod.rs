@@ -6,6 +6,7 @@ mod adopt;
 pub mod bench;
 pub mod broadcast;
 pub mod n8n;
+pub mod roles;
 mod simulate;
 mod status;
 
@@ -249,6 +250,7 @@ async fn migrate_store(
             r.applied_now, r.total
         );
     }
+    roles::after_migrate(store, &addr).await;
     Ok(())
 }
 
@@ -355,6 +357,7 @@ fn app_options(
         absent: Vec::new(),
         replica: None,
         currency: file.currency.clone().unwrap_or_default(),
+        access: crate::domain::role::Access::demo(),
     })
 }
 
@@ -384,20 +387,26 @@ pub async fn console(g: &Globals) -> ExitCode {
             }
             let mut read_only = g.read_only || file.read_only.unwrap_or(false);
             let mut notice = None;
-            if !read_only {
-                // a role that may not change the action tables gets a read-only console
-                // rather than a console whose every action fails
-                match crate::api::store::actions::can_act(&store).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        read_only = true;
-                        notice = Some(
-                            "read-only: this database role may not change the action tables"
-                                .to_string(),
-                        );
-                    }
-                    Err(e) => tracing::warn!("cannot check privileges: {e}"),
+            // who the login is: a role decides key by key; a login without write rights (and
+            // no role) gets a read-only console rather than one whose every action fails
+            let access = match store.access().await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("cannot read the login's roles: {e}");
+                    crate::domain::role::Access::demo()
                 }
+            };
+            use crate::domain::role::Basis;
+            if !read_only
+                && matches!(
+                    access.basis,
+                    Basis::Grants { write: false } | Basis::Unenforced { write: false }
+                )
+            {
+                read_only = true;
+                notice = Some(
+                    "read-only: this database role may not change the action tables".to_string(),
+                );
             }
             let mode = if read_only {
                 crate::domain::mode::Mode::ReadOnly
@@ -406,6 +415,7 @@ pub async fn console(g: &Globals) -> ExitCode {
             };
             let mut opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
             opts.notice = notice;
+            opts.access = access;
             opts.absent = store.absent_tables().await;
             // LISTEN on its own direct connection, when one is configured
             let listen_url = config::resolve_listen_url(&file);

@@ -86,6 +86,11 @@ impl Role {
     }
 }
 
+/// Broadcasts do not run through the database's action functions yet: a login that acts by
+/// role has no write rights on their tables, so opsdeck refuses them up front, saying so.
+pub const BROADCASTS_UNDER_ROLES: &str = "broadcasts are not available to logins that act by opsdeck role yet \
+     (the database does not enforce them by role): send it from a login with table grants; nothing was sent";
+
 /// What decides what a login may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "by", rename_all = "snake_case")]

@@ -29,11 +29,22 @@ impl App {
             self.toast(format!("read-only: {} is disabled", k.description()), true);
             return vec![];
         }
+        if let Err(why) = self.key_needs(k) {
+            self.toast(format!("{}: {why}", k.description()), true);
+            return vec![];
+        }
         if self.inflight.busy(Busy::Action) {
             self.toast("an action is still running — wait for its result", true);
             return vec![];
         }
         match self.action_for(k) {
+            Ok(a) if self.access.may(a.name()).is_err() => {
+                // the key's usual action is allowed, this one is not (the database would
+                // refuse it): say which role it needs rather than open a dialog
+                let why = self.access.may(a.name()).unwrap_err();
+                self.toast(format!("{}: {why}", a.summary()), true);
+                vec![]
+            }
             Ok(a) => {
                 let notes = self.dialog_notes(k, &a);
                 let fx = self.open_dialog(a);
@@ -47,6 +58,34 @@ impl App {
                 vec![]
             }
         }
+    }
+
+    /// Whether the login's role allows what `k` does in this view: Err says which role it
+    /// needs ("needs opsdeck_admin"). Only where roles decide; read-only is said apart.
+    pub fn key_needs(&self, k: KeyAction) -> Result<(), String> {
+        if !self.access.by_roles() || !k.is_mutating() {
+            return Ok(());
+        }
+        let name = match (self.view, k) {
+            (_, KeyAction::Pause) => "workflow.pause",
+            (_, KeyAction::Resume) if self.view == ViewId::Workflows => "workflow.resume",
+            (_, KeyAction::RetryFiltered) => "job.retry_failed",
+            (ViewId::Runs, KeyAction::Retry) => "run.retry",
+            (ViewId::Runs, KeyAction::Cancel) => "run.cancel",
+            (_, KeyAction::Retry) => "job.retry",
+            (_, KeyAction::Cancel) => "job.cancel",
+            (_, KeyAction::Approve) => "approval.approve",
+            (_, KeyAction::Reject) => "approval.reject",
+            (_, KeyAction::Resend) => "approval.resend",
+            (_, KeyAction::Resolve) => "discrepancy.resolve",
+            (_, KeyAction::Ignore) => "discrepancy.ignore",
+            (_, KeyAction::Acknowledge) => "capacity.ack",
+            (_, KeyAction::Broadcast) => {
+                return Err("not yet for logins acting by role (broadcasts)".into());
+            }
+            _ => return Ok(()),
+        };
+        self.access.may(name)
     }
 
     pub fn open_dialog(&mut self, a: Action) -> Vec<Effect> {

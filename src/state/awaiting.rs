@@ -142,6 +142,8 @@ impl App {
     pub(super) fn awaiting_key(&mut self, k: KeyEvent) -> Vec<Effect> {
         let me = self.operator.clone();
         let read_only = self.mode == Mode::ReadOnly;
+        // under roles broadcasts are refused up front (domain::role::BROADCASTS_UNDER_ROLES)
+        let by_roles = self.access.by_roles();
         let list = self.awaiting.clone();
         let Overlay::Awaiting(u) = &mut self.overlay else {
             return vec![];
@@ -205,6 +207,8 @@ impl App {
                 KeyCode::Char('a') => {
                     if read_only {
                         u.note = Some("read-only: approving is disabled".into());
+                    } else if by_roles {
+                        u.note = Some(crate::domain::role::BROADCASTS_UNDER_ROLES.into());
                     } else if open.is_own(&me) {
                         u.note = Some(
                             "you triggered this broadcast: the four-eyes rule needs a different \
@@ -220,6 +224,8 @@ impl App {
                 KeyCode::Char('x') | KeyCode::Char('c') => {
                     if read_only {
                         u.note = Some("read-only: cancelling is disabled".into());
+                    } else if by_roles {
+                        u.note = Some(crate::domain::role::BROADCASTS_UNDER_ROLES.into());
                     } else {
                         u.confirm = Some(Confirm::Cancel);
                     }

@@ -227,6 +227,10 @@ impl App {
             self.toast("read-only: broadcasts are disabled", true);
             return vec![];
         }
+        if self.access.by_roles() {
+            self.toast(crate::domain::role::BROADCASTS_UNDER_ROLES, true);
+            return vec![];
+        }
         let Some(key) = self.spare_key.take() else {
             // app.rs hands over a new key after every message: this is not reached there
             self.toast("no idempotency key yet: press b again", true);

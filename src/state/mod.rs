@@ -180,6 +180,8 @@ pub struct HelpRow {
     pub description: &'static str,
     /// The action changes something (read-only disables it).
     pub mutating: bool,
+    /// The role the login lacks for it, where roles decide ("needs opsdeck_approver").
+    pub needs: Option<String>,
 }
 
 /// The whole console state.
@@ -188,6 +190,8 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub operator: String,
+    /// Who the database says the login is and what it may do (the demo: everything).
+    pub access: crate::domain::role::Access,
     pub db_label: String,
     pub poll_every: Duration,
     /// The currency amounts are shown in (the config's `currency`).
@@ -253,6 +257,7 @@ impl App {
             theme,
             keymap,
             operator,
+            access: crate::domain::role::Access::demo(),
             db_label,
             poll_every: Duration::from_secs(2),
             currency: Default::default(),
@@ -385,6 +390,7 @@ impl App {
                 keys,
                 description: a.description(),
                 mutating: a.is_mutating(),
+                needs: self.key_needs(a).err(),
             })
             .collect()
     }

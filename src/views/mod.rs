@@ -183,6 +183,14 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     }
     s.push(Span::styled(sanitize::clean_trunc(&app.db_label, 28), bar));
     s.push(sep.clone());
+    // who acts: the login and its role (a real database; the demo's label says DEMO)
+    if app.mode != Mode::Demo && app.access.login.is_some() {
+        s.push(Span::styled(
+            sanitize::clean_trunc(&app.access.label(), 36),
+            bar,
+        ));
+        s.push(sep.clone());
+    }
     let age = app
         .loaded_at(app.view)
         .map(|t| span((app.now - t).num_seconds()));
@@ -283,13 +291,17 @@ fn draw_help(f: &mut Frame, app: &App, body: Rect, scroll: usize) {
             keys,
             description,
             mutating,
+            needs,
         } in list
         {
-            // every action works (issue 19: this said "not yet"); read-only disables them
+            // every action works (issue 19: this said "not yet"); read-only disables them, and
+            // where roles decide, a key the login's role lacks says which role it needs
             let note = if mutating && app.mode == Mode::ReadOnly {
-                "  · read-only"
+                "  · read-only".to_string()
+            } else if let Some(n) = needs {
+                format!("  · disabled: {n}")
             } else {
-                ""
+                String::new()
             };
             lines.push(Line::from(vec![
                 Span::styled(format!("{keys:>14}  "), th.accent),

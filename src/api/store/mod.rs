@@ -9,6 +9,7 @@ mod lists;
 mod lookup;
 mod overview;
 mod replication;
+pub mod roles;
 mod rows;
 pub mod window;
 

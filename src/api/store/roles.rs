@@ -1,0 +1,261 @@
+//! opsdeck's roles on a Postgres database (issue 18): creating them (`opsdeck roles init`, and
+//! `opsdeck migrate` when its login may), and reading who the connected login is and what it
+//! may do (`opsdeck whoami`, the console's status bar and disabled keys).
+//!
+//! The roles are NOLOGIN groups: a person logs in as themselves and is granted one. They get
+//! SELECT on opsdeck's tables and EXECUTE on the action functions, and no write rights at all:
+//! every change goes through `opsdeck_act()` (migration 0011), which checks the role.
+
+use crate::api::db::Val;
+use crate::api::store::Store;
+use crate::api::store::actions::acts_by_function;
+use crate::domain::role::{Access, Basis, Role};
+
+/// The tables opsdeck's migrations create (a test holds this equal to the migrations), and its
+/// migration ledger (the console checks it is up to date).
+pub const TABLES: &[&str] = &[
+    "workflows",
+    "events",
+    "workflow_executions",
+    "workflow_step_logs",
+    "workflow_errors",
+    "job_queue",
+    "tickets",
+    "capacity_alerts",
+    "approval_requests",
+    "rate_negotiations",
+    "reconciliation_runs",
+    "reconciliation_discrepancies",
+    "people",
+    "event_attendees",
+    "event_models",
+    "event_staff",
+    "emergency_broadcasts",
+    "broadcast_deliveries",
+    "system_metrics",
+    "operator_actions",
+    "run_minutes",
+    "job_minutes",
+    "run_totals",
+    "_sqlx_migrations",
+];
+
+/// The tables the actions change: a login holding a role must not be able to UPDATE them
+/// directly (whoami warns when it can).
+pub const ACTION_TABLES: &[&str] = &[
+    "workflows",
+    "job_queue",
+    "workflow_executions",
+    "approval_requests",
+    "rate_negotiations",
+    "reconciliation_discrepancies",
+    "capacity_alerts",
+    "operator_actions",
+];
+
+/// The SQL of `opsdeck roles init`: idempotent, safe to run on every database of a cluster
+/// (roles are the cluster's; the grants are this database's).
+pub fn init_sql() -> Vec<String> {
+    let mut v = Vec::new();
+    let names: Vec<String> = Role::ALL
+        .iter()
+        .map(|r| format!("'{}'", r.db_name()))
+        .collect();
+    v.push(format!(
+        "-- the five roles, NOLOGIN: people log in as themselves and are granted one\n\
+         DO $$\nDECLARE r text;\nBEGIN\n    FOREACH r IN ARRAY ARRAY[{}] LOOP\n        \
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN\n            \
+         BEGIN\n                EXECUTE format('CREATE ROLE %I NOLOGIN', r);\n            \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; -- created meanwhile\n            \
+         END;\n        END IF;\n    END LOOP;\nEND $$;",
+        names.join(", ")
+    ));
+    // each role holds the one before it
+    let holds = [
+        (Role::Operator, Role::Viewer),
+        (Role::Approver, Role::Operator),
+        (Role::Broadcaster, Role::Operator),
+        (Role::Admin, Role::Approver),
+        (Role::Admin, Role::Broadcaster),
+    ];
+    let pairs: Vec<String> = holds
+        .iter()
+        .map(|(m, r)| format!("ARRAY['{}', '{}']", m.db_name(), r.db_name()))
+        .collect();
+    v.push(format!(
+        "-- each role holds the one before it (admin holds approver and broadcaster)\n\
+         DO $$\nDECLARE p text[];\nBEGIN\n    FOREACH p SLICE 1 IN ARRAY ARRAY[{}] LOOP\n        \
+         IF NOT EXISTS (SELECT FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member\n                       \
+         JOIN pg_roles r ON r.oid = a.roleid WHERE m.rolname = p[1] AND r.rolname = p[2]) THEN\n            \
+         EXECUTE format('GRANT %I TO %I', p[2], p[1]);\n        END IF;\n    END LOOP;\nEND $$;",
+        pairs.join(", ")
+    ));
+    v.push(
+        "-- see everything: read opsdeck's tables (no INSERT, UPDATE or DELETE for any role)\n\
+         GRANT USAGE ON SCHEMA public TO opsdeck_viewer;"
+            .into(),
+    );
+    v.push(format!(
+        "GRANT SELECT ON {} TO opsdeck_viewer;",
+        TABLES.join(", ")
+    ));
+    v.push(
+        "-- act: only through the functions, which check the role and write the audit row\n\
+         GRANT EXECUTE ON FUNCTION opsdeck_act(jsonb, text, text), \
+         opsdeck_audit(jsonb, text, text, text, jsonb, jsonb), \
+         opsdeck_record_resume(uuid, timestamptz, text), opsdeck_may(text), \
+         opsdeck_roles_of(text) TO opsdeck_viewer;"
+            .into(),
+    );
+    v
+}
+
+/// `init_sql` as one script (for `--plan` and a DBA's psql).
+pub fn init_script() -> String {
+    let mut s = String::from("-- opsdeck roles init: run on each database opsdeck acts on\n");
+    for st in init_sql() {
+        s.push_str(&st);
+        s.push_str("\n\n");
+    }
+    s
+}
+
+/// Why `roles init` could not run.
+#[derive(Debug)]
+pub enum RolesError {
+    /// Not Postgres, or a database without the action functions (SQLite, adopted, unmigrated).
+    NotHere(String),
+    /// The login may not create roles or grant them.
+    NoRight(String),
+    Other(sqlx::Error),
+}
+
+impl std::fmt::Display for RolesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RolesError::NotHere(s) | RolesError::NoRight(s) => f.write_str(s),
+            RolesError::Other(e) => f.write_str(&crate::api::db::describe_sqlx(e)),
+        }
+    }
+}
+
+impl Store {
+    /// Creates the roles (when missing) and grants them their rights on this database, in one
+    /// transaction. Two databases of a cluster initialising at once may collide on the
+    /// cluster's catalog: that is retried.
+    pub async fn init_roles(&self) -> Result<(), RolesError> {
+        if !acts_by_function(self).await.map_err(RolesError::Other)? {
+            return Err(RolesError::NotHere(
+                "roles need a Postgres database migrated by opsdeck (`opsdeck migrate` first; \
+                 an adopted database does not have the action functions yet)"
+                    .into(),
+            ));
+        }
+        let script = init_sql().join("\n");
+        let mut last = None;
+        for attempt in 0..5 {
+            let mut tx = self.db.begin().await.map_err(RolesError::Other)?;
+            match tx.execute_script(&script).await {
+                Ok(()) => match tx.commit().await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => last = Some(e),
+                },
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    let code = match &e {
+                        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()),
+                        _ => None,
+                    };
+                    if code.as_deref() == Some("42501") {
+                        return Err(RolesError::NoRight(format!(
+                            "this login may not create or grant the opsdeck roles ({}): give \
+                             `opsdeck roles init --plan` to a DBA",
+                            crate::api::db::describe_sqlx(&e)
+                        )));
+                    }
+                    last = Some(e);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 * (attempt + 1))).await;
+        }
+        Err(RolesError::Other(last.expect("an error after five tries")))
+    }
+
+    /// Who the connected login is and what it may do.
+    pub async fn access(&self) -> Result<Access, sqlx::Error> {
+        if self.db.pg_pool().is_none() {
+            return Ok(Access::demo());
+        }
+        let login = self
+            .db
+            .fetch_one("SELECT session_user::text AS u", &[])
+            .await?
+            .s("u");
+        let ready = self
+            .db
+            .fetch_one(
+                "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'opsdeck_viewer') \
+                   AND to_regclass('public.workflows') IS NOT NULL \
+                   THEN has_table_privilege('opsdeck_viewer', 'public.workflows', 'SELECT') \
+                   ELSE false END AS r",
+                &[],
+            )
+            .await
+            .map(|r| r.bool("r").unwrap_or(false))
+            .unwrap_or(false);
+        if !acts_by_function(self).await? {
+            let write = crate::api::store::actions::can_act(self).await?;
+            return Ok(Access {
+                login: Some(login),
+                roles: vec![],
+                basis: Basis::Unenforced { write },
+                roles_ready: false,
+                direct_writes: vec![],
+            });
+        }
+        let r = self
+            .db
+            .fetch_one(
+                "SELECT array_to_string(opsdeck_roles_of(session_user::text), ',') AS roles, \
+                   opsdeck_may('job.retry') IS NULL AS write",
+                &[],
+            )
+            .await?;
+        let roles: Vec<Role> = r
+            .s("roles")
+            .split(',')
+            .filter_map(Role::from_db_name)
+            .collect();
+        if roles.is_empty() {
+            return Ok(Access {
+                login: Some(login),
+                roles,
+                basis: Basis::Grants {
+                    write: r.bool("write").unwrap_or(false),
+                },
+                roles_ready: ready,
+                direct_writes: vec![],
+            });
+        }
+        let mut direct = Vec::new();
+        for t in ACTION_TABLES {
+            let w = self
+                .db
+                .fetch_one(
+                    "SELECT has_table_privilege(session_user, $1, 'UPDATE') AS w",
+                    &[Val::Text(format!("public.{t}"))],
+                )
+                .await?;
+            if w.bool("w").unwrap_or(false) {
+                direct.push(t.to_string());
+            }
+        }
+        Ok(Access {
+            login: Some(login),
+            roles,
+            basis: Basis::Roles,
+            roles_ready: ready,
+            direct_writes: direct,
+        })
+    }
+}
