@@ -346,3 +346,44 @@ fn amounts_in_the_configured_currency() {
     a.currency = usd;
     assert_snapshot!(render(&a, 160, 48));
 }
+
+/// Issue 18: a login acting by role sees who it is in the status bar, and the keys its role
+/// lacks say which role they need — in the help and when pressed.
+#[test]
+fn roles_in_the_status_bar_and_help() {
+    use opsdeck::domain::role::{Access, Basis, Role};
+    let mut a = at(ViewId::Workflows, false);
+    a.access = Access {
+        login: Some("ana".into()),
+        roles: Role::Approver.holds(),
+        basis: Basis::Roles,
+        roles_ready: true,
+        direct_writes: vec![],
+    };
+    key(&mut a, KeyCode::Char('?'), false);
+    let help = render(&a, 120, 36);
+    assert!(help.contains("ana · opsdeck_approver"), "{help}");
+    assert!(
+        help.contains("Pause the workflow  · disabled: needs opsdeck_admin"),
+        "{help}"
+    );
+    assert_snapshot!(help);
+    key(&mut a, KeyCode::Esc, false);
+    key(&mut a, KeyCode::Char('P'), false);
+    let toast = a.toast.as_ref().expect("a toast").text.clone();
+    assert_eq!(toast, "Pause the workflow: needs opsdeck_admin");
+    // an approver's own keys are not disabled
+    let mut b = at(ViewId::Approvals, false);
+    b.access = a.access.clone();
+    let disabled: Vec<_> = b
+        .help(false)
+        .into_iter()
+        .filter(|r| r.needs.is_some())
+        .map(|r| r.description)
+        .collect();
+    assert_eq!(
+        disabled,
+        vec!["Compose a broadcast"],
+        "an approver may do everything in Approvals but broadcasts (not yet under roles)"
+    );
+}

@@ -133,7 +133,8 @@ async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
     if read_only && mutating {
         return Err(Fail::new(2, "read-only: nothing was sent"));
     }
-    if mutating && let Ok(acc) = store.access().await
+    if mutating
+        && let Ok(acc) = store.access().await
         && acc.by_roles()
     {
         return Err(Fail::new(2, crate::domain::role::BROADCASTS_UNDER_ROLES));

@@ -52,7 +52,10 @@ pub async fn whoami(g: &Globals, json: bool) -> ExitCode {
         async {
             let file = load_config(g)?;
             let t = target(g, &file)?.ok_or_else(|| {
-                Fail::new(2, "whoami needs a database: --database-url URL or DATABASE_URL")
+                Fail::new(
+                    2,
+                    "whoami needs a database: --database-url URL or DATABASE_URL",
+                )
             })?;
             let store = open_store(&t, 1).await?;
             let a = store.access().await;
@@ -113,7 +116,9 @@ pub fn whoami_text(a: &Access, display: &str, addr: &str) -> String {
             "display name: {display} (recorded beside the login, never instead of it)\n"
         ));
     } else if !a.by_roles() {
-        s.push_str(&format!("operator:     {display} (the name the audit trail records)\n"));
+        s.push_str(&format!(
+            "operator:     {display} (the name the audit trail records)\n"
+        ));
     }
     let roles: Vec<&str> = a.roles.iter().map(|r| r.db_name()).collect();
     s.push_str(&format!(

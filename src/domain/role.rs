@@ -44,8 +44,12 @@ impl Role {
     /// `opsdeck_needs()` says the same; a test holds them equal.
     pub fn needed_for(action: &str) -> Role {
         match action {
-            "workflow.pause" | "workflow.resume" | "job.retry_failed" | "n8n.workflow.pause"
-            | "n8n.workflow.resume" | "broadcast.approve" => Role::Admin,
+            "workflow.pause"
+            | "workflow.resume"
+            | "job.retry_failed"
+            | "n8n.workflow.pause"
+            | "n8n.workflow.resume"
+            | "broadcast.approve" => Role::Admin,
             "approval.approve" | "approval.reject" | "approval.resend" => Role::Approver,
             "broadcast.live" | "broadcast.follow_up" | "broadcast.cancel" => Role::Broadcaster,
             _ => Role::Operator,
@@ -63,9 +67,9 @@ impl Role {
                 "test broadcasts",
             ],
             Role::Approver => &["approve and reject human-in-the-loop requests"],
-            Role::Broadcaster => &[
-                "live broadcasts (all levels), follow-ups, cancelling a broadcast",
-            ],
+            Role::Broadcaster => {
+                &["live broadcasts (all levels), follow-ups, cancelling a broadcast"]
+            }
             Role::Admin => &[
                 "pause and resume workflows",
                 "bulk retry by filter",
@@ -186,7 +190,11 @@ impl Access {
     pub fn capabilities(&self) -> Vec<&'static str> {
         match &self.basis {
             Basis::Demo | Basis::Grants { write: true } | Basis::Unenforced { write: true } => {
-                Role::ALL.iter().flat_map(|r| r.capabilities()).copied().collect()
+                Role::ALL
+                    .iter()
+                    .flat_map(|r| r.capabilities())
+                    .copied()
+                    .collect()
             }
             Basis::Grants { write: false } | Basis::Unenforced { write: false } => {
                 Role::Viewer.capabilities().to_vec()
@@ -257,7 +265,10 @@ mod tests {
             "needs opsdeck_broadcaster"
         );
         let viewer = with(&[Role::Viewer]);
-        assert_eq!(viewer.may("job.retry").unwrap_err(), "needs opsdeck_operator");
+        assert_eq!(
+            viewer.may("job.retry").unwrap_err(),
+            "needs opsdeck_operator"
+        );
         assert_eq!(viewer.label(), "ana · opsdeck_viewer");
         let admin = with(&Role::Admin.holds());
         assert!(admin.may("broadcast.approve").is_ok());

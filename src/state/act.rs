@@ -81,7 +81,7 @@ impl App {
             (_, KeyAction::Ignore) => "discrepancy.ignore",
             (_, KeyAction::Acknowledge) => "capacity.ack",
             (_, KeyAction::Broadcast) => {
-                return Err("not yet for logins acting by role (broadcasts)".into());
+                return Err("not yet under roles".into());
             }
             _ => return Ok(()),
         };

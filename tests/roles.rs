@@ -1,0 +1,649 @@
+//! Roles that say who may act (issue 18), on real Postgres: every role × every database action
+//! through opsdeck (the API the console and the CLI share, and the CLI binary), and as raw SQL
+//! from the same logins; the audit row names the login; bypass attempts fail.
+//!
+//! Each test has its own database and its own logins (roles are the cluster's: the five opsdeck
+//! roles are shared, created idempotently; the logins are named per test and dropped after).
+
+mod common;
+
+use common::TestStore;
+use common::cli::{opsdeck, text, url_of};
+use opsdeck::api::Store;
+use opsdeck::api::actions::{ActionCtx, execute};
+use opsdeck::api::store::Val;
+use opsdeck::api::store::roles::{ACTION_TABLES, TABLES};
+use opsdeck::config::{DbTarget, SecretUrl};
+use opsdeck::domain::action::{Action, Actor, JobSelect, Named, Outcome};
+use opsdeck::domain::role::{Basis, Role};
+use uuid::Uuid;
+
+/// A migrated database with the roles set up and one login per role (plus one in no role).
+struct World {
+    s: TestStore,
+    tag: String,
+    logins: Vec<(Option<Role>, String)>,
+}
+
+impl World {
+    async fn new() -> Option<World> {
+        let s = common::migrated(common::pg_store_unmigrated().await?).await;
+        s.init_roles().await.expect("roles init");
+        let tag = Uuid::new_v4().simple().to_string()[..10].to_string();
+        let mut logins = Vec::new();
+        for r in Role::ALL.iter().copied().map(Some).chain([None]) {
+            let name = format!(
+                "t18_{tag}_{}",
+                r.map(|r| &r.db_name()["opsdeck_".len()..])
+                    .unwrap_or("none")
+            );
+            let mut sql = format!("CREATE ROLE {name} LOGIN;");
+            if let Some(r) = r {
+                sql.push_str(&format!(" GRANT {} TO {name};", r.db_name()));
+            }
+            s.db.execute_script(&sql).await.expect("create login");
+            logins.push((r, name));
+        }
+        Some(World { s, tag, logins })
+    }
+
+    fn login(&self, r: Option<Role>) -> &str {
+        &self.logins.iter().find(|(x, _)| *x == r).unwrap().1
+    }
+
+    fn url(&self, login: &str) -> String {
+        let mut u = url::Url::parse(&url_of(&self.s)).unwrap();
+        u.set_username(login).unwrap();
+        u.to_string()
+    }
+
+    async fn store_as(&self, login: &str) -> Store {
+        Store::open(&DbTarget::Postgres(SecretUrl::new(self.url(login))), 2)
+            .await
+            .expect("connect as login")
+    }
+
+    async fn drop_logins(self) {
+        let names: Vec<String> = self.logins.iter().map(|(_, n)| n.clone()).collect();
+        let admin = self.s.store.clone();
+        drop(self.s);
+        // the database is gone: the logins own nothing any more
+        let a = Store::open(
+            &DbTarget::Postgres(SecretUrl::new(common::pg_admin_url())),
+            1,
+        )
+        .await
+        .unwrap();
+        for n in names {
+            let _ = a.db.execute(&format!("DROP ROLE IF EXISTS {n}"), &[]).await;
+        }
+        a.db.close().await;
+        admin.db.close().await;
+    }
+}
+
+/// One set of rows every action can act on.
+struct Rows {
+    wf_active: Uuid,
+    wf_paused: Uuid,
+    job_failed: Uuid,
+    job_pending: Uuid,
+    bulk_type: String,
+    run_failed: Uuid,
+    run_running: Uuid,
+    req_a: Uuid,
+    req_b: Uuid,
+    req_resend: Uuid,
+    disc_a: Uuid,
+    disc_b: Uuid,
+    event: Uuid,
+}
+
+async fn rows(s: &TestStore, tag: &str) -> Rows {
+    let id = Uuid::new_v4;
+    let r = Rows {
+        wf_active: id(),
+        wf_paused: id(),
+        job_failed: id(),
+        job_pending: id(),
+        bulk_type: format!("bulk.{tag}"),
+        run_failed: id(),
+        run_running: id(),
+        req_a: id(),
+        req_b: id(),
+        req_resend: id(),
+        disc_a: id(),
+        disc_b: id(),
+        event: id(),
+    };
+    let recon_run = id();
+    let sql = format!(
+        "INSERT INTO workflows (id, name, status) VALUES ('{wa}', 'A {tag}', 'active'), \
+           ('{wp}', 'P {tag}', 'paused');
+         INSERT INTO job_queue (id, job_type, status) VALUES ('{jf}', 'email.send', 'failed'), \
+           ('{jp}', 'email.send', 'pending'), (gen_random_uuid(), '{bt}', 'failed');
+         INSERT INTO workflow_executions (id, workflow_id, status) VALUES \
+           ('{rf}', '{wa}', 'failed'), ('{rr}', '{wa}', 'running');
+         INSERT INTO approval_requests (id, type, status) VALUES ('{qa}', 'rate', 'pending'), \
+           ('{qb}', 'rate', 'pending');
+         INSERT INTO approval_requests (id, type, status, decided_by, decided_at, resume_url, \
+           resume_status) VALUES ('{qr}', 'rate', 'approved', 'someone', now(), \
+           'http://127.0.0.1:9/resume', 'failed');
+         INSERT INTO reconciliation_runs (id, reconciliation_date) VALUES ('{rc}', current_date);
+         INSERT INTO reconciliation_discrepancies (id, run_id, kind) VALUES \
+           ('{da}', '{rc}', 'missing_in_db'), ('{db}', '{rc}', 'missing_in_db');
+         INSERT INTO events (id, name, venue_name, start_at, capacity) VALUES \
+           ('{ev}', 'Show {tag}', 'Hall', now(), 100);
+         INSERT INTO capacity_alerts (event_id, threshold, sold, capacity) VALUES ('{ev}', 90, 91, 100);",
+        wa = r.wf_active,
+        wp = r.wf_paused,
+        jf = r.job_failed,
+        jp = r.job_pending,
+        bt = r.bulk_type,
+        rf = r.run_failed,
+        rr = r.run_running,
+        qa = r.req_a,
+        qb = r.req_b,
+        qr = r.req_resend,
+        rc = recon_run,
+        da = r.disc_a,
+        db = r.disc_b,
+        ev = r.event,
+    );
+    s.db.execute_script(&sql).await.expect("rows");
+    r
+}
+
+/// Every database action, on `r`.
+fn actions(r: &Rows) -> Vec<Action> {
+    vec![
+        Action::PauseWorkflows {
+            workflows: vec![Named::new(r.wf_active, "A")],
+            reason: "drill".into(),
+        },
+        Action::ResumeWorkflows {
+            workflows: vec![Named::new(r.wf_paused, "P")],
+        },
+        Action::RetryJobs {
+            jobs: vec![Named::new(r.job_failed, "job")],
+        },
+        Action::CancelJobs {
+            jobs: vec![Named::new(r.job_pending, "job")],
+        },
+        Action::RetryFailed {
+            select: JobSelect {
+                job_type: Some(r.bulk_type.clone()),
+                ..Default::default()
+            },
+            expected: Some(1),
+        },
+        Action::RetryRun {
+            run: r.run_failed,
+            label: "run".into(),
+        },
+        Action::CancelRun {
+            run: r.run_running,
+            label: "run".into(),
+        },
+        Action::Decide {
+            request: r.req_a,
+            label: "req a".into(),
+            approve: true,
+            note: None,
+        },
+        Action::Decide {
+            request: r.req_b,
+            label: "req b".into(),
+            approve: false,
+            note: Some("too expensive".into()),
+        },
+        Action::ResendDecision {
+            request: r.req_resend,
+            label: "req r".into(),
+        },
+        Action::Resolve {
+            discrepancy: r.disc_a,
+            label: "d a".into(),
+            ignore: false,
+            note: "refunded".into(),
+        },
+        Action::Resolve {
+            discrepancy: r.disc_b,
+            label: "d b".into(),
+            ignore: true,
+            note: "test payment".into(),
+        },
+        Action::AckCapacity {
+            event: r.event,
+            label: "show".into(),
+        },
+    ]
+}
+
+/// Everything an action can change, as one digest: a denied action must leave it as it was.
+async fn fingerprint(s: &Store) -> String {
+    s.db.fetch_one(
+        "SELECT md5(concat_ws('|', \
+           (SELECT string_agg(id || status || COALESCE(paused_by, ''), ',' ORDER BY id) FROM workflows), \
+           (SELECT string_agg(id || status || updated_at, ',' ORDER BY id) FROM job_queue), \
+           (SELECT string_agg(id || status || COALESCE(retried_as::text, ''), ',' ORDER BY id) FROM workflow_executions), \
+           (SELECT string_agg(id || status || COALESCE(resume_status, '') || COALESCE(resume_attempt_at::text, ''), ',' ORDER BY id) FROM approval_requests), \
+           (SELECT string_agg(id || status, ',' ORDER BY id) FROM reconciliation_discrepancies), \
+           (SELECT string_agg(id || COALESCE(acknowledged_by, ''), ',' ORDER BY id) FROM capacity_alerts))) AS f",
+        &[],
+    )
+    .await
+    .unwrap()
+    .s("f")
+}
+
+fn ctx(display: &str) -> ActionCtx {
+    ActionCtx::new(Actor {
+        operator: display.into(),
+        origin: "ssh:10.0.0.9".into(),
+    })
+}
+
+/// Each role × each action through opsdeck: allowed ones change their rows with one ok audit
+/// row naming the login (the display name beside it); denied ones change nothing and leave a
+/// denied row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_every_action() {
+    let Some(w) = World::new().await else { return };
+    for (role, login) in w.logins.clone() {
+        let st = w.store_as(&login).await;
+        let a = st.access().await.unwrap();
+        assert_eq!(a.login.as_deref(), Some(login.as_str()));
+        match role {
+            Some(r) => {
+                assert_eq!(a.basis, Basis::Roles, "{login}");
+                assert_eq!(a.top_role(), Some(r));
+            }
+            None => assert_eq!(a.basis, Basis::Grants { write: false }),
+        }
+        let r = rows(&w.s, &format!("{}{login}", w.tag)).await;
+        for action in actions(&r) {
+            let name = action.name();
+            let allowed = role.is_some_and(|r| r.holds().contains(&Role::needed_for(name)));
+            let before = fingerprint(&w.s).await;
+            let rep = execute(&st, &ctx("Ana Display"), &action).await;
+            let audit = w
+                .s
+                .db
+                .fetch_one(
+                    "SELECT operator, login, display_name, outcome, action FROM operator_actions \
+                     WHERE id = $1",
+                    &[Val::Uuid(rep.audit_id.expect("an audit row"))],
+                )
+                .await
+                .unwrap();
+            assert_eq!(audit.s("action"), name);
+            assert_eq!(audit.s("login"), login, "{name}");
+            if allowed {
+                assert_eq!(rep.outcome, Outcome::Ok, "{login} {name}: {}", rep.message);
+                assert_ne!(
+                    fingerprint(&w.s).await,
+                    before,
+                    "{login} {name} changed nothing"
+                );
+                assert_eq!(audit.s("outcome"), "ok");
+                assert_eq!(audit.s("operator"), login, "the audit row names the login");
+                assert_eq!(audit.text("display_name").as_deref(), Some("Ana Display"));
+            } else {
+                assert_eq!(
+                    rep.outcome,
+                    Outcome::Denied,
+                    "{login} {name}: {}",
+                    rep.message
+                );
+                assert_eq!(rep.outcome.exit_code(), 2);
+                assert_eq!(
+                    fingerprint(&w.s).await,
+                    before,
+                    "{login} {name} changed rows"
+                );
+                assert_eq!(audit.s("outcome"), "denied");
+                if role.is_some() {
+                    let need = Role::needed_for(name).db_name();
+                    assert!(
+                        rep.message.contains(&format!("needs {need}")),
+                        "{}",
+                        rep.message
+                    );
+                    assert_eq!(audit.s("operator"), login);
+                } else {
+                    assert!(rep.message.contains("read-only"), "{}", rep.message);
+                }
+            }
+        }
+        // the one audit row per action: no more
+        let n =
+            w.s.db
+                .fetch_one(
+                    "SELECT count(*) AS n FROM operator_actions WHERE login = $1",
+                    &[Val::Text(login.clone())],
+                )
+                .await
+                .unwrap()
+                .n("n");
+        assert_eq!(n, actions(&r).len() as i64, "{login}");
+        st.db.close().await;
+    }
+    w.drop_logins().await;
+}
+
+/// Raw SQL as each login: no role may write an action table, only read; no role may become a
+/// role it was not granted; the helpers are not callable; a forged operator name is recorded
+/// beside the login, never instead of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_sql_and_bypass_attempts_fail() {
+    let Some(w) = World::new().await else { return };
+    let r = rows(&w.s, &w.tag).await;
+    let code = |e: sqlx::Error| match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()).unwrap_or_default(),
+        e => format!("{e}"),
+    };
+    for role in Role::ALL {
+        let login = w.login(Some(role)).to_string();
+        let st = w.store_as(&login).await;
+        for t in ACTION_TABLES {
+            let e = st
+                .db
+                .execute(&format!("UPDATE {t} SET id = id"), &[])
+                .await
+                .map(|_| ())
+                .expect_err("raw UPDATE must fail");
+            assert_eq!(code(e), "42501", "{login} UPDATE {t}");
+        }
+        let e = st
+            .db
+            .execute(
+                "INSERT INTO operator_actions (operator, action, target_type, outcome) \
+                 VALUES ('x', 'workflow.pause', 'workflow', 'ok')",
+                &[],
+            )
+            .await
+            .map(|_| ())
+            .expect_err("forged audit row");
+        assert_eq!(code(e), "42501");
+        // every role sees everything
+        for t in TABLES {
+            st.db
+                .fetch_all(&format!("SELECT * FROM {t} LIMIT 1"), &[])
+                .await
+                .unwrap_or_else(|e| panic!("{login} cannot read {t}: {e}"));
+        }
+        // the helper that makes the change is not callable directly
+        let e = st
+            .db
+            .fetch_all(
+                "SELECT * FROM opsdeck_act_workflows('{\"action\":\"pause_workflows\",\"workflows\":[]}'::jsonb, 'x')",
+                &[],
+            )
+            .await.map(|_| ()).expect_err("helper");
+        assert_eq!(code(e), "42501");
+        st.db.close().await;
+    }
+    // a viewer cannot SET ROLE to a role it was not granted
+    let viewer = w.store_as(w.login(Some(Role::Viewer))).await;
+    let mut tx = viewer.db.begin().await.unwrap();
+    let e = tx
+        .execute("SET ROLE opsdeck_admin", &[])
+        .await
+        .map(|_| ())
+        .expect_err("SET ROLE to an ungranted role");
+    assert_eq!(code(e), "42501");
+    drop(tx);
+    // SET ROLE to its own role changes nothing about who acts (session_user)
+    let mut tx = viewer.db.begin().await.unwrap();
+    tx.execute("SET LOCAL ROLE opsdeck_viewer", &[])
+        .await
+        .unwrap();
+    let pause = serde_json::json!({"action": "pause_workflows",
+        "workflows": [{"id": r.wf_active, "label": "A"}], "reason": "forged"});
+    let out = tx
+        .fetch_one(
+            "SELECT opsdeck_act($1{json}, $2, 'psql') AS r",
+            &[
+                Val::Json(pause.clone()),
+                Val::Text(w.login(Some(Role::Admin)).into()),
+            ],
+        )
+        .await
+        .unwrap()
+        .json("r")
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(out["outcome"], "denied", "{out}");
+    assert_eq!(out["operator"], w.login(Some(Role::Viewer)));
+    let a =
+        w.s.db
+            .fetch_one(
+                "SELECT operator, display_name, outcome FROM operator_actions WHERE id = $1::uuid",
+                &[Val::Text(out["audit_id"].as_str().unwrap().into())],
+            )
+            .await
+            .unwrap();
+    assert_eq!(a.s("operator"), w.login(Some(Role::Viewer)));
+    assert_eq!(
+        a.text("display_name").as_deref(),
+        Some(w.login(Some(Role::Admin))),
+        "the forged name lands beside the login"
+    );
+    let status =
+        w.s.db
+            .fetch_one(
+                "SELECT status FROM workflows WHERE id = $1",
+                &[Val::Uuid(r.wf_active)],
+            )
+            .await
+            .unwrap()
+            .s("status");
+    assert_eq!(status, "active");
+    // a capability is read from the action, never from a name: an action tagged as something
+    // else is not a way in (an unknown tag is refused outright)
+    let e = viewer
+        .db
+        .fetch_one(
+            "SELECT opsdeck_act('{\"action\":\"capacity_ack_but_really_pause\"}'::jsonb, 'x', 'y') AS r",
+            &[],
+        )
+        .await.map(|_| ()).expect_err("unknown action");
+    assert_eq!(code(e), "22023");
+    // recording a resume on someone else's decision is refused
+    let ok = viewer
+        .db
+        .fetch_one(
+            "SELECT opsdeck_record_resume(gen_random_uuid(), now(), NULL) AS ok",
+            &[],
+        )
+        .await
+        .unwrap()
+        .bool("ok");
+    assert_eq!(ok, Some(false));
+    viewer.db.close().await;
+    w.drop_logins().await;
+}
+
+/// The database's idea of which role an action needs is the binary's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_and_binary_agree_on_needed_roles() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let s = common::migrated(s).await;
+    let names = [
+        "workflow.pause",
+        "workflow.resume",
+        "job.retry",
+        "job.retry_failed",
+        "job.cancel",
+        "run.retry",
+        "run.cancel",
+        "approval.approve",
+        "approval.reject",
+        "approval.resend",
+        "discrepancy.resolve",
+        "discrepancy.ignore",
+        "capacity.ack",
+        "n8n.workflow.pause",
+        "n8n.workflow.resume",
+        "n8n.execution.retry",
+        "broadcast.test",
+        "broadcast.live",
+        "broadcast.follow_up",
+        "broadcast.cancel",
+        "broadcast.approve",
+    ];
+    for n in names {
+        let db =
+            s.db.fetch_one("SELECT opsdeck_needs($1) AS r", &[Val::Text(n.into())])
+                .await
+                .unwrap()
+                .s("r");
+        assert_eq!(db, Role::needed_for(n).db_name(), "{n}");
+    }
+}
+
+/// `roles::TABLES` is every table the migrations create (the viewer's SELECT grants).
+#[test]
+fn viewer_reads_every_migrated_table() {
+    let mut made = Vec::new();
+    for e in std::fs::read_dir("migrations/postgres").unwrap() {
+        let sql = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        for l in sql.lines() {
+            if let Some(rest) = l.trim().strip_prefix("CREATE TABLE ") {
+                made.push(rest.split_whitespace().next().unwrap().to_string());
+            }
+        }
+    }
+    made.push("_sqlx_migrations".into());
+    made.sort();
+    let mut ours: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
+    ours.sort();
+    assert_eq!(made, ours);
+}
+
+/// The CLI as two people: a viewer's approve exits 2 with the role it needs, on record; the
+/// approver's goes through; whoami says who each is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_whoami_and_refusals() {
+    let Some(w) = World::new().await else { return };
+    let r = rows(&w.s, &w.tag).await;
+    let viewer = w.url(w.login(Some(Role::Viewer)));
+    let approver = w.url(w.login(Some(Role::Approver)));
+    let req = r.req_a.to_string();
+    let o = opsdeck(&["--database-url", &viewer, "approve", &req, "--yes"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("needs opsdeck_approver"), "{}", text(&o));
+    let o = opsdeck(
+        &[
+            "--database-url",
+            &approver,
+            "--operator",
+            "Ana M.",
+            "approve",
+            &req,
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows =
+        w.s.db
+            .fetch_all(
+                "SELECT operator, display_name, outcome FROM operator_actions \
+                 WHERE target_id = $1 ORDER BY at",
+                &[Val::Text(req.clone())],
+            )
+            .await
+            .unwrap();
+    let got: Vec<(String, Option<String>, String)> = rows
+        .iter()
+        .map(|x| (x.s("operator"), x.text("display_name"), x.s("outcome")))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                w.login(Some(Role::Viewer)).to_string(),
+                got[0].1.clone(),
+                "denied".into()
+            ),
+            (
+                w.login(Some(Role::Approver)).to_string(),
+                Some("Ana M.".into()),
+                "ok".into()
+            ),
+        ]
+    );
+    let decided =
+        w.s.db
+            .fetch_one(
+                "SELECT decided_by FROM approval_requests WHERE id = $1",
+                &[Val::Uuid(r.req_a)],
+            )
+            .await
+            .unwrap()
+            .s("decided_by");
+    assert_eq!(decided, w.login(Some(Role::Approver)));
+    // whoami
+    let o = opsdeck(&["--database-url", &approver, "whoami", "--json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["login"], w.login(Some(Role::Approver)));
+    assert_eq!(v["role"], "opsdeck_approver");
+    assert_eq!(v["basis"]["by"], "roles");
+    let o = opsdeck(&["--database-url", &url_of(&w.s), "whoami"], &[]);
+    assert!(text(&o).contains("holds no opsdeck role"), "{}", text(&o));
+    assert!(
+        text(&o).contains("GRANT opsdeck_operator TO"),
+        "{}",
+        text(&o)
+    );
+    // roles init --plan prints the SQL and needs no database
+    let o = opsdeck(&["roles", "init", "--plan"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o).contains("CREATE ROLE %I NOLOGIN"));
+    assert!(text(&o).contains("GRANT SELECT ON workflows"));
+    // a broadcast by a login acting by role is refused up front, nothing sent
+    let o = opsdeck(
+        &[
+            "--database-url",
+            &approver,
+            "broadcast",
+            "--level",
+            "info",
+            "--venue",
+            "Hall",
+            "--message",
+            "doors open",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("not available to logins that act by opsdeck role"));
+    w.drop_logins().await;
+}
+
+/// A login in a role but also with direct UPDATE rights: whoami says roles do not bind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_write_rights_are_flagged() {
+    let Some(w) = World::new().await else { return };
+    let login = w.login(Some(Role::Operator)).to_string();
+    w.s.db
+        .execute_script(&format!("GRANT UPDATE ON job_queue TO {login}"))
+        .await
+        .unwrap();
+    let st = w.store_as(&login).await;
+    let a = st.access().await.unwrap();
+    assert_eq!(a.direct_writes, vec!["job_queue".to_string()]);
+    assert!(a.advice().unwrap().contains("REVOKE"));
+    st.db.close().await;
+    w.s.db
+        .execute_script(&format!("REVOKE UPDATE ON job_queue FROM {login}"))
+        .await
+        .unwrap();
+    w.drop_logins().await;
+}
