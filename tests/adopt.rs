@@ -1215,3 +1215,116 @@ async fn the_adoptions_contract_is_the_migrations() {
         assert!(CONTRACT.iter().any(|(c, _)| c == t), "{t} has no view");
     }
 }
+
+/// Issue 18 on an adopted database: the adoption adds the action functions in `opsdeck`,
+/// `roles init` grants the roles its schema (and nothing of the user's), and the database
+/// decides by role: a viewer's retry is denied and on record, an operator's goes through the
+/// views to the user's table, and neither can write the user's table directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_on_an_adopted_database() {
+    let Some((s, url)) = seed_shape(&SEEDS[0]).await else {
+        return;
+    };
+    let plan = opsdeck(&["roles", "init", "--plan"], &url);
+    assert!(
+        text(&plan).contains("GRANT SELECT ON ALL TABLES IN SCHEMA opsdeck TO opsdeck_viewer"),
+        "{}",
+        text(&plan)
+    );
+    let o = opsdeck(&["roles", "init"], &url);
+    assert!(o.status.success(), "{}", text(&o));
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (viewer, operator) = (format!("t18a_{tag}_v"), format!("t18a_{tag}_o"));
+    script(
+        &s,
+        &format!(
+            "CREATE ROLE {viewer} LOGIN; GRANT opsdeck_viewer TO {viewer}; \
+             CREATE ROLE {operator} LOGIN; GRANT opsdeck_operator TO {operator};"
+        ),
+    )
+    .await;
+    let as_login = |l: &str| {
+        let mut u = url::Url::parse(&url).unwrap();
+        u.set_username(l).unwrap();
+        u.to_string()
+    };
+    script(
+        &s,
+        "INSERT INTO public.job_queue (job_type, payload, status, attempts, error_message) \
+         VALUES ('email.send', '{}', 'failed', 3, 'SMTP 550')",
+    )
+    .await;
+    let job = text_of(
+        &s,
+        "SELECT id::text FROM public.job_queue WHERE status = 'failed' ORDER BY id LIMIT 1",
+    )
+    .await;
+    let o = opsdeck(&["retry", &job, "-y"], &as_login(&viewer));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("needs opsdeck_operator"), "{}", text(&o));
+    assert_eq!(
+        text_of(
+            &s,
+            &format!("SELECT status FROM public.job_queue WHERE id = '{job}'")
+        )
+        .await,
+        "failed"
+    );
+    let o = opsdeck(&["retry", &job, "-y"], &as_login(&operator));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        text_of(
+            &s,
+            &format!("SELECT status FROM public.job_queue WHERE id = '{job}'")
+        )
+        .await,
+        "pending"
+    );
+    assert_eq!(
+        text_of(
+            &s,
+            &format!(
+                "SELECT string_agg(operator || ':' || outcome, ',' ORDER BY at) \
+                 FROM opsdeck.operator_actions WHERE target_id = '{job}'"
+            )
+        )
+        .await,
+        format!("{viewer}:denied,{operator}:ok")
+    );
+    // the views are readable, the user's tables and opsdeck's are not writable
+    let w = writer(&as_login(&operator)).await;
+    for sql in [
+        "UPDATE public.job_queue SET status = 'pending'",
+        "UPDATE opsdeck.job_queue SET status = 'pending'",
+        "INSERT INTO opsdeck.operator_actions (operator, action, target_type, outcome) \
+         VALUES ('x', 'job.retry', 'job', 'ok')",
+    ] {
+        let e = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&w)
+            .await
+            .map(|_| ())
+            .expect_err(sql);
+        assert!(e.to_string().contains("permission denied"), "{sql}: {e}");
+    }
+    sqlx::raw_sql("SELECT count(*) FROM opsdeck.workflows")
+        .execute(&w)
+        .await
+        .expect("a role reads the views");
+    w.close().await;
+    let o = opsdeck(&["whoami", "--json"], &as_login(&operator));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["role"], "opsdeck_operator", "{}", text(&o));
+    drop(s);
+    let a = opsdeck::api::Store::open(
+        &opsdeck::config::DbTarget::Postgres(opsdeck::config::SecretUrl::new(
+            common::pg_admin_url(),
+        )),
+        1,
+    )
+    .await
+    .unwrap();
+    for l in [viewer, operator] {
+        let _ = a.db.execute(&format!("DROP ROLE IF EXISTS {l}"), &[]).await;
+    }
+    a.db.close().await;
+}

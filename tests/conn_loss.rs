@@ -157,7 +157,8 @@ async fn killed_mid_statement(s: &Store, action: impl Fn(Uuid) -> Action, name: 
     let holder = lock_job(s, id).await;
     let (st, a) = (s.clone(), action(id));
     let running = tokio::spawn(async move { execute(&st, &ctx(), &a).await });
-    let pid = blocked_backend(&admin, &db, "UPDATE job_queue").await;
+    // the action is one call to the database's opsdeck_act() (issue 18), which waits inside
+    let pid = blocked_backend(&admin, &db, "SELECT opsdeck_act").await;
     terminate(&admin, pid).await;
     let r = tokio::time::timeout(Duration::from_secs(30), running)
         .await

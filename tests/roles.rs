@@ -639,7 +639,7 @@ async fn direct_write_rights_are_flagged() {
     let st = w.store_as(&login).await;
     let a = st.access().await.unwrap();
     assert_eq!(a.direct_writes, vec!["job_queue".to_string()]);
-    assert!(a.advice().unwrap().contains("REVOKE"));
+    assert!(a.advice().unwrap().contains("revoke them"));
     st.db.close().await;
     w.s.db
         .execute_script(&format!("REVOKE UPDATE ON job_queue FROM {login}"))

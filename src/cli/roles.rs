@@ -11,11 +11,22 @@ use crate::domain::role::{Access, Basis, Role};
 pub async fn init(g: &Globals, plan: bool) -> ExitCode {
     finish(
         async {
+            let file = load_config(g)?;
             if plan {
-                print!("{}", init_script());
+                // with a database: its kind (an adopted one is granted its schema `opsdeck`);
+                // without one, the plan for a database opsdeck migrated
+                let adopted = match target(g, &file)? {
+                    Some(t) => {
+                        let store = open_store(&t, 1).await?;
+                        let a = store.is_adopted().await.unwrap_or(false);
+                        store.db.close().await;
+                        a
+                    }
+                    None => false,
+                };
+                print!("{}", init_script(adopted));
                 return Ok(());
             }
-            let file = load_config(g)?;
             let t = target(g, &file)?.ok_or_else(|| {
                 Fail::new(
                     2,

@@ -213,7 +213,7 @@ impl Access {
         match &self.basis {
             Basis::Demo => None,
             Basis::Roles if !self.direct_writes.is_empty() => Some(format!(
-                "this login may also UPDATE {} directly, which roles do not bind: REVOKE those rights",
+                "this login may also write {} directly (its own table rights), which roles do not bind: revoke them",
                 self.direct_writes.join(", ")
             )),
             Basis::Roles => None,

@@ -54,8 +54,9 @@ pub const ACTION_TABLES: &[&str] = &[
 ];
 
 /// The SQL of `opsdeck roles init`: idempotent, safe to run on every database of a cluster
-/// (roles are the cluster's; the grants are this database's).
-pub fn init_sql() -> Vec<String> {
+/// (roles are the cluster's; the grants are this database's). `adopted`: the database was
+/// adopted, and opsdeck's tables and views of the user's are in the schema `opsdeck`.
+pub fn init_sql(adopted: bool) -> Vec<String> {
     let mut v = Vec::new();
     let names: Vec<String> = Role::ALL
         .iter()
@@ -90,15 +91,26 @@ pub fn init_sql() -> Vec<String> {
          EXECUTE format('GRANT %I TO %I', p[2], p[1]);\n        END IF;\n    END LOOP;\nEND $$;",
         pairs.join(", ")
     ));
-    v.push(
-        "-- see everything: read opsdeck's tables (no INSERT, UPDATE or DELETE for any role)\n\
-         GRANT USAGE ON SCHEMA public TO opsdeck_viewer;"
-            .into(),
-    );
-    v.push(format!(
-        "GRANT SELECT ON {} TO opsdeck_viewer;",
-        TABLES.join(", ")
-    ));
+    if adopted {
+        // the views read the user's tables as their owner: the roles need only the views
+        v.push(
+            "-- see everything: read opsdeck's schema, its views of your tables and its own tables\n\
+             -- (no INSERT, UPDATE or DELETE for any role, and nothing on your tables)\n\
+             GRANT USAGE ON SCHEMA opsdeck TO opsdeck_viewer;\n\
+             GRANT SELECT ON ALL TABLES IN SCHEMA opsdeck TO opsdeck_viewer;"
+                .into(),
+        );
+    } else {
+        v.push(
+            "-- see everything: read opsdeck's tables (no INSERT, UPDATE or DELETE for any role)\n\
+             GRANT USAGE ON SCHEMA public TO opsdeck_viewer;"
+                .into(),
+        );
+        v.push(format!(
+            "GRANT SELECT ON {} TO opsdeck_viewer;",
+            TABLES.join(", ")
+        ));
+    }
     v.push(
         "-- act: only through the functions, which check the role and write the audit row\n\
          GRANT EXECUTE ON FUNCTION opsdeck_act(jsonb, text, text), \
@@ -111,9 +123,12 @@ pub fn init_sql() -> Vec<String> {
 }
 
 /// `init_sql` as one script (for `--plan` and a DBA's psql).
-pub fn init_script() -> String {
+pub fn init_script(adopted: bool) -> String {
     let mut s = String::from("-- opsdeck roles init: run on each database opsdeck acts on\n");
-    for st in init_sql() {
+    if adopted {
+        s.push_str("-- (an adopted database: run with search_path = opsdeck, public)\n");
+    }
+    for st in init_sql(adopted) {
         s.push_str(&st);
         s.push_str("\n\n");
     }
@@ -146,12 +161,13 @@ impl Store {
     pub async fn init_roles(&self) -> Result<(), RolesError> {
         if !acts_by_function(self).await.map_err(RolesError::Other)? {
             return Err(RolesError::NotHere(
-                "roles need a Postgres database migrated by opsdeck (`opsdeck migrate` first; \
-                 an adopted database does not have the action functions yet)"
+                "roles need a Postgres database migrated or adopted by this opsdeck (`opsdeck \
+                 migrate` first: it adds the action functions)"
                     .into(),
             ));
         }
-        let script = init_sql().join("\n");
+        let adopted = self.adoption().await.map_err(RolesError::Other)?.is_some();
+        let script = init_sql(adopted).join("\n");
         let mut last = None;
         for attempt in 0..5 {
             let mut tx = self.db.begin().await.map_err(RolesError::Other)?;
@@ -181,6 +197,11 @@ impl Store {
         Err(RolesError::Other(last.expect("an error after five tries")))
     }
 
+    /// Whether this database was adopted (its `roles init` grants the schema `opsdeck`).
+    pub async fn is_adopted(&self) -> Result<bool, sqlx::Error> {
+        Ok(self.adoption().await?.is_some())
+    }
+
     /// Who the connected login is and what it may do.
     pub async fn access(&self) -> Result<Access, sqlx::Error> {
         if self.db.pg_pool().is_none() {
@@ -195,8 +216,8 @@ impl Store {
             .db
             .fetch_one(
                 "SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'opsdeck_viewer') \
-                   AND to_regclass('public.workflows') IS NOT NULL \
-                   THEN has_table_privilege('opsdeck_viewer', 'public.workflows', 'SELECT') \
+                   AND to_regclass('workflows') IS NOT NULL \
+                   THEN has_table_privilege('opsdeck_viewer', 'workflows', 'SELECT') \
                    ELSE false END AS r",
                 &[],
             )
@@ -243,7 +264,7 @@ impl Store {
                 .db
                 .fetch_one(
                     "SELECT has_table_privilege(session_user, $1, 'UPDATE') AS w",
-                    &[Val::Text(format!("public.{t}"))],
+                    &[Val::Text(t.to_string())],
                 )
                 .await?;
             if w.bool("w").unwrap_or(false) {

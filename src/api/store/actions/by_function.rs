@@ -13,8 +13,8 @@ use crate::api::store::Store;
 use crate::domain::action::{Action, ActionReport, Actor, Outcome};
 use crate::domain::sanitize::clean;
 
-/// Whether this database acts through `opsdeck_act()` (Postgres, migrated by opsdeck; an
-/// adopted database and SQLite act from Rust).
+/// Whether this database acts through `opsdeck_act()` (Postgres, migrated or adopted by an
+/// opsdeck that has it; SQLite and older adoptions act from Rust).
 pub async fn acts_by_function(store: &Store) -> Result<bool, sqlx::Error> {
     if store.db.pg_pool().is_none() {
         return Ok(false);
@@ -22,7 +22,8 @@ pub async fn acts_by_function(store: &Store) -> Result<bool, sqlx::Error> {
     let r = store
         .db
         .fetch_one(
-            "SELECT to_regprocedure('public.opsdeck_act(jsonb,text,text)') IS NOT NULL AS f",
+            // unqualified: `opsdeck` first on the search path (an adopted database), else public
+            "SELECT to_regprocedure('opsdeck_act(jsonb,text,text)') IS NOT NULL AS f",
             &[],
         )
         .await?;

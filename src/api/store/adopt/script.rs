@@ -1413,6 +1413,7 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
     if o.triggers {
         out.extend(notify(&m));
     }
+    out.extend(act_functions());
     let present: Vec<String> = CONTRACT
         .iter()
         .map(|(t, _)| format!("('{t}', {})", has_or_alias(c, t)))
@@ -1427,6 +1428,45 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
         ),
     ));
     out
+}
+
+/// The operator actions as database functions (issue 18): the same functions as migration
+/// 0011, in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
+/// user's tables). The roles (`opsdeck roles init`) then apply here as on opsdeck's own schema.
+fn act_functions() -> Vec<Stmt> {
+    const MIGRATION: &str = include_str!("../../../../migrations/postgres/0011_act_functions.sql");
+    let body: String = MIGRATION
+        .lines()
+        .filter(|l| !l.starts_with("ALTER TABLE operator_actions"))
+        .map(|l| {
+            l.replace(
+                "CREATE FUNCTION ",
+                &format!("CREATE OR REPLACE FUNCTION {SCHEMA}."),
+            )
+            .replace(
+                "search_path = public, pg_temp",
+                &format!("search_path = {SCHEMA}, public, pg_temp"),
+            )
+            .replace("'public.", &format!("'{SCHEMA}."))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    vec![
+        stmt(
+            "opsdeck.operator_actions (login)",
+            "the audit row names the database login, and a display name beside it",
+            format!(
+                "ALTER TABLE {SCHEMA}.operator_actions ADD COLUMN IF NOT EXISTS login text DEFAULT session_user;\n\
+                 ALTER TABLE {SCHEMA}.operator_actions ADD COLUMN IF NOT EXISTS display_name text"
+            ),
+        ),
+        stmt(
+            "opsdeck.opsdeck_act() and its helpers",
+            "every operator action as one function that checks the login's opsdeck role, makes the \
+             conditional change through opsdeck's views and writes the audit row",
+            body,
+        ),
+    ]
 }
 
 fn index(subject: &str, why: &str, cost: &str, name: &str, sql: String) -> Stmt {
