@@ -16,6 +16,8 @@ use opsdeck::api::store::roles::{ACTION_TABLES, TABLES};
 use opsdeck::config::{DbTarget, SecretUrl};
 use opsdeck::domain::action::{Action, Actor, JobSelect, Named, Outcome};
 use opsdeck::domain::role::{Basis, Role};
+use std::time::Duration;
+
 use uuid::Uuid;
 
 /// A migrated database with the roles set up and one login per role (plus one in no role).
@@ -127,8 +129,8 @@ async fn rows(s: &TestStore, tag: &str) -> Rows {
          INSERT INTO approval_requests (id, type, status) VALUES ('{qa}', 'rate', 'pending'), \
            ('{qb}', 'rate', 'pending');
          INSERT INTO approval_requests (id, type, status, decided_by, decided_at, resume_url, \
-           resume_status) VALUES ('{qr}', 'rate', 'approved', 'someone', now(), \
-           'http://127.0.0.1:9/resume', 'failed');
+           resume_status, created_at) VALUES ('{qr}', 'rate', 'approved', 'someone', now(), \
+           'http://127.0.0.1:9/resume', 'failed', now() - interval '1 hour');
          INSERT INTO reconciliation_runs (id, reconciliation_date) VALUES ('{rc}', current_date);
          INSERT INTO reconciliation_discrepancies (id, run_id, kind) VALUES \
            ('{da}', '{rc}', 'missing_in_db'), ('{db}', '{rc}', 'missing_in_db');
@@ -646,4 +648,69 @@ async fn direct_write_rights_are_flagged() {
         .await
         .unwrap();
     w.drop_logins().await;
+}
+
+/// The real console in tmux as an approver: the status bar says who, the help marks what the
+/// role lacks, pressing it says which role it needs, and an approval goes through (on record
+/// under the login).
+#[test]
+fn the_console_as_an_approver() {
+    if !common::tmux::available() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(w) = rt.block_on(World::new()) else {
+        return;
+    };
+    let r = rt.block_on(rows(&w.s, &w.tag));
+    let login = w.login(Some(Role::Approver)).to_string();
+    let t = common::tmux::Tmux::start_raw(
+        &format!("--operator 'Ana M.' --database-url '{}'", w.url(&login)),
+        160,
+        48,
+    );
+    let s = t.wait_for("opsdeck_approver", Duration::from_secs(20));
+    assert!(s.contains(&format!("{login} · opsdeck_approver")), "{s}");
+    t.keys(&["2"]);
+    t.wait_for(&format!("A {}", w.tag), Duration::from_secs(10));
+    t.keys(&["?"]);
+    let s = t.wait_for("disabled: needs opsdeck_admin", Duration::from_secs(5));
+    assert!(s.contains("Pause the workflow"), "{s}");
+    // (Escape and P apart: together a terminal reads them as Alt-P)
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["P"]);
+    t.wait_for(
+        "Pause the workflow: needs opsdeck_admin",
+        Duration::from_secs(5),
+    );
+    // Approvals: approve the first pending request
+    t.keys(&["8"]);
+    t.wait_for("designer (tier)", Duration::from_secs(10));
+    t.keys(&["A"]);
+    t.wait_for("Approve", Duration::from_secs(5));
+    t.keys(&["Enter"]);
+    // the toast (the dialog ignores keys until the result lands)
+    t.wait_for("✓ approved", Duration::from_secs(10));
+    t.keys(&["q"]);
+    t.wait_for("EXITED=0", Duration::from_secs(10));
+    let by: Vec<String> = rt.block_on(async {
+        w.s.db
+            .fetch_all(
+                "SELECT decided_by FROM approval_requests WHERE id IN ($1, $2) \
+                 AND status = 'approved'",
+                &[Val::Uuid(r.req_a), Val::Uuid(r.req_b)],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.s("decided_by"))
+            .collect()
+    });
+    assert_eq!(
+        by,
+        vec![login.clone()],
+        "one request approved, by the login"
+    );
+    rt.block_on(w.drop_logins());
 }

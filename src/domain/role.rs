@@ -170,9 +170,12 @@ impl Access {
         self.basis == Basis::Roles
     }
 
-    /// The status bar's "who": `ana · approver`, `deploy · grants`, `DEMO`.
+    /// The status bar's "who": `ana · opsdeck_approver`, `deploy · table grants`. A long login
+    /// is cut (to 24 cells) so that the role always shows.
     pub fn label(&self) -> String {
-        let login = self.login.as_deref().unwrap_or("demo");
+        let login =
+            crate::domain::sanitize::clean_trunc(self.login.as_deref().unwrap_or("demo"), 24);
+        let login = login.as_str();
         match (&self.basis, self.top_role()) {
             (Basis::Demo, _) => "demo user · every capability".into(),
             (Basis::Roles, Some(r)) => format!("{login} · {}", r.db_name()),

@@ -185,10 +185,7 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     s.push(sep.clone());
     // who acts: the login and its role (a real database; the demo's label says DEMO)
     if app.mode != Mode::Demo && app.access.login.is_some() {
-        s.push(Span::styled(
-            sanitize::clean_trunc(&app.access.label(), 36),
-            bar,
-        ));
+        s.push(Span::styled(app.access.label(), bar));
         s.push(sep.clone());
     }
     let age = app
