@@ -5,6 +5,7 @@
 //! Each test has its own database and its own logins (roles are the cluster's: the five opsdeck
 //! roles are shared, created idempotently; the logins are named per test and dropped after).
 
+mod bcastkit;
 mod common;
 
 use common::TestStore;
@@ -608,7 +609,7 @@ async fn cli_whoami_and_refusals() {
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o).contains("CREATE ROLE %I NOLOGIN"));
     assert!(text(&o).contains("GRANT SELECT ON workflows"));
-    // a broadcast by a login acting by role is refused up front, nothing sent
+    // a live broadcast by an approver: the database refuses it (exit 2), nothing sent
     let o = opsdeck(
         &[
             "--database-url",
@@ -616,8 +617,8 @@ async fn cli_whoami_and_refusals() {
             "broadcast",
             "--level",
             "info",
-            "--venue",
-            "Hall",
+            "--event",
+            &format!("Show {}", w.tag),
             "--message",
             "doors open",
             "--yes",
@@ -625,7 +626,11 @@ async fn cli_whoami_and_refusals() {
         &[],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("not available to logins that act by opsdeck role"));
+    assert!(
+        text(&o).contains("needs opsdeck_broadcaster"),
+        "{}",
+        text(&o)
+    );
     w.drop_logins().await;
 }
 
@@ -713,4 +718,149 @@ fn the_console_as_an_approver() {
         "one request approved, by the login"
     );
     rt.block_on(w.drop_logins());
+}
+
+/// Broadcasts by role: the database refuses a live one without opsdeck_broadcaster (nothing
+/// written but the denied row), lets an operator test, makes the four-eyes rule compare logins
+/// (an admin cannot approve its own waiting broadcast under any display name; another admin
+/// can), and keeps cancelling to broadcasters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_by_role() {
+    use opsdeck::api::broadcast as bc;
+    use opsdeck::config::{BroadcastConfig, TestRecipient};
+    use opsdeck::domain::broadcast::{Level, SendOutcome, Target};
+    let Some(w) = World::new().await else { return };
+    bcastkit::fixture(&w.s).await;
+    let admin2 = format!("t18_{}_admin2", w.tag);
+    w.s.db
+        .execute_script(&format!(
+            "CREATE ROLE {admin2} LOGIN; GRANT opsdeck_admin TO {admin2};"
+        ))
+        .await
+        .unwrap();
+    let cfg = BroadcastConfig {
+        second_operator_for: vec![Level::Critical],
+        test_recipients: vec![TestRecipient {
+            name: "me".into(),
+            phone: Some("+33699999999".into()),
+            email: None,
+            channel: Some("sms".into()),
+        }],
+        ..Default::default()
+    };
+    let gala = || Target::Event("Gala".into());
+    let operator = w.store_as(w.login(Some(Role::Operator))).await;
+    let broadcaster = w.store_as(w.login(Some(Role::Broadcaster))).await;
+    let admin = w.store_as(w.login(Some(Role::Admin))).await;
+    let second = w.store_as(&admin2).await;
+    let c = |who: &str| bcastkit::ctx(who, cfg.clone());
+    let now = chrono::Utc::now();
+
+    // an operator: live refused, nothing written but the denied row
+    let before = bcastkit::written(&w.s).await;
+    let pv = bc::prepare(
+        &operator,
+        &cfg,
+        &bcastkit::draft("warning", gala(), "Delay", "r1"),
+        now,
+    )
+    .await
+    .unwrap();
+    let e = bc::send(&operator, &c("Olga"), &pv).await.unwrap_err();
+    assert!(e.contains("needs opsdeck_broadcaster"), "{e}");
+    let after = bcastkit::written(&w.s).await;
+    assert_eq!(after[..3], before[..3], "no broadcast, delivery or job");
+    assert_eq!(after[3], before[3] + 1, "one denied audit row");
+    // … but may test (to its own test recipients only)
+    let mut d = bcastkit::draft("critical", gala(), "Drill", "r2");
+    d.test = true;
+    let pv = bc::prepare(&operator, &cfg, &d, now).await.unwrap();
+    let r = bc::send(&operator, &c("Olga"), &pv).await.unwrap();
+    assert!(r.test && r.deliveries > 0, "{r:?}");
+
+    // a broadcaster sends live; the row names the login
+    let pv = bc::prepare(
+        &broadcaster,
+        &cfg,
+        &bcastkit::draft("warning", gala(), "Delay", "r3"),
+        now,
+    )
+    .await
+    .unwrap();
+    let r = bc::send(&broadcaster, &c("Bea"), &pv).await.unwrap();
+    assert_eq!(r.outcome, SendOutcome::Sent);
+    let by =
+        w.s.db
+            .fetch_one(
+                "SELECT triggered_by FROM emergency_broadcasts WHERE id = $1",
+                &[Val::Uuid(r.broadcast_id)],
+            )
+            .await
+            .unwrap()
+            .s("triggered_by");
+    assert_eq!(by, w.login(Some(Role::Broadcaster)));
+    // an operator cannot cancel it; the broadcaster can
+    let d = bc::cancel(&operator, &c("Olga"), r.broadcast_id)
+        .await
+        .unwrap();
+    assert_eq!(d.outcome, "denied", "{d:?}");
+    assert_eq!(d.exit_code(), 2);
+    let d = bc::cancel(&broadcaster, &c("Bea"), r.broadcast_id)
+        .await
+        .unwrap();
+    assert_eq!(d.outcome, "ok", "{d:?}");
+
+    // four-eyes by login: the admin's own critical broadcast waits; naming itself after the
+    // other admin does not let it approve; a broadcaster may not approve; the other admin may
+    let pv = bc::prepare(
+        &admin,
+        &cfg,
+        &bcastkit::draft("critical", gala(), "Fire", "r4"),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(pv.needs_approval);
+    let r = bc::send(&admin, &c("Ada"), &pv).await.unwrap();
+    assert_eq!(r.outcome, SendOutcome::AwaitingApproval);
+    let d = bc::approve(&admin, &c(&admin2), r.broadcast_id)
+        .await
+        .unwrap();
+    assert_eq!(d.outcome, "conflict", "{d:?}");
+    assert!(d.message.contains("four-eyes"), "{}", d.message);
+    let d = bc::approve(&broadcaster, &c("Bea"), r.broadcast_id)
+        .await
+        .unwrap();
+    assert_eq!(d.outcome, "denied", "{d:?}");
+    assert!(d.message.contains("needs opsdeck_admin"), "{}", d.message);
+    let d = bc::approve(&second, &c("Max"), r.broadcast_id)
+        .await
+        .unwrap();
+    assert_eq!(d.outcome, "ok", "{d:?}");
+    let approved =
+        w.s.db
+            .fetch_one(
+                "SELECT approved_by FROM emergency_broadcasts WHERE id = $1",
+                &[Val::Uuid(r.broadcast_id)],
+            )
+            .await
+            .unwrap()
+            .s("approved_by");
+    assert_eq!(approved, admin2);
+    // as raw SQL nobody writes the broadcast tables
+    for t in ["emergency_broadcasts", "broadcast_deliveries", "people"] {
+        let e = broadcaster
+            .db
+            .execute(&format!("UPDATE {t} SET id = id"), &[])
+            .await
+            .map(|_| ())
+            .expect_err("raw UPDATE");
+        assert!(e.to_string().contains("permission denied"), "{t}: {e}");
+    }
+    for st in [operator, broadcaster, admin, second] {
+        st.db.close().await;
+    }
+    let mut w = w;
+    w.logins.push((None, admin2));
+    w.drop_logins().await;
 }

@@ -51,7 +51,9 @@ impl Role {
             | "n8n.workflow.resume"
             | "broadcast.approve" => Role::Admin,
             "approval.approve" | "approval.reject" | "approval.resend" => Role::Approver,
-            "broadcast.live" | "broadcast.follow_up" | "broadcast.cancel" => Role::Broadcaster,
+            "broadcast.live" | "broadcast.follow_up" | "broadcast.cancel" | "broadcast.retry" => {
+                Role::Broadcaster
+            }
             _ => Role::Operator,
         }
     }
@@ -89,11 +91,6 @@ impl Role {
         }
     }
 }
-
-/// Broadcasts do not run through the database's action functions yet: a login that acts by
-/// role has no write rights on their tables, so opsdeck refuses them up front, saying so.
-pub const BROADCASTS_UNDER_ROLES: &str = "broadcasts are not available to logins that act by opsdeck role yet \
-     (the database does not enforce them by role): send it from a login with table grants; nothing was sent";
 
 /// What decides what a login may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

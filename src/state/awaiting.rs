@@ -140,10 +140,14 @@ impl App {
     }
 
     pub(super) fn awaiting_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        let me = self.operator.clone();
+        // where roles decide, the four-eyes rule compares logins (the database does)
+        let me = match (&self.access.login, self.access.by_roles()) {
+            (Some(l), true) => l.clone(),
+            _ => self.operator.clone(),
+        };
         let read_only = self.mode == Mode::ReadOnly;
-        // under roles broadcasts are refused up front (domain::role::BROADCASTS_UNDER_ROLES)
-        let by_roles = self.access.by_roles();
+        let approve_denied = self.access.may("broadcast.approve").err();
+        let cancel_denied = self.access.may("broadcast.cancel").err();
         let list = self.awaiting.clone();
         let Overlay::Awaiting(u) = &mut self.overlay else {
             return vec![];
@@ -207,8 +211,8 @@ impl App {
                 KeyCode::Char('a') => {
                     if read_only {
                         u.note = Some("read-only: approving is disabled".into());
-                    } else if by_roles {
-                        u.note = Some(crate::domain::role::BROADCASTS_UNDER_ROLES.into());
+                    } else if let Some(why) = &approve_denied {
+                        u.note = Some(format!("approving is disabled: {why}"));
                     } else if open.is_own(&me) {
                         u.note = Some(
                             "you triggered this broadcast: the four-eyes rule needs a different \
@@ -224,8 +228,8 @@ impl App {
                 KeyCode::Char('x') | KeyCode::Char('c') => {
                     if read_only {
                         u.note = Some("read-only: cancelling is disabled".into());
-                    } else if by_roles {
-                        u.note = Some(crate::domain::role::BROADCASTS_UNDER_ROLES.into());
+                    } else if let Some(why) = &cancel_denied {
+                        u.note = Some(format!("cancelling is disabled: {why}"));
                     } else {
                         u.confirm = Some(Confirm::Cancel);
                     }

@@ -227,8 +227,8 @@ impl App {
             self.toast("read-only: broadcasts are disabled", true);
             return vec![];
         }
-        if self.access.by_roles() {
-            self.toast(crate::domain::role::BROADCASTS_UNDER_ROLES, true);
+        if let Err(why) = self.access.may("broadcast.test") {
+            self.toast(format!("broadcasts: {why}"), true);
             return vec![];
         }
         let Some(key) = self.spare_key.take() else {
@@ -364,6 +364,9 @@ impl App {
 
     fn confirm_send(&mut self) -> Vec<Effect> {
         let now = self.now;
+        // where roles decide: a live broadcast needs opsdeck_broadcaster (the database would
+        // refuse it; say so before the countdown)
+        let live_denied = self.access.may("broadcast.live").err();
         let Some(u) = self.ui() else { return vec![] };
         let Some(p) = u.fresh_preview().cloned() else {
             u.error =
@@ -377,6 +380,12 @@ impl App {
         if p.test {
             u.stage = Stage::Sending;
             return bc(BcEffect::Send(Box::new(p)));
+        }
+        if let Some(why) = live_denied {
+            u.error = Some(format!(
+                "a live broadcast is disabled: {why} (a test is not)"
+            ));
+            return vec![];
         }
         if p.level.needs_typed_confirmation() {
             u.stage = Stage::TypeName(String::new());

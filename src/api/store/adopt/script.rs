@@ -1430,13 +1430,16 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
     out
 }
 
-/// The operator actions as database functions (issue 18): the same functions as migration
-/// 0011, in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
+/// The operator actions and broadcasts as database functions (issue 18): the same functions as
+/// migrations 0011 and 0012, in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
 /// user's tables). The roles (`opsdeck roles init`) then apply here as on opsdeck's own schema.
 fn act_functions() -> Vec<Stmt> {
-    const MIGRATION: &str = include_str!("../../../../migrations/postgres/0011_act_functions.sql");
-    let body: String = MIGRATION
+    const ACTIONS: &str = include_str!("../../../../migrations/postgres/0011_act_functions.sql");
+    const BROADCASTS: &str =
+        include_str!("../../../../migrations/postgres/0012_broadcast_functions.sql");
+    let body: String = ACTIONS
         .lines()
+        .chain(BROADCASTS.lines())
         .filter(|l| !l.starts_with("ALTER TABLE operator_actions"))
         .map(|l| {
             l.replace(

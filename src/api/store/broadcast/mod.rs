@@ -4,6 +4,7 @@
 //! prepare a follow-up to the same audience, and claim and record n8n's webhook call (the call
 //! itself is `api::broadcast`'s, after the commit).
 
+mod by_function;
 mod progress;
 mod send;
 mod sql;

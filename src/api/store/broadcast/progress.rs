@@ -110,6 +110,12 @@ pub(in crate::api) async fn retry_failed(
     actor: &Actor,
     id: Uuid,
 ) -> Result<usize, String> {
+    if crate::api::store::actions::acts_by_function(store)
+        .await
+        .map_err(db_err)?
+    {
+        return super::by_function::retry_failed(store, actor, id).await;
+    }
     let now = Utc::now();
     let mut tx = store.db.begin().await.map_err(db_err)?;
     // lock the broadcast first (the engine's order), reopen it if it had closed

@@ -30,6 +30,12 @@ pub(in crate::api) async fn send(
 ) -> Result<SendReport, String> {
     let now = Utc::now();
     let id = Uuid::now_v7();
+    if crate::api::store::actions::acts_by_function(store)
+        .await
+        .map_err(db_err)?
+    {
+        return super::by_function::send(store, actor, p, id).await;
+    }
     let status = if p.needs_approval {
         "awaiting_approval"
     } else {
@@ -177,7 +183,7 @@ async fn fan_out(
 
 /// The key exists: the same broadcast again (a double submit, a retry after a lost connection)
 /// answers with the first one; a different broadcast under that key is refused.
-async fn replay(store: &Store, p: &Preview) -> Result<SendReport, String> {
+pub(super) async fn replay(store: &Store, p: &Preview) -> Result<SendReport, String> {
     let r = store
         .db
         .fetch_one(
@@ -292,6 +298,12 @@ pub(in crate::api) async fn approve(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Decision, String> {
+    if crate::api::store::actions::acts_by_function(store)
+        .await
+        .map_err(db_err)?
+    {
+        return super::by_function::decide(store, actor, id, "approve").await;
+    }
     let now = Utc::now();
     let me = actor.operator.clone();
     let mut tx = store.db.begin().await.map_err(db_err)?;
@@ -417,6 +429,17 @@ async fn cancel_with(
     id: Uuid,
     waiting_only: bool,
 ) -> Result<Decision, String> {
+    if crate::api::store::actions::acts_by_function(store)
+        .await
+        .map_err(db_err)?
+    {
+        let verb = if waiting_only {
+            "cancel_waiting"
+        } else {
+            "cancel"
+        };
+        return super::by_function::decide(store, actor, id, verb).await;
+    }
     let now = Utc::now();
     let me = actor.operator.clone();
     let set = "status = 'cancelled', cancelled_by = $2, cancelled_at = $3, completed_at = $3";

@@ -24,6 +24,11 @@ pub(in crate::api) enum Claim {
 
 /// Claims the webhook call of broadcast `id`.
 pub(in crate::api) async fn claim_webhook(store: &Store, id: Uuid) -> Claim {
+    match crate::api::store::actions::acts_by_function(store).await {
+        Ok(true) => return super::by_function::claim_webhook(store, id).await,
+        Ok(false) => {}
+        Err(e) => return Claim::Failed(crate::api::db::describe_sqlx(&e)),
+    }
     // a cancel racing an approval cannot let n8n's own broadcast go out afterwards
     let row = store
         .db
@@ -78,6 +83,14 @@ pub(in crate::api) async fn record_webhook(
     id: Uuid,
     r: &WebhookResult,
 ) {
+    if crate::api::store::actions::acts_by_function(store)
+        .await
+        .unwrap_or(false)
+    {
+        let after = json!({"ok": r.ok, "status": r.status, "message": r.message});
+        let error = (!r.ok).then(|| r.message.clone());
+        return super::by_function::record_webhook(store, actor, id, r.ok, error, after).await;
+    }
     let now = Utc::now();
     let Ok(mut tx) = store.db.begin().await else {
         return;

@@ -1,0 +1,222 @@
+//! Broadcasts on a Postgres database migrated (or adopted) by opsdeck: each write is one call to
+//! the database's `opsdeck_broadcast_*()` functions (migration 0012), which check the login's
+//! role (and, where roles decide, the four-eyes rule by login and that a test reaches test
+//! recipients only), make the change and write the audit row. The login needs no write rights.
+//! The audience is planned here as on the Rust path; the reports are built the same way.
+
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+
+use super::db_err;
+use crate::api::db::Val;
+use crate::api::store::Store;
+use crate::domain::action::Actor;
+use crate::domain::broadcast::{Decision, Preview, SendOutcome, SendReport};
+use crate::domain::sanitize::clean;
+
+/// One call in its own transaction; the function's answer.
+async fn call(store: &Store, sql: &str, args: &[Val]) -> Result<Json, String> {
+    let mut tx = store.db.begin().await.map_err(db_err)?;
+    let r = match tx.fetch_one(sql, args).await {
+        Ok(r) => r.json("r").unwrap_or(Json::Null),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return Err(db_err(e));
+        }
+    };
+    tx.commit().await.map_err(db_err)?;
+    Ok(r)
+}
+
+fn text(v: &Json, k: &str) -> String {
+    clean(v[k].as_str().unwrap_or_default())
+}
+
+pub(super) async fn send(
+    store: &Store,
+    actor: &Actor,
+    p: &Preview,
+    id: Uuid,
+) -> Result<SendReport, String> {
+    let status = if p.needs_approval {
+        "awaiting_approval"
+    } else {
+        "queued"
+    };
+    let payload = json!({
+        "id": id,
+        "idempotency_key": p.idempotency_key.to_string(),
+        "level": p.level.as_str(),
+        "scope": p.scope.kind(),
+        "event_id": p.scope.event_id(),
+        "venue_name": p.venue_name,
+        "message": p.message,
+        "test": p.test,
+        "channels": p.channels.as_ref().map(|c| {
+            c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+        }),
+        "follow_up_of": p.follow_up_of,
+        "reached": p.plan.reached,
+        "unreachable": p.plan.unreachable.len(),
+        "duplicates": p.plan.duplicates,
+        "needs_approval": p.needs_approval,
+        "new_people": p.new_people.iter().map(|n| json!({
+            "id": n.id, "name": n.name, "phone": n.phone, "email": n.email,
+            "primary_channel": n.primary_channel,
+        })).collect::<Vec<_>>(),
+        "deliveries": p.plan.deliveries.iter()
+            .map(|d| json!([d.person_id, d.channel.as_str()]))
+            .collect::<Vec<_>>(),
+        "after": {
+            "level": p.level, "scope": p.scope.kind(), "target": p.scope.label(),
+            "test": p.test, "deliveries": p.plan.deliveries.len(),
+            "by_channel": p.plan.by_channel,
+            "unreachable": p.plan.unreachable.len(), "duplicates": p.plan.duplicates,
+            "idempotency_key": p.idempotency_key, "follow_up_of": p.follow_up_of,
+        },
+    });
+    let r = call(
+        store,
+        "SELECT opsdeck_broadcast_send($1{json}, $2, $3) AS r",
+        &[
+            Val::Json(payload),
+            Val::Text(actor.operator.clone()),
+            Val::Text(actor.origin.clone()),
+        ],
+    )
+    .await
+    .map_err(|e| format!("nothing was sent: {e}"))?;
+    match r["outcome"].as_str() {
+        Some("ok") => {}
+        Some("replay") => return super::send::replay(store, p).await,
+        Some("denied") => {
+            return Err(format!(
+                "denied — {}: nothing was sent",
+                text(&r, "message")
+            ));
+        }
+        _ => return Err(format!("nothing was sent: unexpected answer {r}")),
+    }
+    let audit_id = r["audit_id"].as_str().and_then(|s| s.parse().ok());
+    Ok(SendReport {
+        outcome: if p.needs_approval {
+            SendOutcome::AwaitingApproval
+        } else {
+            SendOutcome::Sent
+        },
+        broadcast_id: id,
+        status: status.into(),
+        test: p.test,
+        deliveries: p.plan.deliveries.len(),
+        by_channel: p.plan.by_channel.clone(),
+        unreachable: p.plan.unreachable.len(),
+        duplicates: p.plan.duplicates,
+        message: if p.needs_approval {
+            format!("broadcast {id} waits for a second operator: opsdeck broadcast approve {id}")
+        } else {
+            format!(
+                "broadcast {id} queued: {} deliveries",
+                p.plan.deliveries.len()
+            )
+        },
+        webhook: None,
+        audit_id,
+    })
+}
+
+/// `verb`: approve, cancel or cancel_waiting.
+pub(super) async fn decide(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+    verb: &str,
+) -> Result<Decision, String> {
+    let r = call(
+        store,
+        "SELECT opsdeck_broadcast_decide($1, $2, $3, $4) AS r",
+        &[
+            Val::Uuid(id),
+            Val::Text(verb.into()),
+            Val::Text(actor.operator.clone()),
+            Val::Text(actor.origin.clone()),
+        ],
+    )
+    .await?;
+    let outcome = match r["outcome"].as_str() {
+        Some("ok") => "ok",
+        Some("conflict") => "conflict",
+        Some("denied") => "denied",
+        _ => "error",
+    };
+    let message = if outcome == "denied" {
+        format!("denied — {}", text(&r, "message"))
+    } else {
+        text(&r, "message")
+    };
+    let n = |k: &str| r[k].as_u64().unwrap_or(0) as usize;
+    let mut d = Decision::new(outcome, id, message);
+    d.deliveries = n("deliveries");
+    d.stopped = n("stopped");
+    d.already_out = n("already_out");
+    d.in_flight = n("in_flight");
+    Ok(d)
+}
+
+/// Failed deliveries back to queued: how many (0: nothing failed); Err when denied.
+pub(super) async fn retry_failed(store: &Store, actor: &Actor, id: Uuid) -> Result<usize, String> {
+    let r = call(
+        store,
+        "SELECT opsdeck_broadcast_retry($1, $2, $3) AS r",
+        &[
+            Val::Uuid(id),
+            Val::Text(actor.operator.clone()),
+            Val::Text(actor.origin.clone()),
+        ],
+    )
+    .await?;
+    match r["outcome"].as_str() {
+        Some("denied") => Err(format!("denied — {}", text(&r, "message"))),
+        _ => Ok(r["n"].as_u64().unwrap_or(0) as usize),
+    }
+}
+
+pub(super) async fn claim_webhook(store: &Store, id: Uuid) -> super::Claim {
+    match call(
+        store,
+        "SELECT opsdeck_broadcast_claim_webhook($1) AS r",
+        &[Val::Uuid(id)],
+    )
+    .await
+    {
+        Ok(r) if r["body"].is_object() => super::Claim::Body(r["body"].clone()),
+        Ok(r) => super::Claim::Skip(text(&r, "skip")),
+        Err(e) => super::Claim::Failed(e),
+    }
+}
+
+pub(super) async fn record_webhook(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+    ok: bool,
+    error: Option<String>,
+    after: Json,
+) {
+    let r = store
+        .db
+        .execute(
+            "SELECT opsdeck_broadcast_record_webhook($1, $2, $3, $4{json}, $5, $6)",
+            &[
+                Val::Uuid(id),
+                Val::Bool(ok),
+                Val::OptText(error),
+                Val::Json(after),
+                Val::Text(actor.operator.clone()),
+                Val::Text(actor.origin.clone()),
+            ],
+        )
+        .await;
+    if r.is_err() {
+        tracing::warn!("broadcast {id}: webhook result not recorded");
+    }
+}
