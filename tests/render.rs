@@ -359,6 +359,7 @@ fn roles_in_the_status_bar_and_help() {
         basis: Basis::Roles,
         roles_ready: true,
         direct_writes: vec![],
+        schema_creators: vec![],
     };
     key(&mut a, KeyCode::Char('?'), false);
     let help = render(&a, 120, 36);

@@ -864,3 +864,132 @@ async fn broadcasts_by_role() {
     w.logins.push((None, admin2));
     w.drop_logins().await;
 }
+
+/// The review's bypasses, each shut: an operator cannot cancel or retry a broadcast's delivery
+/// jobs one by one, cannot call a "test" to more than 10 people, cannot claim or record n8n's
+/// webhook call; the input rules hold for raw callers; a schema others may create in is flagged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn side_doors_are_shut() {
+    let Some(w) = World::new().await else { return };
+    let op_login = w.login(Some(Role::Operator)).to_string();
+    let op = w.store_as(&op_login).await;
+    let code = |e: sqlx::Error| match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()).unwrap_or_default(),
+        e => format!("{e}"),
+    };
+    // a broadcast's delivery job
+    let job = Uuid::new_v4();
+    w.s.db
+        .execute(
+            "INSERT INTO job_queue (id, job_type, status) VALUES ($1, 'broadcast.sms', 'pending')",
+            &[Val::Uuid(job)],
+        )
+        .await
+        .unwrap();
+    let r = execute(
+        &op,
+        &ctx("Olga"),
+        &Action::CancelJobs {
+            jobs: vec![Named::new(job, "sms")],
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Denied, "{}", r.message);
+    assert!(
+        r.message.contains("needs opsdeck_broadcaster"),
+        "{}",
+        r.message
+    );
+    // a "test" to 11 people
+    let people: Vec<serde_json::Value> = (0..11)
+        .map(|_| serde_json::json!([Uuid::new_v4(), "sms"]))
+        .collect();
+    let p = serde_json::json!({"id": Uuid::new_v4(), "idempotency_key": "side-door",
+        "level": "info", "scope": "venue", "venue_name": "Hall", "message": "hi", "test": true,
+        "reached": 11, "unreachable": 0, "duplicates": 0, "deliveries": people});
+    let out = op
+        .db
+        .fetch_one(
+            "SELECT opsdeck_broadcast_send($1{json}, 'x', 'psql') AS r",
+            &[Val::Json(p)],
+        )
+        .await
+        .unwrap()
+        .json("r")
+        .unwrap();
+    assert_eq!(out["outcome"], "denied", "{out}");
+    assert!(
+        out["message"].as_str().unwrap().contains("at most 10"),
+        "{out}"
+    );
+    // n8n's webhook: not an operator's to claim or record
+    let b = Uuid::new_v4();
+    w.s.db
+        .execute(
+            "INSERT INTO emergency_broadcasts (id, idempotency_key, level, scope, message, \
+             triggered_by, status) VALUES ($1, 'wh', 'info', 'venue', 'm', 'x', 'queued')",
+            &[Val::Uuid(b)],
+        )
+        .await
+        .unwrap();
+    let out = op
+        .db
+        .fetch_one(
+            "SELECT opsdeck_broadcast_claim_webhook($1) AS r",
+            &[Val::Uuid(b)],
+        )
+        .await
+        .unwrap()
+        .json("r")
+        .unwrap();
+    assert!(out.get("body").is_none(), "{out}");
+    let ok = op
+        .db
+        .fetch_one(
+            "SELECT opsdeck_broadcast_record_webhook($1, true, NULL, '{}'::jsonb, 'x', 'y') AS ok",
+            &[Val::Uuid(b)],
+        )
+        .await
+        .unwrap()
+        .bool("ok");
+    assert_eq!(ok, Some(false));
+    let st =
+        w.s.db
+            .fetch_one(
+                "SELECT COALESCE(webhook_status, '') AS s FROM emergency_broadcasts WHERE id = $1",
+                &[Val::Uuid(b)],
+            )
+            .await
+            .unwrap()
+            .s("s");
+    assert_eq!(st, "");
+    // the input rules hold for callers that are not opsdeck
+    let e = op
+        .db
+        .fetch_one(
+            "SELECT opsdeck_act('{\"action\":\"resolve\",\"discrepancy\":\"00000000-0000-0000-0000-000000000000\",\"label\":\"x\",\"ignore\":true,\"note\":\"  \"}'::jsonb, 'x', 'y') AS r",
+            &[],
+        )
+        .await
+        .map(|_| ())
+        .expect_err("a blank note");
+    assert_eq!(code(e), "22023");
+    // a schema others may create in is flagged
+    w.s.db
+        .execute_script(&format!("GRANT CREATE ON SCHEMA public TO {op_login}"))
+        .await
+        .unwrap();
+    let a = op.access().await.unwrap();
+    assert_eq!(a.schema_creators, vec![op_login.clone()]);
+    assert!(
+        a.advice().unwrap().contains("REVOKE CREATE"),
+        "{:?}",
+        a.advice()
+    );
+    w.s.db
+        .execute_script(&format!("REVOKE CREATE ON SCHEMA public FROM {op_login}"))
+        .await
+        .unwrap();
+    op.db.close().await;
+    w.drop_logins().await;
+}

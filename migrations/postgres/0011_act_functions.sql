@@ -17,7 +17,9 @@
 --
 -- SQLite (the demo) keeps the same rules in Rust (api::store::actions), single-user.
 
-ALTER TABLE operator_actions ADD COLUMN login text DEFAULT session_user;
+-- the rows already there keep no login (who wrote them is not known); new rows get theirs
+ALTER TABLE operator_actions ADD COLUMN login text;
+ALTER TABLE operator_actions ALTER COLUMN login SET DEFAULT session_user;
 ALTER TABLE operator_actions ADD COLUMN display_name text;
 
 -- The opsdeck roles a login holds, through any chain of grants (explicit membership: a
@@ -54,11 +56,26 @@ $$;
 
 -- NULL when the session's login may do the action, else why not ("needs opsdeck_approver").
 CREATE FUNCTION opsdeck_may(p_action text) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_roles text[] := opsdeck_roles_of(session_user::text);
     v_need  text   := opsdeck_needs(p_action);
 BEGIN
+    IF cardinality(v_roles) = 0 AND p_action LIKE 'broadcast.%' THEN
+        -- no opsdeck role: a broadcast needs the rights its writes need
+        IF has_table_privilege(session_user, 'public.emergency_broadcasts', 'INSERT')
+           AND has_table_privilege(session_user, 'public.emergency_broadcasts', 'UPDATE')
+           AND has_table_privilege(session_user, 'public.broadcast_deliveries', 'INSERT')
+           AND has_table_privilege(session_user, 'public.broadcast_deliveries', 'UPDATE')
+           AND has_table_privilege(session_user, 'public.people', 'INSERT')
+           AND has_table_privilege(session_user, 'public.job_queue', 'INSERT')
+           AND has_table_privilege(session_user, 'public.job_queue', 'UPDATE')
+           AND has_table_privilege(session_user, 'public.operator_actions', 'INSERT') THEN
+            RETURN NULL;
+        END IF;
+        RETURN format('read-only: the login %s holds no opsdeck role and may not change the broadcast tables',
+                      session_user);
+    END IF;
     IF cardinality(v_roles) = 0 THEN
         -- no opsdeck role: as before roles, the login's own rights on the action tables decide
         IF has_table_privilege(session_user, 'public.operator_actions', 'INSERT')
@@ -97,7 +114,7 @@ $$;
 -- The last successful operator action on a target since `p_since` (the row's updated_at): an
 -- older one did not make the row what it is now.
 CREATE FUNCTION opsdeck_last_actor(p_target uuid, p_actions text[], p_since timestamptz)
-RETURNS text LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, public, pg_temp AS $$
     SELECT COALESCE((
         SELECT opsdeck_by(operator, at) FROM operator_actions
         WHERE target_id = p_target::text AND outcome = 'ok'
@@ -163,19 +180,24 @@ $$;
 
 -- Who the audit row names: the login when it acts by role (the display name beside it), the
 -- display name when it acts by grants (as before roles; the login column still says who).
+-- A login without roles and without write rights is named by its login too (the name it gives
+-- beside it): only a login trusted with the tables may still record a name of its choosing.
 CREATE FUNCTION opsdeck_actor(p_display text, OUT operator text, OUT display_name text)
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN cardinality(opsdeck_roles_of(session_user::text)) > 0
-                THEN session_user::text
-                ELSE COALESCE(NULLIF(btrim(p_display), ''), session_user::text) END,
-           CASE WHEN cardinality(opsdeck_roles_of(session_user::text)) > 0
-                     AND NULLIF(btrim(p_display), '') IS DISTINCT FROM session_user::text
-                THEN NULLIF(btrim(p_display), '') END
+LANGUAGE sql STABLE SET search_path = pg_catalog, public, pg_temp AS $$
+    WITH w AS (
+        SELECT cardinality(opsdeck_roles_of(session_user::text)) = 0
+               AND opsdeck_may('job.retry') IS NULL AS trusted,
+               NULLIF(btrim(p_display), '') AS given)
+    SELECT CASE WHEN w.trusted THEN COALESCE(w.given, session_user::text)
+                ELSE session_user::text END,
+           CASE WHEN NOT w.trusted AND w.given IS DISTINCT FROM session_user::text
+                THEN w.given END
+    FROM w
 $$;
 
 CREATE FUNCTION opsdeck_write_audit(p jsonb, p_display text, p_origin text, p_outcome text,
                                     p_before jsonb, p_after jsonb) RETURNS uuid
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_id uuid := gen_random_uuid();
     t record := opsdeck_action_target(p);
@@ -183,7 +205,7 @@ DECLARE
 BEGIN
     INSERT INTO operator_actions (id, at, operator, origin, action, target_type, target_id,
                                   before, after, note, outcome, login, display_name)
-    VALUES (v_id, now(), a.operator, p_origin, opsdeck_action_name(p), t.target_type,
+    VALUES (v_id, statement_timestamp(), a.operator, p_origin, opsdeck_action_name(p), t.target_type,
             t.target_id, p_before, p_after, t.note, p_outcome, session_user, a.display_name);
     RETURN v_id;
 END $$;
@@ -192,10 +214,10 @@ END $$;
 
 CREATE FUNCTION opsdeck_act_workflows(p jsonb, p_op text, OUT changed jsonb,
                                       OUT conflicts jsonb, OUT before jsonb, OUT after jsonb)
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_pausing boolean := p->>'action' = 'pause_workflows';
-    v_now timestamptz := now();
+    v_now timestamptz := statement_timestamp();
     w record;
     cur record;
     n bigint;
@@ -234,12 +256,12 @@ END $$;
 
 CREATE FUNCTION opsdeck_act_jobs(p jsonb, OUT changed jsonb, OUT conflicts jsonb,
                                  OUT before jsonb, OUT after jsonb)
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_retry boolean := p->>'action' = 'retry_jobs';
     v_from text[] := CASE WHEN v_retry THEN '{failed}'::text[] ELSE '{pending,retrying}' END;
     v_to text := CASE WHEN v_retry THEN 'pending' ELSE 'cancelled' END;
-    v_now timestamptz := now();
+    v_now timestamptz := statement_timestamp();
     v_ids uuid[];
     v_done uuid[];
     j uuid;
@@ -284,7 +306,7 @@ END $$;
 
 CREATE FUNCTION opsdeck_act_retry_failed(p jsonb, OUT n bigint, OUT rolled_back boolean,
                                          OUT conflicts jsonb, OUT before jsonb, OUT after jsonb)
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     s jsonb := p->'select';
     v_type text := s->>'job_type';
@@ -293,7 +315,7 @@ DECLARE
     v_text text := NULLIF(btrim(s->>'text'), '');
     v_like text;
     v_expected bigint := (p->>'expected')::bigint;
-    v_now timestamptz := now();
+    v_now timestamptz := statement_timestamp();
     v_why text;
 BEGIN
     IF v_text IS NOT NULL THEN
@@ -342,11 +364,11 @@ END $$;
 
 CREATE FUNCTION opsdeck_act_run(p jsonb, p_op text, OUT n bigint, OUT conflicts jsonb,
                                 OUT before jsonb, OUT after jsonb)
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_run uuid := (p->>'run')::uuid;
     v_short text := left(v_run::text, 8);
-    v_now timestamptz := now();
+    v_now timestamptz := statement_timestamp();
     v_new uuid := gen_random_uuid();
     v_expired bigint;
     cur record;
@@ -406,11 +428,11 @@ END $$;
 -- after the commit (the claim is made here, so two operators make one POST).
 CREATE FUNCTION opsdeck_act_approval(p jsonb, p_op text, OUT n bigint, OUT conflicts jsonb,
                                      OUT before jsonb, OUT after jsonb, OUT resume jsonb)
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_req uuid := (p->>'request')::uuid;
     v_short text := left(v_req::text, 8);
-    v_now timestamptz := now();
+    v_now timestamptz := statement_timestamp();
     v_status text := CASE WHEN (p->>'approve')::boolean THEN 'approved' ELSE 'rejected' END;
     v_note text := NULLIF(btrim(p->>'note', E' \t\r\n'), '');
     cur record;
@@ -494,9 +516,9 @@ END $$;
 
 CREATE FUNCTION opsdeck_act_recon(p jsonb, p_op text, OUT n bigint, OUT conflicts jsonb,
                                   OUT before jsonb, OUT after jsonb)
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
-    v_now timestamptz := now();
+    v_now timestamptz := statement_timestamp();
     v_id uuid;
     v_to text;
     v_th jsonb;
@@ -549,7 +571,7 @@ END $$;
 -- Returns {outcome: ok|conflict|denied, changed, conflicts, before, after, audit_id, resume,
 -- message (denied), operator}.
 CREATE FUNCTION opsdeck_act(p jsonb, p_display text, p_origin text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_name text := opsdeck_action_name(p);
     v_op text := (opsdeck_actor(p_display)).operator;
@@ -567,7 +589,27 @@ BEGIN
         RAISE EXCEPTION 'opsdeck_act: not a database action: %', p->>'action'
             USING ERRCODE = '22023';
     END IF;
+    -- the input rules the binary checks first (domain::action::Action::validate), for callers
+    -- that are not opsdeck
+    IF (p->>'action' = 'pause_workflows' AND COALESCE(btrim(p->>'reason'), '') = '')
+       OR (p->>'action' = 'decide' AND NOT (p->>'approve')::boolean
+           AND COALESCE(btrim(p->>'note'), '') = '')
+       OR (p->>'action' = 'resolve' AND COALESCE(btrim(p->>'note'), '') = '') THEN
+        RAISE EXCEPTION 'opsdeck_act: % needs a reason or note', v_name USING ERRCODE = '22023';
+    END IF;
     v_denied := opsdeck_may(v_name);
+    -- a broadcast's delivery jobs are the broadcast's: retrying or cancelling them one by one
+    -- needs what retrying or cancelling the broadcast needs
+    IF v_denied IS NULL AND p->>'action' IN ('retry_jobs', 'cancel_jobs') AND EXISTS (
+        SELECT FROM job_queue j
+        WHERE j.id IN (SELECT (x->>'id')::uuid FROM jsonb_array_elements(p->'jobs') x)
+          AND j.job_type LIKE 'broadcast.%') THEN
+        v_denied := opsdeck_may(CASE WHEN p->>'action' = 'retry_jobs' THEN 'broadcast.retry'
+                                     ELSE 'broadcast.cancel' END);
+        IF v_denied IS NOT NULL THEN
+            v_denied := v_denied || ' (broadcast delivery jobs)';
+        END IF;
+    END IF;
     IF v_denied IS NOT NULL THEN
         RETURN jsonb_build_object('outcome', 'denied', 'message', v_denied, 'changed', 0,
             'conflicts', '[]'::jsonb, 'operator', v_op,
@@ -611,7 +653,7 @@ END $$;
 -- as opsdeck_act does; a row for an n8n action the login may not do is written as denied.
 CREATE FUNCTION opsdeck_audit(p jsonb, p_display text, p_origin text, p_outcome text,
                               p_before jsonb, p_after jsonb) RETURNS uuid
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_name text := opsdeck_action_name(p);
     v_denied text;
@@ -627,7 +669,7 @@ BEGIN
         RAISE EXCEPTION 'opsdeck_audit: unknown outcome %', p_outcome USING ERRCODE = '22023';
     END IF;
     v_denied := opsdeck_may(v_name);
-    IF v_denied IS NOT NULL AND p_outcome NOT IN ('error', 'denied') THEN
+    IF v_denied IS NOT NULL AND p_outcome <> 'denied' THEN
         RETURN opsdeck_write_audit(p, p_display, p_origin, 'denied', p_before,
                                    jsonb_build_object('denied', v_denied, 'claimed', p_after));
     END IF;
@@ -639,7 +681,7 @@ END $$;
 -- the login that made the decision (or the resend) may record it, on that request.
 CREATE FUNCTION opsdeck_record_resume(p_audit uuid, p_claimed_at timestamptz, p_failure text)
 RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_req uuid;
 BEGIN
@@ -652,13 +694,16 @@ BEGIN
     UPDATE approval_requests
        SET resume_status = CASE WHEN p_failure IS NULL THEN 'told' ELSE 'failed' END,
            resume_error = p_failure,
-           resumed_at = CASE WHEN p_failure IS NULL THEN now() END
+           resumed_at = CASE WHEN p_failure IS NULL THEN statement_timestamp() END
      WHERE id = v_req AND COALESCE(resume_status, '') <> 'told'
        AND (p_failure IS NULL OR resume_attempt_at = p_claimed_at);
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
     UPDATE operator_actions
        SET after = COALESCE(after, '{}'::jsonb) || jsonb_build_object('n8n',
                CASE WHEN p_failure IS NULL THEN 'told' ELSE 'not told: ' || p_failure END)
-     WHERE id = p_audit;
+     WHERE id = p_audit AND after->>'n8n' = 'pending';
     RETURN true;
 END $$;
 

@@ -15,21 +15,21 @@
 CREATE FUNCTION opsdeck_broadcast_audit(p_action text, p_id uuid, p_note text, p_display text,
                                         p_origin text, p_outcome text, p_before jsonb,
                                         p_after jsonb) RETURNS uuid
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_id uuid := gen_random_uuid();
     a record := opsdeck_actor(p_display);
 BEGIN
     INSERT INTO operator_actions (id, at, operator, origin, action, target_type, target_id,
                                   before, after, note, outcome, login, display_name)
-    VALUES (v_id, now(), a.operator, p_origin, p_action, 'broadcast', p_id::text, p_before,
+    VALUES (v_id, statement_timestamp(), a.operator, p_origin, p_action, 'broadcast', p_id::text, p_before,
             p_after, p_note, p_outcome, session_user, a.display_name);
     RETURN v_id;
 END $$;
 
 -- One pending broadcast.<channel> job per delivery of broadcast `p_id` in status `p_status`.
 CREATE FUNCTION opsdeck_broadcast_jobs(p_id uuid, p_ids uuid[]) RETURNS bigint
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     n bigint;
 BEGIN
@@ -37,9 +37,9 @@ BEGIN
                            scheduled_for, workflow_id, created_at, updated_at)
     SELECT gen_random_uuid(), 'broadcast.' || d.channel,
            jsonb_build_object('delivery_id', d.id::text, 'broadcast_id', p_id::text), 'pending',
-           100, 0, CASE WHEN d.channel = 'voice' THEN 2 ELSE 3 END, now(),
+           100, 0, CASE WHEN d.channel = 'voice' THEN 2 ELSE 3 END, statement_timestamp(),
            (SELECT id FROM workflows WHERE name = 'Emergency Broadcast System' LIMIT 1),
-           now(), now()
+           statement_timestamp(), statement_timestamp()
     FROM broadcast_deliveries d
     WHERE d.broadcast_id = p_id AND d.id = ANY (p_ids)
       AND d.channel IN ('sms', 'whatsapp', 'email', 'voice');
@@ -53,7 +53,7 @@ END $$;
 -- primary_channel}], deliveries: [[person_id, channel]], after}. Returns {outcome: ok |
 -- replay | denied, message, audit_id, status}.
 CREATE FUNCTION opsdeck_broadcast_send(p jsonb, p_display text, p_origin text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_id uuid := (p->>'id')::uuid;
     v_test boolean := COALESCE((p->>'test')::boolean, false);
@@ -72,7 +72,7 @@ BEGIN
         -- a test reaches the operator's own few test recipients: never an audience
         SELECT count(DISTINCT x->>0) INTO v_people
         FROM jsonb_array_elements(COALESCE(p->'deliveries', '[]')) x;
-        IF v_people > 10 THEN
+        IF v_people > 10 OR jsonb_array_length(COALESCE(p->'new_people', '[]')) > 10 THEN
             v_denied := format('a test broadcast reaches at most 10 people (test recipients), not %s: a live broadcast needs opsdeck_broadcaster',
                                v_people);
         END IF;
@@ -86,7 +86,7 @@ BEGIN
         message, triggered_by, status, affected_count, test, created_at, channels, follow_up_of,
         unreachable_count, duplicate_count)
     VALUES (v_id, p->>'idempotency_key', p->>'level', p->>'scope', (p->>'event_id')::uuid,
-        p->>'venue_name', p->>'message', v_op, v_status, (p->>'reached')::int, v_test, now(),
+        p->>'venue_name', p->>'message', v_op, v_status, (p->>'reached')::int, v_test, statement_timestamp(),
         p->>'channels', (p->>'follow_up_of')::uuid, (p->>'unreachable')::int,
         (p->>'duplicates')::int)
     ON CONFLICT (idempotency_key) DO NOTHING;
@@ -94,7 +94,7 @@ BEGIN
         RETURN jsonb_build_object('outcome', 'replay');
     END IF;
     INSERT INTO people (id, name, phone, email, primary_channel, created_at)
-    SELECT (x->>'id')::uuid, x->>'name', x->>'phone', x->>'email', x->>'primary_channel', now()
+    SELECT (x->>'id')::uuid, x->>'name', x->>'phone', x->>'email', x->>'primary_channel', statement_timestamp()
     FROM jsonb_array_elements(COALESCE(p->'new_people', '[]')) x;
     WITH d AS (
         INSERT INTO broadcast_deliveries (id, broadcast_id, person_id, channel, status)
@@ -114,7 +114,7 @@ END $$;
 
 -- Why a conditional update on a broadcast matched nothing (as api::store::broadcast says it).
 CREATE FUNCTION opsdeck_broadcast_explain(p_id uuid, p_me text, p_approving boolean)
-RETURNS text LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
@@ -141,12 +141,12 @@ END $$;
 -- denied, message, deliveries, stopped, already_out, in_flight, webhook_status, audit_id}.
 CREATE FUNCTION opsdeck_broadcast_decide(p_id uuid, p_verb text, p_display text, p_origin text)
 RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_action text := CASE WHEN p_verb = 'approve' THEN 'broadcast.approve' ELSE 'broadcast.cancel' END;
     v_me text := (opsdeck_actor(p_display)).operator;
     v_denied text := opsdeck_may(v_action);
-    v_now timestamptz := now();
+    v_now timestamptz := statement_timestamp();
     v_n bigint;
     v_ids uuid[];
     v_why text;
@@ -258,7 +258,7 @@ END $$;
 -- Puts the failed deliveries of a broadcast back to queued with new jobs. Returns {outcome: ok
 -- (n > 0) | none | denied, n, message, audit_id}.
 CREATE FUNCTION opsdeck_broadcast_retry(p_id uuid, p_display text, p_origin text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_test boolean;
     v_kind text;
@@ -293,15 +293,17 @@ END $$;
 -- n8n's webhook call: the claim before it (never for a cancelled or waiting broadcast, never
 -- twice) and the record after it.
 CREATE FUNCTION opsdeck_broadcast_claim_webhook(p_id uuid) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
-    IF opsdeck_may('broadcast.test') IS NOT NULL THEN
-        RETURN jsonb_build_object('skip', opsdeck_may('broadcast.test'));
+    -- n8n's own broadcast is a live broadcast's: only a login that may send one claims it
+    IF opsdeck_may('broadcast.live') IS NOT NULL THEN
+        RETURN jsonb_build_object('skip', 'n8n not called: ' || opsdeck_may('broadcast.live'));
     END IF;
     UPDATE emergency_broadcasts SET webhook_status = 'calling'
-    WHERE id = p_id AND webhook_status IS NULL AND status NOT IN ('cancelled', 'awaiting_approval')
+    WHERE id = p_id AND webhook_status IS NULL AND NOT test
+      AND status NOT IN ('cancelled', 'awaiting_approval')
     RETURNING level, scope, event_id, venue_name, message, triggered_by, idempotency_key INTO r;
     IF FOUND THEN
         RETURN jsonb_build_object('body', jsonb_build_object('level', r.level, 'scope', r.scope,
@@ -319,15 +321,15 @@ END $$;
 CREATE FUNCTION opsdeck_broadcast_record_webhook(p_id uuid, p_ok boolean, p_error text,
                                                  p_after jsonb, p_display text, p_origin text)
 RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
-    IF opsdeck_may('broadcast.test') IS NOT NULL THEN
+    IF opsdeck_may('broadcast.live') IS NOT NULL THEN
         RETURN false;
     END IF;
-    -- only a call that was claimed (or whose claim failed) and is not recorded yet
+    -- only a call that was claimed and is not recorded yet
     UPDATE emergency_broadcasts SET webhook_status = CASE WHEN p_ok THEN 'ok' ELSE 'failed' END,
            webhook_error = CASE WHEN p_ok THEN NULL ELSE p_error END
-    WHERE id = p_id AND (webhook_status IS NULL OR webhook_status = 'calling');
+    WHERE id = p_id AND webhook_status = 'calling';
     IF NOT FOUND THEN
         RETURN false;
     END IF;
@@ -337,7 +339,7 @@ BEGIN
 END $$;
 
 -- the role a broadcast retry needs (0011's opsdeck_needs, with broadcast.retry)
-CREATE OR REPLACE FUNCTION opsdeck_needs(p_action text) RETURNS text
+CREATE OR REPLACE FUNCTION public.opsdeck_needs(p_action text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
         WHEN p_action IN ('workflow.pause', 'workflow.resume', 'job.retry_failed',

@@ -35,7 +35,16 @@ pub async fn init(g: &Globals, plan: bool) -> ExitCode {
             })?;
             let store = open_store(&t, 1).await?;
             let r = store.init_roles().await;
+            let creators = store.schema_creators().await.unwrap_or_default();
             store.db.close().await;
+            if !creators.is_empty() {
+                eprintln!(
+                    "opsdeck: warning: {} may create objects in the schema the action functions \
+                     use and could shadow a function they call: REVOKE CREATE ON SCHEMA public \
+                     FROM them",
+                    creators.join(", ")
+                );
+            }
             r.map_err(|e| Fail::new(2, format!("{}: {e}", t.display_addr())))?;
             println!(
                 "{}: roles ready: {} (GRANT one to each person's login)",
@@ -114,6 +123,7 @@ pub fn whoami_json(a: &Access, display: &str) -> serde_json::Value {
         "capabilities": a.capabilities(),
         "roles_ready": a.roles_ready,
         "direct_writes": a.direct_writes,
+        "schema_creators": a.schema_creators,
         "advice": a.advice(),
     })
 }

@@ -123,6 +123,9 @@ pub struct Access {
     /// Action tables the login may UPDATE directly although it holds roles: roles do not bind
     /// it there (a DBA should revoke them).
     pub direct_writes: Vec<String>,
+    /// Roles other than the schema's owner that may CREATE in the schema the action functions
+    /// run with (`PUBLIC` for everyone): they could shadow a function those functions call.
+    pub schema_creators: Vec<String>,
 }
 
 impl Access {
@@ -133,6 +136,7 @@ impl Access {
             basis: Basis::Demo,
             roles_ready: false,
             direct_writes: vec![],
+            schema_creators: vec![],
         }
     }
 
@@ -210,6 +214,13 @@ impl Access {
 
     /// What `whoami` and the README recommend, when anything.
     pub fn advice(&self) -> Option<String> {
+        if !self.schema_creators.is_empty() {
+            return Some(format!(
+                "{} may create objects in the schema opsdeck's action functions use, and so could \
+                 shadow a function they call: REVOKE CREATE on it from them",
+                self.schema_creators.join(", ")
+            ));
+        }
         match &self.basis {
             Basis::Demo => None,
             Basis::Roles if !self.direct_writes.is_empty() => Some(format!(
@@ -248,6 +259,7 @@ mod tests {
             basis: Basis::Roles,
             roles_ready: true,
             direct_writes: vec![],
+            schema_creators: vec![],
         }
     }
 

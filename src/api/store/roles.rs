@@ -116,7 +116,10 @@ pub fn init_sql(adopted: bool) -> Vec<String> {
          GRANT EXECUTE ON FUNCTION opsdeck_act(jsonb, text, text), \
          opsdeck_audit(jsonb, text, text, text, jsonb, jsonb), \
          opsdeck_record_resume(uuid, timestamptz, text), opsdeck_may(text), \
-         opsdeck_roles_of(text) TO opsdeck_viewer;"
+         opsdeck_roles_of(text), opsdeck_broadcast_send(jsonb, text, text), \
+         opsdeck_broadcast_decide(uuid, text, text, text), opsdeck_broadcast_retry(uuid, text, text), \
+         opsdeck_broadcast_claim_webhook(uuid), \
+         opsdeck_broadcast_record_webhook(uuid, boolean, text, jsonb, text, text) TO opsdeck_viewer;"
             .into(),
     );
     v
@@ -232,6 +235,7 @@ impl Store {
                 basis: Basis::Unenforced { write },
                 roles_ready: false,
                 direct_writes: vec![],
+                schema_creators: vec![],
             });
         }
         let r = self
@@ -247,6 +251,7 @@ impl Store {
             .split(',')
             .filter_map(Role::from_db_name)
             .collect();
+        let creators = self.schema_creators().await?;
         if roles.is_empty() {
             return Ok(Access {
                 login: Some(login),
@@ -256,6 +261,7 @@ impl Store {
                 },
                 roles_ready: ready,
                 direct_writes: vec![],
+                schema_creators: creators,
             });
         }
         let mut direct = Vec::new();
@@ -277,6 +283,26 @@ impl Store {
             basis: Basis::Roles,
             roles_ready: ready,
             direct_writes: direct,
+            schema_creators: creators,
         })
+    }
+
+    /// Roles other than the owner that may CREATE in `public` (and `opsdeck`, adopted): the
+    /// action functions run as their owner with those schemas on their path.
+    pub async fn schema_creators(&self) -> Result<Vec<String>, sqlx::Error> {
+        let rows = self
+            .db
+            .fetch_all(
+                "SELECT DISTINCT COALESCE(r.rolname, 'PUBLIC') AS who \
+                 FROM pg_namespace n \
+                 CROSS JOIN LATERAL aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) a \
+                 LEFT JOIN pg_roles r ON r.oid = a.grantee \
+                 WHERE n.nspname IN ('public', 'opsdeck') AND a.privilege_type = 'CREATE' \
+                   AND a.grantee <> n.nspowner \
+                   AND NOT COALESCE(r.rolsuper, false) ORDER BY 1",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.s("who")).collect())
     }
 }

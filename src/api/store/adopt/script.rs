@@ -1442,15 +1442,17 @@ fn act_functions() -> Vec<Stmt> {
         .chain(BROADCASTS.lines())
         .filter(|l| !l.starts_with("ALTER TABLE operator_actions"))
         .map(|l| {
-            l.replace(
-                "CREATE FUNCTION ",
-                &format!("CREATE OR REPLACE FUNCTION {SCHEMA}."),
-            )
-            .replace(
-                "search_path = public, pg_temp",
-                &format!("search_path = {SCHEMA}, public, pg_temp"),
-            )
-            .replace("'public.", &format!("'{SCHEMA}."))
+            l.replace("public.opsdeck_", "opsdeck_")
+                .replace("CREATE OR REPLACE FUNCTION ", "CREATE FUNCTION ")
+                .replace(
+                    "CREATE FUNCTION ",
+                    &format!("CREATE OR REPLACE FUNCTION {SCHEMA}."),
+                )
+                .replace(
+                    "search_path = pg_catalog, public, pg_temp",
+                    &format!("search_path = pg_catalog, {SCHEMA}, public, pg_temp"),
+                )
+                .replace("'public.", &format!("'{SCHEMA}."))
         })
         .collect::<Vec<_>>()
         .join("\n");
@@ -1459,7 +1461,8 @@ fn act_functions() -> Vec<Stmt> {
             "opsdeck.operator_actions (login)",
             "the audit row names the database login, and a display name beside it",
             format!(
-                "ALTER TABLE {SCHEMA}.operator_actions ADD COLUMN IF NOT EXISTS login text DEFAULT session_user;\n\
+                "ALTER TABLE {SCHEMA}.operator_actions ADD COLUMN IF NOT EXISTS login text;\n\
+                 ALTER TABLE {SCHEMA}.operator_actions ALTER COLUMN login SET DEFAULT session_user;\n\
                  ALTER TABLE {SCHEMA}.operator_actions ADD COLUMN IF NOT EXISTS display_name text"
             ),
         ),
@@ -1988,7 +1991,8 @@ fn notify(m: &Mapping) -> Vec<Stmt> {
 /// statement with its why and cost as comments. `CONCURRENTLY` statements cannot run inside a
 /// transaction block; run the file with psql's autocommit (the default).
 pub fn script_text(stmts: &[Stmt]) -> String {
-    let mut o = String::new();
+    // opsdeck's own objects first on the path, as `opsdeck migrate` runs it
+    let mut o = format!("SET search_path = {SCHEMA}, public;\n\n");
     for s in stmts {
         o.push_str(&format!("-- {}: {}\n", s.subject, s.why));
         if let Some(c) = &s.cost {

@@ -83,8 +83,11 @@ fn nothing_touches_the_users_tables_but_indexes_and_opsdecks_triggers() {
         for s in statements(&seed_004(), &o) {
             for line in s.sql.lines() {
                 let l = line.to_uppercase();
+                // opsdeck's own tables may change (its audit trail's login columns), never yours
+                if l.contains("ALTER TABLE") {
+                    assert!(l.contains("ALTER TABLE OPSDECK."), "{}: {line}", s.subject);
+                }
                 for bad in [
-                    "ALTER TABLE",
                     "DROP TABLE PUBLIC",
                     "TRUNCATE",
                     "DELETE FROM PUBLIC",
