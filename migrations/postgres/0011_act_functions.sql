@@ -47,12 +47,27 @@ LANGUAGE sql IMMUTABLE AS $$
                           'n8n.workflow.pause', 'n8n.workflow.resume') THEN 'opsdeck_admin'
         WHEN p_action IN ('approval.approve', 'approval.reject', 'approval.resend')
             THEN 'opsdeck_approver'
-        WHEN p_action IN ('broadcast.live', 'broadcast.follow_up', 'broadcast.cancel')
+        WHEN p_action IN ('broadcast.live', 'broadcast.follow_up', 'broadcast.cancel',
+                          'broadcast.retry')
             THEN 'opsdeck_broadcaster'
         WHEN p_action = 'broadcast.approve' THEN 'opsdeck_admin'
         ELSE 'opsdeck_operator'
     END
 $$;
+
+-- Whether the session's login holds every (table, privilege) pair on its own.
+CREATE FUNCTION opsdeck_holds(p_rights text[]) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    r text[];
+BEGIN
+    FOREACH r SLICE 1 IN ARRAY p_rights LOOP
+        IF NOT has_table_privilege(session_user, 'public.' || r[1], r[2]) THEN
+            RETURN false;
+        END IF;
+    END LOOP;
+    RETURN true;
+END $$;
 
 -- NULL when the session's login may do the action, else why not ("needs opsdeck_approver").
 CREATE FUNCTION opsdeck_may(p_action text) RETURNS text
@@ -60,37 +75,26 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_roles text[] := opsdeck_roles_of(session_user::text);
     v_need  text   := opsdeck_needs(p_action);
+    v_bc    boolean := p_action LIKE 'broadcast.%';
 BEGIN
-    IF cardinality(v_roles) = 0 AND p_action LIKE 'broadcast.%' THEN
-        -- no opsdeck role: a broadcast needs the rights its writes need
-        IF has_table_privilege(session_user, 'public.emergency_broadcasts', 'INSERT')
-           AND has_table_privilege(session_user, 'public.emergency_broadcasts', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.broadcast_deliveries', 'INSERT')
-           AND has_table_privilege(session_user, 'public.broadcast_deliveries', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.people', 'INSERT')
-           AND has_table_privilege(session_user, 'public.job_queue', 'INSERT')
-           AND has_table_privilege(session_user, 'public.job_queue', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.operator_actions', 'INSERT') THEN
-            RETURN NULL;
-        END IF;
-        RETURN format('read-only: the login %s holds no opsdeck role and may not change the broadcast tables',
-                      session_user);
-    END IF;
     IF cardinality(v_roles) = 0 THEN
-        -- no opsdeck role: as before roles, the login's own rights on the action tables decide
-        IF has_table_privilege(session_user, 'public.operator_actions', 'INSERT')
-           AND has_table_privilege(session_user, 'public.workflow_executions', 'INSERT')
-           AND has_table_privilege(session_user, 'public.workflows', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.job_queue', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.workflow_executions', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.approval_requests', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.rate_negotiations', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.reconciliation_discrepancies', 'UPDATE')
-           AND has_table_privilege(session_user, 'public.capacity_alerts', 'UPDATE') THEN
+        -- no opsdeck role: as before roles, the login's own rights on the tables the action
+        -- writes decide (a broadcast's, or the other actions')
+        IF (v_bc AND opsdeck_holds(ARRAY[
+                ['emergency_broadcasts', 'INSERT'], ['emergency_broadcasts', 'UPDATE'],
+                ['broadcast_deliveries', 'INSERT'], ['broadcast_deliveries', 'UPDATE'],
+                ['people', 'INSERT'], ['job_queue', 'INSERT'], ['job_queue', 'UPDATE'],
+                ['operator_actions', 'INSERT']]))
+           OR (NOT v_bc AND opsdeck_holds(ARRAY[
+                ['operator_actions', 'INSERT'], ['workflow_executions', 'INSERT'],
+                ['workflows', 'UPDATE'], ['job_queue', 'UPDATE'],
+                ['workflow_executions', 'UPDATE'], ['approval_requests', 'UPDATE'],
+                ['rate_negotiations', 'UPDATE'], ['reconciliation_discrepancies', 'UPDATE'],
+                ['capacity_alerts', 'UPDATE']])) THEN
             RETURN NULL;
         END IF;
-        RETURN format('read-only: the login %s holds no opsdeck role and may not change the action tables',
-                      session_user);
+        RETURN format('read-only: the login %s holds no opsdeck role and may not change the %s tables',
+                      session_user, CASE WHEN v_bc THEN 'broadcast' ELSE 'action' END);
     END IF;
     IF v_need = ANY (v_roles) THEN
         RETURN NULL;

@@ -338,21 +338,5 @@ BEGIN
     RETURN true;
 END $$;
 
--- the role a broadcast retry needs (0011's opsdeck_needs, with broadcast.retry)
-CREATE OR REPLACE FUNCTION public.opsdeck_needs(p_action text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE
-        WHEN p_action IN ('workflow.pause', 'workflow.resume', 'job.retry_failed',
-                          'n8n.workflow.pause', 'n8n.workflow.resume') THEN 'opsdeck_admin'
-        WHEN p_action IN ('approval.approve', 'approval.reject', 'approval.resend')
-            THEN 'opsdeck_approver'
-        WHEN p_action IN ('broadcast.live', 'broadcast.follow_up', 'broadcast.cancel',
-                          'broadcast.retry')
-            THEN 'opsdeck_broadcaster'
-        WHEN p_action = 'broadcast.approve' THEN 'opsdeck_admin'
-        ELSE 'opsdeck_operator'
-    END
-$$;
-
 REVOKE EXECUTE ON FUNCTION opsdeck_broadcast_audit(text, uuid, text, text, text, text, jsonb, jsonb),
     opsdeck_broadcast_jobs(uuid, uuid[]) FROM PUBLIC;

@@ -11,34 +11,18 @@ use crate::api::store::Store;
 use crate::api::store::actions::acts_by_function;
 use crate::domain::role::{Access, Basis, Role};
 
-/// The tables opsdeck's migrations create (a test holds this equal to the migrations), and its
-/// migration ledger (the console checks it is up to date).
-pub const TABLES: &[&str] = &[
-    "workflows",
-    "events",
-    "workflow_executions",
-    "workflow_step_logs",
-    "workflow_errors",
-    "job_queue",
-    "tickets",
-    "capacity_alerts",
-    "approval_requests",
-    "rate_negotiations",
-    "reconciliation_runs",
-    "reconciliation_discrepancies",
-    "people",
-    "event_attendees",
-    "event_models",
-    "event_staff",
-    "emergency_broadcasts",
-    "broadcast_deliveries",
-    "system_metrics",
-    "operator_actions",
-    "run_minutes",
-    "job_minutes",
-    "run_totals",
-    "_sqlx_migrations",
-];
+/// The tables opsdeck's migrations create (the contract's, and the rollups; a test holds this
+/// equal to the migrations) and its migration ledger (the console checks it is up to date).
+pub fn tables() -> Vec<&'static str> {
+    let mut v = crate::domain::adopt::CONTRACT_TABLES.to_vec();
+    v.extend([
+        "run_minutes",
+        "job_minutes",
+        "run_totals",
+        "_sqlx_migrations",
+    ]);
+    v
+}
 
 /// The tables the actions change: a login holding a role must not be able to UPDATE them
 /// directly (whoami warns when it can).
@@ -108,7 +92,7 @@ pub fn init_sql(adopted: bool) -> Vec<String> {
         );
         v.push(format!(
             "GRANT SELECT ON {} TO opsdeck_viewer;",
-            TABLES.join(", ")
+            tables().join(", ")
         ));
     }
     v.push(

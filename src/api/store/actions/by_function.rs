@@ -7,8 +7,8 @@
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
-use super::{Applied, ResumeCall, action_error, commit_status, limits, message, xact_id};
-use crate::api::db::{Val, describe_sqlx};
+use super::{Applied, ResumeCall, action_error, limits, message};
+use crate::api::db::Val;
 use crate::api::store::Store;
 use crate::domain::action::{Action, ActionReport, Actor, Outcome};
 use crate::domain::sanitize::clean;
@@ -57,16 +57,9 @@ pub(super) async fn run(
 ) -> (ActionReport, Option<ResumeCall>) {
     let name = action.name();
     let now = chrono::Utc::now();
-    let mut tx = match store.db.begin().await {
+    let (mut tx, xid) = match super::open(store, name).await {
         Ok(t) => t,
-        Err(e) => return (ActionReport::error(name, describe_sqlx(&e)), None),
-    };
-    let xid = match xact_id(store, &mut tx).await {
-        Ok(x) => x,
-        Err(e) => {
-            let _ = tx.rollback().await;
-            return (ActionReport::error(name, describe_sqlx(&e)), None);
-        }
+        Err(r) => return (r, None),
     };
     let res = match limits(&mut tx, store).await {
         Ok(()) => {
@@ -94,35 +87,8 @@ pub(super) async fn run(
             );
         }
     };
-    if let Err(e) = tx.commit().await {
-        match commit_status(store, xid).await {
-            Some(true) => {}
-            Some(false) => {
-                let msg = describe_sqlx(&e);
-                let report = format!(
-                    "{}: not applied — the connection was lost before the commit ({msg})",
-                    action.summary()
-                );
-                let err = format!("not committed: {msg}");
-                return (
-                    super::not_applied(store, actor, action, now, err, report).await,
-                    None,
-                );
-            }
-            None => {
-                return (
-                    ActionReport::error(
-                        name,
-                        format!(
-                            "{}: the commit failed ({}); if the connection dropped it may have been applied — check the Audit view before retrying",
-                            action.summary(),
-                            describe_sqlx(&e)
-                        ),
-                    ),
-                    None,
-                );
-            }
-        }
+    if let Err(r) = super::commit_settled(store, tx, xid, actor, action, now).await {
+        return (r, None);
     }
     report(action, &r)
 }

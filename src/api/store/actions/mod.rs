@@ -79,18 +79,9 @@ pub(in crate::api) async fn run(
     }
     let name = action.name();
     let now = Utc::now();
-    let mut tx = match store.db.begin().await {
+    let (mut tx, xid) = match open(store, name).await {
         Ok(t) => t,
-        Err(e) => return (ActionReport::error(name, describe_sqlx(&e)), None),
-    };
-    // Postgres: the transaction's id, so that a COMMIT whose answer is lost can be settled
-    // afterwards (`txid_status`) instead of leaving the operator to guess
-    let xid = match xact_id(store, &mut tx).await {
-        Ok(x) => x,
-        Err(e) => {
-            let _ = tx.rollback().await;
-            return (ActionReport::error(name, describe_sqlx(&e)), None);
-        }
+        Err(r) => return (r, None),
     };
     let applied = match limits(&mut tx, store).await {
         Ok(()) => apply(&mut tx, actor, action, now).await,
@@ -156,38 +147,8 @@ pub(in crate::api) async fn run(
             return (ActionReport::error(name, describe_sqlx(&e)), None);
         }
     };
-    if let Err(e) = tx.commit().await {
-        // A failed COMMIT is ambiguous when the connection dropped: the server may have
-        // committed before the answer was lost. Ask the database which it was; only when it
-        // cannot tell, say so rather than claim either way (the audit row, written in the same
-        // transaction, tells which).
-        match commit_status(store, xid).await {
-            // it was applied: report it as such (one audit row, the one just committed)
-            Some(true) => {}
-            Some(false) => {
-                let msg = describe_sqlx(&e);
-                let report = format!(
-                    "{}: not applied — the connection was lost before the commit ({msg})",
-                    action.summary()
-                );
-                let err = format!("not committed: {msg}");
-                return (
-                    not_applied(store, actor, action, now, err, report).await,
-                    None,
-                );
-            }
-            None => {
-                let report = ActionReport::error(
-                    name,
-                    format!(
-                        "{}: the commit failed ({}); if the connection dropped it may have been applied — check the Audit view before retrying",
-                        action.summary(),
-                        describe_sqlx(&e)
-                    ),
-                );
-                return (report, None);
-            }
-        }
+    if let Err(r) = commit_settled(store, tx, xid, actor, action, now).await {
+        return (r, None);
     }
     let report = ActionReport {
         action: name,
@@ -207,6 +168,64 @@ pub(in crate::api) async fn run(
         after: applied.after,
     });
     (report, call)
+}
+
+/// Opens an action's transaction with (Postgres) its id, so that a COMMIT whose answer is lost
+/// can be settled afterwards (`txid_status`) instead of leaving the operator to guess.
+pub(super) async fn open(
+    store: &Store,
+    name: &'static str,
+) -> Result<(Tx, Option<i64>), ActionReport> {
+    let mut tx = store
+        .db
+        .begin()
+        .await
+        .map_err(|e| ActionReport::error(name, describe_sqlx(&e)))?;
+    match xact_id(store, &mut tx).await {
+        Ok(x) => Ok((tx, x)),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(ActionReport::error(name, describe_sqlx(&e)))
+        }
+    }
+}
+
+/// Commits an action's transaction. A failed COMMIT is ambiguous when the connection dropped:
+/// the server may have committed before the answer was lost. Ask the database which it was;
+/// only when it cannot tell, say so rather than claim either way (the audit row, written in the
+/// same transaction, tells which). Err: the report to give instead.
+pub(super) async fn commit_settled(
+    store: &Store,
+    tx: Tx,
+    xid: Option<i64>,
+    actor: &Actor,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> Result<(), ActionReport> {
+    let Err(e) = tx.commit().await else {
+        return Ok(());
+    };
+    match commit_status(store, xid).await {
+        // it was applied: report it as such (one audit row, the one just committed)
+        Some(true) => Ok(()),
+        Some(false) => {
+            let msg = describe_sqlx(&e);
+            let report = format!(
+                "{}: not applied — the connection was lost before the commit ({msg})",
+                action.summary()
+            );
+            let err = format!("not committed: {msg}");
+            Err(not_applied(store, actor, action, now, err, report).await)
+        }
+        None => Err(ActionReport::error(
+            action.name(),
+            format!(
+                "{}: the commit failed ({}); if the connection dropped it may have been applied — check the Audit view before retrying",
+                action.summary(),
+                describe_sqlx(&e)
+            ),
+        )),
+    }
 }
 
 /// How long an action waits for a row another transaction holds, and how long any one of its

@@ -11,7 +11,7 @@ use super::db_err;
 use crate::api::db::Val;
 use crate::api::store::Store;
 use crate::domain::action::Actor;
-use crate::domain::broadcast::{Decision, Preview, SendOutcome, SendReport};
+use crate::domain::broadcast::{Decision, Preview, SendReport};
 use crate::domain::sanitize::clean;
 
 /// One call in its own transaction; the function's answer.
@@ -38,11 +38,6 @@ pub(super) async fn send(
     p: &Preview,
     id: Uuid,
 ) -> Result<SendReport, String> {
-    let status = if p.needs_approval {
-        "awaiting_approval"
-    } else {
-        "queued"
-    };
     let payload = json!({
         "id": id,
         "idempotency_key": p.idempotency_key.to_string(),
@@ -98,30 +93,7 @@ pub(super) async fn send(
         _ => return Err(format!("nothing was sent: unexpected answer {r}")),
     }
     let audit_id = r["audit_id"].as_str().and_then(|s| s.parse().ok());
-    Ok(SendReport {
-        outcome: if p.needs_approval {
-            SendOutcome::AwaitingApproval
-        } else {
-            SendOutcome::Sent
-        },
-        broadcast_id: id,
-        status: status.into(),
-        test: p.test,
-        deliveries: p.plan.deliveries.len(),
-        by_channel: p.plan.by_channel.clone(),
-        unreachable: p.plan.unreachable.len(),
-        duplicates: p.plan.duplicates,
-        message: if p.needs_approval {
-            format!("broadcast {id} waits for a second operator: opsdeck broadcast approve {id}")
-        } else {
-            format!(
-                "broadcast {id} queued: {} deliveries",
-                p.plan.deliveries.len()
-            )
-        },
-        webhook: None,
-        audit_id,
-    })
+    Ok(super::send::sent_report(p, id, audit_id))
 }
 
 /// `verb`: approve, cancel or cancel_waiting.

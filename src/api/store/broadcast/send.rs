@@ -87,14 +87,24 @@ pub(in crate::api) async fn send(
     tx.commit()
         .await
         .map_err(|e| format!("nothing was sent: {}", db_err(e)))?;
-    let report = SendReport {
+    Ok(sent_report(p, id, Some(audit_id)))
+}
+
+/// The report of a broadcast just written (queued, or waiting for its second operator).
+pub(super) fn sent_report(p: &Preview, id: Uuid, audit_id: Option<Uuid>) -> SendReport {
+    SendReport {
         outcome: if p.needs_approval {
             SendOutcome::AwaitingApproval
         } else {
             SendOutcome::Sent
         },
         broadcast_id: id,
-        status: status.into(),
+        status: if p.needs_approval {
+            "awaiting_approval"
+        } else {
+            "queued"
+        }
+        .into(),
         test: p.test,
         deliveries: p.plan.deliveries.len(),
         by_channel: p.plan.by_channel.clone(),
@@ -109,9 +119,8 @@ pub(in crate::api) async fn send(
             )
         },
         webhook: None,
-        audit_id: Some(audit_id),
-    };
-    Ok(report)
+        audit_id,
+    }
 }
 
 async fn fan_out(
