@@ -387,4 +387,16 @@ fn roles_in_the_status_bar_and_help() {
         Vec::<&str>::new(),
         "an approver may do everything in Approvals (and test broadcasts)"
     );
+    // Errors' R is a bulk retry of the pattern's workflow: an admin's, marked as such
+    let mut e = at(ViewId::Errors, false);
+    e.access = Access {
+        roles: Role::Operator.holds(),
+        ..a.access.clone()
+    };
+    let retry = e
+        .help(false)
+        .into_iter()
+        .find(|r| r.description.starts_with("Retry"))
+        .expect("Errors has a retry key");
+    assert_eq!(retry.needs.as_deref(), Some("needs opsdeck_admin"));
 }

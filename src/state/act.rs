@@ -38,14 +38,13 @@ impl App {
             return vec![];
         }
         match self.action_for(k) {
-            Ok(a) if self.access.may(a.name()).is_err() => {
-                // the key's usual action is allowed, this one is not (the database would
-                // refuse it): say which role it needs rather than open a dialog
-                let why = self.access.may(a.name()).unwrap_err();
-                self.toast(format!("{}: {why}", a.summary()), true);
-                vec![]
-            }
             Ok(a) => {
+                if let Err(why) = self.access.may(a.name()) {
+                    // the key's usual action is allowed, this one is not (the database would
+                    // refuse it): say which role it needs rather than open a dialog
+                    self.toast(format!("{}: {why}", a.summary()), true);
+                    return vec![];
+                }
                 let notes = self.dialog_notes(k, &a);
                 let fx = self.open_dialog(a);
                 if let Overlay::Dialog(d) = &mut self.overlay {
@@ -69,7 +68,10 @@ impl App {
         let name = match (self.view, k) {
             (_, KeyAction::Pause) => "workflow.pause",
             (_, KeyAction::Resume) if self.view == ViewId::Workflows => "workflow.resume",
-            (_, KeyAction::RetryFiltered) => "job.retry_failed",
+            // Errors: R retries every failed job of the pattern's workflow (a bulk retry)
+            (ViewId::Errors, KeyAction::Retry) | (_, KeyAction::RetryFiltered) => {
+                "job.retry_failed"
+            }
             (ViewId::Runs, KeyAction::Retry) => "run.retry",
             (ViewId::Runs, KeyAction::Cancel) => "run.cancel",
             (_, KeyAction::Retry) => "job.retry",
