@@ -497,6 +497,8 @@ async fn database_and_binary_agree_on_needed_roles() {
         "broadcast.follow_up",
         "broadcast.cancel",
         "broadcast.approve",
+        "broadcast.retry",
+        "broadcast.rules",
     ];
     for n in names {
         let db =
@@ -516,6 +518,7 @@ fn viewer_reads_every_migrated_table() {
         let sql = std::fs::read_to_string(e.unwrap().path()).unwrap();
         for l in sql.lines() {
             if let Some(rest) = l.trim().strip_prefix("CREATE TABLE ") {
+                let rest = rest.strip_prefix("IF NOT EXISTS ").unwrap_or(rest);
                 made.push(rest.split_whitespace().next().unwrap().to_string());
             }
         }
@@ -991,5 +994,88 @@ async fn side_doors_are_shut() {
         .await
         .unwrap();
     op.db.close().await;
+    w.drop_logins().await;
+}
+
+/// The four-eyes levels held by the database: an admin sets them (a broadcaster may not), and a
+/// live broadcast of such a level waits for a second login although the sender's configuration
+/// does not ask for it, and even when a raw caller says it need not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_eyes_levels_are_the_databases() {
+    use opsdeck::api::broadcast as bc;
+    use opsdeck::config::BroadcastConfig;
+    use opsdeck::domain::broadcast::{SendOutcome, Target};
+    let Some(w) = World::new().await else { return };
+    bcastkit::fixture(&w.s).await;
+    let admin = w.url(w.login(Some(Role::Admin)));
+    let broadcaster_url = w.url(w.login(Some(Role::Broadcaster)));
+    let o = opsdeck(
+        &[
+            "--database-url",
+            &broadcaster_url,
+            "broadcast",
+            "rules",
+            "--second-operator-for",
+            "",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("needs opsdeck_admin"), "{}", text(&o));
+    let o = opsdeck(
+        &[
+            "--database-url",
+            &admin,
+            "broadcast",
+            "rules",
+            "--second-operator-for",
+            "critical",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = opsdeck(
+        &[
+            "--database-url",
+            &broadcaster_url,
+            "broadcast",
+            "rules",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(text(&o).contains("\"critical\""), "{}", text(&o));
+    // the sender's configuration has no four-eyes rule: the database's holds it anyway
+    let cfg = BroadcastConfig::default();
+    let b = w.store_as(w.login(Some(Role::Broadcaster))).await;
+    let pv = bc::prepare(
+        &b,
+        &cfg,
+        &bcastkit::draft("critical", Target::Event("Gala".into()), "Fire", "fe1"),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(pv.needs_approval, "the preview says it will wait");
+    let r = bc::send(&b, &bcastkit::ctx("Bea", cfg.clone()), &pv)
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, SendOutcome::AwaitingApproval);
+    // a raw caller saying it need not wait: it waits
+    let p = serde_json::json!({"id": Uuid::new_v4(), "idempotency_key": "fe2",
+        "level": "critical", "scope": "venue", "venue_name": "Hall", "message": "m",
+        "test": false, "needs_approval": false, "reached": 0, "unreachable": 0,
+        "duplicates": 0, "deliveries": []});
+    let out =
+        b.db.fetch_one(
+            "SELECT opsdeck_broadcast_send($1{json}, 'x', 'psql') AS r",
+            &[Val::Json(p)],
+        )
+        .await
+        .unwrap()
+        .json("r")
+        .unwrap();
+    assert_eq!(out["status"], "awaiting_approval", "{out}");
+    b.db.close().await;
     w.drop_logins().await;
 }

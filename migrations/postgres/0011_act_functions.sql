@@ -50,7 +50,7 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN p_action IN ('broadcast.live', 'broadcast.follow_up', 'broadcast.cancel',
                           'broadcast.retry')
             THEN 'opsdeck_broadcaster'
-        WHEN p_action = 'broadcast.approve' THEN 'opsdeck_admin'
+        WHEN p_action IN ('broadcast.approve', 'broadcast.rules') THEN 'opsdeck_admin'
         ELSE 'opsdeck_operator'
     END
 $$;

@@ -11,6 +11,17 @@
 -- The audience and its channels are planned by opsdeck (domain::broadcast::plan) from the same
 -- tables; which levels wait for a second operator is opsdeck's configuration.
 
+-- Which levels wait for a second operator, held by the database (an admin sets them with
+-- `opsdeck broadcast rules`): a live broadcast of such a level waits whatever its sender says.
+-- opsdeck's own `second_operator_for` configuration can only add levels to these.
+CREATE TABLE IF NOT EXISTS opsdeck_broadcast_rules (
+    one                 boolean PRIMARY KEY DEFAULT true CHECK (one),
+    second_operator_for text[] NOT NULL DEFAULT '{}',
+    set_by              text,
+    set_at              timestamptz
+);
+INSERT INTO opsdeck_broadcast_rules DEFAULT VALUES ON CONFLICT DO NOTHING;
+
 -- The audit row of a broadcast action (target: the broadcast).
 CREATE FUNCTION opsdeck_broadcast_audit(p_action text, p_id uuid, p_note text, p_display text,
                                         p_origin text, p_outcome text, p_before jsonb,
@@ -57,7 +68,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp 
 DECLARE
     v_id uuid := (p->>'id')::uuid;
     v_test boolean := COALESCE((p->>'test')::boolean, false);
-    v_held boolean := COALESCE((p->>'needs_approval')::boolean, false) AND NOT v_test;
+    v_held boolean := NOT v_test AND (COALESCE((p->>'needs_approval')::boolean, false)
+        OR EXISTS (SELECT FROM opsdeck_broadcast_rules r
+                   WHERE p->>'level' = ANY (r.second_operator_for)));
     v_status text := CASE WHEN v_held THEN 'awaiting_approval' ELSE 'queued' END;
     v_kind text := CASE WHEN v_test THEN 'broadcast.test'
                         WHEN p->>'follow_up_of' IS NOT NULL THEN 'broadcast.follow_up'
@@ -110,6 +123,33 @@ BEGIN
         'audit_id', opsdeck_broadcast_audit('broadcast.send', v_id, p->>'message', p_display,
             p_origin, 'ok', NULL,
             COALESCE(p->'after', '{}') || jsonb_build_object('status', v_status)));
+END $$;
+
+-- Sets the levels that wait for a second operator (admin). Returns {outcome: ok | denied,
+-- message, levels}.
+CREATE FUNCTION opsdeck_set_broadcast_rules(p_levels text[], p_display text, p_origin text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    v_denied text := opsdeck_may('broadcast.rules');
+    v_levels text[];
+BEGIN
+    SELECT COALESCE(array_agg(DISTINCT l ORDER BY l), '{}') INTO v_levels
+    FROM unnest(p_levels) l;
+    IF NOT v_levels <@ ARRAY['info', 'warning', 'urgent', 'critical'] THEN
+        RAISE EXCEPTION 'unknown level in %: the levels are info, warning, urgent, critical',
+            p_levels USING ERRCODE = '22023';
+    END IF;
+    IF v_denied IS NOT NULL THEN
+        PERFORM opsdeck_broadcast_audit('broadcast.rules', NULL, array_to_string(v_levels, ','),
+            p_display, p_origin, 'denied', NULL, jsonb_build_object('denied', v_denied));
+        RETURN jsonb_build_object('outcome', 'denied', 'message', v_denied);
+    END IF;
+    UPDATE opsdeck_broadcast_rules SET second_operator_for = v_levels,
+           set_by = (opsdeck_actor(p_display)).operator, set_at = statement_timestamp();
+    PERFORM opsdeck_broadcast_audit('broadcast.rules', NULL, array_to_string(v_levels, ','),
+        p_display, p_origin, 'ok', NULL, jsonb_build_object('second_operator_for', v_levels));
+    RETURN jsonb_build_object('outcome', 'ok', 'levels', to_jsonb(v_levels));
 END $$;
 
 -- Why a conditional update on a broadcast matched nothing (as api::store::broadcast says it).

@@ -89,6 +89,15 @@ pub enum BroadcastCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The levels the database holds for a second operator (four-eyes rule), whatever a
+    /// console's configuration says; `--second-operator-for LEVELS` sets them (admin).
+    Rules {
+        /// Comma-separated levels (info, warning, urgent, critical); "" for none.
+        #[arg(long)]
+        second_operator_for: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// All-clear or correction to the same people.
     FollowUp {
         id: Uuid,
@@ -129,7 +138,14 @@ async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
         config::resolve_broadcast(&file).map_err(err2)?,
     );
     let read_only = g.read_only || file.read_only.unwrap_or(false);
-    let mutating = !matches!(a.cmd, Some(BroadcastCmd::Status { .. })) && !a.send.dry_run;
+    let mutating = !matches!(
+        a.cmd,
+        Some(BroadcastCmd::Status { .. })
+            | Some(BroadcastCmd::Rules {
+                second_operator_for: None,
+                ..
+            })
+    ) && !a.send.dry_run;
     if read_only && mutating {
         return Err(Fail::new(2, "read-only: nothing was sent"));
     }
@@ -144,6 +160,35 @@ async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
             decision(d, json)
         }
         Some(BroadcastCmd::Status { id, json }) => status(&store, id, json).await,
+        Some(BroadcastCmd::Rules {
+            second_operator_for,
+            json,
+        }) => {
+            let levels = match second_operator_for {
+                Some(list) => {
+                    let v: Vec<String> = list
+                        .split(',')
+                        .map(|l| l.trim().to_lowercase())
+                        .filter(|l| !l.is_empty())
+                        .collect();
+                    bc::set_rules(&store, &ctx, &v).await.map_err(err2)?
+                }
+                None => bc::rules(&store).await.map_err(err2)?.ok_or_else(|| {
+                    Fail::new(2, "this database has no broadcast rules (the config's second_operator_for decides)")
+                })?,
+            };
+            if json {
+                println!("{}", serde_json::json!({"second_operator_for": levels}));
+            } else if levels.is_empty() {
+                println!("no level waits for a second operator by the database's rule");
+            } else {
+                println!(
+                    "live broadcasts at {} wait for a second operator (the database's rule)",
+                    levels.join(", ")
+                );
+            }
+            Ok(())
+        }
         Some(BroadcastCmd::Retry { id, json }) => {
             let n = bc::retry_failed(&store, &ctx, id).await.map_err(err2)?;
             if json {

@@ -49,7 +49,8 @@ impl Role {
             | "job.retry_failed"
             | "n8n.workflow.pause"
             | "n8n.workflow.resume"
-            | "broadcast.approve" => Role::Admin,
+            | "broadcast.approve"
+            | "broadcast.rules" => Role::Admin,
             "approval.approve" | "approval.reject" | "approval.resend" => Role::Approver,
             "broadcast.live" | "broadcast.follow_up" | "broadcast.cancel" | "broadcast.retry" => {
                 Role::Broadcaster

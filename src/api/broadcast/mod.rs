@@ -75,6 +75,32 @@ pub async fn cancel_waiting(
     crate::api::store::broadcast::cancel_waiting(store, &ctx.actor, id).await
 }
 
+/// The levels the database holds for a second operator, whatever a console's configuration
+/// says (None: this database has no such rules: SQLite, or not migrated by this opsdeck).
+pub async fn rules(store: &Store) -> Result<Option<Vec<String>>, String> {
+    if !crate::api::store::actions::acts_by_function(store)
+        .await
+        .map_err(|e| crate::api::db::describe_sqlx(&e))?
+    {
+        return Ok(None);
+    }
+    crate::api::store::broadcast::by_function::rules(store)
+        .await
+        .map(Some)
+}
+
+/// Sets them (needs opsdeck_admin where roles decide).
+pub async fn set_rules(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    levels: &[String],
+) -> Result<Vec<String>, String> {
+    if rules(store).await?.is_none() {
+        return Err("this database has no broadcast rules (a Postgres database migrated by this opsdeck has them; elsewhere use second_operator_for in the config)".into());
+    }
+    crate::api::store::broadcast::by_function::set_rules(store, &ctx.actor, levels).await
+}
+
 /// Queues the failed deliveries of a broadcast again: see [`crate::api::store::broadcast::retry_failed`].
 pub async fn retry_failed(store: &Store, ctx: &BroadcastCtx, id: Uuid) -> Result<usize, String> {
     crate::api::store::broadcast::retry_failed(store, &ctx.actor, id).await

@@ -19,6 +19,7 @@ pub fn tables() -> Vec<&'static str> {
         "run_minutes",
         "job_minutes",
         "run_totals",
+        "opsdeck_broadcast_rules",
         "_sqlx_migrations",
     ]);
     v
@@ -102,7 +103,7 @@ pub fn init_sql(adopted: bool) -> Vec<String> {
          opsdeck_record_resume(uuid, timestamptz, text), opsdeck_may(text), \
          opsdeck_roles_of(text), opsdeck_broadcast_send(jsonb, text, text), \
          opsdeck_broadcast_decide(uuid, text, text, text), opsdeck_broadcast_retry(uuid, text, text), \
-         opsdeck_broadcast_claim_webhook(uuid), \
+         opsdeck_broadcast_claim_webhook(uuid), opsdeck_set_broadcast_rules(text[], text, text), \
          opsdeck_broadcast_record_webhook(uuid, boolean, text, jsonb, text, text) TO opsdeck_viewer;"
             .into(),
     );

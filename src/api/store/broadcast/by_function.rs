@@ -192,3 +192,52 @@ pub(super) async fn record_webhook(
         tracing::warn!("broadcast {id}: webhook result not recorded");
     }
 }
+
+/// The levels the database holds for a second operator (`opsdeck broadcast rules`).
+pub async fn rules(store: &Store) -> Result<Vec<String>, String> {
+    let r = store
+        .db
+        .fetch_optional(
+            "SELECT array_to_string(second_operator_for, ',') AS l FROM opsdeck_broadcast_rules",
+            &[],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(r.map(|r| r.s("l"))
+        .unwrap_or_default()
+        .split(',')
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Sets them (admin): the levels now held, or Err (denied, or an unknown level).
+pub async fn set_rules(
+    store: &Store,
+    actor: &Actor,
+    levels: &[String],
+) -> Result<Vec<String>, String> {
+    let r = call(
+        store,
+        "SELECT opsdeck_set_broadcast_rules(ARRAY(SELECT jsonb_array_elements_text($1{json})), \
+         $2, $3) AS r",
+        &[
+            Val::Json(json!(levels)),
+            Val::Text(actor.operator.clone()),
+            Val::Text(actor.origin.clone()),
+        ],
+    )
+    .await?;
+    match r["outcome"].as_str() {
+        Some("ok") => Ok(r["levels"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()),
+        _ => Err(format!("denied — {}", text(&r, "message"))),
+    }
+}

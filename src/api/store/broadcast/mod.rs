@@ -4,7 +4,7 @@
 //! prepare a follow-up to the same audience, and claim and record n8n's webhook call (the call
 //! itself is `api::broadcast`'s, after the commit).
 
-mod by_function;
+pub mod by_function;
 mod progress;
 mod send;
 mod sql;
@@ -69,9 +69,25 @@ pub async fn prepare(
         follow_up_of: None,
         plan,
         workflow: workflow_state(store).await?,
-        needs_approval: !d.test && cfg.second_operator_for.contains(&level),
+        needs_approval: !d.test
+            && (cfg.second_operator_for.contains(&level) || db_holds(store, level).await?),
         new_people,
     })
+}
+
+/// Whether the database holds this level for a second operator (`opsdeck broadcast rules`;
+/// a database without them holds none).
+async fn db_holds(store: &Store, level: Level) -> Result<bool, String> {
+    if !crate::api::store::actions::acts_by_function(store)
+        .await
+        .map_err(db_err)?
+    {
+        return Ok(false);
+    }
+    Ok(by_function::rules(store)
+        .await?
+        .iter()
+        .any(|l| l == level.as_str()))
 }
 
 /// The event (by id or exact name) or the venue's events today.
