@@ -85,6 +85,14 @@ impl World {
     }
 }
 
+/// An error's SQLSTATE (42501: permission denied), or the error itself.
+fn sqlstate(e: sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()).unwrap_or_default(),
+        e => format!("{e}"),
+    }
+}
+
 /// One set of rows every action can act on.
 struct Rows {
     wf_active: Uuid,
@@ -342,10 +350,7 @@ async fn every_role_every_action() {
 async fn raw_sql_and_bypass_attempts_fail() {
     let Some(w) = World::new().await else { return };
     let r = rows(&w.s, &w.tag).await;
-    let code = |e: sqlx::Error| match e {
-        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()).unwrap_or_default(),
-        e => format!("{e}"),
-    };
+    let code = sqlstate;
     for role in Role::ALL {
         let login = w.login(Some(role)).to_string();
         let st = w.store_as(&login).await;
@@ -876,10 +881,7 @@ async fn side_doors_are_shut() {
     let Some(w) = World::new().await else { return };
     let op_login = w.login(Some(Role::Operator)).to_string();
     let op = w.store_as(&op_login).await;
-    let code = |e: sqlx::Error| match e {
-        sqlx::Error::Database(d) => d.code().map(|c| c.to_string()).unwrap_or_default(),
-        e => format!("{e}"),
-    };
+    let code = sqlstate;
     // a broadcast's delivery job
     let job = Uuid::new_v4();
     w.s.db

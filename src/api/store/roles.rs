@@ -6,7 +6,6 @@
 //! SELECT on opsdeck's tables and EXECUTE on the action functions, and no write rights at all:
 //! every change goes through `opsdeck_act()` (migration 0011), which checks the role.
 
-use crate::api::db::Val;
 use crate::api::store::Store;
 use crate::api::store::actions::acts_by_function;
 use crate::domain::role::{Access, Basis, Role};
@@ -249,19 +248,22 @@ impl Store {
                 schema_creators: creators,
             });
         }
-        let mut direct = Vec::new();
-        for t in ACTION_TABLES {
-            let w = self
-                .db
-                .fetch_one(
-                    "SELECT has_table_privilege(session_user, $1, 'UPDATE') AS w",
-                    &[Val::Text(t.to_string())],
-                )
-                .await?;
-            if w.bool("w").unwrap_or(false) {
-                direct.push(t.to_string());
-            }
-        }
+        // one query for every action table (not one per table)
+        let list: Vec<String> = ACTION_TABLES.iter().map(|t| format!("'{t}'")).collect();
+        let direct: Vec<String> = self
+            .db
+            .fetch_all(
+                &format!(
+                    "SELECT t FROM unnest(ARRAY[{}]) WITH ORDINALITY AS x(t, n) \
+                     WHERE has_table_privilege(session_user, t, 'UPDATE') ORDER BY n",
+                    list.join(", ")
+                ),
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.s("t"))
+            .collect();
         Ok(Access {
             login: Some(login),
             roles,
