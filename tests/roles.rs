@@ -779,9 +779,21 @@ async fn broadcasts_by_role() {
     let after = bcastkit::written(&w.s).await;
     assert_eq!(after[..3], before[..3], "no broadcast, delivery or job");
     assert_eq!(after[3], before[3] + 1, "one denied audit row");
-    // … but may test (to its own test recipients only)
+    // … but may test, to the test recipients an admin set (migration 0013: until then a test
+    // went to the sender's configured recipients, which an operator could fill with attendees)
     let mut d = bcastkit::draft("critical", gala(), "Drill", "r2");
     d.test = true;
+    let pv = bc::prepare(&operator, &cfg, &d, now).await.unwrap();
+    let e = bc::send(&operator, &c("Olga"), &pv).await.unwrap_err();
+    assert!(e.contains("test recipients an admin set"), "{e}");
+    let me = ("me".to_string(), Some("+33699999999".to_string()), None);
+    let held = bc::set_test_recipients(&admin, &c("Ada"), &[me], &[], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        held[0].added_by.as_deref(),
+        Some(w.login(Some(Role::Admin)))
+    );
     let pv = bc::prepare(&operator, &cfg, &d, now).await.unwrap();
     let r = bc::send(&operator, &c("Olga"), &pv).await.unwrap();
     assert!(r.test && r.deliveries > 0, "{r:?}");
@@ -870,6 +882,155 @@ async fn broadcasts_by_role() {
     }
     let mut w = w;
     w.logins.push((None, admin2));
+    w.drop_logins().await;
+}
+
+/// Test broadcasts go to the test recipients the database holds: an operator's configuration
+/// cannot make an attendee a "test recipient"; only an admin changes the list (audited, from
+/// the CLI too); a raw call that names an attendee is refused even for one person; a
+/// broadcaster is not held to the list (it may send live anyway).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_broadcasts_reach_only_held_recipients() {
+    use opsdeck::api::broadcast as bc;
+    use opsdeck::config::{BroadcastConfig, TestRecipient};
+    use opsdeck::domain::broadcast::Target;
+    let Some(w) = World::new().await else { return };
+    bcastkit::fixture(&w.s).await;
+    let now = chrono::Utc::now();
+    let operator = w.store_as(w.login(Some(Role::Operator))).await;
+    let broadcaster = w.store_as(w.login(Some(Role::Broadcaster))).await;
+    // the operator's configuration names an attendee (Fay, +33622222222) as its test recipient
+    let cfg = BroadcastConfig {
+        test_recipients: vec![TestRecipient {
+            name: "me".into(),
+            phone: Some("+33622222222".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let c = |who: &str| bcastkit::ctx(who, cfg.clone());
+    let mut d = bcastkit::draft("info", Target::Event("Gala".into()), "Drill", "t1");
+    d.test = true;
+    let pv = bc::prepare(&operator, &cfg, &d, now).await.unwrap();
+    let before = bcastkit::written(&w.s).await;
+    let e = bc::send(&operator, &c("Olga"), &pv).await.unwrap_err();
+    assert!(e.contains("not on it: Fay"), "{e}");
+    let after = bcastkit::written(&w.s).await;
+    assert_eq!(after[..3], before[..3], "no broadcast, delivery or job");
+    // a broadcaster's test is not held to the list
+    let pv = bc::prepare(&broadcaster, &cfg, &d, now).await.unwrap();
+    let r = bc::send(&broadcaster, &c("Bea"), &pv).await.unwrap();
+    assert!(r.test && r.deliveries == 1, "{r:?}");
+
+    // the list: the operator may not change it (denied and audited); an admin may, from the CLI
+    let e = bc::set_test_recipients(
+        &operator,
+        &c("Olga"),
+        &[("me".into(), Some("+33622222222".into()), None)],
+        &[],
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("needs opsdeck_admin"), "{e}");
+    let denied =
+        w.s.db
+            .fetch_one(
+                "SELECT count(*) AS n FROM operator_actions                  WHERE action = 'broadcast.test_recipients' AND outcome = 'denied' AND operator = $1",
+                &[Val::Text(w.login(Some(Role::Operator)).into())],
+            )
+            .await
+            .unwrap()
+            .i64("n");
+    assert_eq!(denied, Some(1));
+    let admin = w.url(w.login(Some(Role::Admin)));
+    let o = opsdeck(
+        &[
+            "--database-url",
+            &admin,
+            "broadcast",
+            "test-recipients",
+            "--add",
+            "Olga=+33600000001,olga@ops.example",
+            "--add",
+            "Desk=desk@ops.example",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_str(text(&o).trim()).unwrap();
+    assert_eq!(v["test_recipients"].as_array().unwrap().len(), 2, "{v}");
+    let o = opsdeck(
+        &[
+            "--database-url",
+            &w.url(w.login(Some(Role::Operator))),
+            "broadcast",
+            "test-recipients",
+            "--remove",
+            "desk@ops.example",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("needs opsdeck_admin"), "{}", text(&o));
+    let o = opsdeck(
+        &[
+            "--database-url",
+            &admin,
+            "broadcast",
+            "test-recipients",
+            "--add",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("NAME=CONTACT"), "{}", text(&o));
+
+    // now the operator's test goes to the held list (Olga and Desk), not to its configuration
+    let mut d = bcastkit::draft("info", Target::Event("Gala".into()), "Drill", "t2");
+    d.test = true;
+    let pv = bc::prepare(&operator, &cfg, &d, now).await.unwrap();
+    let r = bc::send(&operator, &c("Olga"), &pv).await.unwrap();
+    assert!(r.test && r.deliveries == 2, "{r:?}");
+    // a raw call that names one attendee is refused
+    let p = serde_json::json!({"id": Uuid::new_v4(), "idempotency_key": "raw-test",
+        "level": "info", "scope": "venue", "venue_name": "Hall", "message": "hi", "test": true,
+        "reached": 1, "unreachable": 0, "duplicates": 0,
+        "deliveries": [[bcastkit::p(6), "sms"]]});
+    let out = operator
+        .db
+        .fetch_one(
+            "SELECT opsdeck_broadcast_send($1{json}, 'x', 'psql') AS r",
+            &[Val::Json(p)],
+        )
+        .await
+        .unwrap()
+        .json("r")
+        .unwrap();
+    assert_eq!(out["outcome"], "denied", "{out}");
+    assert!(out["message"].as_str().unwrap().contains("Fay"), "{out}");
+    // … and so is one that invents a "new person" with an attendee's phone but another name
+    let p = serde_json::json!({"id": Uuid::new_v4(), "idempotency_key": "raw-test-2",
+        "level": "info", "scope": "venue", "venue_name": "Hall", "message": "hi", "test": true,
+        "reached": 1, "unreachable": 0, "duplicates": 0,
+        "new_people": [{"id": Uuid::from_u128(77), "name": "TEST me", "phone": "+33633333333"}],
+        "deliveries": [[Uuid::from_u128(77), "sms"]]});
+    let out = operator
+        .db
+        .fetch_one(
+            "SELECT opsdeck_broadcast_send($1{json}, 'x', 'psql') AS r",
+            &[Val::Json(p)],
+        )
+        .await
+        .unwrap()
+        .json("r")
+        .unwrap();
+    assert_eq!(out["outcome"], "denied", "{out}");
+    for st in [operator, broadcaster] {
+        st.db.close().await;
+    }
     w.drop_logins().await;
 }
 

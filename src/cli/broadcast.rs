@@ -98,6 +98,21 @@ pub enum BroadcastCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The test recipients the database holds (a login short of opsdeck_broadcaster may send
+    /// a test only to them); `--add`, `--remove`, `--clear` change them (admin).
+    TestRecipients {
+        /// NAME=CONTACT[,CONTACT]: a phone, an e-mail (has an @) or both. Repeatable.
+        #[arg(long, value_name = "NAME=CONTACT")]
+        add: Vec<String>,
+        /// A phone or e-mail to take off the list. Repeatable.
+        #[arg(long, value_name = "CONTACT")]
+        remove: Vec<String>,
+        /// Empty the list first.
+        #[arg(long)]
+        clear: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// All-clear or correction to the same people.
     FollowUp {
         id: Uuid,
@@ -145,7 +160,9 @@ async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
                 second_operator_for: None,
                 ..
             })
-    ) && !a.send.dry_run;
+    ) && !matches!(&a.cmd, Some(BroadcastCmd::TestRecipients { add, remove, clear: false, .. })
+        if add.is_empty() && remove.is_empty())
+        && !a.send.dry_run;
     if read_only && mutating {
         return Err(Fail::new(2, "read-only: nothing was sent"));
     }
@@ -189,6 +206,12 @@ async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
             }
             Ok(())
         }
+        Some(BroadcastCmd::TestRecipients {
+            add,
+            remove,
+            clear,
+            json,
+        }) => test_recipients(&store, &ctx, add, remove, clear, json).await,
         Some(BroadcastCmd::Retry { id, json }) => {
             let n = bc::retry_failed(&store, &ctx, id).await.map_err(err2)?;
             if json {
@@ -482,6 +505,80 @@ async fn status(store: &Store, id: Uuid, json: bool) -> Result<(), Fail> {
     }
     if let Some(e) = &p.webhook_error {
         println!("  webhook: {e}");
+    }
+    Ok(())
+}
+
+/// `NAME=CONTACT[,CONTACT]`: the name, the phone and the e-mail (the one with an @).
+fn parse_recipient(a: &str) -> Result<(String, Option<String>, Option<String>), Fail> {
+    let bad = || {
+        Fail::new(
+            2,
+            format!("--add {a:?}: expected NAME=CONTACT[,CONTACT], a phone and/or an e-mail"),
+        )
+    };
+    let (name, contacts) = a.split_once('=').ok_or_else(bad)?;
+    let (mut phone, mut email) = (None, None);
+    for c in contacts.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let slot = if c.contains('@') {
+            &mut email
+        } else {
+            &mut phone
+        };
+        if slot.replace(c.to_string()).is_some() {
+            return Err(bad());
+        }
+    }
+    if name.trim().is_empty() || (phone.is_none() && email.is_none()) {
+        return Err(bad());
+    }
+    Ok((name.trim().to_string(), phone, email))
+}
+
+async fn test_recipients(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    add: Vec<String>,
+    remove: Vec<String>,
+    clear: bool,
+    json: bool,
+) -> Result<(), Fail> {
+    let add = add
+        .iter()
+        .map(|a| parse_recipient(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let list = if add.is_empty() && remove.is_empty() && !clear {
+        bc::test_recipients(store).await.map_err(err2)?.ok_or_else(|| {
+            Fail::new(
+                2,
+                "this database holds no test recipients (the config's [[broadcast.test_recipients]] decide)",
+            )
+        })?
+    } else {
+        bc::set_test_recipients(store, ctx, &add, &remove, clear)
+            .await
+            .map_err(err2)?
+    };
+    if json {
+        println!("{}", serde_json::json!({ "test_recipients": list }));
+    } else if list.is_empty() {
+        println!(
+            "the database holds no test recipients: a login short of opsdeck_broadcaster cannot send a test"
+        );
+    } else {
+        for r in &list {
+            let contact = [r.phone.as_deref(), r.email.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let by = r
+                .added_by
+                .as_deref()
+                .map(|b| format!(" · added by {b}"))
+                .unwrap_or_default();
+            println!("{} · {contact}{by}", r.name);
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod webhook;
 use uuid::Uuid;
 
 use crate::api::store::Store;
+use crate::api::store::broadcast::by_function::{self, HeldRecipient};
 use crate::config::BroadcastConfig;
 use crate::domain::action::Actor;
 use crate::domain::broadcast::{Decision, Preview, SendReport};
@@ -99,6 +100,30 @@ pub async fn set_rules(
         return Err("this database has no broadcast rules (a Postgres database migrated by this opsdeck has them; elsewhere use second_operator_for in the config)".into());
     }
     crate::api::store::broadcast::by_function::set_rules(store, &ctx.actor, levels).await
+}
+
+/// The test recipients the database holds (None: it holds none: SQLite, or not migrated by
+/// this opsdeck). Where roles decide, a login short of opsdeck_broadcaster may test only to them.
+pub async fn test_recipients(store: &Store) -> Result<Option<Vec<HeldRecipient>>, String> {
+    if rules(store).await?.is_none() {
+        return Ok(None);
+    }
+    by_function::test_recipients(store).await
+}
+
+/// Changes them (needs opsdeck_admin where roles decide): see
+/// [`by_function::set_test_recipients`].
+pub async fn set_test_recipients(
+    store: &Store,
+    ctx: &BroadcastCtx,
+    add: &[(String, Option<String>, Option<String>)],
+    remove: &[String],
+    clear: bool,
+) -> Result<Vec<HeldRecipient>, String> {
+    if test_recipients(store).await?.is_none() {
+        return Err("this database holds no test recipients (a Postgres database migrated by this opsdeck does; elsewhere they come from the config's [[broadcast.test_recipients]])".into());
+    }
+    by_function::set_test_recipients(store, &ctx.actor, add, remove, clear).await
 }
 
 /// Queues the failed deliveries of a broadcast again: see [`crate::api::store::broadcast::retry_failed`].

@@ -19,6 +19,7 @@ pub fn tables() -> Vec<&'static str> {
         "job_minutes",
         "run_totals",
         "opsdeck_broadcast_rules",
+        "opsdeck_test_recipients",
         "_sqlx_migrations",
     ]);
     v
@@ -103,6 +104,7 @@ pub fn init_sql(adopted: bool) -> Vec<String> {
          opsdeck_roles_of(text), opsdeck_broadcast_send(jsonb, text, text), \
          opsdeck_broadcast_decide(uuid, text, text, text), opsdeck_broadcast_retry(uuid, text, text), \
          opsdeck_broadcast_claim_webhook(uuid), opsdeck_set_broadcast_rules(text[], text, text), \
+         opsdeck_set_test_recipients(jsonb, text[], boolean, text, text), \
          opsdeck_broadcast_record_webhook(uuid, boolean, text, jsonb, text, text) TO opsdeck_viewer;"
             .into(),
     );

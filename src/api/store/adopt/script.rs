@@ -1431,15 +1431,18 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
 }
 
 /// The operator actions and broadcasts as database functions (issue 18): the same functions as
-/// migrations 0011 and 0012, in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
+/// migrations 0011 to 0013, in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
 /// user's tables). The roles (`opsdeck roles init`) then apply here as on opsdeck's own schema.
 fn act_functions() -> Vec<Stmt> {
     const ACTIONS: &str = include_str!("../../../../migrations/postgres/0011_act_functions.sql");
     const BROADCASTS: &str =
         include_str!("../../../../migrations/postgres/0012_broadcast_functions.sql");
+    const TEST_RECIPIENTS: &str =
+        include_str!("../../../../migrations/postgres/0013_test_recipients.sql");
     let body: String = ACTIONS
         .lines()
         .chain(BROADCASTS.lines())
+        .chain(TEST_RECIPIENTS.lines())
         .filter(|l| !l.starts_with("ALTER TABLE operator_actions"))
         .map(|l| {
             l.replace("public.opsdeck_", "opsdeck_")

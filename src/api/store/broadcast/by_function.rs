@@ -241,3 +241,96 @@ pub async fn set_rules(
         _ => Err(format!("denied — {}", text(&r, "message"))),
     }
 }
+
+/// One test recipient the database holds (`opsdeck broadcast test-recipients`, migration 0013).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HeldRecipient {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub added_by: Option<String>,
+    pub added_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The test recipients the database holds, oldest first (None: this database predates them).
+pub async fn test_recipients(store: &Store) -> Result<Option<Vec<HeldRecipient>>, String> {
+    let has = store
+        .db
+        .fetch_one(
+            "SELECT to_regclass('opsdeck_test_recipients') IS NOT NULL AS t",
+            &[],
+        )
+        .await
+        .map_err(db_err)?;
+    if has.bool("t") != Some(true) {
+        return Ok(None);
+    }
+    let rows = store
+        .db
+        .fetch_all(
+            "SELECT name, phone, email, added_by, added_at FROM opsdeck_test_recipients \
+             ORDER BY added_at, name",
+            &[],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(Some(rows.iter().map(held_of).collect()))
+}
+
+fn held_of(r: &crate::api::db::DbRow) -> HeldRecipient {
+    HeldRecipient {
+        name: clean(&r.s("name")),
+        phone: r.text("phone").map(|s| clean(&s)),
+        email: r.text("email").map(|s| clean(&s)),
+        added_by: r.text("added_by").map(|s| clean(&s)),
+        added_at: r.ts("added_at"),
+    }
+}
+
+/// Changes them (admin): adds `add` (name, phone, e-mail), then removes the entries with a
+/// phone or e-mail in `remove` (all of them first when `clear`). The list now held, or Err.
+pub async fn set_test_recipients(
+    store: &Store,
+    actor: &Actor,
+    add: &[(String, Option<String>, Option<String>)],
+    remove: &[String],
+    clear: bool,
+) -> Result<Vec<HeldRecipient>, String> {
+    let add: Vec<Json> = add
+        .iter()
+        .map(|(n, p, e)| json!({"name": n, "phone": p, "email": e}))
+        .collect();
+    let r = call(
+        store,
+        "SELECT opsdeck_set_test_recipients($1{json}, \
+         ARRAY(SELECT jsonb_array_elements_text($2{json})), $3, $4, $5) AS r",
+        &[
+            Val::Json(json!(add)),
+            Val::Json(json!(remove)),
+            Val::Bool(clear),
+            Val::Text(actor.operator.clone()),
+            Val::Text(actor.origin.clone()),
+        ],
+    )
+    .await?;
+    match r["outcome"].as_str() {
+        Some("ok") => Ok(r["recipients"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| HeldRecipient {
+                        name: text(x, "name"),
+                        phone: x["phone"].as_str().map(clean),
+                        email: x["email"].as_str().map(clean),
+                        added_by: x["added_by"].as_str().map(clean),
+                        added_at: x["added_at"]
+                            .as_str()
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                            .map(|t| t.with_timezone(&chrono::Utc)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()),
+        _ => Err(format!("denied — {}", text(&r, "message"))),
+    }
+}

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::api::db::{Val, describe_sqlx};
 use crate::api::store::Store;
-use crate::config::BroadcastConfig;
+use crate::config::{BroadcastConfig, TestRecipient};
 use crate::domain::broadcast::{
     Channel, Draft, EventChoice, Level, Person, Preview, Scope, Target, Waiting, WorkflowState,
     plan, segments, validate_message,
@@ -221,14 +221,48 @@ async fn test_people(
     store: &Store,
     cfg: &BroadcastConfig,
 ) -> Result<(Vec<Person>, Vec<Person>), String> {
-    if cfg.test_recipients.is_empty() {
+    // the database's list, where it holds one, else the config's; a held contact keeps the
+    // channel the config gives it
+    let held = if crate::api::store::actions::acts_by_function(store)
+        .await
+        .map_err(db_err)?
+    {
+        by_function::test_recipients(store).await?
+    } else {
+        None
+    };
+    let list: Vec<TestRecipient> = match held {
+        Some(h) if !h.is_empty() => h
+            .into_iter()
+            .map(|h| {
+                let channel = cfg
+                    .test_recipients
+                    .iter()
+                    .find(|c| {
+                        (c.phone.is_some() && c.phone == h.phone)
+                            || (c.email.is_some()
+                                && c.email.as_deref().map(str::to_lowercase)
+                                    == h.email.as_deref().map(str::to_lowercase))
+                    })
+                    .and_then(|c| c.channel.clone());
+                TestRecipient {
+                    name: h.name,
+                    phone: h.phone,
+                    email: h.email,
+                    channel,
+                }
+            })
+            .collect(),
+        _ => cfg.test_recipients.clone(),
+    };
+    if list.is_empty() {
         return Err(
-            "test mode needs test recipients: add [[broadcast.test_recipients]] (name, phone, email) to the config"
+            "test mode needs test recipients: add [[broadcast.test_recipients]] (name, phone, email) to the config, or ask an admin to add yours (opsdeck broadcast test-recipients --add NAME=CONTACT)"
                 .into(),
         );
     }
     let (mut people, mut new) = (Vec::new(), Vec::new());
-    for t in &cfg.test_recipients {
+    for t in &list {
         let channel = t
             .channel
             .clone()
