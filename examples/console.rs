@@ -58,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         db_label: target.short_name(),
         notice: None,
         n8n: None,
+        n8n_queue: None,
         listen: opsdeck::app::ListenOn::Database,
         absent: Vec::new(),
         replica: None,

@@ -8,10 +8,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub mod n8n;
-pub use n8n::{ApiKey, N8nFileConfig, N8nSettings, resolve_n8n};
+pub use n8n::{ApiKey, N8nFileConfig, N8nSettings, QueueSettings, resolve_n8n, resolve_queue};
 
 /// A database URL whose password is never printed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct SecretUrl(String);
 
 impl SecretUrl {

@@ -207,6 +207,7 @@ async fn a_console_whose_relay_is_gone_polls_at_its_pace() {
         broadcast: Default::default(),
         notice: None,
         n8n: None,
+        n8n_queue: None,
         listen: opsdeck::app::ListenOn::Relay(addr),
         absent: Vec::new(),
         replica: None,

@@ -52,6 +52,8 @@ pub struct AppOptions {
     pub notice: Option<String>,
     /// n8n beside the database: a poller runs only when this is set.
     pub n8n: Option<N8nPoll>,
+    /// n8n's queue in Redis (queue mode): its poller runs only when this is set.
+    pub n8n_queue: Option<crate::config::QueueSettings>,
     /// Where LISTEN goes.
     pub listen: ListenOn,
     /// The contract's tables an adopted database does not have.
@@ -268,6 +270,15 @@ where
             n.client, n.every, ptx,
         )));
     }
+    let (qtx, mut qrx) = mpsc::channel::<crate::domain::n8n_queue::QueuePolled>(4);
+    if let Some(q) = opts.n8n_queue {
+        let target = crate::api::n8n::queue::QueueReader::new(&q)
+            .map(|r| r.target)
+            .unwrap_or_default();
+        app.n8n_queue = crate::state::N8nQueueState::new(&q.prefix, &target, q.not_moving_after);
+        // its own task, like n8n's REST poller: a dead Redis never holds up the loop
+        tasks.push(tokio::spawn(crate::api::n8n::queue::run(q, qtx)));
+    }
     let (ntx, mut nrx) = mpsc::channel::<Note>(1024);
     // LISTEN goes on listen_url when there is one; through a transaction pooler it cannot work
     let pooled = store.db.pooling() == crate::api::db::Pooling::Transaction;
@@ -391,6 +402,7 @@ where
             },
             Some(m) = rx.recv() => m,
             Some(p) = prx.recv() => Msg::N8n(Box::new(p)),
+            Some(p) = qrx.recv() => Msg::N8nQueue(Box::new(p)),
             Some(n) = nrx.recv(), if listening => match n {
                 Note::Changed(t) => {
                     changed.insert(t);

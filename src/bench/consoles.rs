@@ -288,6 +288,7 @@ fn options(store: Store, replica: Option<Store>, relay: Option<String>) -> Resul
         broadcast: Default::default(),
         notice: None,
         n8n: None,
+        n8n_queue: None,
         listen: match relay {
             Some(a) => crate::app::ListenOn::Relay(a),
             None => crate::app::ListenOn::Database,

@@ -352,6 +352,7 @@ fn app_options(
                 client: crate::api::n8n::N8nClient::from_settings(&s),
                 every: s.poll_interval,
             }),
+        n8n_queue: config::resolve_queue(file).map_err(|e| Fail::new(2, e))?,
         broadcast: config::resolve_broadcast(file).map_err(|e| Fail::new(2, e))?,
         listen: crate::app::ListenOn::Database,
         absent: Vec::new(),

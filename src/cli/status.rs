@@ -9,6 +9,7 @@ use super::{Globals, load_config, target};
 use crate::api::Store;
 use crate::config;
 use crate::domain::model::{Overview, QUEUE_CRIT_DEPTH, QUEUE_WARN_DEPTH, Ts};
+use crate::domain::n8n_queue::{Level, QueueRules, Seen, Verdict, flow, judge, short};
 
 /// What the verdict is made of (kept apart from IO so the rules are tested directly).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -143,8 +144,21 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
     // an adopted database without some of the contract's tables: their figures are left out
     let absent = store.absent_tables().await;
     store.db.close().await;
-    let (code, why) = assess(&h);
-    let word = ["OK", "WARNING", "CRITICAL"][code as usize];
+    let (mut code, mut why) = assess(&h);
+    // n8n's own queue (queue mode), when configured: its verdict joins the database's
+    let queue_cfg = match config::resolve_queue(&file) {
+        Ok(q) => q,
+        Err(e) => return say(3, e),
+    };
+    let n8nq = match &queue_cfg {
+        Some(q) => Some(n8n_queue(q).await),
+        None => None,
+    };
+    if let Some((v, _)) = &n8nq {
+        code = code.max(v.level as u8);
+        why.extend(v.reasons.iter().cloned());
+    }
+    let word = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code as usize];
     let depth = h.depth;
     let oldest = o
         .queue
@@ -177,6 +191,9 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
             if !absent.is_empty() {
                 m.insert("not_in_database".into(), serde_json::json!(absent));
             }
+            if let Some((_, q)) = &n8nq {
+                m.insert("n8n_queue".into(), q.clone());
+            }
         }
         println!("{v}");
     } else {
@@ -188,7 +205,8 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
         let mut parts = Vec::new();
         if has("job_queue") {
             parts.push(format!(
-                "queue depth {depth} (oldest pending {})",
+                "{} depth {depth} (oldest pending {})",
+                if n8nq.is_some() { "job_queue" } else { "queue" },
                 oldest
                     .map(|s| format!("{s}s"))
                     .unwrap_or_else(|| "none".into())
@@ -216,6 +234,18 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
         if has("workflow_executions") {
             perf.push(format!("failed_1h={}", o.failed_last_hour));
         }
+        if let Some((_, q)) = &n8nq
+            && let Some(c) = q.get("counts")
+        {
+            let n = |k: &str| c[k].as_u64().unwrap_or(0);
+            parts.push(format!(
+                "n8n queue waiting {} (active {}, {} workers)",
+                n("waiting"),
+                n("active"),
+                q["workers"].as_array().map_or(0, Vec::len)
+            ));
+            perf.push(format!("n8n_waiting={};50;100", n("waiting")));
+        }
         println!(
             "{word} - {reasons}{} | {}",
             parts.join(", "),
@@ -239,6 +269,113 @@ const FIGURES: &[(&str, &[&str])] = &[
         &["pending_approvals", "overdue_approvals"],
     ),
 ];
+
+/// n8n's queue over a short window (two reads, [`WINDOW`] apart): the verdict and the JSON
+/// `n8n_queue` object. "Not moving" needs an observation over time: here it is waiting jobs,
+/// nothing taken in the window, and the next job in line waiting longer than
+/// `not_moving_after`.
+async fn n8n_queue(s: &config::QueueSettings) -> (Verdict, serde_json::Value) {
+    use crate::api::n8n::queue::{Probes, QueueReader, poll_once};
+    let reader = match QueueReader::new(s) {
+        Ok(r) => r,
+        Err(e) => {
+            let v = Verdict {
+                level: Level::Unknown,
+                reasons: vec![e.clone()],
+            };
+            let j = serde_json::json!({"status": "UNKNOWN", "code": 3, "error": e});
+            return (v, j);
+        }
+    };
+    let probes = Probes::new(s);
+    let a = poll_once(&reader, &probes).await;
+    let b = if a.redis.is_ok() {
+        tokio::time::sleep(WINDOW).await;
+        poll_once(&reader, &probes).await
+    } else {
+        a.clone()
+    };
+    let f = match (&a.redis, &b.redis) {
+        (Ok(x), Ok(y)) if a.at != b.at => flow(x, a.at, y, b.at),
+        _ => None,
+    };
+    let (stuck_for, stuck_how) = match (&b.redis, f) {
+        (Ok(y), Some(f)) if y.counts.waiting > 0 && f.dequeued == 0 => {
+            let since = |t: Ts| (b.at - t).to_std().unwrap_or_default();
+            let waited = y.next.as_ref().and_then(|j| j.enqueued_at).map(since);
+            // a job taken since is still active (or finished: then the window would have
+            // seen it taken, unless it was quick and before the window)
+            let last_taken = y
+                .active
+                .iter()
+                .filter_map(|j| j.started_at)
+                .max()
+                .map(since);
+            let stuck = match (waited, last_taken) {
+                (Some(w), Some(l)) => Some(w.min(l)),
+                (w, _) => w,
+            };
+            (
+                stuck,
+                stuck.map(|_| {
+                    format!(
+                        "in the {}s sampled, the next job in line has waited {}{}",
+                        WINDOW.as_secs(),
+                        waited.map(short).unwrap_or_default(),
+                        last_taken
+                            .map(|l| format!(
+                                " and the newest active job was taken {} ago",
+                                short(l)
+                            ))
+                            .unwrap_or_default()
+                    )
+                }),
+            )
+        }
+        _ => (None, None),
+    };
+    let rules = QueueRules {
+        not_moving_after: s.not_moving_after,
+        ..Default::default()
+    };
+    let v = judge(
+        &Seen {
+            prefix: &s.prefix,
+            redis: b.redis.as_ref(),
+            health: &b.health,
+            stuck_for,
+            stuck_how,
+        },
+        &rules,
+    );
+    let mut j = serde_json::json!({
+        "status": v.level.word(), "code": v.level as u8, "reasons": v.reasons,
+        "redis": reader.target, "prefix": s.prefix, "health": b.health,
+    });
+    match &b.redis {
+        Ok(q) => {
+            j["counts"] = serde_json::json!(q.counts);
+            j["workers"] = serde_json::json!(q.workers);
+            j["busy_workers"] = serde_json::json!(q.busy_workers());
+            j["stalled"] = serde_json::json!(q.stalled());
+            j["next_waiting_age_s"] = serde_json::json!(
+                q.next
+                    .as_ref()
+                    .and_then(|n| n.enqueued_at)
+                    .map(|t| (b.at - t).num_seconds().max(0))
+            );
+            j["redis_ms"] = serde_json::json!(q.redis_ms);
+            if let Some(f) = f {
+                j["flow"] = serde_json::json!(f);
+            }
+        }
+        Err(e) => j["error"] = serde_json::json!(e.full),
+    }
+    (v, j)
+}
+
+/// How long `status` watches n8n's queue.
+const WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests {

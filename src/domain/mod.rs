@@ -11,6 +11,7 @@ pub mod mode;
 pub mod model;
 pub mod money;
 pub mod n8n;
+pub mod n8n_queue;
 pub mod refresh;
 pub mod role;
 pub mod sanitize;

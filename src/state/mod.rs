@@ -11,6 +11,7 @@ pub mod inflight;
 mod keys;
 pub mod list;
 pub mod n8n;
+pub mod n8n_queue;
 pub mod overview;
 pub mod palette;
 pub mod queue;
@@ -30,6 +31,7 @@ pub use conn::Conn;
 pub use inflight::{Busy, InFlight};
 pub use list::{FilterLine, ListOps, ListView, Nav};
 pub use n8n::N8nState;
+pub use n8n_queue::N8nQueueState;
 pub use overview::{OverviewState, TILES};
 pub use palette::Palette;
 pub use queue::QueueState;
@@ -120,6 +122,8 @@ pub enum Msg {
     Counted(crate::domain::action::JobSelect, Result<i64, String>),
     /// The n8n poller's result (only when n8n is configured).
     N8n(Box<crate::domain::n8n::N8nPolled>),
+    /// The n8n queue poller's result (only when n8n's queue is configured).
+    N8nQueue(Box<crate::domain::n8n_queue::QueuePolled>),
     /// Broadcast IO finished (compose choices, preview, send, progress).
     Broadcast(Box<broadcast::BcMsg>),
     /// A new idempotency key for the next submission that needs one (app.rs sends one
@@ -223,6 +227,8 @@ pub struct App {
     pub audit: ListView<OperatorAction>,
     /// n8n beside the database (`configured` false: nothing n8n shows).
     pub n8n: N8nState,
+    /// n8n's queue in Redis (`configured` false: nothing of it shows).
+    pub n8n_queue: N8nQueueState,
     /// Broadcast message templates (built-in + config), by name.
     pub broadcast_templates: Vec<(String, String)>,
     /// Broadcasts awaiting a second operator (four-eyes rule), as last read.
@@ -283,6 +289,7 @@ impl App {
             approvals: ListView::new(table::Table::new(&rows::APPROVAL_COLUMNS)),
             audit: ListView::new(table::Table::new(&rows::AUDIT_COLUMNS)),
             n8n: N8nState::default(),
+            n8n_queue: N8nQueueState::default(),
             broadcast_templates: crate::domain::broadcast::DEFAULT_TEMPLATES
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

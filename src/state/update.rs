@@ -78,6 +78,11 @@ impl App {
                 self.dirty = true;
                 vec![]
             }
+            Msg::N8nQueue(p) => {
+                self.n8n_queue.apply(*p);
+                self.dirty = true;
+                vec![]
+            }
         }
     }
 

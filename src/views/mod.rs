@@ -10,6 +10,7 @@ mod dialog;
 mod errors;
 pub mod fast;
 mod n8n;
+mod n8n_queue;
 mod overview;
 mod queue;
 mod recon;

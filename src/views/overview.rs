@@ -37,12 +37,31 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let halves = |r: Rect| -> [Rect; 2] {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(r)
     };
-    let [queue, runs] = halves(r1);
+    // with n8n's queue configured, its tile sits between the database's queue and the runs,
+    // and the two queues are labelled apart
+    let n8nq = app.n8n_queue.configured;
+    let [queue, runs] = if n8nq {
+        let [q, n, r] = Layout::horizontal([
+            Constraint::Percentage(34),
+            Constraint::Percentage(33),
+            Constraint::Percentage(33),
+        ])
+        .areas(r1);
+        super::n8n_queue::tile(f, app, n);
+        [q, r]
+    } else {
+        halves(r1)
+    };
     let [failing, alerts] = halves(r2);
     let [disc, appr] = halves(r3);
     let tiles = [queue, runs, failing, alerts, disc, appr, r4];
     for (i, r) in tiles.into_iter().enumerate() {
         let (name, view) = TILES[i];
+        let name = if i == 0 && n8nq {
+            "job_queue (database)"
+        } else {
+            name
+        };
         let focus = app.overview.tile == i;
         let title = format!(" {} [{}] ", name, view.index() + 1);
         let blk = block(th, title, focus);

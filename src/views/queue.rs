@@ -28,6 +28,15 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             .collect::<std::collections::BTreeSet<_>>()
             .len()
     });
+    // n8n's queue (when configured) on top, up to half the screen
+    let area = if app.n8n_queue.configured {
+        let h = super::n8n_queue::section_height(app).min(area.height / 2);
+        let [n, rest] = Layout::vertical([Constraint::Length(h), Constraint::Fill(1)]).areas(area);
+        super::n8n_queue::section(f, app, n);
+        rest
+    } else {
+        area
+    };
     // the matrix gets what it needs up to a third of the screen; the list the rest
     let want = (types as u16 + 4).min(area.height * 2 / 5).max(4);
     let [top, list] = Layout::vertical([Constraint::Length(want), Constraint::Fill(1)]).areas(area);
@@ -38,7 +47,15 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         f,
         list,
         th,
-        list_title(&l.table, "Jobs", &l.filter.text),
+        list_title(
+            &l.table,
+            if app.n8n_queue.configured {
+                "job_queue jobs (database)"
+            } else {
+                "Jobs"
+            },
+            &l.filter.text,
+        ),
         &l.table,
         l.table.columns(),
         &app.empty_text("job_queue", "no jobs match"),

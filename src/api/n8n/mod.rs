@@ -5,6 +5,7 @@
 pub mod action;
 mod error;
 pub mod poll;
+pub mod queue;
 mod wire;
 
 use std::time::Duration;

@@ -1,0 +1,704 @@
+//! n8n's queue (issue 17) against the real parts: a real n8n 1.123 main in queue mode with its
+//! Bull queue in the machine's Redis (a prefix of its own) and its database in Postgres (a
+//! database of its own), then a real worker with its health endpoint, started and killed by the
+//! test; and, for the bad inputs, Redis itself (a redis-server of the test's own with a
+//! password, a port with nothing on it, a prefix with 100,000 waiting jobs).
+//!
+//! n8n: `OPSDECK_N8N_BIN`, else `$N8N_LOCAL_DIR` or `~/.local/share/opsdeck-n8n` (installed by
+//! `scripts/n8n-local.sh install`, which `.ci/run` runs). Under `CI=true` a missing n8n, Redis or
+//! Postgres fails the test; elsewhere it skips, loudly.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use opsdeck::api::n8n::queue::{Probes, QueueReader, poll_once};
+use opsdeck::config::{QueueSettings, SecretUrl};
+use opsdeck::domain::n8n_queue::{Level, QueuePolled};
+use opsdeck::state::N8nQueueState;
+
+const WORKFLOW: &str = "opsdeckQueueSlow1";
+const HOOK: &str = "opsdeck-queue-slow";
+
+fn skip_or_fail(what: &str) {
+    if common::ci() {
+        panic!("CI=true but {what}");
+    }
+    eprintln!("\n!!!!!!!! SKIPPING n8n QUEUE TEST: {what} !!!!!!!!\n");
+}
+
+fn n8n_bin() -> Option<PathBuf> {
+    if let Ok(b) = std::env::var("OPSDECK_N8N_BIN") {
+        return Some(PathBuf::from(b));
+    }
+    let dir = std::env::var("N8N_LOCAL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".local/share/opsdeck-n8n")
+        });
+    let b = dir.join("app/node_modules/.bin/n8n");
+    b.exists().then_some(b)
+}
+
+fn redis_up() -> bool {
+    std::net::TcpStream::connect_timeout(&"127.0.0.1:6379".parse().unwrap(), Duration::from_secs(1))
+        .is_ok()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn settings(
+    redis: &str,
+    prefix: &str,
+    main: Option<String>,
+    workers: Vec<String>,
+) -> QueueSettings {
+    QueueSettings {
+        redis_url: SecretUrl::new(redis),
+        prefix: prefix.into(),
+        main_url: main,
+        workers,
+        not_moving_after: Duration::from_secs(60),
+        poll_interval: Duration::from_millis(500),
+        timeout: Duration::from_secs(2),
+    }
+}
+
+/// A real n8n main (and later a worker) in queue mode, killed by pid when dropped; its
+/// Postgres database is dropped too.
+struct N8n {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    main: Option<Child>,
+    worker: Option<Child>,
+    main_port: u16,
+    worker_port: u16,
+    prefix: String,
+    db: String,
+}
+
+impl Drop for N8n {
+    fn drop(&mut self) {
+        for c in [self.main.as_mut(), self.worker.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("psql")
+            .args([
+                &common::pg_admin_url(),
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.db),
+            ])
+            .output();
+        if let Ok(c) = redis::Client::open("redis://127.0.0.1:6379/")
+            && let Ok(mut c) = c.get_connection()
+        {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{}:*", self.prefix))
+                .query(&mut c)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut c);
+            }
+        }
+    }
+}
+
+impl N8n {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    fn spawn(&self, args: &[&str], log: &str, extra: &[(&str, String)]) -> Child {
+        let out = std::fs::File::create(self.dir.path().join(log)).unwrap();
+        self.cmd(args)
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start n8n")
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// Imports the slow workflow (webhook → Wait 3 s → done), activates it, starts the main.
+    async fn start() -> Option<N8n> {
+        let Some(bin) = n8n_bin() else {
+            skip_or_fail("n8n is not installed (scripts/n8n-local.sh install)");
+            return None;
+        };
+        if !redis_up() {
+            skip_or_fail("Redis is not answering on 127.0.0.1:6379");
+            return None;
+        }
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+        let db = format!("opsdeck_n8n_{tag}");
+        let made = Command::new("psql")
+            .args([
+                &common::pg_admin_url(),
+                "-qc",
+                &format!("CREATE DATABASE \"{db}\""),
+            ])
+            .output();
+        if !made.as_ref().is_ok_and(|o| o.status.success()) {
+            skip_or_fail(&format!(
+                "cannot create a Postgres database for n8n: {made:?}"
+            ));
+            return None;
+        }
+        let admin = url::Url::parse(&common::pg_admin_url()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (main_port, worker_port) = (free_port(), free_port());
+        let prefix = format!("opsdeckt{tag}");
+        let env: Vec<(String, String)> = [
+            (
+                "N8N_USER_FOLDER",
+                dir.path().join("data").display().to_string(),
+            ),
+            ("DB_TYPE", "postgresdb".into()),
+            (
+                "DB_POSTGRESDB_HOST",
+                admin.host_str().unwrap_or("127.0.0.1").into(),
+            ),
+            (
+                "DB_POSTGRESDB_PORT",
+                admin.port().unwrap_or(5432).to_string(),
+            ),
+            ("DB_POSTGRESDB_DATABASE", db.clone()),
+            (
+                "DB_POSTGRESDB_USER",
+                if admin.username().is_empty() {
+                    "postgres"
+                } else {
+                    admin.username()
+                }
+                .into(),
+            ),
+            ("EXECUTIONS_MODE", "queue".into()),
+            ("QUEUE_BULL_REDIS_HOST", "127.0.0.1".into()),
+            ("QUEUE_BULL_REDIS_PORT", "6379".into()),
+            ("QUEUE_BULL_PREFIX", prefix.clone()),
+            // a dead worker's lock runs out in 5 s (n8n's default is 60 s)
+            ("QUEUE_WORKER_LOCK_DURATION", "5000".into()),
+            ("QUEUE_WORKER_LOCK_RENEW_TIME", "1000".into()),
+            ("QUEUE_WORKER_STALLED_INTERVAL", "3000".into()),
+            ("N8N_PORT", main_port.to_string()),
+            ("N8N_LISTEN_ADDRESS", "127.0.0.1".into()),
+            ("N8N_ENCRYPTION_KEY", "opsdeck-test-encryption-key".into()),
+            ("N8N_DIAGNOSTICS_ENABLED", "false".into()),
+            ("N8N_VERSION_NOTIFICATIONS_ENABLED", "false".into()),
+            ("N8N_TEMPLATES_ENABLED", "false".into()),
+            ("N8N_PERSONALIZATION_ENABLED", "false".into()),
+            ("N8N_RUNNERS_ENABLED", "false".into()),
+            ("N8N_SECURE_COOKIE", "false".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let n = N8n {
+            bin,
+            dir,
+            env,
+            main: None,
+            worker: None,
+            main_port,
+            worker_port,
+            prefix,
+            db,
+        };
+        let wf = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/n8n/queue-slow.json"
+        );
+        for args in [
+            vec!["import:workflow".to_string(), format!("--input={wf}")],
+            vec![
+                "update:workflow".into(),
+                format!("--id={WORKFLOW}"),
+                "--active=true".into(),
+            ],
+        ] {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = n.cmd(&a).output().expect("run n8n");
+            assert!(
+                o.status.success(),
+                "n8n {args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let mut n = n;
+        n.main = Some(n.spawn(&["start"], "main.log", &[]));
+        n.wait_http(&format!("{}/healthz/readiness", n.main_url()), "main.log")
+            .await;
+        // the webhook is registered a moment after readiness: a GET says "not registered for
+        // GET" once the POST one is (a POST would enqueue a job)
+        let t0 = Instant::now();
+        loop {
+            let body = match reqwest::get(format!("{}/webhook/{HOOK}", n.main_url())).await {
+                Ok(r) => r.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if body.contains("POST") && !body.contains("is not registered.") {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "the webhook is not registered in 60 s: {body}\n{}",
+                n.log("main.log")
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Some(n)
+    }
+
+    fn main_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.main_port)
+    }
+    fn worker_url(&self) -> String {
+        format!("http://127.0.0.1:{}/healthz", self.worker_port)
+    }
+
+    async fn wait_http(&self, url: &str, log: &str) {
+        let t0 = Instant::now();
+        loop {
+            if reqwest::get(url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(180),
+                "{url} not up in 180 s:\n{}",
+                self.log(log)
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// A worker taking one job at a time, with its /healthz.
+    async fn start_worker(&mut self) {
+        let port = self.worker_port.to_string();
+        self.worker = Some(self.spawn(
+            &["worker", "--concurrency=1"],
+            "worker.log",
+            &[
+                ("QUEUE_HEALTH_CHECK_ACTIVE", "true".into()),
+                ("QUEUE_HEALTH_CHECK_PORT", port),
+                ("N8N_WORKER_SERVER_ADDRESS", "127.0.0.1".into()),
+            ],
+        ));
+        self.wait_http(&self.worker_url(), "worker.log").await;
+    }
+
+    async fn fire(&self, n: usize) {
+        let c = reqwest::Client::new();
+        for _ in 0..n {
+            let r = c
+                .post(format!("{}/webhook/{HOOK}", self.main_url()))
+                .json(&serde_json::json!({"from": "opsdeck"}))
+                .send()
+                .await
+                .expect("webhook");
+            assert!(r.status().is_success(), "webhook: {}", r.status());
+        }
+    }
+
+    fn settings(&self, not_moving_after: Duration) -> QueueSettings {
+        QueueSettings {
+            not_moving_after,
+            ..settings(
+                "redis://127.0.0.1:6379/",
+                &self.prefix,
+                Some(self.main_url()),
+                vec![self.worker_url()],
+            )
+        }
+    }
+}
+
+/// Polls into a console's state until `done` holds (or panics after `secs`, with the last
+/// verdict). Returns the polls seen.
+async fn follow(
+    st: &mut N8nQueueState,
+    r: &QueueReader,
+    p: &Probes,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&N8nQueueState, &QueuePolled) -> bool,
+) -> Vec<QueuePolled> {
+    let t0 = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let polled = poll_once(r, p).await;
+        st.apply(polled.clone());
+        seen.push(polled.clone());
+        if done(st, &polled) {
+            return seen;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "{what}: not within {secs} s; last: {:?} verdict {:?}",
+            polled.redis,
+            st.verdict(polled.at)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The whole life of a queue: jobs pile up with no worker; a worker comes and takes them one at
+/// a time (the flow is counted; with the "not moving" line set low, a queue held by one long
+/// execution is flagged and clears); the worker dies mid-job: its job is stalled once its
+/// lock runs out and no worker is connected. `opsdeck status --json` says the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_queue_with_a_real_worker() {
+    let Some(mut n) = N8n::start().await else {
+        return;
+    };
+    let s = n.settings(Duration::from_secs(2));
+    let reader = QueueReader::new(&s).unwrap();
+    let probes = Probes::new(&s);
+    let mut st = N8nQueueState::new(&s.prefix, &reader.target, s.not_moving_after);
+
+    // no worker: three jobs wait, and that is critical with the reason spelled out
+    n.fire(3).await;
+    follow(&mut st, &reader, &probes, 20, "three waiting", |_, p| {
+        p.redis.as_ref().is_ok_and(|q| q.counts.waiting == 3)
+    })
+    .await;
+    let q = st.sample().unwrap().clone();
+    assert_eq!(q.last_id, Some(3));
+    let next = q.next.as_ref().expect("the next job");
+    assert_eq!(next.workflow_id.as_deref(), Some(WORKFLOW));
+    assert_eq!(next.execution_id.as_deref(), Some("1"), "{next:?}");
+    assert!(next.enqueued_at.is_some());
+    assert!(q.workers.is_empty());
+    let v = st.verdict(chrono::Utc::now()).unwrap();
+    assert_eq!(v.level, Level::Critical, "{v:?}");
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.contains("no n8n worker is connected to the queue: 3 jobs wait")),
+        "{v:?}"
+    );
+    let main = st
+        .health
+        .iter()
+        .find(|h| h.component == "n8n main")
+        .unwrap();
+    assert!(main.ok, "{main:?}");
+    let w = st
+        .health
+        .iter()
+        .find(|h| h.component == "worker 1")
+        .unwrap();
+    assert_eq!((w.ok, w.detail.as_str()), (false, "cannot connect"));
+
+    // the CLI: Nagios CRITICAL, both queues reported under their own names
+    let cfg = n.dir.path().join("opsdeck.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[n8n]\nredis_url = \"redis://127.0.0.1:6379/\"\nqueue_prefix = \"{}\"\nurl = \"{}\"\nworkers = [\"{}\"]\n",
+            n.prefix,
+            n.main_url(),
+            n.worker_url()
+        ),
+    )
+    .unwrap();
+    if let Some(db) = common::pg_store_unmigrated().await {
+        let db = common::migrated(db).await;
+        let url = common::cli::url_of(&db);
+        let o = common::cli::opsdeck(
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "--database-url",
+                &url,
+                "status",
+                "--json",
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", common::cli::text(&o));
+        let j: serde_json::Value =
+            serde_json::from_str(common::cli::text(&o).lines().last().unwrap()).unwrap();
+        assert_eq!(j["n8n_queue"]["counts"]["waiting"], 3, "{j}");
+        assert_eq!(j["n8n_queue"]["status"], "CRITICAL", "{j}");
+        assert_eq!(
+            j["queue"]["depth"], 0,
+            "the database's job_queue stays apart: {j}"
+        );
+        let o = common::cli::opsdeck(
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "--database-url",
+                &url,
+                "status",
+            ],
+            &[],
+        );
+        let t = common::cli::text(&o);
+        assert!(
+            t.contains("job_queue depth 0") && t.contains("n8n queue waiting 3"),
+            "{t}"
+        );
+    }
+
+    // a worker (concurrency 1, 3 s per execution): it connects and takes the jobs; with the
+    // line at 2 s, the queue held by its one running execution is "not moving" at times
+    n.start_worker().await;
+    let mut flagged = None;
+    let seen = follow(&mut st, &reader, &probes, 60, "drained", |st, p| {
+        p.redis
+            .as_ref()
+            .is_ok_and(|q| q.counts.waiting == 0 && q.counts.active == 0)
+            && st.history.iter().map(|f| f.dequeued).sum::<u64>() >= 3
+    })
+    .await;
+    for p in &seen {
+        if let Ok(q) = &p.redis
+            && !q.workers.is_empty()
+            && q.counts.active > 0
+        {
+            assert!(q.busy_workers() == 1 && q.stalled().is_empty(), "{q:?}");
+        }
+    }
+    // replay the polls to find the flag (the state is pure: same polls, same verdicts)
+    let mut replay = N8nQueueState::new(&s.prefix, &reader.target, s.not_moving_after);
+    for p in &seen {
+        replay.apply(p.clone());
+        if let Some(v) = replay.verdict(p.at)
+            && let Some(r) = v.reasons.iter().find(|r| r.starts_with("not moving"))
+        {
+            flagged = Some(r.clone());
+        }
+    }
+    let taken: u64 = st.history.iter().map(|f| f.dequeued).sum();
+    assert!(taken >= 3, "{:?}", st.history);
+    assert_eq!(st.sample().unwrap().workers.len(), 1);
+    assert!(st.health.iter().all(|h| h.ok), "{:?}", st.health);
+    assert_eq!(st.verdict(chrono::Utc::now()).unwrap().level, Level::Ok);
+    let flagged = flagged.expect("a 3 s execution holding the only slot is flagged at a 2 s line");
+    assert!(
+        flagged.contains("1 active job holds a live lock"),
+        "{flagged}"
+    );
+
+    // the worker dies mid-job (kill -9): no worker connected, and once its lock runs out (5 s)
+    // the job it held is stalled
+    n.fire(2).await;
+    follow(&mut st, &reader, &probes, 20, "a job active", |_, p| {
+        p.redis.as_ref().is_ok_and(|q| q.counts.active == 1)
+    })
+    .await;
+    let mut w = n.worker.take().unwrap();
+    w.kill().unwrap();
+    w.wait().unwrap();
+    follow(&mut st, &reader, &probes, 30, "stalled", |_, p| {
+        p.redis
+            .as_ref()
+            .is_ok_and(|q| q.workers.is_empty() && q.stalled().len() == 1)
+    })
+    .await;
+    let v = st.verdict(chrono::Utc::now()).unwrap();
+    assert_eq!(v.level, Level::Critical, "{v:?}");
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.contains("worker 1") && r.contains("cannot connect")),
+        "{v:?}"
+    );
+    assert!(
+        v.reasons.iter().any(|r| r.contains("without a live lock")),
+        "{v:?}"
+    );
+}
+
+/// A password-protected Redis of the test's own on a free port (killed by pid when dropped).
+struct OwnRedis {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn own_redis(password: &str) -> Option<OwnRedis> {
+    let bin = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(bin) = bin else {
+        skip_or_fail("redis-server is not installed");
+        return None;
+    };
+    let port = free_port();
+    let child = Command::new(bin)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            password,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "redis-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(OwnRedis { child, port })
+}
+
+/// Bad input, each a clear state and none a hang: a wrong password, nothing listening, a prefix
+/// nobody uses, and 100,000 waiting jobs (read in the same two round trips as three).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_redis_input_gives_clear_states() {
+    let Some(r) = own_redis("s3cret-pass") else {
+        return;
+    };
+    let judge = |p: &QueuePolled, prefix: &str| {
+        let mut st = N8nQueueState::new(prefix, "x", Duration::from_secs(60));
+        st.apply(p.clone());
+        st.verdict(p.at).unwrap()
+    };
+    // wrong password
+    let s = settings(
+        &format!("redis://:wrong@127.0.0.1:{}/", r.port),
+        "bull",
+        None,
+        vec![],
+    );
+    let p = poll_once(&QueueReader::new(&s).unwrap(), &Probes::new(&s)).await;
+    let e = p.redis.as_ref().unwrap_err();
+    assert_eq!(e.short, "password refused", "{e:?}");
+    assert!(
+        e.full.contains("QUEUE_BULL_REDIS_PASSWORD") && !e.full.contains("wrong"),
+        "{e:?}"
+    );
+    assert_eq!(judge(&p, "bull").level, Level::Critical);
+    // no password at all, on a server that wants one
+    let s = settings(
+        &format!("redis://127.0.0.1:{}/", r.port),
+        "bull",
+        None,
+        vec![],
+    );
+    let p = poll_once(&QueueReader::new(&s).unwrap(), &Probes::new(&s)).await;
+    assert_eq!(
+        p.redis.as_ref().unwrap_err().short,
+        "password refused",
+        "{:?}",
+        p.redis
+    );
+    // nothing listening
+    let s = settings(
+        &format!("redis://127.0.0.1:{}/", free_port()),
+        "bull",
+        None,
+        vec![],
+    );
+    let t0 = Instant::now();
+    let p = poll_once(&QueueReader::new(&s).unwrap(), &Probes::new(&s)).await;
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        p.redis.as_ref().unwrap_err().short,
+        "cannot connect",
+        "{:?}",
+        p.redis
+    );
+    // the right password, a prefix nobody uses
+    let url = format!("redis://:s3cret-pass@127.0.0.1:{}/", r.port);
+    let s = settings(&url, "nobody", None, vec![]);
+    let p = poll_once(&QueueReader::new(&s).unwrap(), &Probes::new(&s)).await;
+    let v = judge(&p, "nobody");
+    assert_eq!(v.level, Level::Warning, "{v:?}");
+    assert!(
+        v.reasons[0].contains("no n8n queue under the prefix 'nobody'"),
+        "{v:?}"
+    );
+    // 100,000 waiting jobs in Bull's layout (ids in `wait`, the counter, the next job's hash)
+    let c = redis::Client::open(url.as_str()).unwrap();
+    let mut con = c.get_multiplexed_async_connection().await.unwrap();
+    for chunk in (1..=100_000u64).collect::<Vec<_>>().chunks(10_000) {
+        let _: () = redis::cmd("LPUSH")
+            .arg("big:jobs:wait")
+            .arg(chunk)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+    }
+    let _: () = redis::pipe()
+        .cmd("SET")
+        .arg("big:jobs:id")
+        .arg(100_000)
+        .cmd("HSET")
+        .arg("big:jobs:1")
+        .arg("data")
+        .arg(r#"{"workflowId":"w1","executionId":"e1"}"#)
+        .arg("timestamp")
+        .arg(chrono::Utc::now().timestamp_millis() - 90_000)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let s = settings(&url, "big", None, vec![]);
+    let reader = QueueReader::new(&s).unwrap();
+    let t0 = Instant::now();
+    let p = poll_once(&reader, &Probes::new(&s)).await;
+    let took = t0.elapsed();
+    let q = p.redis.as_ref().unwrap();
+    assert_eq!(q.counts.waiting, 100_000);
+    assert_eq!(q.next.as_ref().unwrap().execution_id.as_deref(), Some("e1"));
+    let v = judge(&p, "big");
+    assert_eq!(v.level, Level::Critical);
+    assert!(
+        v.reasons.iter().any(|r| r.contains("100000 waiting > 100")),
+        "{v:?}"
+    );
+    assert!(
+        v.reasons.iter().any(|r| r.contains("no n8n worker")),
+        "{v:?}"
+    );
+    eprintln!("a read of a queue with 100,000 waiting: {took:?}");
+    // Redis goes away mid-life: the next read says so, and a new server is found again
+    drop(r);
+    let p = poll_once(&reader, &Probes::new(&s)).await;
+    assert!(p.redis.is_err(), "{:?}", p.redis);
+}
