@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A local n8n 1.123.x for opsdeck's live n8n test (tests/n8n_live.rs) and for trying the n8n
-# integration by hand. Not part of CI: the install takes a few minutes and ~1.4 GB.
+# A local n8n 1.123.x for opsdeck's live n8n tests and for trying the n8n integration by hand.
+# `.ci/run` runs `install` (a few minutes and ~1.4 GB the first time, then skipped), which
+# tests/n8n_queue.rs uses to start its own main and worker in queue mode; tests/n8n_live.rs
+# needs `up` (an owner, an API key, the test workflows) and is not part of CI.
 #
 #   scripts/n8n-local.sh install     # npm install n8n 1.123.x into $N8N_LOCAL_DIR
 #   scripts/n8n-local.sh start       # start it on 127.0.0.1:$N8N_PORT (background), wait for /healthz

@@ -400,3 +400,117 @@ fn roles_in_the_status_bar_and_help() {
         .expect("Errors has a retry key");
     assert_eq!(retry.needs.as_deref(), Some("needs opsdeck_admin"));
 }
+
+/// n8n's queue (issue 17): the Overview tile between the two other top tiles, the database's
+/// queue titled apart, and the Queue view's section — fed the polls a console would get (a
+/// queue that stopped moving with one worker connected, a stalled job, a worker's /healthz
+/// failing), then Redis going away.
+#[test]
+fn n8n_queue_tile_and_section() {
+    use opsdeck::domain::n8n::N8nDown;
+    use opsdeck::domain::n8n_queue::{
+        BullCounts, HealthLine, QueueJob, QueuePolled, QueueSample, WorkerConn,
+    };
+    use opsdeck::state::N8nQueueState;
+    let now = fixtures::now();
+    let t = |s: i64| now + chrono::Duration::seconds(s);
+    let sample = |waiting: u64, id: u64| QueueSample {
+        counts: BullCounts {
+            waiting,
+            active: 2,
+            ..Default::default()
+        },
+        last_id: Some(id),
+        next: Some(QueueJob {
+            job_id: "812".into(),
+            execution_id: Some("812".into()),
+            workflow_id: Some("wf-booking".into()),
+            enqueued_at: Some(t(-200)),
+            ..Default::default()
+        }),
+        active: vec![
+            QueueJob {
+                job_id: "790".into(),
+                execution_id: Some("790".into()),
+                started_at: Some(t(-150)),
+                lock: Some("token-a".into()),
+                lock_ttl_ms: Some(4000),
+                ..Default::default()
+            },
+            QueueJob {
+                job_id: "791".into(),
+                execution_id: Some("791".into()),
+                started_at: Some(t(-140)),
+                ..Default::default()
+            },
+        ],
+        workers: vec![WorkerConn {
+            addr: "10.0.3.7:41822".into(),
+            age_secs: 5400,
+            idle_secs: 150,
+        }],
+        paused: false,
+        redis_ms: 0.4,
+    };
+    let health = |worker_ok: bool| {
+        vec![
+            HealthLine {
+                component: "n8n main".into(),
+                target: "http://n8n-main:5678/healthz".into(),
+                ok: true,
+                detail: "ok".into(),
+                latency_ms: Some(3.0),
+            },
+            HealthLine {
+                component: "worker 1".into(),
+                target: "http://n8n-worker-1:5678/healthz".into(),
+                ok: worker_ok,
+                detail: if worker_ok { "ok" } else { "timed out" }.into(),
+                latency_ms: worker_ok.then_some(2.0),
+            },
+        ]
+    };
+    let mut a = at(ViewId::Overview, false);
+    a.n8n_queue = N8nQueueState::new(
+        "bull",
+        "redis.internal:6379",
+        std::time::Duration::from_secs(60),
+    );
+    for (i, w) in [(0, 60u64), (2, 63), (40, 66), (80, 72)] {
+        a.update(Msg::N8nQueue(Box::new(QueuePolled {
+            at: t(i - 80),
+            redis: Ok(sample(w, 900 + w)),
+            health: health(i < 40),
+        })));
+    }
+    let over = render(&a, 160, 48);
+    assert!(
+        over.contains("job_queue (database) [4]") && over.contains("n8n queue (Redis) [4]"),
+        "{over}"
+    );
+    assert!(over.contains("waiting 72"), "{over}");
+    assert_snapshot!("n8n_queue_overview", over);
+    key(&mut a, KeyCode::Char('4'), false);
+    let q = render(&a, 160, 48);
+    assert!(
+        q.contains("not moving: 72 waiting and nothing taken for 1m"),
+        "{q}"
+    );
+    assert!(q.contains("stalled: job 791"), "{q}");
+    assert!(q.contains("worker 1 timed out for 43s"), "{q}");
+    assert!(q.contains("job_queue jobs (database)"), "{q}");
+    assert_snapshot!("n8n_queue_section", q);
+    // Redis goes away: the last sample stays, with its age, and the reason
+    a.update(Msg::N8nQueue(Box::new(QueuePolled {
+        at: t(2),
+        redis: Err(N8nDown {
+            short: "cannot connect".into(),
+            full: "Redis at redis.internal:6379: cannot connect (Connection refused)".into(),
+        }),
+        health: health(true),
+    })));
+    a.update(Msg::Clock(t(7)));
+    let down = render(&a, 80, 24);
+    assert!(down.contains("DOWN 5s"), "{down}");
+    assert_snapshot!("n8n_queue_down_small", down);
+}

@@ -258,13 +258,19 @@ pub struct Seen<'a> {
     pub stuck_how: Option<String>,
 }
 
+/// The verdict: the worst level, and the reasons worst first.
 pub fn judge(s: &Seen, r: &QueueRules) -> Verdict {
-    let mut level = Level::Ok;
-    let mut reasons = Vec::new();
-    let mut raise = |l: Level, why: String| {
-        level = level.max(l);
-        reasons.push(why);
-    };
+    let mut found: Vec<(Level, String)> = Vec::new();
+    found_of(s, r, &mut found);
+    found.sort_by_key(|(l, _)| std::cmp::Reverse(*l));
+    Verdict {
+        level: found.first().map_or(Level::Ok, |(l, _)| *l),
+        reasons: found.into_iter().map(|(_, w)| w).collect(),
+    }
+}
+
+fn found_of(s: &Seen, r: &QueueRules, found: &mut Vec<(Level, String)>) {
+    let mut raise = |l: Level, why: String| found.push((l, why));
     for h in s.health.iter().filter(|h| !h.ok) {
         // the main down stops every webhook and trigger; one worker down leaves the others
         let l = if h.component.starts_with("worker") {
@@ -277,7 +283,7 @@ pub fn judge(s: &Seen, r: &QueueRules) -> Verdict {
     let q = match s.redis {
         Err(e) => {
             raise(Level::Critical, format!("n8n queue: {}", e.full));
-            return Verdict { level, reasons };
+            return;
         }
         Ok(q) => q,
     };
@@ -291,7 +297,7 @@ pub fn judge(s: &Seen, r: &QueueRules) -> Verdict {
                 key(s.prefix, "id")
             ),
         );
-        return Verdict { level, reasons };
+        return;
     }
     if q.paused {
         raise(
@@ -333,7 +339,7 @@ pub fn judge(s: &Seen, r: &QueueRules) -> Verdict {
         let live = q.active.iter().filter(|j| !j.stalled()).count();
         let busy = if live > 0 {
             format!(
-                "; {live} active job{} hold{} a live lock, so every worker may be at its concurrency with long executions",
+                "; {live} active job{} hold{} a live lock (every worker at its concurrency with long executions?)",
                 if live == 1 { "" } else { "s" },
                 if live == 1 { "s" } else { "" },
             )
@@ -377,7 +383,6 @@ pub fn judge(s: &Seen, r: &QueueRules) -> Verdict {
             ),
         );
     }
-    Verdict { level, reasons }
 }
 
 /// "45s", "2m", "1h05m".

@@ -42,7 +42,7 @@ fn waiting_line(th: &Theme, q: &N8nQueueState, s: &QueueSample, app: &App) -> Li
         Span::styled(format!("{}{limit}", sev.label()), sev.style(th)),
     ];
     if let Some(t) = s.next.as_ref().and_then(|j| j.enqueued_at) {
-        v.push(Span::styled(" · next in line waited ", th.dim));
+        v.push(Span::styled(" · next waited ", th.dim));
         v.push(Span::styled(age(app.now, t), th.base));
     }
     Line::from(v)
@@ -186,7 +186,8 @@ fn flow_sparks(f: &mut Frame, th: &Theme, q: &N8nQueueState, r: Rect) {
     }
 }
 
-/// Lines of the Queue view's section (its height is their number + the sparklines + 2).
+/// Lines of the Queue view's section, the most urgent first: down, waiting, the reasons, the
+/// health line; then the details (a small screen cuts those).
 fn section_lines(app: &App) -> Vec<Line<'static>> {
     let th = &app.theme;
     let q = &app.n8n_queue;
@@ -194,7 +195,8 @@ fn section_lines(app: &App) -> Vec<Line<'static>> {
     if let Some(l) = down_line(th, q, app) {
         lines.push(l);
     }
-    if let Some(s) = q.sample() {
+    let sample = q.sample();
+    if let Some(s) = sample {
         if q.error.is_some()
             && let Some((at, _)) = &q.last
         {
@@ -204,64 +206,79 @@ fn section_lines(app: &App) -> Vec<Line<'static>> {
             ));
         }
         lines.push(waiting_line(th, q, s, app));
-        lines.push(counts_line(th, s));
-        if let Some(j) = &s.next {
-            lines.push(Line::styled(
-                format!(
-                    "next in line: job {}{}{}",
-                    j.job_id,
-                    j.execution_id
-                        .as_deref()
-                        .map(|e| format!(" · execution {e}"))
-                        .unwrap_or_default(),
-                    j.workflow_id
-                        .as_deref()
-                        .map(|w| format!(" · workflow {w}"))
-                        .unwrap_or_default()
-                ),
-                th.dim,
-            ));
-        }
-        lines.push(workers_line(th, s));
-        if !s.workers.is_empty() {
-            lines.push(Line::styled(
-                s.workers
-                    .iter()
-                    .take(6)
-                    .map(|w| {
-                        format!(
-                            "{} up {} idle {}s",
-                            w.addr,
-                            short_secs(w.age_secs),
-                            w.idle_secs
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-                th.dim,
-            ));
-        }
-        for j in s.stalled().iter().take(3) {
-            lines.push(Line::styled(
-                format!(
-                    "stalled: job {}{} — active without a lock{}",
-                    j.job_id,
-                    j.execution_id
-                        .as_deref()
-                        .map(|e| format!(" (execution {e})"))
-                        .unwrap_or_default(),
-                    j.started_at
-                        .map(|t| format!(", started {} ago", age(app.now, t)))
-                        .unwrap_or_default()
-                ),
-                th.warn,
-            ));
-        }
-        lines.push(rates_line(th, q));
     } else if lines.is_empty() {
         lines.push(Line::styled("reading…", th.dim));
     }
-    // one line per component
+    if let Some(v) = q.verdict(app.now) {
+        for r in &v.reasons {
+            lines.push(Line::styled(format!("▲ {r}"), level_style(th, v.level)));
+        }
+    }
+    lines.push(health_line(app));
+    let Some(s) = sample else {
+        return lines;
+    };
+    lines.push(counts_line(th, s));
+    if let Some(j) = &s.next {
+        lines.push(Line::styled(
+            format!(
+                "next in line: job {}{}{}",
+                j.job_id,
+                j.execution_id
+                    .as_deref()
+                    .map(|e| format!(" · execution {e}"))
+                    .unwrap_or_default(),
+                j.workflow_id
+                    .as_deref()
+                    .map(|w| format!(" · workflow {w}"))
+                    .unwrap_or_default()
+            ),
+            th.dim,
+        ));
+    }
+    lines.push(workers_line(th, s));
+    if !s.workers.is_empty() {
+        lines.push(Line::styled(
+            s.workers
+                .iter()
+                .take(6)
+                .map(|w| {
+                    format!(
+                        "{} up {} idle {}s",
+                        w.addr,
+                        short_secs(w.age_secs),
+                        w.idle_secs
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" · "),
+            th.dim,
+        ));
+    }
+    for j in s.stalled().iter().take(3) {
+        lines.push(Line::styled(
+            format!(
+                "stalled: job {}{} — active without a lock{}",
+                j.job_id,
+                j.execution_id
+                    .as_deref()
+                    .map(|e| format!(" (execution {e})"))
+                    .unwrap_or_default(),
+                j.started_at
+                    .map(|t| format!(", started {} ago", age(app.now, t)))
+                    .unwrap_or_default()
+            ),
+            th.warn,
+        ));
+    }
+    lines.push(rates_line(th, q));
+    lines
+}
+
+/// One line, one mark per component: Redis, the main, each worker, the database.
+fn health_line(app: &App) -> Line<'static> {
+    let th = &app.theme;
+    let q = &app.n8n_queue;
     let mut health: Vec<Span<'static>> = Vec::new();
     let mut push = |ok: bool, text: String| {
         if !health.is_empty() {
@@ -305,13 +322,7 @@ fn section_lines(app: &App) -> Vec<Line<'static>> {
             "database".into()
         },
     );
-    lines.push(Line::from(health));
-    if let Some(v) = q.verdict(app.now) {
-        for r in &v.reasons {
-            lines.push(Line::styled(format!("▲ {r}"), level_style(th, v.level)));
-        }
-    }
-    lines
+    Line::from(health)
 }
 
 fn short_secs(s: u64) -> String {

@@ -80,7 +80,15 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
 
 fn matrix(f: &mut Frame, app: &App, area: Rect) {
     let th = &app.theme;
-    let blk = block(th, " Depth by type (open states) ", false);
+    let blk = block(
+        th,
+        if app.n8n_queue.configured {
+            " job_queue (database): depth by type (open states) "
+        } else {
+            " Depth by type (open states) "
+        },
+        false,
+    );
     let inner = pad(blk.inner(area));
     f.render_widget(blk, area);
     let Some(d) = app.queue.depth.as_ref() else {

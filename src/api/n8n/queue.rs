@@ -27,6 +27,12 @@ pub struct QueueReader {
 
 impl QueueReader {
     pub fn new(s: &QueueSettings) -> Result<QueueReader, String> {
+        if s.redis_url.expose().trim().starts_with("rediss:") {
+            return Err(
+                "n8n queue: Redis over TLS (rediss://, QUEUE_BULL_REDIS_TLS=true) is not supported yet: reach it through a TLS tunnel (stunnel, spiped) on a local port"
+                    .into(),
+            );
+        }
         let client = redis::Client::open(s.redis_url.expose().trim())
             .map_err(|e| format!("n8n queue: bad Redis URL '{}': {e}", s.redis_url))?;
         let target = url::Url::parse(s.redis_url.expose().trim())
