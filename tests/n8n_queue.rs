@@ -325,6 +325,59 @@ impl N8n {
         }
     }
 
+    /// An owner and an API key (as scripts/n8n-local.sh bootstraps them), for the REST half.
+    async fn api_key(&self) -> String {
+        let c = reqwest::Client::new();
+        let base = self.main_url();
+        let (email, password) = ("ops@opsdeck.test", "Opsdeck-test-1");
+        let r = c
+            .post(format!("{base}/rest/owner/setup"))
+            .json(&serde_json::json!({"email": email, "firstName": "Ops", "lastName": "Deck", "password": password}))
+            .send()
+            .await
+            .expect("owner setup");
+        assert!(r.status().is_success(), "owner setup: {}", r.status());
+        let r = c
+            .post(format!("{base}/rest/login"))
+            .json(&serde_json::json!({"email": email, "emailOrLdapLoginId": email, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert!(r.status().is_success(), "login: {}", r.status());
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let scopes = [
+            "workflow:read",
+            "workflow:list",
+            "workflow:update",
+            "workflow:activate",
+            "workflow:deactivate",
+            "execution:list",
+            "execution:read",
+        ];
+        let r = c
+            .post(format!("{base}/rest/api-keys"))
+            .header("cookie", cookie)
+            .json(
+                &serde_json::json!({"label": "opsdeck-test", "expiresAt": null, "scopes": scopes}),
+            )
+            .send()
+            .await
+            .expect("api key");
+        let status = r.status();
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        v["data"]["rawApiKey"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no API key ({status}): {v}"))
+            .to_string()
+    }
+
     fn settings(&self, not_moving_after: Duration) -> QueueSettings {
         QueueSettings {
             not_moving_after,
@@ -701,4 +754,149 @@ async fn bad_redis_input_gives_clear_states() {
     drop(r);
     let p = poll_once(&reader, &Probes::new(&s)).await;
     assert!(p.redis.is_err(), "{:?}", p.redis);
+}
+
+/// Pausing a database workflow that lives in n8n deactivates it there in the same operator
+/// action, and resuming activates it; one audit row holds both halves. Where n8n does not go
+/// along (an id it does not know, or no API configured) the database half stands and the
+/// report and the audit row say which half happened: never a silent half.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pausing_a_workflow_reaches_n8n() {
+    use opsdeck::api::actions::{ActionCtx, execute};
+    use opsdeck::api::n8n::N8nClient;
+    use opsdeck::api::store::Val;
+    use opsdeck::config::ApiKey;
+    use opsdeck::domain::action::{Action, Actor, Named, Outcome};
+    let Some(n) = N8n::start().await else { return };
+    let Some(db) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let db = common::migrated(db).await;
+    let key = n.api_key().await;
+    let client = N8nClient::new(&n.main_url(), ApiKey::new(key), Duration::from_secs(10));
+    assert!(client.get_workflow(WORKFLOW).await.unwrap().active);
+    let (booking, ghost, plain) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    for (id, name, n8n_id) in [
+        (booking, "Model Booking", Some(WORKFLOW)),
+        (ghost, "Ticket Sales", Some("NoSuchWorkflow1")),
+        (plain, "Daily Report", None),
+    ] {
+        db.db
+            .execute(
+                "INSERT INTO workflows (id, name, status, n8n_workflow_id) VALUES ($1, $2, 'active', $3)",
+                &[Val::Uuid(id), Val::Text(name.into()), Val::OptText(n8n_id.map(str::to_string))],
+            )
+            .await
+            .unwrap();
+    }
+    let actor = Actor {
+        operator: "ana".into(),
+        origin: "test".into(),
+    };
+    let ctx = ActionCtx::new(actor.clone()).with_n8n(Some(client.clone()));
+    let all = vec![
+        Named::new(booking, "Model Booking"),
+        Named::new(ghost, "Ticket Sales"),
+        Named::new(plain, "Daily Report"),
+    ];
+    let r = execute(
+        &db,
+        &ctx,
+        &Action::PauseWorkflows {
+            workflows: all,
+            reason: "vendor down".into(),
+        },
+    )
+    .await;
+    assert_eq!((r.outcome, r.changed), (Outcome::Ok, 3), "{r:?}");
+    assert!(
+        r.message
+            .contains("n8n: deactivated Model Booking (n8n opsdeckQueueSlow1)"),
+        "{r:?}"
+    );
+    let w = r.warning.clone().expect("the half n8n did not do");
+    assert!(
+        w.contains(
+            "paused in the database, but n8n did not deactivate Ticket Sales (n8n NoSuchWorkflow1)"
+        ) && w.contains("it still runs in n8n"),
+        "{w}"
+    );
+    assert!(
+        !client.get_workflow(WORKFLOW).await.unwrap().active,
+        "deactivated in n8n"
+    );
+    let after = db
+        .db
+        .fetch_one(
+            "SELECT after FROM operator_actions WHERE id = $1",
+            &[Val::Uuid(r.audit_id.unwrap())],
+        )
+        .await
+        .unwrap()
+        .json("after")
+        .unwrap();
+    let n8n = after["n8n"].as_array().expect("after.n8n").clone();
+    assert_eq!(n8n.len(), 2, "{after}");
+    assert_eq!(n8n[0]["result"], "deactivated", "{after}");
+    assert!(
+        n8n[1]["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("not deactivated:"),
+        "{after}"
+    );
+    // the record is written once: a second call changes nothing
+    let again = db
+        .db
+        .fetch_one(
+            "SELECT opsdeck_record_n8n($1, '[]'::jsonb) AS ok",
+            &[Val::Uuid(r.audit_id.unwrap())],
+        )
+        .await
+        .unwrap()
+        .bool("ok");
+    assert_eq!(again, Some(false));
+
+    // resume: activated again in n8n
+    let r = execute(
+        &db,
+        &ctx,
+        &Action::ResumeWorkflows {
+            workflows: vec![Named::new(booking, "Model Booking")],
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    assert!(r.message.contains("n8n: activated Model Booking"), "{r:?}");
+    assert!(r.warning.is_none(), "{r:?}");
+    assert!(
+        client.get_workflow(WORKFLOW).await.unwrap().active,
+        "active in n8n again"
+    );
+
+    // no n8n API configured: the pause stands, and says n8n was not reached
+    let r = execute(
+        &db,
+        &ActionCtx::new(actor),
+        &Action::PauseWorkflows {
+            workflows: vec![Named::new(booking, "Model Booking")],
+            reason: "again".into(),
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    assert!(
+        r.warning
+            .as_deref()
+            .is_some_and(|w| w.contains("n8n's API is not configured")),
+        "{r:?}"
+    );
+    assert!(
+        client.get_workflow(WORKFLOW).await.unwrap().active,
+        "n8n untouched"
+    );
 }

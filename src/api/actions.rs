@@ -69,7 +69,84 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
     if let Some(call) = call {
         report.warning = tell_n8n(store, ctx, &call).await;
     }
+    if let (Action::PauseWorkflows { .. } | Action::ResumeWorkflows { .. }, Some(audit)) =
+        (action, report.audit_id)
+        && report.outcome == Outcome::Ok
+        && report.changed > 0
+    {
+        n8n_half(store, ctx, action, audit, &mut report).await;
+    }
     report
+}
+
+/// The n8n half of a pause (resume): each changed workflow that lives in n8n is deactivated
+/// (activated) there too, after the commit. What n8n answered goes into the same audit row
+/// (`after.n8n`: one entry per workflow) and into the report: the message when all went
+/// through, a warning naming each workflow n8n did not change (and that it still runs there).
+async fn n8n_half(
+    store: &Store,
+    ctx: &ActionCtx,
+    action: &Action,
+    audit: uuid::Uuid,
+    report: &mut ActionReport,
+) {
+    let pausing = matches!(action, Action::PauseWorkflows { .. });
+    let targets = match actions::n8n_targets(store, audit).await {
+        Ok(t) if t.is_empty() => return,
+        Ok(t) => t,
+        Err(e) => {
+            report.warning = Some(format!(
+                "could not read which workflows live in n8n ({}): check them in n8n",
+                crate::api::db::describe_sqlx(&e)
+            ));
+            return;
+        }
+    };
+    let (done, verb) = if pausing {
+        ("deactivated", "deactivate")
+    } else {
+        ("activated", "activate")
+    };
+    let mut entries = Vec::new();
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for (id, name, n8n_id) in &targets {
+        let result = match &ctx.n8n {
+            None => Err("n8n's API is not configured (N8N_URL and N8N_API_KEY)".to_string()),
+            Some(c) => c
+                .set_active(n8n_id, !pausing)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        };
+        entries.push(serde_json::json!({
+            "workflow": id, "name": name, "n8n_id": n8n_id,
+            "result": match &result { Ok(()) => done.to_string(), Err(e) => format!("not {done}: {e}") },
+        }));
+        match result {
+            Ok(()) => ok.push(format!("{name} (n8n {n8n_id})")),
+            Err(e) => failed.push(format!("{name} (n8n {n8n_id}): {e}")),
+        }
+    }
+    actions::record_n8n(store, audit, serde_json::Value::Array(entries)).await;
+    if !ok.is_empty() {
+        report.message = format!("{} · n8n: {done} {}", report.message, ok.join(", "));
+    }
+    if !failed.is_empty() {
+        let half = if pausing { "paused" } else { "resumed" };
+        let still = if pausing {
+            "it still runs in n8n"
+        } else {
+            "it stays inactive in n8n"
+        };
+        let w = format!(
+            "{half} in the database, but n8n did not {verb} {} — {still}: {verb} it there",
+            failed.join("; ")
+        );
+        report.warning = Some(match report.warning.take() {
+            Some(prev) => format!("{prev}; {w}"),
+            None => w,
+        });
+    }
 }
 
 /// An n8n action the login's role may not do (where the database enforces roles): the denied

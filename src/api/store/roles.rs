@@ -105,6 +105,7 @@ pub fn init_sql(adopted: bool) -> Vec<String> {
          opsdeck_broadcast_decide(uuid, text, text, text), opsdeck_broadcast_retry(uuid, text, text), \
          opsdeck_broadcast_claim_webhook(uuid), opsdeck_set_broadcast_rules(text[], text, text), \
          opsdeck_set_test_recipients(jsonb, text[], boolean, text, text), \
+         opsdeck_record_n8n(uuid, jsonb), \
          opsdeck_broadcast_record_webhook(uuid, boolean, text, jsonb, text, text) TO opsdeck_viewer;"
             .into(),
     );

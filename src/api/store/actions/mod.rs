@@ -29,6 +29,7 @@ use jobs::{jobs_by_id, retry_failed};
 use recon::{ack, resolve};
 use runs::{cancel_run, retry_run};
 use workflows::pause_resume;
+pub(in crate::api) use workflows::{n8n_targets, record_n8n};
 
 /// The change one transaction made (or why it did not).
 pub(super) struct Applied {

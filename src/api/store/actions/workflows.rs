@@ -1,10 +1,12 @@
 //! Pause and resume workflows.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
 
 use super::{Applied, by, last_actor};
 use crate::api::db::{Tx, Val};
+use crate::api::store::Store;
 use crate::domain::action::Named;
 use crate::domain::sanitize::clean;
 
@@ -81,4 +83,78 @@ pub(super) async fn pause_resume(
         resume: None,
         rollback: false,
     })
+}
+
+/// The workflows a pause or resume changed (its audit row's `after.changed`) that live in n8n:
+/// (id, name, n8n id).
+pub(in crate::api) async fn n8n_targets(
+    store: &Store,
+    audit_id: Uuid,
+) -> Result<Vec<(Uuid, String, String)>, sqlx::Error> {
+    let Some(row) = store
+        .db
+        .fetch_optional(
+            "SELECT after FROM operator_actions WHERE id = $1",
+            &[Val::Uuid(audit_id)],
+        )
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let changed: Vec<Uuid> = row
+        .json("after")
+        .and_then(|a| a.get("changed").cloned())
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for id in changed {
+        if let Some(r) = store
+            .db
+            .fetch_optional(
+                "SELECT name, n8n_workflow_id FROM workflows \
+                 WHERE id = $1 AND n8n_workflow_id IS NOT NULL AND n8n_workflow_id <> ''",
+                &[Val::Uuid(id)],
+            )
+            .await?
+        {
+            out.push((id, clean(&r.s("name")), clean(&r.s("n8n_workflow_id"))));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes what n8n answered into the pause's (resume's) audit row, under `after.n8n`.
+pub(in crate::api) async fn record_n8n(store: &Store, audit_id: Uuid, n8n: Json) {
+    if super::acts_by_function(store).await.unwrap_or(false) {
+        // the login has no UPDATE rights here: the database records it, for its own row only
+        let _ = store
+            .db
+            .execute(
+                "SELECT opsdeck_record_n8n($1, $2{json})",
+                &[Val::Uuid(audit_id), Val::Json(n8n)],
+            )
+            .await;
+        return;
+    }
+    let Ok(Some(row)) = store
+        .db
+        .fetch_optional(
+            "SELECT after FROM operator_actions WHERE id = $1",
+            &[Val::Uuid(audit_id)],
+        )
+        .await
+    else {
+        return;
+    };
+    let mut after = row.json("after").unwrap_or_else(|| json!({}));
+    if let Some(m) = after.as_object_mut() {
+        m.insert("n8n".into(), n8n);
+    }
+    let _ = store
+        .db
+        .execute(
+            "UPDATE operator_actions SET after = $1{json} WHERE id = $2",
+            &[Val::Json(after), Val::Uuid(audit_id)],
+        )
+        .await;
 }

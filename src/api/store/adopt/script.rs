@@ -1431,7 +1431,7 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
 }
 
 /// The operator actions and broadcasts as database functions (issue 18): the same functions as
-/// migrations 0011 to 0013, in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
+/// migrations 0011 to 0014, in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
 /// user's tables). The roles (`opsdeck roles init`) then apply here as on opsdeck's own schema.
 fn act_functions() -> Vec<Stmt> {
     const ACTIONS: &str = include_str!("../../../../migrations/postgres/0011_act_functions.sql");
@@ -1439,10 +1439,12 @@ fn act_functions() -> Vec<Stmt> {
         include_str!("../../../../migrations/postgres/0012_broadcast_functions.sql");
     const TEST_RECIPIENTS: &str =
         include_str!("../../../../migrations/postgres/0013_test_recipients.sql");
+    const RECORD_N8N: &str = include_str!("../../../../migrations/postgres/0014_record_n8n.sql");
     let body: String = ACTIONS
         .lines()
         .chain(BROADCASTS.lines())
         .chain(TEST_RECIPIENTS.lines())
+        .chain(RECORD_N8N.lines())
         .filter(|l| !l.starts_with("ALTER TABLE operator_actions"))
         .map(|l| {
             l.replace("public.opsdeck_", "opsdeck_")
