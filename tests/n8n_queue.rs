@@ -227,15 +227,19 @@ impl N8n {
             prefix,
             db,
         };
-        let wf = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/n8n/queue-slow.json"
-        );
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/n8n");
         for args in [
-            vec!["import:workflow".to_string(), format!("--input={wf}")],
+            vec![
+                "import:workflow".to_string(),
+                format!("--input={dir}/queue-slow.json"),
+            ],
+            vec![
+                "import:workflow".to_string(),
+                format!("--input={dir}/wait-decision.json"),
+            ],
             vec![
                 "update:workflow".into(),
-                format!("--id={WORKFLOW}"),
+                "--all".into(),
                 "--active=true".into(),
             ],
         ] {
@@ -759,15 +763,19 @@ async fn bad_redis_input_gives_clear_states() {
 /// Pausing a database workflow that lives in n8n deactivates it there in the same operator
 /// action, and resuming activates it; one audit row holds both halves. Where n8n does not go
 /// along (an id it does not know, or no API configured) the database half stands and the
-/// report and the audit row say which half happened: never a silent half.
+/// report and the audit row say which half happened: never a silent half. Cancelling a run
+/// parked at an n8n Wait node tells the node "cancelled" (the execution finishes in n8n); one
+/// without a Wait node to tell says to stop its execution in n8n.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pausing_a_workflow_reaches_n8n() {
+async fn actions_reach_n8n() {
     use opsdeck::api::actions::{ActionCtx, execute};
     use opsdeck::api::n8n::N8nClient;
     use opsdeck::api::store::Val;
     use opsdeck::config::ApiKey;
     use opsdeck::domain::action::{Action, Actor, Named, Outcome};
-    let Some(n) = N8n::start().await else { return };
+    let Some(mut n) = N8n::start().await else {
+        return;
+    };
     let Some(db) = common::pg_store_unmigrated().await else {
         return;
     };
@@ -898,5 +906,132 @@ async fn pausing_a_workflow_reaches_n8n() {
     assert!(
         client.get_workflow(WORKFLOW).await.unwrap().active,
         "n8n untouched"
+    );
+
+    // a run parked at a Wait node: the execution runs (a worker) to the Wait and waits there
+    n.start_worker().await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/webhook/opsdeck-wait-decision", n.main_url()))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let t0 = Instant::now();
+    let exec = loop {
+        let page = client
+            .list_executions(&opsdeck::api::n8n::ExecFilter::status("waiting").limit(5))
+            .await
+            .unwrap();
+        if let Some(e) = page.data.first() {
+            break e.id.clone();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no waiting execution"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let (parked, plain_run) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for (run, exec_id) in [(parked, exec.clone()), (plain_run, "999999".to_string())] {
+        db.db
+            .execute(
+                "INSERT INTO workflow_executions (id, workflow_id, status, started_at, n8n_execution_id) \
+                 VALUES ($1, $2, 'waiting', now(), $3)",
+                &[Val::Uuid(run), Val::Uuid(booking), Val::Text(exec_id)],
+            )
+            .await
+            .unwrap();
+    }
+    db.db
+        .execute(
+            "INSERT INTO approval_requests (id, execution_id, type, status, resume_url) \
+             VALUES ($1, $2, 'rate_negotiation', 'pending', $3)",
+            &[
+                Val::Uuid(uuid::Uuid::new_v4()),
+                Val::Uuid(parked),
+                Val::Text(format!("{}/webhook-waiting/{exec}", n.main_url())),
+            ],
+        )
+        .await
+        .unwrap();
+    let r = execute(
+        &db,
+        &ctx,
+        &Action::CancelRun {
+            run: parked,
+            label: "parked".into(),
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    assert!(
+        r.message.contains(&format!(
+            "the Wait node of n8n execution {exec} was told \"cancelled\""
+        )),
+        "{r:?}"
+    );
+    assert!(r.warning.is_none(), "{r:?}");
+    let t0 = Instant::now();
+    loop {
+        let e = client.get_execution(&exec).await.unwrap();
+        if e.status == "success" {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "execution {exec} is {}",
+            e.status
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let after = db
+        .db
+        .fetch_one(
+            "SELECT after FROM operator_actions WHERE id = $1",
+            &[Val::Uuid(r.audit_id.unwrap())],
+        )
+        .await
+        .unwrap()
+        .json("after")
+        .unwrap();
+    assert_eq!(after["n8n"]["execution"], exec.as_str(), "{after}");
+    assert_eq!(
+        after["n8n"]["wait_nodes"][0]["result"], "told cancelled",
+        "{after}"
+    );
+    // no Wait node to tell: the report and the row say to stop it in n8n
+    let r = execute(
+        &db,
+        &ctx,
+        &Action::CancelRun {
+            run: plain_run,
+            label: "plain".into(),
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    assert!(
+        r.warning
+            .as_deref()
+            .is_some_and(|w| w.contains("stop n8n execution 999999 in n8n")),
+        "{r:?}"
+    );
+    let after = db
+        .db
+        .fetch_one(
+            "SELECT after FROM operator_actions WHERE id = $1",
+            &[Val::Uuid(r.audit_id.unwrap())],
+        )
+        .await
+        .unwrap()
+        .json("after")
+        .unwrap();
+    assert!(
+        after["n8n"]["stop"]
+            .as_str()
+            .unwrap()
+            .contains("no stop endpoint"),
+        "{after}"
     );
 }

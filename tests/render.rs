@@ -514,3 +514,43 @@ fn n8n_queue_tile_and_section() {
     assert!(down.contains("DOWN 5s"), "{down}");
     assert_snapshot!("n8n_queue_down_small", down);
 }
+
+/// The confirmation says what an action does in n8n too (issue 17): a workflow that lives in
+/// n8n is deactivated there as well (or, without n8n's API, is not); a run that lives in n8n
+/// names its execution and what opsdeck can and cannot do about it.
+#[test]
+fn dialogs_say_what_happens_in_n8n() {
+    let mut a = at(ViewId::Workflows, false);
+    let mut rows = fixtures::workflows();
+    for w in &mut rows {
+        w.workflow.n8n_workflow_id = Some("4FqX2".into());
+    }
+    a.workflows.table.set_rows(rows, false, fixtures::now());
+    a.n8n.configured = true;
+    key(&mut a, KeyCode::Char('P'), false);
+    let s = render(&a, 160, 48);
+    assert!(
+        s.contains("also deactivated in n8n:") && s.contains("(n8n 4FqX2)"),
+        "{s}"
+    );
+    key(&mut a, KeyCode::Esc, false);
+    a.n8n.configured = false;
+    key(&mut a, KeyCode::Char('P'), false);
+    let s = render(&a, 160, 48);
+    assert!(
+        s.contains("whose API is not configured: not deactivated there"),
+        "{s}"
+    );
+    let mut b = at(ViewId::Runs, false);
+    let mut runs = fixtures::runs();
+    for r in &mut runs {
+        r.n8n_execution_id = Some("8812".into());
+    }
+    b.runs.list.table.set_rows(runs, false, fixtures::now());
+    key(&mut b, KeyCode::Char('X'), false);
+    let s = render(&b, 160, 48);
+    assert!(
+        s.contains("n8n execution 8812: a Wait node with a resume_url is told"),
+        "{s}"
+    );
+}

@@ -76,7 +76,113 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
     {
         n8n_half(store, ctx, action, audit, &mut report).await;
     }
+    if let (Action::CancelRun { run, .. }, Some(audit)) = (action, report.audit_id)
+        && report.outcome == Outcome::Ok
+    {
+        cancel_in_n8n(store, ctx, *run, audit, &mut report).await;
+    }
     report
+}
+
+/// The n8n side of a cancelled run. A Wait node parked for one of its approval requests (a
+/// `resume_url`) is told "cancelled", so the execution goes on to its end in n8n. An execution
+/// no Wait node could be told about keeps running in n8n: n8n 1.123's public API has no stop
+/// endpoint, so the report says to stop it there, naming the execution. Both go into the
+/// audit row (`after.n8n`).
+async fn cancel_in_n8n(
+    store: &Store,
+    ctx: &ActionCtx,
+    run: uuid::Uuid,
+    audit: uuid::Uuid,
+    report: &mut ActionReport,
+) {
+    let (exec, waits) = match actions::cancelled_in_n8n(store, run).await {
+        Ok(x) => x,
+        Err(e) => {
+            report.warning = Some(format!(
+                "could not read the run's n8n side ({}): check it in n8n",
+                crate::api::db::describe_sqlx(&e)
+            ));
+            return;
+        }
+    };
+    if exec.is_none() && waits.is_empty() {
+        return;
+    }
+    let mut told = Vec::new();
+    let mut not_told = Vec::new();
+    for (request, url) in &waits {
+        let body = actions::decision_body(
+            *request,
+            "cancelled",
+            &ctx.actor.operator,
+            Some("run cancelled"),
+            Some(run),
+        );
+        let failure = match ctx.http.post(url).json(&body).send().await {
+            Ok(r) if r.status().is_success() || r.status().as_u16() == 409 => None,
+            Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
+            Err(e) if e.is_timeout() => Some("timed out".to_string()),
+            Err(e) if e.is_connect() => Some("cannot connect".to_string()),
+            Err(e) => Some(crate::config::redact_in(&e.to_string())),
+        };
+        match failure {
+            None => told.push(serde_json::json!({"request": request, "result": "told cancelled"})),
+            Some(f) => not_told
+                .push(serde_json::json!({"request": request, "result": format!("not told: {f}")})),
+        }
+    }
+    let exec_name = exec
+        .as_deref()
+        .map(|e| format!("n8n execution {e}"))
+        .unwrap_or_else(|| "its n8n execution".into());
+    let stop = if told.is_empty() {
+        Some(format!(
+            "stop {exec_name} in n8n: opsdeck cannot (n8n 1.123's public API has no stop endpoint)"
+        ))
+    } else {
+        None
+    };
+    let mut wait_nodes = told.clone();
+    wait_nodes.extend(not_told.iter().cloned());
+    actions::record_n8n(
+        store,
+        audit,
+        serde_json::json!({
+            "execution": exec,
+            "wait_nodes": wait_nodes,
+            "stop": stop.clone().unwrap_or_else(|| "its Wait node was told cancelled".into()),
+        }),
+    )
+    .await;
+    if !told.is_empty() {
+        report.message = format!(
+            "{} · n8n: the Wait node of {exec_name} was told \"cancelled\"",
+            report.message
+        );
+    }
+    let mut warn = Vec::new();
+    if !not_told.is_empty() {
+        warn.push(format!(
+            "cancelled in the database, but {} of its n8n Wait nodes were not told ({})",
+            not_told.len(),
+            not_told
+                .iter()
+                .filter_map(|v| v["result"].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(s) = stop {
+        warn.push(s);
+    }
+    if !warn.is_empty() {
+        let w = warn.join("; ");
+        report.warning = Some(match report.warning.take() {
+            Some(prev) => format!("{prev}; {w}"),
+            None => w,
+        });
+    }
 }
 
 /// The n8n half of a pause (resume): each changed workflow that lives in n8n is deactivated

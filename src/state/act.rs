@@ -340,6 +340,65 @@ impl App {
     /// What the dialog should say besides the action: marked rows the action leaves out (not in
     /// the state it needs), and the host a decision is sent to.
     fn dialog_notes(&self, k: KeyAction, a: &Action) -> Vec<String> {
+        let mut v = self.left_out(k, a);
+        v.extend(self.n8n_notes(a));
+        v
+    }
+
+    /// What an action does in n8n besides the database (issue 17): workflows that live in n8n
+    /// are (de)activated there too; a run that lives in n8n cannot be stopped there by opsdeck.
+    fn n8n_notes(&self, a: &Action) -> Vec<String> {
+        match a {
+            Action::PauseWorkflows { workflows, .. } | Action::ResumeWorkflows { workflows } => {
+                let pausing = matches!(a, Action::PauseWorkflows { .. });
+                let in_n8n: Vec<String> = workflows
+                    .iter()
+                    .filter_map(|w| self.workflows.table.get(&w.id))
+                    .filter_map(|w| {
+                        w.workflow.n8n_workflow_id.as_deref().map(|n| {
+                            format!(
+                                "{} (n8n {})",
+                                crate::domain::sanitize::clean(&w.workflow.name),
+                                crate::domain::sanitize::clean(n)
+                            )
+                        })
+                    })
+                    .collect();
+                if in_n8n.is_empty() {
+                    return vec![];
+                }
+                let verb = if pausing { "deactivated" } else { "activated" };
+                if self.n8n.configured {
+                    vec![format!("also {verb} in n8n: {}", in_n8n.join(", "))]
+                } else {
+                    vec![format!(
+                        "lives in n8n, whose API is not configured: not {verb} there — {}",
+                        in_n8n.join(", ")
+                    )]
+                }
+            }
+            Action::CancelRun { run, .. } => {
+                let exec = self
+                    .runs
+                    .list
+                    .detail_row()
+                    .filter(|r| r.id == *run)
+                    .or_else(|| self.runs.list.table.get(run))
+                    .and_then(|r| r.n8n_execution_id.clone());
+                match exec {
+                    Some(e) => vec![format!(
+                        "n8n execution {}: a Wait node with a resume_url is told \"cancelled\"; otherwise stop it in n8n (its API cannot)",
+                        crate::domain::sanitize::clean(&e)
+                    )],
+                    None => vec![],
+                }
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Marked rows the action leaves out, and the host a decision is sent to.
+    fn left_out(&self, k: KeyAction, a: &Action) -> Vec<String> {
         let (marked, chosen, what) = match (self.view, a) {
             (ViewId::Queue, Action::RetryJobs { jobs }) => (
                 self.queue.list.table.marked.len(),

@@ -83,7 +83,7 @@ pub(super) async fn decide(
     })
 }
 
-pub(super) fn decision_body(
+pub(in crate::api) fn decision_body(
     request: Uuid,
     status: &str,
     op: &str,

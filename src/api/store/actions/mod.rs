@@ -21,15 +21,15 @@ mod recon;
 mod runs;
 mod workflows;
 
-pub(in crate::api) use approvals::record_resume;
 use approvals::{decide, resend};
+pub(in crate::api) use approvals::{decision_body, record_resume};
 pub use by_function::acts_by_function;
 pub use jobs::count_failed;
 use jobs::{jobs_by_id, retry_failed};
 use recon::{ack, resolve};
 use runs::{cancel_run, retry_run};
 use workflows::pause_resume;
-pub(in crate::api) use workflows::{n8n_targets, record_n8n};
+pub(in crate::api) use workflows::{cancelled_in_n8n, n8n_targets, record_n8n};
 
 /// The change one transaction made (or why it did not).
 pub(super) struct Applied {

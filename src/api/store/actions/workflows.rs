@@ -123,7 +123,38 @@ pub(in crate::api) async fn n8n_targets(
     Ok(out)
 }
 
-/// Writes what n8n answered into the pause's (resume's) audit row, under `after.n8n`.
+/// A cancelled run's n8n side: its execution id, and the Wait nodes parked for its approval
+/// requests (the ones the cancel expired), as (request, resume_url).
+pub(in crate::api) async fn cancelled_in_n8n(
+    store: &Store,
+    run: Uuid,
+) -> Result<(Option<String>, Vec<(Uuid, String)>), sqlx::Error> {
+    let exec = store
+        .db
+        .fetch_optional(
+            "SELECT n8n_execution_id FROM workflow_executions WHERE id = $1",
+            &[Val::Uuid(run)],
+        )
+        .await?
+        .and_then(|r| r.text("n8n_execution_id"))
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| clean(&e));
+    let waits = store
+        .db
+        .fetch_all(
+            "SELECT id, resume_url FROM approval_requests \
+             WHERE execution_id = $1 AND status = 'expired' AND resume_url IS NOT NULL \
+               AND resume_url <> '' AND COALESCE(resume_status, '') <> 'told' ORDER BY id",
+            &[Val::Uuid(run)],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.id("id"), r.s("resume_url")))
+        .collect();
+    Ok((exec, waits))
+}
+
+/// Writes what n8n answered into a pause's, resume's or cancel's audit row, under `after.n8n`.
 pub(in crate::api) async fn record_n8n(store: &Store, audit_id: Uuid, n8n: Json) {
     if super::acts_by_function(store).await.unwrap_or(false) {
         // the login has no UPDATE rights here: the database records it, for its own row only
