@@ -238,6 +238,10 @@ impl N8n {
                 format!("--input={dir}/wait-decision.json"),
             ],
             vec![
+                "import:workflow".to_string(),
+                format!("--input={dir}/fail.json"),
+            ],
+            vec![
                 "update:workflow".into(),
                 "--all".into(),
                 "--active=true".into(),
@@ -364,6 +368,7 @@ impl N8n {
             "workflow:deactivate",
             "execution:list",
             "execution:read",
+            "execution:retry",
         ];
         let r = c
             .post(format!("{base}/rest/api-keys"))
@@ -1034,4 +1039,86 @@ async fn actions_reach_n8n() {
             .contains("no stop endpoint"),
         "{after}"
     );
+
+    // Errors' R on a pattern whose errors came from n8n retries the executions in n8n
+    let r = reqwest::Client::new()
+        .post(format!("{}/webhook/opsdeck-queue-fail", n.main_url()))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let t0 = Instant::now();
+    let failed = loop {
+        let page = client
+            .list_executions(&opsdeck::api::n8n::ExecFilter::status("error").limit(5))
+            .await
+            .unwrap();
+        if let Some(e) = page.data.first() {
+            break e.id.clone();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no failed execution"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let run = uuid::Uuid::new_v4();
+    db.db
+        .execute(
+            "INSERT INTO workflow_executions (id, workflow_id, status, started_at, n8n_execution_id) \
+             VALUES ($1, $2, 'failed', now(), $3)",
+            &[Val::Uuid(run), Val::Uuid(plain), Val::Text(failed.clone())],
+        )
+        .await
+        .unwrap();
+    for exec in [Some(run), None] {
+        db.db
+            .execute(
+                "INSERT INTO workflow_errors (id, workflow_id, execution_id, error_type, error_message) \
+                 VALUES ($1, $2, $3, 'network', 'opsdeck test failure')",
+                &[Val::Uuid(uuid::Uuid::new_v4()), Val::Uuid(plain), Val::OptUuid(exec)],
+            )
+            .await
+            .unwrap();
+    }
+    let patterns = db
+        .error_patterns(chrono::Utc::now() - chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let p = patterns
+        .iter()
+        .find(|p| p.workflow_id == Some(plain))
+        .expect("the pattern");
+    assert_eq!((p.count, p.n8n_errors), (2, 1), "{p:?}");
+    assert_eq!(p.n8n_executions, vec![failed.clone()]);
+    let many = Action::N8nRetryMany {
+        executions: p.n8n_executions.clone(),
+        label: "Daily Report / network".into(),
+    };
+    let r = execute(&db, &ctx, &many).await;
+    assert_eq!((r.outcome, r.changed), (Outcome::Ok, 1), "{r:?}");
+    assert!(r.message.contains("retried 1 of 1 n8n executions"), "{r:?}");
+    let t0 = Instant::now();
+    loop {
+        let page = client
+            .list_executions(&opsdeck::api::n8n::ExecFilter::default().limit(20))
+            .await
+            .unwrap();
+        if page
+            .data
+            .iter()
+            .any(|e| e.retry_of.as_deref() == Some(failed.as_str()))
+        {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no retry of {failed} in n8n"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // again: refused by the audit trail, nothing retried twice
+    let r = execute(&db, &ctx, &many).await;
+    assert_eq!((r.outcome, r.changed), (Outcome::Conflict, 0), "{r:?}");
 }

@@ -553,4 +553,29 @@ fn dialogs_say_what_happens_in_n8n() {
         s.contains("n8n execution 8812: a Wait node with a resume_url is told"),
         "{s}"
     );
+    // Errors' R says where the retry goes: n8n for errors that came from it, else job_queue
+    let mut c = at(ViewId::Errors, false);
+    let mut pats = fixtures::patterns();
+    pats[0].n8n_executions = vec!["812".into(), "813".into()];
+    pats[0].n8n_errors = pats[0].count - 1;
+    c.errors.table.set_rows(pats, false, fixtures::now());
+    c.n8n.configured = true;
+    key(&mut c, KeyCode::Char('R'), false);
+    let s = render(&c, 160, 48);
+    assert!(
+        s.contains("Retry in n8n the 2 executions behind") && s.contains("812, 813"),
+        "{s}"
+    );
+    assert!(
+        s.contains("1 of its 15 errors have no n8n execution"),
+        "{s}"
+    );
+    key(&mut c, KeyCode::Esc, false);
+    key(&mut c, KeyCode::Down, false);
+    key(&mut c, KeyCode::Char('R'), false);
+    let s = render(&c, 160, 48);
+    assert!(
+        s.contains("these errors did not come from n8n: retries the failed jobs of"),
+        "{s}"
+    );
 }

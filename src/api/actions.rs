@@ -54,6 +54,12 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
     if let Err(e) = action.validate() {
         return ActionReport::error(action.name(), e);
     }
+    if let Action::N8nRetryMany { executions, label } = action {
+        if let Some(denied) = n8n_denied(store, &ctx.actor, action).await {
+            return denied;
+        }
+        return retry_many(store, ctx, executions, label).await;
+    }
     if matches!(
         action,
         Action::N8nSetActive { .. } | Action::N8nRetry { .. }
@@ -299,4 +305,62 @@ async fn tell_n8n(store: &Store, ctx: &ActionCtx, call: &ResumeCall) -> Option<S
     };
     actions::record_resume(store, call, failure.as_deref()).await;
     failure.map(|f| format!("n8n not told ({f}) — resend: R in Approvals, or `opsdeck resend`"))
+}
+
+/// Errors' R on a pattern whose errors came from n8n: each execution is retried in n8n as its
+/// own n8n action (its own audit row); the report sums them up. Ok when at least one was
+/// retried; otherwise the first refusal's outcome.
+async fn retry_many(
+    store: &Store,
+    ctx: &ActionCtx,
+    executions: &[String],
+    label: &str,
+) -> ActionReport {
+    let mut retried = Vec::new();
+    let mut not = Vec::new();
+    let mut worst = None;
+    let mut last_audit = None;
+    for e in executions {
+        let one = Action::N8nRetry {
+            execution: e.clone(),
+            label: e.clone(),
+        };
+        let r = crate::api::n8n::action::execute(store, ctx.n8n.as_ref(), &ctx.actor, &one).await;
+        last_audit = r.audit_id.or(last_audit);
+        if r.outcome == Outcome::Ok {
+            retried.push(r.message.clone());
+        } else {
+            if worst.is_none() {
+                worst = Some(r.outcome);
+            }
+            not.push(r.message.clone());
+            if r.outcome == Outcome::Error {
+                // n8n unreachable, key rejected, not configured: the rest would fail alike
+                break;
+            }
+        }
+    }
+    let outcome = if retried.is_empty() {
+        worst.unwrap_or(Outcome::Error)
+    } else {
+        Outcome::Ok
+    };
+    let mut message = format!(
+        "retried {} of {} n8n executions behind {}",
+        retried.len(),
+        executions.len(),
+        crate::domain::sanitize::clean(label)
+    );
+    if let Some(first) = not.first() {
+        message.push_str(&format!("; {} not: {first}", not.len()));
+    }
+    ActionReport {
+        action: "n8n.execution.retry",
+        outcome,
+        message,
+        changed: retried.len() as u64,
+        conflicts: not,
+        audit_id: last_audit,
+        warning: None,
+    }
 }

@@ -136,6 +136,12 @@ pub enum Action {
         execution: String,
         label: String,
     },
+    /// Retry the n8n executions behind an error pattern (Errors' R where its errors came from
+    /// n8n): one n8n retry, and one audit row, per execution.
+    N8nRetryMany {
+        executions: Vec<String>,
+        label: String,
+    },
 }
 
 impl Action {
@@ -157,7 +163,7 @@ impl Action {
             Action::AckCapacity { .. } => "capacity.ack",
             Action::N8nSetActive { active: false, .. } => "n8n.workflow.pause",
             Action::N8nSetActive { active: true, .. } => "n8n.workflow.resume",
-            Action::N8nRetry { .. } => "n8n.execution.retry",
+            Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => "n8n.execution.retry",
         }
     }
 
@@ -173,7 +179,7 @@ impl Action {
             Action::Resolve { .. } => "discrepancy",
             Action::AckCapacity { .. } => "event",
             Action::N8nSetActive { .. } => "n8n_workflow",
-            Action::N8nRetry { .. } => "n8n_execution",
+            Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => "n8n_execution",
         }
     }
 
@@ -197,6 +203,9 @@ impl Action {
             Action::AckCapacity { event, .. } => Some(event.to_string()),
             Action::N8nSetActive { workflow, .. } => Some(workflow.clone()),
             Action::N8nRetry { execution, .. } => Some(execution.clone()),
+            Action::N8nRetryMany { executions, .. } => {
+                (executions.len() == 1).then(|| executions[0].clone())
+            }
         }
     }
 
@@ -219,6 +228,7 @@ impl Action {
             }
             Action::RetryJobs { jobs } | Action::CancelJobs { jobs } => Some(jobs.len()),
             Action::RetryFailed { .. } => None,
+            Action::N8nRetryMany { executions, .. } => Some(executions.len()),
             _ => Some(1),
         }
     }
@@ -261,6 +271,11 @@ impl Action {
             Action::N8nRetry { execution, .. } if blank(execution) => {
                 return Err("no n8n execution id given (n8n:ID)".into());
             }
+            Action::N8nRetryMany { executions, .. }
+                if executions.is_empty() || executions.iter().any(|e| blank(e)) =>
+            {
+                return Err("no n8n executions to retry".into());
+            }
             Action::Resolve { note, ignore, .. } if blank(note) => {
                 return Err(format!(
                     "{} needs a note (--note TEXT)",
@@ -281,7 +296,9 @@ impl Action {
     pub fn typed_confirmation(&self, count: Option<i64>) -> Option<String> {
         let n = count.or(self.count().map(|n| n as i64))?;
         let typed = match self {
-            Action::RetryFailed { .. } | Action::RetryJobs { .. } => n > TYPED_ABOVE,
+            Action::RetryFailed { .. } | Action::RetryJobs { .. } | Action::N8nRetryMany { .. } => {
+                n > TYPED_ABOVE
+            }
             Action::CancelJobs { .. } => n > 1,
             Action::PauseWorkflows { .. } => n > 1,
             _ => false,
@@ -337,6 +354,12 @@ impl Action {
                 clean(label)
             ),
             Action::N8nRetry { label, .. } => format!("retry n8n execution {}", clean(label)),
+            Action::N8nRetryMany { executions, label } => format!(
+                "retry {} n8n execution{} behind {}",
+                executions.len(),
+                if executions.len() == 1 { "" } else { "s" },
+                clean(label)
+            ),
         }
     }
 
@@ -475,6 +498,25 @@ impl Action {
                 ));
                 l.push(
                     "n8n starts a new execution with the workflow as it ran (retryOf links them)"
+                        .into(),
+                );
+            }
+            Action::N8nRetryMany { executions, label } => {
+                let shown: Vec<String> = executions.iter().take(8).map(|e| clean(e)).collect();
+                l.push(format!(
+                    "Retry in n8n the {} execution{} behind {}: {}{}",
+                    executions.len(),
+                    if executions.len() == 1 { "" } else { "s" },
+                    clean(label),
+                    shown.join(", "),
+                    if executions.len() > shown.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
+                ));
+                l.push(
+                    "these errors came from n8n: n8n starts a new execution for each (retryOf links them), not the job queue"
                         .into(),
                 );
             }

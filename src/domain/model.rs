@@ -130,9 +130,18 @@ pub struct ErrorPattern {
     pub last_seen: Ts,
     /// Up to three example messages, newest first, distinct.
     pub examples: Vec<String>,
+    /// The n8n executions behind its errors (their runs' `n8n_execution_id`), newest first, at
+    /// most [`ErrorPattern::N8N_MAX`]: Errors' R retries these in n8n.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub n8n_executions: Vec<String>,
+    /// How many of its errors came from a run that lives in n8n.
+    #[serde(default)]
+    pub n8n_errors: i64,
 }
 
 impl ErrorPattern {
+    /// The n8n executions a pattern carries (and Errors' R retries at once).
+    pub const N8N_MAX: usize = 20;
     /// Critical per the seed: more than 10 in the window, or a timeout / authentication failure.
     pub fn is_critical(&self) -> bool {
         self.count > 10

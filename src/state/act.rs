@@ -68,7 +68,17 @@ impl App {
         let name = match (self.view, k) {
             (_, KeyAction::Pause) => "workflow.pause",
             (_, KeyAction::Resume) if self.view == ViewId::Workflows => "workflow.resume",
-            // Errors: R retries every failed job of the pattern's workflow (a bulk retry)
+            // Errors: R retries the pattern's n8n executions where its errors came from n8n,
+            // else every failed job of its workflow (a bulk retry)
+            (ViewId::Errors, KeyAction::Retry)
+                if self
+                    .errors
+                    .table
+                    .selected()
+                    .is_some_and(|p| !p.n8n_executions.is_empty()) =>
+            {
+                "n8n.execution.retry"
+            }
             (ViewId::Errors, KeyAction::Retry) | (_, KeyAction::RetryFiltered) => {
                 "job.retry_failed"
             }
@@ -225,6 +235,13 @@ impl App {
             }
             (ViewId::Errors, KeyAction::Retry) => {
                 let p = self.errors.table.selected().ok_or_else(none)?;
+                if !p.n8n_executions.is_empty() {
+                    // these errors came from n8n: retry there, not in the job queue
+                    return Ok(Action::N8nRetryMany {
+                        executions: p.n8n_executions.clone(),
+                        label: format!("{} / {}", p.workflow_name, p.error_type),
+                    });
+                }
                 let Some(wf) = p.workflow_id else {
                     return Err("this error has no workflow: retry its jobs from the Queue".into());
                 };
@@ -376,6 +393,34 @@ impl App {
                         in_n8n.join(", ")
                     )]
                 }
+            }
+            Action::N8nRetryMany { .. } => {
+                let Some(p) = self.errors.table.selected() else {
+                    return vec![];
+                };
+                let mut v = Vec::new();
+                if !self.n8n.configured {
+                    v.push(
+                        "n8n's API is not configured (N8N_URL, N8N_API_KEY): the retries will fail"
+                            .into(),
+                    );
+                }
+                let rest = p.count - p.n8n_errors;
+                if rest > 0 {
+                    v.push(format!(
+                        "{rest} of its {} errors have no n8n execution: retry their jobs from the Queue",
+                        p.count
+                    ));
+                }
+                v
+            }
+            Action::RetryFailed { select, .. } if self.view == ViewId::Errors => {
+                vec![format!(
+                    "these errors did not come from n8n: retries the failed jobs of {} in job_queue (database)",
+                    crate::domain::sanitize::clean(
+                        select.workflow_label.as_deref().unwrap_or("the workflow")
+                    )
+                )]
             }
             Action::CancelRun { run, .. } => {
                 let exec = self

@@ -209,6 +209,31 @@ impl Store {
                 &since_v,
             )
             .await?;
+        // the n8n executions behind them: errors whose run lives in n8n (seed 000's Global Error
+        // Handler writes one per failed n8n execution)
+        let linked = self
+            .db
+            .fetch_all(
+                "SELECT x.workflow_id, x.error_type, e.n8n_execution_id AS exec, count(*) AS n, \
+                   max(x.created_at) AS last_at \
+                 FROM workflow_errors x JOIN workflow_executions e ON e.id = x.execution_id \
+                 WHERE x.created_at >= $1 AND e.n8n_execution_id IS NOT NULL \
+                   AND e.n8n_execution_id <> '' \
+                 GROUP BY x.workflow_id, x.error_type, e.n8n_execution_id \
+                 ORDER BY last_at DESC LIMIT 5000",
+                &since_v,
+            )
+            .await?;
+        let mut n8n: HashMap<(Option<Uuid>, String), (Vec<String>, i64)> = HashMap::new();
+        for r in &linked {
+            let e = n8n
+                .entry((r.uuid("workflow_id"), r.s("error_type")))
+                .or_default();
+            e.1 += r.n("n");
+            if e.0.len() < ErrorPattern::N8N_MAX {
+                e.0.push(crate::domain::sanitize::clean(&r.s("exec")));
+            }
+        }
         let mut ex: HashMap<(Option<Uuid>, String), Vec<String>> = HashMap::new();
         for r in &examples {
             ex.entry((r.uuid("workflow_id"), r.s("error_type")))
@@ -229,6 +254,8 @@ impl Store {
                     first_seen: r.ts("first_seen").unwrap_or(since),
                     last_seen: r.ts("last_seen").unwrap_or(since),
                     examples: ex.remove(&key).unwrap_or_default(),
+                    n8n_executions: n8n.get(&key).map(|e| e.0.clone()).unwrap_or_default(),
+                    n8n_errors: n8n.get(&key).map_or(0, |e| e.1),
                 }
             })
             .collect())

@@ -380,7 +380,9 @@ fn message(action: &Action, a: &Applied) -> String {
         Action::AckCapacity { label, .. } => {
             format!("acknowledged capacity alerts of {}", clean(label))
         }
-        Action::N8nSetActive { .. } | Action::N8nRetry { .. } => action.summary(),
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => {
+            action.summary()
+        }
     };
     if a.conflicts.is_empty() {
         done
@@ -433,9 +435,9 @@ async fn apply(
             ..
         } => resolve(tx, op, *discrepancy, *ignore, note, now).await,
         Action::AckCapacity { event, .. } => ack(tx, op, *event, now).await,
-        Action::N8nSetActive { .. } | Action::N8nRetry { .. } => Err(sqlx::Error::Protocol(
-            "n8n actions do not run in a database transaction".into(),
-        )),
+        Action::N8nSetActive { .. } | Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => Err(
+            sqlx::Error::Protocol("n8n actions do not run in a database transaction".into()),
+        ),
     }
 }
 
