@@ -1118,7 +1118,55 @@ async fn actions_reach_n8n() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // the console lists this execution once: with its run, not again in the n8n pane
+    assert_eq!(
+        db.linked_n8n(&[failed.clone(), "424242".into()])
+            .await
+            .unwrap(),
+        vec![failed.clone()]
+    );
     // again: refused by the audit trail, nothing retried twice
     let r = execute(&db, &ctx, &many).await;
     assert_eq!((r.outcome, r.changed), (Outcome::Conflict, 0), "{r:?}");
+}
+
+/// Which n8n executions a run links, on both backends (the console's n8n pane leaves them to
+/// the runs list).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_executions_on_both_backends() {
+    use opsdeck::api::store::Val;
+    let mut stores = vec![common::migrated(common::sqlite_store_unmigrated().await).await];
+    if let Some(pg) = common::pg_store_unmigrated().await {
+        stores.push(common::migrated(pg).await);
+    }
+    for s in &stores {
+        let wf = uuid::Uuid::new_v4();
+        s.db.execute(
+            "INSERT INTO workflows (id, name, status) VALUES ($1, 'w', 'active')",
+            &[Val::Uuid(wf)],
+        )
+        .await
+        .unwrap();
+        for e in ["812", "813"] {
+            s.db.execute(
+                "INSERT INTO workflow_executions (id, workflow_id, status, started_at, n8n_execution_id) \
+                 VALUES ($1, $2, 'running', $3, $4)",
+                &[
+                    Val::Uuid(uuid::Uuid::new_v4()),
+                    Val::Uuid(wf),
+                    Val::Ts(chrono::Utc::now()),
+                    Val::Text(e.into()),
+                ],
+            )
+            .await
+            .unwrap();
+        }
+        let mut got = s
+            .linked_n8n(&["812".into(), "813".into(), "900".into()])
+            .await
+            .unwrap();
+        got.sort();
+        assert_eq!(got, vec!["812".to_string(), "813".to_string()]);
+        assert!(s.linked_n8n(&[]).await.unwrap().is_empty());
+    }
 }

@@ -579,3 +579,45 @@ fn dialogs_say_what_happens_in_n8n() {
         "{s}"
     );
 }
+
+/// n8n executions beside the database's runs (issue 17): a run that is an n8n execution
+/// (`n8n_execution_id`) is listed once, with the runs, marked `db+n8n`; the n8n pane lists only
+/// the executions no run links, and says how many it leaves to the list above.
+#[test]
+fn runs_and_n8n_executions_are_listed_once() {
+    use opsdeck::domain::n8n::{N8nExecution, N8nPolled, N8nSnapshot};
+    use opsdeck::state::Effect;
+    let mut a = at(ViewId::Runs, false);
+    a.n8n.configured = true;
+    a.runs.with_source_column();
+    let mut runs = fixtures::runs();
+    runs[0].n8n_execution_id = Some("812".into());
+    a.runs.list.table.set_rows(runs, false, fixtures::now());
+    let exec = |id: &str, status: &str| -> N8nExecution {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "status": status, "mode": "webhook", "workflowId": "wf1",
+            "startedAt": (fixtures::now() - chrono::Duration::seconds(30)).to_rfc3339(),
+        }))
+        .unwrap()
+    };
+    let fx = a.update(Msg::N8n(Box::new(N8nPolled {
+        at: fixtures::now(),
+        result: Ok(N8nSnapshot {
+            executions: vec![exec("812", "running"), exec("900", "error")],
+            ..Default::default()
+        }),
+    })));
+    assert_eq!(
+        fx,
+        vec![Effect::LinkN8n(vec!["812".into(), "900".into()])],
+        "the console asks which runs link them"
+    );
+    a.update(Msg::N8nLinked(vec!["812".into()]));
+    let s = render(&a, 160, 48);
+    assert!(s.contains("db+n8n"), "{s}");
+    assert!(s.contains("1 listed above with their runs"), "{s}");
+    let pane: Vec<&str> = s.lines().filter(|l| l.contains("webhook")).collect();
+    assert_eq!(pane.len(), 1, "only execution 900 in the pane: {s}");
+    assert!(pane[0].contains("900"), "{s}");
+    assert_snapshot!("runs_with_n8n_linked", s);
+}

@@ -52,6 +52,14 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
             io.reader.written().await;
             m.into()
         }
+        Effect::LinkN8n(ids) => match io.store.linked_n8n(&ids).await {
+            Ok(l) => Msg::N8nLinked(l),
+            // unknown: the pane keeps listing everything (never hides without knowing)
+            Err(e) => {
+                tracing::info!(error = %e, "which n8n executions runs link: read failed");
+                Msg::N8nLinked(Vec::new())
+            }
+        },
         Effect::Later(..) | Effect::Quit => return None,
     })
 }
@@ -72,6 +80,7 @@ pub fn failed(e: &Effect) -> Option<Msg> {
         ))),
         Effect::CountFailed(select) => Msg::Counted(select.clone(), Err(INTERNAL.into())),
         Effect::Broadcast(b) => broadcast_failed(b, INTERNAL).into(),
+        Effect::LinkN8n(_) => Msg::N8nLinked(Vec::new()),
         Effect::Later(..) | Effect::Quit => return None,
     })
 }

@@ -266,6 +266,7 @@ where
     if let Some(n) = opts.n8n {
         // its own task: a slow or dead n8n never holds up the loop (requests time out)
         app.n8n.configured = true;
+        app.runs.with_source_column();
         tasks.push(tokio::spawn(crate::api::n8n::poll::run(
             n.client, n.every, ptx,
         )));

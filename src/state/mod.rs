@@ -122,6 +122,8 @@ pub enum Msg {
     Counted(crate::domain::action::JobSelect, Result<i64, String>),
     /// The n8n poller's result (only when n8n is configured).
     N8n(Box<crate::domain::n8n::N8nPolled>),
+    /// Which of n8n's recent executions the database's runs link (answers `Effect::LinkN8n`).
+    N8nLinked(Vec<String>),
     /// The n8n queue poller's result (only when n8n's queue is configured).
     N8nQueue(Box<crate::domain::n8n_queue::QueuePolled>),
     /// Broadcast IO finished (compose choices, preview, send, progress).
@@ -144,6 +146,8 @@ pub enum Effect {
     CountFailed(crate::domain::action::JobSelect),
     /// Broadcast IO (the result comes back as `Msg::Broadcast`).
     Broadcast(broadcast::BcEffect),
+    /// Ask the database which of these n8n executions a run links; answers `Msg::N8nLinked`.
+    LinkN8n(Vec<String>),
     Quit,
 }
 

@@ -49,9 +49,50 @@ pub struct N8nState {
     pub focus: bool,
     pub wf_sel: usize,
     pub exec_sel: usize,
+    /// n8n executions that a database run links (`n8n_execution_id`): listed with the runs,
+    /// not again in the pane.
+    pub linked: std::collections::HashSet<String>,
+    /// The pane's executions: the snapshot's, less the linked ones.
+    shown: Vec<N8nExecution>,
 }
 
 impl N8nState {
+    /// The ids of the snapshot's executions (to ask the database which runs link them).
+    pub fn execution_ids(&self) -> Vec<String> {
+        self.snapshot
+            .as_ref()
+            .map(|s| s.executions.iter().map(|e| e.id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The database's answer: which of those executions a run links.
+    pub fn set_linked(&mut self, ids: Vec<String>) {
+        self.linked = ids.into_iter().collect();
+        self.reshow();
+    }
+
+    fn reshow(&mut self) {
+        self.shown = self
+            .snapshot
+            .as_ref()
+            .map(|s| {
+                s.executions
+                    .iter()
+                    .filter(|e| !self.linked.contains(&e.id))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.clamp();
+    }
+
+    /// How many of the snapshot's executions are listed with the database runs instead.
+    pub fn linked_hidden(&self) -> usize {
+        self.snapshot
+            .as_ref()
+            .map_or(0, |s| s.executions.len() - self.shown.len())
+    }
+
     pub fn apply(&mut self, p: N8nPolled) {
         match p.result {
             Ok(s) => {
@@ -69,14 +110,15 @@ impl N8nState {
                 self.error = Some(e);
             }
         }
-        self.clamp();
+        self.reshow();
     }
 
     pub fn workflows(&self) -> &[N8nWorkflow] {
         self.snapshot.as_ref().map_or(&[], |s| &s.workflows)
     }
+    /// The executions the pane lists: n8n's recent ones that no database run links.
     pub fn executions(&self) -> &[N8nExecution] {
-        self.snapshot.as_ref().map_or(&[], |s| &s.executions)
+        &self.shown
     }
     pub fn waiting(&self) -> &[N8nExecution] {
         self.snapshot.as_ref().map_or(&[], |s| &s.waiting)

@@ -72,6 +72,21 @@ pub const RUN_COLUMNS: Columns = Columns {
     ],
 };
 
+/// The runs list when n8n is configured: a source column first (`db`, or `db+n8n` for a run
+/// that is an n8n execution: listed once, here, not again in the n8n pane).
+pub const RUN_COLUMNS_N8N: Columns = Columns {
+    natural: sc("started", true),
+    cols: &[
+        col("source", Fixed(6)),
+        col("started", Fixed(7)),
+        col("status", Fixed(10)).sort(1, false),
+        col("workflow", Fill(1)).sort(2, false),
+        col("progress", Fixed(10)),
+        col("duration", Fixed(8)).sort(3, true),
+        col("step / error", Fill(1)),
+    ],
+};
+
 impl Row for Run {
     type Key = Uuid;
     fn key(&self) -> Uuid {

@@ -37,6 +37,11 @@ impl Default for RunsState {
 }
 
 impl RunsState {
+    /// With n8n configured: the list gets a source column (see [`super::rows::RUN_COLUMNS_N8N`]).
+    pub fn with_source_column(&mut self) {
+        self.list = ListView::new(Table::new(&super::rows::RUN_COLUMNS_N8N));
+    }
+
     /// The run to show in the detail: the fresh read, else the list row.
     pub fn detail_run(&self) -> Option<&Run> {
         let id = self.list.detail?;

@@ -74,7 +74,19 @@ impl App {
                 }
             }
             Msg::N8n(p) => {
+                let ok = p.result.is_ok();
                 self.n8n.apply(*p);
+                self.dirty = true;
+                // which of these executions the database's runs link (listed there, not twice)
+                let ids = self.n8n.execution_ids();
+                if ok && !ids.is_empty() {
+                    vec![Effect::LinkN8n(ids)]
+                } else {
+                    vec![]
+                }
+            }
+            Msg::N8nLinked(ids) => {
+                self.n8n.set_linked(ids);
                 self.dirty = true;
                 vec![]
             }

@@ -44,7 +44,12 @@ fn title(app: &App, what: &str) -> String {
         0 => String::new(),
         k => format!(" · {k} waiting (hint)"),
     };
-    format!(" n8n {what}{age_s}{waiting}{focus} ")
+    let linked = match n.linked_hidden() {
+        0 => String::new(),
+        _ if what != "executions" => String::new(),
+        k => format!(" · {k} listed above with their runs"),
+    };
+    format!(" n8n {what}{age_s}{waiting}{linked}{focus} ")
 }
 
 fn status_line(app: &App, inner: Rect, f: &mut Frame) -> Rect {

@@ -26,6 +26,11 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         title.push_str(&format!("· workflow {} (Esc clears) ", txt(name, 30)));
     }
     let now = app.now;
+    let with_source = l
+        .table
+        .columns()
+        .first()
+        .is_some_and(|c| c.header == "source");
     draw_list(
         f,
         area,
@@ -47,14 +52,23 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 (None, Some(s)) if r.completed_at.is_none() => ListCell::from(txt(s, 80)),
                 _ => ListCell::from(""),
             };
-            vec![
+            let mut cells = Vec::with_capacity(7);
+            if with_source {
+                cells.push(if r.n8n_execution_id.is_some() {
+                    ListCell::from("db+n8n")
+                } else {
+                    ListCell::from("db").style(th.dim)
+                });
+            }
+            cells.extend([
                 ListCell::from(format!("{:>6}", age(now, r.started_at))),
                 ListCell::from(txt(&r.status, 12)).style(status_style(th, &r.status)),
                 ListCell::from(txt(&r.workflow_name, 60)),
                 ListCell::from(format!("{}{:>2}/{}", bar(ratio, 5), done, total)),
                 ListCell::from(format!("{:>8}", opt_dur(r.duration_ms))),
                 tail,
-            ]
+            ]);
+            cells
         },
     );
 }

@@ -261,6 +261,23 @@ impl Store {
             .collect())
     }
 
+    /// Which of these n8n execution ids a database run links (`n8n_execution_id`), so the
+    /// console lists each execution once.
+    pub async fn linked_n8n(&self, ids: &[String]) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT n8n_execution_id AS e FROM workflow_executions \
+             WHERE n8n_execution_id IN ({})",
+            ph.join(", ")
+        );
+        let args: Vec<Val> = ids.iter().map(|i| Val::Text(i.clone())).collect();
+        let rows = self.db.fetch_all(&sql, &args).await?;
+        Ok(rows.iter().map(|r| r.s("e")).collect())
+    }
+
     /// Sold / capacity per event (tickets_sold is kept by trigger, so this reads only events).
     pub async fn capacity(&self) -> Result<Vec<EventCapacity>> {
         let rows = self
