@@ -527,6 +527,29 @@ async fn a_real_queue_with_a_real_worker() {
             t.contains("job_queue depth 0") && t.contains("n8n queue waiting 3"),
             "{t}"
         );
+        // the console itself, in a real terminal: the tile beside the database's queue, and
+        // the Queue view's section with the reason
+        if common::tmux::available() {
+            let tm = common::tmux::Tmux::start(
+                &format!("--config {} --database-url {url}", cfg.display()),
+                160,
+                48,
+            );
+            let screen = tm.wait_for("no n8n worker is connected", Duration::from_secs(30));
+            assert!(
+                screen.contains("job_queue (database)") && screen.contains("n8n queue (Redis)"),
+                "{screen}"
+            );
+            assert!(screen.contains("waiting 3"), "{screen}");
+            tm.keys(&["4"]);
+            let screen = tm.wait_for(&format!("prefix {}", n.prefix), Duration::from_secs(10));
+            assert!(
+                screen.contains("✖ worker 1 cannot connect") && screen.contains("✔ n8n main ok"),
+                "{screen}"
+            );
+            tm.keys(&["q"]);
+            tm.wait_for("EXITED=0", Duration::from_secs(10));
+        }
     }
 
     // a worker (concurrency 1, 3 s per execution): it connects and takes the jobs; with the
