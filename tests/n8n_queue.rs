@@ -64,6 +64,7 @@ fn settings(
     QueueSettings {
         redis_url: SecretUrl::new(redis),
         prefix: prefix.into(),
+        redis_ca: None,
         main_url: main,
         workers,
         not_moving_after: Duration::from_secs(60),
@@ -1192,4 +1193,86 @@ async fn linked_executions_on_both_backends() {
         assert_eq!(got, vec!["812".to_string(), "813".to_string()]);
         assert!(s.linked_n8n(&[]).await.unwrap().is_empty());
     }
+}
+
+/// Redis over TLS (`rediss://`, as managed Redis wants it): a redis-server of the test's own
+/// that speaks only TLS, with a certificate for `localhost` signed by a CA made now. With
+/// `redis_ca` the queue is read; without it (the system's roots) or with another CA, one clear
+/// state says the certificate is not trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_over_tls() {
+    use opsdeck::bench::cluster::{make_certs, openssl_present};
+    if !openssl_present() {
+        skip_or_fail("openssl is not installed");
+        return;
+    }
+    let bin = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(bin) = bin else {
+        skip_or_fail("redis-server is not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    make_certs(dir.path()).expect("certificates");
+    let port = free_port();
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    let child = Command::new(bin)
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--tls-cert-file",
+            &p("server.crt"),
+            "--tls-key-file",
+            &p("server.key"),
+            "--tls-ca-cert-file",
+            &p("ca.pem"),
+            "--tls-auth-clients",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server");
+    let _server = OwnRedis { child, port };
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "redis-server (TLS) did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("rediss://localhost:{port}/");
+    let with = |ca: Option<&str>| QueueSettings {
+        redis_ca: ca.map(|c| dir.path().join(c)),
+        ..settings(&url, "bull", None, vec![])
+    };
+    // trusted through redis_ca: read (an empty queue under an unused prefix)
+    let s = with(Some("ca.pem"));
+    let polled = poll_once(&QueueReader::new(&s).unwrap(), &Probes::new(&s)).await;
+    let q = polled.redis.as_ref().expect("read over TLS");
+    assert_eq!(q.counts.waiting, 0);
+    // the system's roots, or another CA: not trusted, said so
+    for ca in [None, Some("other.pem")] {
+        let s = with(ca);
+        let polled = poll_once(&QueueReader::new(&s).unwrap(), &Probes::new(&s)).await;
+        let e = polled.redis.as_ref().unwrap_err();
+        assert_eq!(e.short, "TLS refused", "{ca:?}: {e:?}");
+        assert!(e.full.contains("redis_ca"), "{e:?}");
+    }
+    // plain redis:// to a TLS-only port: a clear error, not a hang
+    let s = settings(&format!("redis://localhost:{port}/"), "bull", None, vec![]);
+    let t0 = Instant::now();
+    let polled = poll_once(&QueueReader::new(&s).unwrap(), &Probes::new(&s)).await;
+    assert!(polled.redis.is_err());
+    assert!(t0.elapsed() < Duration::from_secs(6));
 }

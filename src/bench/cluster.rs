@@ -113,6 +113,73 @@ fn append(path: &Path, text: &str) -> R<()> {
     io("write postgresql.conf", std::fs::write(path, s))
 }
 
+/// In `tls`: a CA made now (`ca.pem`, `ca.key`), another CA that signs nothing (`other.pem`),
+/// and a server certificate for `localhost` only, signed by the first (`server.crt`,
+/// `server.key`). For TLS tests of Postgres and Redis.
+pub fn make_certs(tls: &Path) -> R<()> {
+    let tls = tls.to_path_buf();
+    for (name, cn) in [("ca", "opsdeck test CA"), ("other", "another CA")] {
+        openssl(
+            &tls,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={cn}"),
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        )?;
+    }
+    openssl(
+        &tls,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+    )?;
+    io(
+        "san.ext",
+        std::fs::write(tls.join("san.ext"), "subjectAltName=DNS:localhost\n"),
+    )?;
+    openssl(
+        &tls,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.crt",
+        ],
+    )?;
+    Ok(())
+}
+
 impl Cluster {
     /// A cluster that accepts only TLS connections (`hostssl … trust`) from 127.0.0.1, with a
     /// server certificate for `localhost` only, signed by a CA made now.
@@ -124,65 +191,7 @@ impl Cluster {
         let data = c.dir.path().join("data");
         let tls = c.dir.path().join("tls");
         io("tls dir", std::fs::create_dir(&tls))?;
-        for (name, cn) in [("ca", "opsdeck test CA"), ("other", "another CA")] {
-            openssl(
-                &tls,
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    &format!("/CN={cn}"),
-                    "-keyout",
-                    &format!("{name}.key"),
-                    "-out",
-                    &format!("{name}.pem"),
-                ],
-            )?;
-        }
-        openssl(
-            &tls,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-            ],
-        )?;
-        io(
-            "san.ext",
-            std::fs::write(tls.join("san.ext"), "subjectAltName=DNS:localhost\n"),
-        )?;
-        openssl(
-            &tls,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "san.ext",
-                "-out",
-                "server.crt",
-            ],
-        )?;
+        make_certs(&tls)?;
         for f in ["server.key", "server.crt"] {
             give_to_postgres(&tls.join(f))?;
         }

@@ -99,6 +99,9 @@ pub struct N8nFileConfig {
     pub redis_url: Option<super::SecretUrl>,
     /// Bull's key prefix (`QUEUE_BULL_PREFIX`; default `bull`).
     pub queue_prefix: Option<String>,
+    /// For `rediss://`: the CA (PEM) that signed Redis's certificate, when it is not one the
+    /// system trusts.
+    pub redis_ca: Option<String>,
     /// The workers' health endpoints (`QUEUE_HEALTH_CHECK_ACTIVE=true` on each worker), e.g.
     /// `http://worker-1:5678` (`/healthz` is added when the URL has no path).
     #[serde(default)]
@@ -120,6 +123,8 @@ pub struct QueueSettings {
     /// `redis://…` (the password inside; Debug shows it redacted).
     pub redis_url: super::SecretUrl,
     pub prefix: String,
+    /// `rediss://`: a CA file (PEM) to trust instead of the system's.
+    pub redis_ca: Option<std::path::PathBuf>,
     /// The main's base URL (`N8N_URL` or `[n8n] url`, with or without an API key): its
     /// `/healthz` and `/healthz/readiness` are probed.
     pub main_url: Option<String>,
@@ -221,9 +226,15 @@ pub fn resolve_queue_with(
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let redis_ca = section
+        .redis_ca
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+        .map(std::path::PathBuf::from);
     Ok(Some(QueueSettings {
         redis_url,
         prefix,
+        redis_ca,
         main_url,
         workers,
         not_moving_after: section

@@ -27,14 +27,24 @@ pub struct QueueReader {
 
 impl QueueReader {
     pub fn new(s: &QueueSettings) -> Result<QueueReader, String> {
-        if s.redis_url.expose().trim().starts_with("rediss:") {
-            return Err(
-                "n8n queue: Redis over TLS (rediss://, QUEUE_BULL_REDIS_TLS=true) is not supported yet: reach it through a TLS tunnel (stunnel, spiped) on a local port"
-                    .into(),
-            );
+        let url = s.redis_url.expose().trim();
+        let client = match &s.redis_ca {
+            // rediss:// with a CA of its own (else the system's trusted roots)
+            Some(ca) if url.starts_with("rediss:") => {
+                let pem = std::fs::read(ca).map_err(|e| {
+                    format!("n8n queue: cannot read redis_ca {}: {e}", ca.display())
+                })?;
+                redis::Client::build_with_tls(
+                    url,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem),
+                    },
+                )
+            }
+            _ => redis::Client::open(url),
         }
-        let client = redis::Client::open(s.redis_url.expose().trim())
-            .map_err(|e| format!("n8n queue: bad Redis URL '{}': {e}", s.redis_url))?;
+        .map_err(|e| format!("n8n queue: bad Redis URL '{}': {e}", s.redis_url))?;
         let target = url::Url::parse(s.redis_url.expose().trim())
             .map(|u| {
                 format!(
@@ -75,6 +85,14 @@ impl QueueReader {
                     } else {
                         code
                     }
+                ),
+            )
+        } else if text.contains("certificate") || text.contains("Certificate") {
+            (
+                "TLS refused".to_string(),
+                format!(
+                    "Redis at {}: its TLS certificate is not trusted ({text}): set [n8n] redis_ca to the CA that signed it",
+                    self.target
                 ),
             )
         } else if e.is_timeout() {
