@@ -401,6 +401,49 @@ impl N8n {
     }
 }
 
+/// POSTs a webhook of the test workflows (a job for the queue).
+async fn hook(n: &N8n, path: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/webhook/{path}", n.main_url()))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+}
+
+/// The newest n8n execution with `status`, once there is one.
+async fn newest_with(client: &opsdeck::api::n8n::N8nClient, status: &str) -> String {
+    let t0 = Instant::now();
+    loop {
+        let page = client
+            .list_executions(&opsdeck::api::n8n::ExecFilter::status(status).limit(5))
+            .await
+            .unwrap();
+        if let Some(e) = page.data.first() {
+            return e.id.clone();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no {status} execution"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// An audit row's `after`.
+async fn after_of(db: &opsdeck::api::Store, audit: Option<uuid::Uuid>) -> serde_json::Value {
+    db.db
+        .fetch_one(
+            "SELECT after FROM operator_actions WHERE id = $1",
+            &[opsdeck::api::store::Val::Uuid(audit.unwrap())],
+        )
+        .await
+        .unwrap()
+        .json("after")
+        .unwrap()
+}
+
 /// Polls into a console's state until `done` holds (or panics after `secs`, with the last
 /// verdict). Returns the polls seen.
 async fn follow(
@@ -866,16 +909,7 @@ async fn actions_reach_n8n() {
         !client.get_workflow(WORKFLOW).await.unwrap().active,
         "deactivated in n8n"
     );
-    let after = db
-        .db
-        .fetch_one(
-            "SELECT after FROM operator_actions WHERE id = $1",
-            &[Val::Uuid(r.audit_id.unwrap())],
-        )
-        .await
-        .unwrap()
-        .json("after")
-        .unwrap();
+    let after = after_of(&db, r.audit_id).await;
     let n8n = after["n8n"].as_array().expect("after.n8n").clone();
     assert_eq!(n8n.len(), 2, "{after}");
     assert_eq!(n8n[0]["result"], "deactivated", "{after}");
@@ -939,28 +973,8 @@ async fn actions_reach_n8n() {
 
     // a run parked at a Wait node: the execution runs (a worker) to the Wait and waits there
     n.start_worker().await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/webhook/opsdeck-wait-decision", n.main_url()))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    let t0 = Instant::now();
-    let exec = loop {
-        let page = client
-            .list_executions(&opsdeck::api::n8n::ExecFilter::status("waiting").limit(5))
-            .await
-            .unwrap();
-        if let Some(e) = page.data.first() {
-            break e.id.clone();
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "no waiting execution"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    hook(&n, "opsdeck-wait-decision").await;
+    let exec = newest_with(&client, "waiting").await;
     let (parked, plain_run) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     for (run, exec_id) in [(parked, exec.clone()), (plain_run, "999999".to_string())] {
         db.db
@@ -1014,16 +1028,7 @@ async fn actions_reach_n8n() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let after = db
-        .db
-        .fetch_one(
-            "SELECT after FROM operator_actions WHERE id = $1",
-            &[Val::Uuid(r.audit_id.unwrap())],
-        )
-        .await
-        .unwrap()
-        .json("after")
-        .unwrap();
+    let after = after_of(&db, r.audit_id).await;
     assert_eq!(after["n8n"]["execution"], exec.as_str(), "{after}");
     assert_eq!(
         after["n8n"]["wait_nodes"][0]["result"], "told cancelled",
@@ -1046,16 +1051,7 @@ async fn actions_reach_n8n() {
             .is_some_and(|w| w.contains("stop n8n execution 999999 in n8n")),
         "{r:?}"
     );
-    let after = db
-        .db
-        .fetch_one(
-            "SELECT after FROM operator_actions WHERE id = $1",
-            &[Val::Uuid(r.audit_id.unwrap())],
-        )
-        .await
-        .unwrap()
-        .json("after")
-        .unwrap();
+    let after = after_of(&db, r.audit_id).await;
     assert!(
         after["n8n"]["stop"]
             .as_str()
@@ -1065,28 +1061,8 @@ async fn actions_reach_n8n() {
     );
 
     // Errors' R on a pattern whose errors came from n8n retries the executions in n8n
-    let r = reqwest::Client::new()
-        .post(format!("{}/webhook/opsdeck-queue-fail", n.main_url()))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    let t0 = Instant::now();
-    let failed = loop {
-        let page = client
-            .list_executions(&opsdeck::api::n8n::ExecFilter::status("error").limit(5))
-            .await
-            .unwrap();
-        if let Some(e) = page.data.first() {
-            break e.id.clone();
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "no failed execution"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    hook(&n, "opsdeck-queue-fail").await;
+    let failed = newest_with(&client, "error").await;
     let run = uuid::Uuid::new_v4();
     db.db
         .execute(
