@@ -1,7 +1,8 @@
 //! Against a real n8n 1.x: runs only when N8N_URL and N8N_API_KEY are set (see
 //! scripts/n8n-local.sh, which installs one, bootstraps an owner and a key, and imports the two
 //! test workflows "opsdeck test: ok" and "opsdeck test: fail"). Otherwise it skips, loudly —
-//! also under CI=true: n8n is not part of CI.
+//! also under CI=true: this bootstrapped instance is not part of CI (tests/n8n_queue.rs starts
+//! its own n8n, and runs under CI).
 //!
 //!   eval "$(scripts/n8n-local.sh env)" && cargo test --test n8n_live -- --nocapture
 
