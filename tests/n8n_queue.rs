@@ -783,6 +783,45 @@ async fn bad_redis_input_gives_clear_states() {
         v.reasons[0].contains("no n8n queue under the prefix 'nobody'"),
         "{v:?}"
     );
+    // a least-privilege Redis user (reads only, no CLIENT LIST): jobs wait, and who is
+    // connected is unknown, so "no worker" is not claimed
+    {
+        let c = redis::Client::open(url.as_str()).unwrap();
+        let mut con = c.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::cmd("ACL")
+            .arg(&[
+                "SETUSER", "reader", "on", ">readpw", "~*", "+@read", "+ping",
+            ])
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        let _: () = redis::cmd("LPUSH")
+            .arg("ro:jobs:wait")
+            .arg(&[1, 2])
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("ro:jobs:id")
+            .arg(2)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+    }
+    let s = settings(
+        &format!("redis://reader:readpw@127.0.0.1:{}/", r.port),
+        "ro",
+        None,
+        vec![],
+    );
+    let p = poll_once(&QueueReader::new(&s).unwrap(), &Probes::new(&s)).await;
+    let q = p.redis.as_ref().expect("read without CLIENT LIST");
+    assert!(!q.workers_known && q.counts.waiting == 2, "{q:?}");
+    let v = judge(&p, "ro");
+    assert!(
+        !v.reasons.iter().any(|r| r.contains("no n8n worker")),
+        "{v:?}"
+    );
     // 100,000 waiting jobs in Bull's layout (ids in `wait`, the counter, the next job's hash)
     let c = redis::Client::open(url.as_str()).unwrap();
     let mut con = c.get_multiplexed_async_connection().await.unwrap();

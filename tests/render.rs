@@ -449,6 +449,7 @@ fn n8n_queue_tile_and_section() {
             age_secs: 5400,
             idle_secs: 150,
         }],
+        workers_known: true,
         paused: false,
         redis_ms: 0.4,
     };

@@ -120,10 +120,10 @@ BEGIN
             COALESCE(p->'after', '{}') || jsonb_build_object('status', v_status)));
 END $$;
 
--- Changes the test recipients (admin, audited): adds `p_add` ([{name, phone, email}]; a
--- contact already on the list gets the new name), then removes the entries whose phone or
--- e-mail is in `p_remove` (every entry when `p_clear`). Returns {outcome: ok | denied,
--- message, recipients: [{name, phone, email, added_by, added_at}]}.
+-- Changes the test recipients (admin, audited): empties the list when `p_clear`, removes the
+-- entries whose phone or e-mail is in `p_remove`, then adds `p_add` ([{name, phone, email}]; a
+-- contact already on the list gets the new name). Returns {outcome: ok | denied, message,
+-- recipients: [{name, phone, email, added_by, added_at}]}.
 CREATE FUNCTION opsdeck_set_test_recipients(p_add jsonb, p_remove text[], p_clear boolean,
                                             p_display text, p_origin text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
@@ -136,6 +136,11 @@ DECLARE
     v_list jsonb;
     x jsonb;
 BEGIN
+    IF v_denied IS NOT NULL THEN
+        PERFORM opsdeck_broadcast_audit('broadcast.test_recipients', NULL, NULL, p_display,
+            p_origin, 'denied', NULL, v_change || jsonb_build_object('denied', v_denied));
+        RETURN jsonb_build_object('outcome', 'denied', 'message', v_denied);
+    END IF;
     FOR x IN SELECT * FROM jsonb_array_elements(COALESCE(p_add, '[]')) LOOP
         IF COALESCE(x->>'name', '') = '' OR (COALESCE(x->>'phone', '') = ''
                                              AND COALESCE(x->>'email', '') = '') THEN
@@ -143,11 +148,6 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
     END LOOP;
-    IF v_denied IS NOT NULL THEN
-        PERFORM opsdeck_broadcast_audit('broadcast.test_recipients', NULL, NULL, p_display,
-            p_origin, 'denied', NULL, v_change || jsonb_build_object('denied', v_denied));
-        RETURN jsonb_build_object('outcome', 'denied', 'message', v_denied);
-    END IF;
     IF COALESCE(p_clear, false) THEN
         DELETE FROM opsdeck_test_recipients;
     END IF;

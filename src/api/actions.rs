@@ -125,14 +125,7 @@ async fn cancel_in_n8n(
             Some("run cancelled"),
             Some(run),
         );
-        let failure = match ctx.http.post(url).json(&body).send().await {
-            Ok(r) if r.status().is_success() || r.status().as_u16() == 409 => None,
-            Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
-            Err(e) if e.is_timeout() => Some("timed out".to_string()),
-            Err(e) if e.is_connect() => Some("cannot connect".to_string()),
-            Err(e) => Some(crate::config::redact_in(&e.to_string())),
-        };
-        match failure {
+        match post_decision(&ctx.http, url, &body).await {
             None => told.push(serde_json::json!({"request": request, "result": "told cancelled"})),
             Some(f) => not_told
                 .push(serde_json::json!({"request": request, "result": format!("not told: {f}")})),
@@ -290,19 +283,27 @@ async fn n8n_denied(store: &Store, actor: &Actor, action: &Action) -> Option<Act
     })
 }
 
+/// POSTs a decision to an n8n Wait node's resume_url: None when n8n took it (2xx, or 409
+/// "already resumed"), else why not ("HTTP 500", "timed out", "cannot connect", …).
+async fn post_decision(
+    http: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> Option<String> {
+    match http.post(url).json(body).send().await {
+        Ok(r) if r.status().is_success() || r.status().as_u16() == 409 => None,
+        Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
+        Err(e) if e.is_timeout() => Some("timed out".to_string()),
+        Err(e) if e.is_connect() => Some("cannot connect".to_string()),
+        Err(e) => Some(crate::config::redact_in(&e.to_string())),
+    }
+}
+
 /// POSTs the decision to n8n after the commit. 2xx and 409 ("already resumed") count as told;
 /// anything else leaves the decision standing, marks the request `failed` (the console offers a
 /// resend) and records it in the audit row. Returns the warning to show, if any.
 async fn tell_n8n(store: &Store, ctx: &ActionCtx, call: &ResumeCall) -> Option<String> {
-    let res = ctx.http.post(&call.url).json(&call.body).send().await;
-    let failure = match res {
-        Ok(resp) if resp.status().is_success() => None,
-        Ok(resp) if resp.status().as_u16() == 409 => None,
-        Ok(resp) => Some(format!("HTTP {}", resp.status().as_u16())),
-        Err(e) if e.is_timeout() => Some("timed out".to_string()),
-        Err(e) if e.is_connect() => Some("cannot connect".to_string()),
-        Err(e) => Some(crate::config::redact_in(&e.to_string())),
-    };
+    let failure = post_decision(&ctx.http, &call.url, &call.body).await;
     actions::record_resume(store, call, failure.as_deref()).await;
     failure.map(|f| format!("n8n not told ({f}) — resend: R in Approvals, or `opsdeck resend`"))
 }

@@ -146,16 +146,19 @@ pub async fn status(g: &Globals, json: bool) -> ExitCode {
     store.db.close().await;
     let (mut code, mut why) = assess(&h);
     // n8n's own queue (queue mode), when configured: its verdict joins the database's
-    let queue_cfg = match config::resolve_queue(&file) {
-        Ok(q) => q,
-        Err(e) => return say(3, e),
-    };
-    let n8nq = match &queue_cfg {
-        Some(q) => Some(n8n_queue(q).await),
-        None => None,
+    // (Nagios: CRITICAL stands above UNKNOWN; a queue that cannot be judged never hides it)
+    let join = |a: u8, b: u8| if a == 2 || b == 2 { 2 } else { a.max(b) };
+    let n8nq = match config::resolve_queue(&file) {
+        Ok(Some(q)) => Some(n8n_queue(&q).await),
+        Ok(None) => None,
+        Err(e) => {
+            code = join(code, 3);
+            why.push(e);
+            None
+        }
     };
     if let Some((v, _)) = &n8nq {
-        code = code.max(v.level as u8);
+        code = join(code, v.level as u8);
         why.extend(v.reasons.iter().cloned());
     }
     let word = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code as usize];
@@ -282,6 +285,7 @@ async fn n8n_queue(s: &config::QueueSettings) -> (Verdict, serde_json::Value) {
             let v = Verdict {
                 level: Level::Unknown,
                 reasons: vec![e.clone()],
+                levels: vec![Level::Unknown],
             };
             let j = serde_json::json!({"status": "UNKNOWN", "code": 3, "error": e});
             return (v, j);

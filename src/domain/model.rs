@@ -137,6 +137,9 @@ pub struct ErrorPattern {
     /// How many of its errors came from a run that lives in n8n.
     #[serde(default)]
     pub n8n_errors: i64,
+    /// How many distinct n8n executions are behind them (`n8n_executions` holds the newest).
+    #[serde(default)]
+    pub n8n_executions_total: i64,
 }
 
 impl ErrorPattern {

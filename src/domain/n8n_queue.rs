@@ -27,8 +27,8 @@ use crate::domain::n8n::N8nDown;
 /// n8n's queue name (n8n `scaling/constants`).
 pub const QUEUE_NAME: &str = "jobs";
 /// The seed's thresholds on waiting jobs.
-pub const WARN_WAITING: u64 = 50;
-pub const CRIT_WAITING: u64 = 100;
+pub const WARN_WAITING: u64 = crate::domain::model::QUEUE_WARN_DEPTH as u64;
+pub const CRIT_WAITING: u64 = crate::domain::model::QUEUE_CRIT_DEPTH as u64;
 /// Active jobs read per poll (their locks are checked); the rest are counted.
 pub const ACTIVE_READ: usize = 100;
 
@@ -149,6 +149,9 @@ pub struct QueueSample {
     /// The active jobs read (at most [`ACTIVE_READ`]), with their locks.
     pub active: Vec<QueueJob>,
     pub workers: Vec<WorkerConn>,
+    /// Whether `workers` is known: CLIENT LIST is an admin command that a least-privilege
+    /// Redis user may not run.
+    pub workers_known: bool,
     /// The queue is paused globally (Bull's `meta-paused`).
     pub paused: bool,
     pub redis_ms: f64,
@@ -245,6 +248,9 @@ impl Level {
 pub struct Verdict {
     pub level: Level,
     pub reasons: Vec<String>,
+    /// Each reason's own level (the screen colours each by it).
+    #[serde(skip)]
+    pub levels: Vec<Level>,
 }
 
 /// What the judgement looks at: the latest sample (or why there is none), the health lines,
@@ -265,6 +271,7 @@ pub fn judge(s: &Seen, r: &QueueRules) -> Verdict {
     found.sort_by_key(|(l, _)| std::cmp::Reverse(*l));
     Verdict {
         level: found.first().map_or(Level::Ok, |(l, _)| *l),
+        levels: found.iter().map(|(l, _)| *l).collect(),
         reasons: found.into_iter().map(|(_, w)| w).collect(),
     }
 }
@@ -288,7 +295,7 @@ fn found_of(s: &Seen, r: &QueueRules, found: &mut Vec<(Level, String)>) {
         Ok(q) => q,
     };
     let c = q.counts;
-    if q.last_id.is_none() && q.workers.is_empty() && c == BullCounts::default() {
+    if q.last_id.is_none() && q.workers.is_empty() && c == BullCounts::default() && !q.paused {
         raise(
             Level::Warning,
             format!(
@@ -321,7 +328,7 @@ fn found_of(s: &Seen, r: &QueueRules, found: &mut Vec<(Level, String)>) {
         .iter()
         .filter(|h| h.component.starts_with("worker"))
         .all(|h| h.ok);
-    if c.waiting > 0 && q.workers.is_empty() {
+    if c.waiting > 0 && q.workers_known && q.workers.is_empty() {
         raise(
             Level::Critical,
             format!(
@@ -351,10 +358,17 @@ fn found_of(s: &Seen, r: &QueueRules, found: &mut Vec<(Level, String)>) {
         raise(
             Level::Critical,
             format!(
-                "not moving: {} waiting and nothing taken {how}, while {} worker{} connected{}{busy}",
+                "not moving: {} waiting and nothing taken {how}, while {}{}{busy}",
                 c.waiting,
-                q.workers.len(),
-                if q.workers.len() == 1 { " is" } else { "s are" },
+                if q.workers_known {
+                    format!(
+                        "{} worker{} connected",
+                        q.workers.len(),
+                        if q.workers.len() == 1 { " is" } else { "s are" }
+                    )
+                } else {
+                    "workers may be connected (CLIENT LIST not allowed)".to_string()
+                },
                 if healthy_workers && s.health.iter().any(|h| h.component.starts_with("worker")) {
                     " and their /healthz says ok"
                 } else {
@@ -414,6 +428,7 @@ mod tests {
                 ..Default::default()
             },
             last_id: Some(id),
+            workers_known: true,
             workers: (0..workers)
                 .map(|i| WorkerConn {
                     addr: format!("127.0.0.1:{i}"),

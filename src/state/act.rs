@@ -372,13 +372,17 @@ impl App {
                     .iter()
                     .filter_map(|w| self.workflows.table.get(&w.id))
                     .filter_map(|w| {
-                        w.workflow.n8n_workflow_id.as_deref().map(|n| {
-                            format!(
-                                "{} (n8n {})",
-                                crate::domain::sanitize::clean(&w.workflow.name),
-                                crate::domain::sanitize::clean(n)
-                            )
-                        })
+                        w.workflow
+                            .n8n_workflow_id
+                            .as_deref()
+                            .filter(|n| !n.trim().is_empty())
+                            .map(|n| {
+                                format!(
+                                    "{} (n8n {})",
+                                    crate::domain::sanitize::clean(&w.workflow.name),
+                                    crate::domain::sanitize::clean(n)
+                                )
+                            })
                     })
                     .collect();
                 if in_n8n.is_empty() {
@@ -405,6 +409,14 @@ impl App {
                             .into(),
                     );
                 }
+                let more = p.n8n_executions_total - p.n8n_executions.len() as i64;
+                if more > 0 {
+                    v.push(format!(
+                        "only the newest {} of its {} n8n executions: retry the other {more} from the n8n pane under Runs",
+                        p.n8n_executions.len(),
+                        p.n8n_executions_total
+                    ));
+                }
                 let rest = p.count - p.n8n_errors;
                 if rest > 0 {
                     v.push(format!(
@@ -429,7 +441,8 @@ impl App {
                     .detail_row()
                     .filter(|r| r.id == *run)
                     .or_else(|| self.runs.list.table.get(run))
-                    .and_then(|r| r.n8n_execution_id.clone());
+                    .and_then(|r| r.n8n_execution_id.clone())
+                    .filter(|e| !e.trim().is_empty());
                 match exec {
                     Some(e) => vec![format!(
                         "n8n execution {}: a Wait node with a resume_url is told \"cancelled\"; otherwise stop it in n8n (its API cannot)",

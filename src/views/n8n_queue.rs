@@ -74,7 +74,11 @@ fn workers_line(th: &Theme, s: &QueueSample) -> Line<'static> {
     let stalled = s.stalled().len();
     Line::from(vec![
         Span::styled(
-            format!("{n} worker{}", if n == 1 { "" } else { "s" }),
+            if s.workers_known {
+                format!("{n} worker{}", if n == 1 { "" } else { "s" })
+            } else {
+                "workers ? (no CLIENT LIST)".to_string()
+            },
             if n == 0 && s.counts.waiting > 0 {
                 th.crit
             } else {
@@ -210,8 +214,8 @@ fn section_lines(app: &App) -> Vec<Line<'static>> {
         lines.push(Line::styled("reading…", th.dim));
     }
     if let Some(v) = q.verdict(app.now) {
-        for r in &v.reasons {
-            lines.push(Line::styled(format!("▲ {r}"), level_style(th, v.level)));
+        for (r, l) in v.reasons.iter().zip(&v.levels) {
+            lines.push(Line::styled(format!("▲ {r}"), level_style(th, *l)));
         }
     }
     lines.push(health_line(app));
@@ -246,7 +250,7 @@ fn section_lines(app: &App) -> Vec<Line<'static>> {
                     format!(
                         "{} up {} idle {}s",
                         w.addr,
-                        short_secs(w.age_secs),
+                        super::widgets::span(w.age_secs as i64),
                         w.idle_secs
                     )
                 })
@@ -323,10 +327,6 @@ fn health_line(app: &App) -> Line<'static> {
         },
     );
     Line::from(health)
-}
-
-fn short_secs(s: u64) -> String {
-    crate::domain::n8n_queue::short(std::time::Duration::from_secs(s))
 }
 
 /// How tall the Queue view's section wants to be.

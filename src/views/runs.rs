@@ -54,11 +54,16 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             };
             let mut cells = Vec::with_capacity(7);
             if with_source {
-                cells.push(if r.n8n_execution_id.is_some() {
-                    ListCell::from("db+n8n")
-                } else {
-                    ListCell::from("db").style(th.dim)
-                });
+                cells.push(
+                    if r.n8n_execution_id
+                        .as_deref()
+                        .is_some_and(|e| !e.trim().is_empty())
+                    {
+                        ListCell::from("db+n8n")
+                    } else {
+                        ListCell::from("db").style(th.dim)
+                    },
+                );
             }
             cells.extend([
                 ListCell::from(format!("{:>6}", age(now, r.started_at))),

@@ -134,8 +134,9 @@ impl QueueReader {
         Ok(c)
     }
 
-    /// One read of the queue: a PING (timed), the counts, the next job, the active jobs and
-    /// their locks, the workers' connections. Two round trips whatever the queue's size.
+    /// One read of the queue: a PING (timed), the counts, the next job and the active jobs'
+    /// ids, the workers' connections, the jobs' hashes and locks. Four round trips whatever the
+    /// queue's size.
     pub async fn sample(&self) -> Result<QueueSample, N8nDown> {
         let r = self.read().await;
         if r.is_err() {
@@ -174,9 +175,7 @@ impl QueueReader {
             .arg(0)
             .arg(ACTIVE_READ as i64 - 1)
             .cmd("EXISTS")
-            .arg(k("meta-paused"))
-            .cmd("CLIENT")
-            .arg("LIST");
+            .arg(k("meta-paused"));
         let v: Vec<Value> = p.query_async(&mut c).await?;
         let n = |i: usize| -> u64 { redis::from_redis_value_ref(&v[i]).unwrap_or(0) };
         let counts = BullCounts {
@@ -194,8 +193,17 @@ impl QueueReader {
         let next_id: Option<String> = redis::from_redis_value_ref(&v[7]).unwrap_or(None);
         let active_ids: Vec<String> = redis::from_redis_value_ref(&v[8]).unwrap_or_default();
         let paused = n(9) > 0;
-        let list: String = redis::from_redis_value_ref(&v[10]).unwrap_or_default();
-        let workers = parse_client_list(&list, &self.prefix);
+        // CLIENT LIST is an admin command: a least-privilege Redis user may not run it, and
+        // then who is connected is unknown (never "no worker")
+        let workers = match redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async::<String>(&mut c)
+            .await
+        {
+            Ok(list) => Some(parse_client_list(&list, &self.prefix)),
+            Err(e) if e.code() == Some("NOPERM") => None,
+            Err(e) => return Err(e),
+        };
         // the jobs' hashes and the active ones' locks
         let mut p = redis::pipe();
         let ids: Vec<&String> = next_id.iter().chain(active_ids.iter()).collect();
@@ -267,7 +275,8 @@ impl QueueReader {
             last_id,
             next,
             active,
-            workers,
+            workers: workers.clone().unwrap_or_default(),
+            workers_known: workers.is_some(),
             paused,
             redis_ms,
         })
@@ -359,20 +368,24 @@ pub async fn poll_once(reader: &QueueReader, probes: &Probes) -> QueuePolled {
 /// Polls until the receiver is gone. The first poll is immediate; while Redis is down the
 /// interval doubles up to 15 s (the health endpoints are probed on the same beat).
 pub async fn run(s: QueueSettings, tx: mpsc::Sender<QueuePolled>) {
-    let reader = match QueueReader::new(&s) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = tx
-                .send(QueuePolled {
+    // a reader that cannot be made (an unreadable CA file) is tried again, slowly
+    let reader = loop {
+        match QueueReader::new(&s) {
+            Ok(r) => break r,
+            Err(e) => {
+                let down = QueuePolled {
                     at: chrono::Utc::now(),
                     redis: Err(N8nDown {
-                        short: "bad URL".into(),
+                        short: "bad settings".into(),
                         full: e,
                     }),
                     health: Vec::new(),
-                })
-                .await;
-            return;
+                };
+                if tx.send(down).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(15)).await;
+            }
         }
     };
     let probes = Probes::new(&s);

@@ -224,12 +224,15 @@ impl Store {
                 &since_v,
             )
             .await?;
-        let mut n8n: HashMap<(Option<Uuid>, String), (Vec<String>, i64)> = HashMap::new();
+        // per pattern: the newest executions, errors behind them, distinct executions
+        type Behind = (Vec<String>, i64, i64);
+        let mut n8n: HashMap<(Option<Uuid>, String), Behind> = HashMap::new();
         for r in &linked {
             let e = n8n
                 .entry((r.uuid("workflow_id"), r.s("error_type")))
                 .or_default();
             e.1 += r.n("n");
+            e.2 += 1;
             if e.0.len() < ErrorPattern::N8N_MAX {
                 e.0.push(crate::domain::sanitize::clean(&r.s("exec")));
             }
@@ -256,6 +259,7 @@ impl Store {
                     examples: ex.remove(&key).unwrap_or_default(),
                     n8n_executions: n8n.get(&key).map(|e| e.0.clone()).unwrap_or_default(),
                     n8n_errors: n8n.get(&key).map_or(0, |e| e.1),
+                    n8n_executions_total: n8n.get(&key).map_or(0, |e| e.2),
                 }
             })
             .collect())

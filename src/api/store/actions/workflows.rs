@@ -123,8 +123,9 @@ pub(in crate::api) async fn n8n_targets(
     Ok(out)
 }
 
-/// A cancelled run's n8n side: its execution id, and the Wait nodes parked for its approval
-/// requests (the ones the cancel expired), as (request, resume_url).
+/// A cancelled run's n8n side: its execution id, and the Wait nodes parked for the approval
+/// requests this cancel expired (decided at the run's cancel, not earlier), as (request,
+/// resume_url).
 pub(in crate::api) async fn cancelled_in_n8n(
     store: &Store,
     run: Uuid,
@@ -142,9 +143,11 @@ pub(in crate::api) async fn cancelled_in_n8n(
     let waits = store
         .db
         .fetch_all(
-            "SELECT id, resume_url FROM approval_requests \
-             WHERE execution_id = $1 AND status = 'expired' AND resume_url IS NOT NULL \
-               AND resume_url <> '' AND COALESCE(resume_status, '') <> 'told' ORDER BY id",
+            "SELECT a.id, a.resume_url FROM approval_requests a \
+             JOIN workflow_executions e ON e.id = a.execution_id \
+             WHERE a.execution_id = $1 AND a.status = 'expired' AND a.resume_url IS NOT NULL \
+               AND a.resume_url <> '' AND COALESCE(a.resume_status, '') <> 'told' \
+               AND a.decided_at = e.completed_at ORDER BY a.id",
             &[Val::Uuid(run)],
         )
         .await?

@@ -287,8 +287,8 @@ fn held_of(r: &crate::api::db::DbRow) -> HeldRecipient {
     }
 }
 
-/// Changes them (admin): adds `add` (name, phone, e-mail), then removes the entries with a
-/// phone or e-mail in `remove` (all of them first when `clear`). The list now held, or Err.
+/// Changes them (admin): empties the list when `clear`, removes the entries with a phone or
+/// e-mail in `remove`, then adds `add` (name, phone, e-mail). The list now held, or Err.
 pub async fn set_test_recipients(
     store: &Store,
     actor: &Actor,
