@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         replica: None,
         currency: Default::default(),
         access: opsdeck::domain::role::Access::demo(),
+        alerts: Default::default(),
         broadcast: Default::default(),
     });
     tokio::select! {

@@ -178,6 +178,76 @@ pub struct FileConfig {
     /// Sections owned by later features; accepted so that a config written for them loads.
     /// `[broadcast]`: the emergency broadcast (issue 6).
     pub broadcast: Option<BroadcastConfig>,
+    /// `[alerts]`: the control room's alert rules (issue 19).
+    pub alerts: Option<AlertsConfig>,
+}
+
+/// `[alerts]` in the config file: the lines and switches of the alert rules, the seeds' values
+/// by default. A value out of range names the file and line.
+#[derive(Debug, Default, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Queue depth (pending + retrying) above which the queue alert fires (default 100).
+    #[serde(default, deserialize_with = "positive")]
+    pub queue_depth: Option<i64>,
+    /// Per cent sold at which an event's waitlist alert fires (default 90; sold out always).
+    #[serde(default, deserialize_with = "percent")]
+    pub capacity_percent: Option<f64>,
+    /// Minutes an approval may wait before its alert fires (default 30).
+    #[serde(default, deserialize_with = "positive")]
+    pub approval_age_minutes: Option<i64>,
+    /// Seconds a condition must stay false before its alert clears (default 60).
+    #[serde(default, deserialize_with = "positive")]
+    pub clear_after_seconds: Option<i64>,
+    /// Minutes a silence lasts when the comment names no length (default 60).
+    #[serde(default, deserialize_with = "positive")]
+    pub silence_minutes: Option<i64>,
+    /// Ring the terminal bell when an alert is raised (default true).
+    pub bell: Option<bool>,
+    pub critical_errors: Option<bool>,
+    pub n8n_down: Option<bool>,
+    pub database_down: Option<bool>,
+}
+
+fn positive<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = i64::deserialize(d)?;
+    if v <= 0 {
+        return Err(serde::de::Error::custom(format!(
+            "{v} is not a positive whole number"
+        )));
+    }
+    Ok(Some(v))
+}
+
+fn percent<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(v > 0.0 && v <= 100.0) {
+        return Err(serde::de::Error::custom(format!(
+            "{v} is not a per cent above 0 and at most 100"
+        )));
+    }
+    Ok(Some(v))
+}
+
+impl AlertsConfig {
+    /// The rules, with the seeds' values where the config says nothing.
+    pub fn rules(&self) -> crate::domain::alert::AlertRules {
+        let d = crate::domain::alert::AlertRules::default();
+        crate::domain::alert::AlertRules {
+            queue_depth: self.queue_depth.unwrap_or(d.queue_depth),
+            capacity_pct: self.capacity_percent.unwrap_or(d.capacity_pct),
+            approval_age_min: self.approval_age_minutes.unwrap_or(d.approval_age_min),
+            critical_errors: self.critical_errors.unwrap_or(d.critical_errors),
+            n8n_down: self.n8n_down.unwrap_or(d.n8n_down),
+            database_down: self.database_down.unwrap_or(d.database_down),
+            clear_after_s: self.clear_after_seconds.unwrap_or(d.clear_after_s),
+            bell: self.bell.unwrap_or(d.bell),
+            silence_min: self
+                .silence_minutes
+                .unwrap_or(d.silence_min)
+                .min(crate::domain::action::MAX_SILENCE_MIN),
+        }
+    }
 }
 
 /// `[broadcast]` in the config file.
@@ -476,6 +546,29 @@ mod tests {
         assert!(e.contains("ISO 4217"), "{e}");
         let c = FileConfig::parse("currency = \"usd\"\n", "c.toml").expect("usd");
         assert_eq!(c.currency.map(|c| c.code().to_string()), Some("USD".into()));
+    }
+
+    #[test]
+    fn alerts_section_defaults_and_errors() {
+        let f = FileConfig::parse("[alerts]\nqueue_depth = 250\nbell = false\n", "c.toml").unwrap();
+        let r = f.alerts.unwrap().rules();
+        assert_eq!(r.queue_depth, 250);
+        assert!(!r.bell);
+        assert_eq!(r.capacity_pct, 90.0);
+        assert_eq!(r.approval_age_min, 30);
+        let e = FileConfig::parse("[alerts]\n\ncapacity_percent = 120\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:3:"), "{e}");
+        assert!(e.contains("at most 100"), "{e}");
+        let e = FileConfig::parse("[alerts]\nqueue_depth = -1\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2:") && e.contains("positive"), "{e}");
+        let e = FileConfig::parse("[alerts]\nqueue_dept = 5\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2:"), "{e}");
     }
 
     #[test]

@@ -103,6 +103,10 @@ actions! {
     Broadcast "broadcast" "Compose a broadcast" true;
     Awaiting "awaiting" "Broadcasts awaiting approval" false;
     Resend "resend" "Resend the request" true;
+    Alerts "alerts" "Alerts: acknowledge or silence with a comment" false;
+    Freeze "freeze" "Freeze the screen while you read (again: catch up)" false;
+    NextPending "next_pending" "Next pending request (detail)" false;
+    PrevPending "prev_pending" "Previous pending request (detail)" false;
 }
 
 impl KeyAction {

@@ -54,6 +54,9 @@ pub async fn execute(store: &Store, ctx: &ActionCtx, action: &Action) -> ActionR
     if let Err(e) = action.validate() {
         return ActionReport::error(action.name(), e);
     }
+    if matches!(action, Action::AlertAct { .. }) {
+        return crate::api::store::alerts::act(store, &ctx.actor, action).await;
+    }
     if let Action::N8nRetryMany { executions, label } = action {
         if let Some(denied) = n8n_denied(store, &ctx.actor, action).await {
             return denied;

@@ -60,8 +60,72 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
                 Msg::N8nLinked(Vec::new())
             }
         },
-        Effect::Later(..) | Effect::Quit => return None,
+        Effect::Watch => Msg::Watched(Box::new(watch(io).await)),
+        Effect::AlertSync(plan, outage) => {
+            sync_alerts(&io.store, &io.actions.actor.operator, &plan, outage).await;
+            Msg::AlertsRead(read_alerts(&io.store).await)
+        }
+        Effect::Later(..) | Effect::Quit | Effect::Bell => return None,
     })
+}
+
+/// How far back the Alerts list reaches (open alerts are always in it).
+const ALERTS_BACK: chrono::Duration = chrono::Duration::hours(24);
+
+/// The alerts, as the message says them: where the database keeps none, why.
+async fn read_alerts(store: &Store) -> Result<Vec<crate::domain::alert::Alert>, String> {
+    match store.alerts(Utc::now() - ALERTS_BACK).await {
+        Ok(v) => Ok(v),
+        Err(e) => Err(match store.has_alerts().await {
+            Ok(false) => "this database keeps no alerts yet (run `opsdeck migrate`): each console judges on its own, without acks".to_string(),
+            _ => crate::config::redact_in(&crate::api::db::describe_sqlx(&e)),
+        }),
+    }
+}
+
+/// What the alert rules need: the overview's numbers and the hour's error patterns (where the
+/// views read), and the alerts (on the primary: an ack just made must show).
+async fn watch(io: &Io) -> crate::state::alerts::Watched {
+    let now = Utc::now();
+    let (store, _) = io.reader.pick().await;
+    let text = |e: anyhow::Error| crate::config::redact_in(&format!("{e:#}"));
+    let overview = store.overview(now).await.map(Box::new).map_err(text);
+    let since = now - chrono::Duration::hours(crate::domain::refresh::WINDOW_HOURS);
+    let patterns = store.error_patterns(since).await.map_err(text);
+    crate::state::alerts::Watched {
+        overview,
+        patterns,
+        alerts: read_alerts(&io.store).await,
+    }
+}
+
+/// Raises and clears what the plan says, and records an outage. A raise another console made
+/// first is a no-op; failures are logged (the next watch tries again).
+async fn sync_alerts(
+    store: &Store,
+    by: &str,
+    plan: &crate::domain::alert::Plan,
+    outage: Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>,
+) {
+    for f in &plan.raise {
+        if let Err(e) = store.alert_raise(f, by).await {
+            tracing::warn!(error = %e, rule = f.rule.as_str(), "raising an alert failed");
+        }
+    }
+    for id in &plan.clear {
+        if let Err(e) = store.alert_clear(*id, by).await {
+            tracing::warn!(error = %e, %id, "clearing an alert failed");
+        }
+    }
+    if let Some((from, to)) = outage {
+        let msg = format!(
+            "database unreachable for {}",
+            crate::domain::model::span_secs((to - from).num_seconds())
+        );
+        if let Err(e) = store.alert_outage("database", &msg, by, from, to).await {
+            tracing::warn!(error = %e, "recording the database outage failed");
+        }
+    }
 }
 
 /// The message for an effect whose task panicked: it must still land, or its screen would
@@ -81,7 +145,13 @@ pub fn failed(e: &Effect) -> Option<Msg> {
         Effect::CountFailed(select) => Msg::Counted(select.clone(), Err(INTERNAL.into())),
         Effect::Broadcast(b) => broadcast_failed(b, INTERNAL).into(),
         Effect::LinkN8n(_) => Msg::N8nLinked(Vec::new()),
-        Effect::Later(..) | Effect::Quit => return None,
+        Effect::Watch => Msg::Watched(Box::new(crate::state::alerts::Watched {
+            overview: Err(INTERNAL.into()),
+            patterns: Err(INTERNAL.into()),
+            alerts: Err(INTERNAL.into()),
+        })),
+        Effect::AlertSync(..) => Msg::AlertsRead(Err(INTERNAL.into())),
+        Effect::Later(..) | Effect::Quit | Effect::Bell => return None,
     })
 }
 

@@ -64,6 +64,8 @@ pub struct AppOptions {
     pub currency: crate::domain::money::Currency,
     /// Who the login is and what its role lets it do (the demo: everything).
     pub access: crate::domain::role::Access,
+    /// The alert rules (`[alerts]` in the config; the seeds' lines by default).
+    pub alerts: crate::domain::alert::AlertRules,
 }
 
 /// Where the console LISTENs.
@@ -246,6 +248,7 @@ where
     app.poll_every = opts.refresh;
     app.currency = opts.currency.clone();
     app.access = opts.access.clone();
+    app.alerts.rules = opts.alerts.clone();
     app.absent = opts.absent.clone();
     app.broadcast_templates = opts.broadcast.templates();
     let bctx = crate::api::broadcast::BroadcastCtx::new(
@@ -356,6 +359,13 @@ where
                     });
                 }
                 Effect::Quit => app.quit = true,
+                Effect::Bell => {
+                    // only on a real terminal (BEL between frames, never inside one)
+                    if RAW.load(Ordering::SeqCst) {
+                        let mut out = io::stdout();
+                        let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+                    }
+                }
                 e => {
                     let (io, tx) = (io.clone(), tx.clone());
                     // a task that panics must still land, or its screen would wait forever

@@ -297,6 +297,7 @@ fn options(store: Store, replica: Option<Store>, relay: Option<String>) -> Resul
         replica,
         currency: Default::default(),
         access: crate::domain::role::Access::demo(),
+        alerts: Default::default(),
     })
 }
 

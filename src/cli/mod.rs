@@ -359,6 +359,7 @@ fn app_options(
         replica: None,
         currency: file.currency.clone().unwrap_or_default(),
         access: crate::domain::role::Access::demo(),
+        alerts: file.alerts.clone().unwrap_or_default().rules(),
     })
 }
 

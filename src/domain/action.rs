@@ -142,6 +142,14 @@ pub enum Action {
         executions: Vec<String>,
         label: String,
     },
+    /// Acknowledge (`minutes` None) or silence for `minutes` a control-room alert, with a
+    /// comment every console shows ("acked by ana 2m ago: on it"). A silence needs one.
+    AlertAct {
+        alert: Uuid,
+        label: String,
+        minutes: Option<i64>,
+        comment: Option<String>,
+    },
 }
 
 impl Action {
@@ -164,6 +172,8 @@ impl Action {
             Action::N8nSetActive { active: false, .. } => "n8n.workflow.pause",
             Action::N8nSetActive { active: true, .. } => "n8n.workflow.resume",
             Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => "n8n.execution.retry",
+            Action::AlertAct { minutes: None, .. } => "alert.ack",
+            Action::AlertAct { minutes: Some(_), .. } => "alert.silence",
         }
     }
 
@@ -180,6 +190,7 @@ impl Action {
             Action::AckCapacity { .. } => "event",
             Action::N8nSetActive { .. } => "n8n_workflow",
             Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => "n8n_execution",
+            Action::AlertAct { .. } => "alert",
         }
     }
 
@@ -206,6 +217,7 @@ impl Action {
             Action::N8nRetryMany { executions, .. } => {
                 (executions.len() == 1).then(|| executions[0].clone())
             }
+            Action::AlertAct { alert, .. } => Some(alert.to_string()),
         }
     }
 
@@ -216,6 +228,7 @@ impl Action {
             Action::Decide { note, .. } => note.clone(),
             Action::Resolve { note, .. } => Some(note.clone()),
             Action::N8nSetActive { reason, .. } => reason.clone(),
+            Action::AlertAct { comment, .. } => comment.clone(),
             _ => None,
         }
     }
@@ -285,6 +298,18 @@ impl Action {
                         "resolving a discrepancy"
                     }
                 ));
+            }
+            Action::AlertAct {
+                minutes: Some(m),
+                comment,
+                ..
+            } => {
+                if !(1..=MAX_SILENCE_MIN).contains(m) {
+                    return Err("a silence lasts 1 minute to 7 days (--for 30m, 2h, 1d)".into());
+                }
+                if comment.as_deref().is_none_or(blank) {
+                    return Err("a silence needs a comment (--comment TEXT)".into());
+                }
             }
             _ => {}
         }
@@ -359,6 +384,20 @@ impl Action {
                 executions.len(),
                 if executions.len() == 1 { "" } else { "s" },
                 clean(label)
+            ),
+            Action::AlertAct {
+                label,
+                minutes: None,
+                ..
+            } => format!("acknowledge alert \"{}\"", clean(label)),
+            Action::AlertAct {
+                label,
+                minutes: Some(m),
+                ..
+            } => format!(
+                "silence alert \"{}\" for {}",
+                clean(label),
+                minutes_text(*m)
             ),
         }
     }
@@ -520,9 +559,61 @@ impl Action {
                         .into(),
                 );
             }
+            Action::AlertAct { label, minutes, .. } => {
+                match minutes {
+                    None => {
+                        l.push(format!("Acknowledge the alert: {}", clean(label)));
+                        l.push(
+                            "firing → acked: off the alert bar, no bell; every console shows who and the comment"
+                                .into(),
+                        );
+                    }
+                    Some(m) => {
+                        l.push(format!(
+                            "Silence for {} the alert: {}",
+                            minutes_text(*m),
+                            clean(label)
+                        ));
+                        l.push(
+                            "off the bar and no bell until then; it comes back when the silence ends if it still fires"
+                                .into(),
+                        );
+                    }
+                }
+            }
         }
         l
     }
+}
+
+/// The longest silence (7 days, in minutes).
+pub const MAX_SILENCE_MIN: i64 = 7 * 24 * 60;
+
+/// "45m", "2h", "1h30m", "1d".
+pub fn minutes_text(m: i64) -> String {
+    match m {
+        m if m >= 1440 && m % 1440 == 0 => format!("{}d", m / 1440),
+        m if m >= 60 && m % 60 == 0 => format!("{}h", m / 60),
+        m if m > 60 => format!("{}h{:02}m", m / 60, m % 60),
+        m => format!("{m}m"),
+    }
+}
+
+/// A duration as typed for a silence ("30m", "2h", "1d", "90" = minutes): minutes.
+pub fn parse_minutes(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (n, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "m"),
+    };
+    let n: i64 = n.parse().ok()?;
+    let m = match unit.trim() {
+        "m" | "min" => n,
+        "h" => n.checked_mul(60)?,
+        "d" => n.checked_mul(1440)?,
+        _ => return None,
+    };
+    (m > 0).then_some(m)
 }
 
 /// Above this many jobs, a retry asks for the count to be typed.

@@ -553,8 +553,27 @@ impl App {
     /// re-read the view.
     pub(super) fn on_action_done(&mut self, r: ActionReport) -> Vec<Effect> {
         self.inflight.finish(Busy::Action);
+        let decided = match &self.overlay {
+            Overlay::Dialog(d) => match d.action {
+                Action::Decide { request, .. } => Some(request),
+                _ => None,
+            },
+            _ => None,
+        };
+        let from_alerts = matches!(
+            &self.overlay,
+            Overlay::Dialog(d) if matches!(d.action, Action::AlertAct { .. })
+        );
         if matches!(self.overlay, Overlay::Dialog(_)) {
-            self.overlay = Overlay::None;
+            // an acknowledgement goes back to the Alerts list it came from
+            self.overlay = if from_alerts {
+                Overlay::Alerts
+            } else {
+                Overlay::None
+            };
+        }
+        if let (Some(id), Outcome::Ok) = (decided, r.outcome) {
+            self.after_decision(id);
         }
         let (mark, warn) = match r.outcome {
             Outcome::Ok => ("✓", r.warning.is_some()),
@@ -569,6 +588,9 @@ impl App {
         self.toast_for(text, warn, if warn { 10 } else { 5 });
         if r.outcome == Outcome::Ok {
             self.clear_marks();
+        }
+        if from_alerts {
+            return self.watch();
         }
         self.refresh_view()
     }

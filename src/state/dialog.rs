@@ -81,6 +81,7 @@ impl Dialog {
             Action::Decide { approve, .. } => Some(NoteField::new("Note", !approve)),
             Action::Resolve { .. } => Some(NoteField::new("Note", true)),
             Action::N8nSetActive { active: false, .. } => Some(NoteField::new("Reason", true)),
+            Action::AlertAct { minutes, .. } => Some(NoteField::new("Comment", minutes.is_some())),
             _ => None,
         };
         let counting = matches!(action, Action::RetryFailed { .. });
@@ -228,6 +229,23 @@ fn set_note(a: &mut Action, text: String) {
         Action::Decide { note, .. } => *note = (!text.is_empty()).then_some(text),
         Action::Resolve { note, .. } => *note = text,
         Action::N8nSetActive { reason, .. } => *reason = (!text.is_empty()).then_some(text),
+        Action::AlertAct {
+            minutes: Some(m),
+            comment,
+            ..
+        } => {
+            // a silence's length may lead the comment: "2h vendor outage"
+            let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((&text, ""));
+            match crate::domain::action::parse_minutes(first) {
+                Some(n) if first.chars().any(|c| c.is_ascii_alphabetic()) => {
+                    *m = n;
+                    let rest = rest.trim();
+                    *comment = (!rest.is_empty()).then(|| rest.to_string());
+                }
+                _ => *comment = (!text.is_empty()).then_some(text),
+            }
+        }
+        Action::AlertAct { comment, .. } => *comment = (!text.is_empty()).then_some(text),
         _ => {}
     }
 }

@@ -16,6 +16,8 @@ pub enum Busy {
     Read(ViewId, LoadKind),
     /// The broadcasts awaiting a second operator.
     Awaiting,
+    /// What the alert rules need (and the alerts).
+    Watch,
     /// The confirmed operator action (one at a time).
     Action,
     /// An approval or a cancel of this waiting broadcast.

@@ -25,6 +25,9 @@ impl App {
         if matches!(self.overlay, Overlay::Awaiting(_)) {
             return self.awaiting_key(k);
         }
+        if matches!(self.overlay, Overlay::Alerts) {
+            return self.alerts_key(k);
+        }
         if let Overlay::Palette(p) = &mut self.overlay {
             match k.code {
                 KeyCode::Esc => self.overlay = Overlay::None,
@@ -127,6 +130,8 @@ impl App {
             Command::Refresh => self.refresh_view(),
             Command::Broadcast => self.open_broadcast(),
             Command::Awaiting => self.open_awaiting(),
+            Command::Alerts => self.open_alerts(),
+            Command::Freeze => self.toggle_freeze(),
             Command::Theme(name) => {
                 match crate::theme::Theme::builtin(&name) {
                     Some(t) => self.theme = t,
@@ -213,6 +218,10 @@ impl App {
             Refresh => self.refresh_view(),
             Broadcast => self.open_broadcast(),
             Awaiting => self.open_awaiting(),
+            Alerts => self.open_alerts(),
+            Freeze => self.toggle_freeze(),
+            NextPending => self.step_pending(true),
+            PrevPending => self.step_pending(false),
             Mark => {
                 if let Some(l) = self.list_mut(v) {
                     l.toggle_mark();

@@ -2,6 +2,7 @@
 //! [`App::update`], which returns the IO to do as [`Effect`]s. No IO, no terminal, no async.
 
 mod act;
+pub mod alerts;
 pub mod awaiting;
 pub mod broadcast;
 pub mod capacity;
@@ -16,6 +17,7 @@ pub mod overview;
 pub mod palette;
 pub mod queue;
 pub mod recon;
+pub mod room;
 pub mod rows;
 pub mod runs;
 pub mod table;
@@ -124,6 +126,10 @@ pub enum Msg {
     N8n(Box<crate::domain::n8n::N8nPolled>),
     /// Which of n8n's recent executions the database's runs link (answers `Effect::LinkN8n`).
     N8nLinked(Vec<String>),
+    /// What the alert rules need, read (answers `Effect::Watch`).
+    Watched(Box<alerts::Watched>),
+    /// The alerts read again after a raise or clear (answers `Effect::AlertSync`).
+    AlertsRead(Result<Vec<crate::domain::alert::Alert>, String>),
     /// The n8n queue poller's result (only when n8n's queue is configured).
     N8nQueue(Box<crate::domain::n8n_queue::QueuePolled>),
     /// Broadcast IO finished (compose choices, preview, send, progress).
@@ -148,6 +154,13 @@ pub enum Effect {
     Broadcast(broadcast::BcEffect),
     /// Ask the database which of these n8n executions a run links; answers `Msg::N8nLinked`.
     LinkN8n(Vec<String>),
+    /// Read what the alert rules need and the alerts; answers `Msg::Watched`.
+    Watch,
+    /// Raise and clear alerts (and record a database outage: from, to); answers
+    /// `Msg::AlertsRead`.
+    AlertSync(crate::domain::alert::Plan, Option<(Ts, Ts)>),
+    /// Ring the terminal bell (an alert raised, or back from its silence).
+    Bell,
     Quit,
 }
 
@@ -178,6 +191,8 @@ pub enum Overlay {
     Broadcast(Box<broadcast::BroadcastUi>),
     /// Broadcasts awaiting a second operator's approval.
     Awaiting(Box<awaiting::AwaitUi>),
+    /// The control room's alerts (`!`).
+    Alerts,
 }
 
 /// One line of the help overlay.
@@ -229,6 +244,10 @@ pub struct App {
     pub recon: ReconState,
     pub approvals: ListView<Approval>,
     pub audit: ListView<OperatorAction>,
+    /// The control room's alerts.
+    pub alerts: alerts::AlertsState,
+    /// `Z`: the screen is frozen since then (refreshes do not move it).
+    pub frozen: Option<Ts>,
     /// n8n beside the database (`configured` false: nothing n8n shows).
     pub n8n: N8nState,
     /// n8n's queue in Redis (`configured` false: nothing of it shows).
@@ -292,6 +311,8 @@ impl App {
             recon: ReconState::default(),
             approvals: ListView::new(table::Table::new(&rows::APPROVAL_COLUMNS)),
             audit: ListView::new(table::Table::new(&rows::AUDIT_COLUMNS)),
+            alerts: alerts::AlertsState::default(),
+            frozen: None,
             n8n: N8nState::default(),
             n8n_queue: N8nQueueState::default(),
             broadcast_templates: crate::domain::broadcast::DEFAULT_TEMPLATES
@@ -308,6 +329,7 @@ impl App {
     pub fn start(&mut self) -> Vec<Effect> {
         let mut fx = self.refresh_view();
         fx.extend(self.awaiting_refresh());
+        fx.extend(self.watch());
         fx
     }
 

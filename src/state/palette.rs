@@ -13,6 +13,8 @@ pub enum Command {
     Refresh,
     Broadcast,
     Awaiting,
+    Alerts,
+    Freeze,
     Theme(String),
 }
 
@@ -46,6 +48,16 @@ pub fn entries() -> Vec<Entry> {
             "broadcasts",
             "broadcasts awaiting approval [B]",
             Command::Awaiting,
+        ),
+        (
+            "alerts",
+            "the alerts: acknowledge, silence [!]",
+            Command::Alerts,
+        ),
+        (
+            "freeze",
+            "hold the screen still / catch up [Z]",
+            Command::Freeze,
         ),
     ] {
         v.push(Entry {

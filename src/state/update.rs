@@ -22,9 +22,15 @@ impl App {
                 if self.conn.is_lost() {
                     vec![] // the backoff decides when to try again
                 } else {
-                    let mut fx = self.refresh_view();
+                    // frozen: nothing moves on screen until Z again (alerts still watch)
+                    let mut fx = if self.frozen.is_some() {
+                        vec![]
+                    } else {
+                        self.refresh_view()
+                    };
                     fx.extend(self.broadcast_refresh());
                     fx.extend(self.awaiting_refresh());
+                    fx.extend(self.watch());
                     fx
                 }
             }
@@ -39,8 +45,17 @@ impl App {
                 if tables.iter().any(|t| t == "emergency_broadcasts") {
                     fx.extend(self.awaiting_refresh());
                 }
+                if tables
+                    .iter()
+                    .any(|t| alerts::WATCH_TABLES.contains(&t.as_str()))
+                {
+                    fx.extend(self.watch_changed());
+                }
                 let mine = self.view.tables();
-                if !self.conn.is_lost() && tables.iter().any(|t| mine.contains(&t.as_str())) {
+                if !self.conn.is_lost()
+                    && self.frozen.is_none()
+                    && tables.iter().any(|t| mine.contains(&t.as_str()))
+                {
                     fx.extend(self.refresh_view());
                 }
                 fx
@@ -90,6 +105,8 @@ impl App {
                 self.dirty = true;
                 vec![]
             }
+            Msg::Watched(w) => self.on_watched(*w),
+            Msg::AlertsRead(r) => self.on_alerts_read(r),
             Msg::N8nQueue(p) => {
                 self.n8n_queue.apply(*p);
                 self.dirty = true;
@@ -106,6 +123,7 @@ impl App {
             self.toast = None;
         }
         let mut fx = self.broadcast_tick();
+        fx.extend(self.alerts_tick());
         match &self.conn {
             Conn::Lost { retry_at, .. }
                 if *retry_at <= now && !self.inflight.reading(self.view) =>
@@ -270,12 +288,18 @@ impl App {
         match l.result {
             Err(e) => {
                 tracing::warn!(view = ?req.view, error = %e, "refresh failed");
+                let was_lost = self.conn.is_lost();
                 self.conn.failed(self.now, e);
+                // the room hears it once, when the connection goes
+                if !was_lost && self.alerts.rules.database_down && self.alerts.rules.bell {
+                    return vec![Effect::Bell];
+                }
                 return vec![]; // the backoff decides when to try again
             }
             Ok(p) => {
-                if self.conn.is_lost() {
+                if let Conn::Lost { since, .. } = self.conn {
                     self.toast("reconnected", false);
+                    self.alerts_reconnected(since);
                 }
                 self.conn = Conn::Connected;
                 self.apply(&req, p);

@@ -193,7 +193,14 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
         f,
         area,
         th,
-        " Approval · j/k scroll · Esc back ".into(),
+        format!(
+            " Approval · {} · n/p next/prev pending · j/k scroll · Esc back ",
+            match app.pending_left() {
+                0 => "no other pending request".to_string(),
+                1 => "1 more pending".to_string(),
+                n => format!("{n} more pending"),
+            }
+        ),
         lines,
         &app.approvals.scroll,
     );

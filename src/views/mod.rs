@@ -1,6 +1,7 @@
 //! Drawing only: reads the state, never queries, returns nothing. One file per view, shared
 //! pieces in `widgets`.
 
+mod alerts;
 mod approvals;
 mod audit;
 mod awaiting;
@@ -39,14 +40,17 @@ pub fn draw(f: &mut Frame, app: &App) {
         return;
     }
     let editing = app.editing_filter();
-    let [tabs, body, filter, status] = Layout::vertical([
+    let bar = alerts::bar_items(app);
+    let [tabs, alert_bar, body, filter, status] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(if bar.is_empty() { 0 } else { 1 }),
         Constraint::Fill(1),
         Constraint::Length(if editing { 1 } else { 0 }),
         Constraint::Length(1),
     ])
     .areas(area);
     draw_tabs(f, app, tabs);
+    alerts::draw_bar(f, app, alert_bar, &bar);
     match app.view {
         ViewId::Overview => overview::draw(f, app, body),
         ViewId::Workflows => workflows::draw(f, app, body),
@@ -89,6 +93,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Overlay::Dialog(d) => dialog::draw(f, app, body, d),
         Overlay::Broadcast(u) => broadcast::draw(f, app, body, u),
         Overlay::Awaiting(u) => awaiting::draw(f, app, body, u),
+        Overlay::Alerts => alerts::draw(f, app, body),
     }
 }
 
@@ -179,6 +184,20 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             ),
             th.live_alert
                 .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        s.push(Span::styled(" ", bar));
+    }
+    if let Some(since) = app.frozen_since() {
+        let data = app
+            .loaded_at(app.view)
+            .map(|t| format!(" · data {} old", span((app.now - t).num_seconds())))
+            .unwrap_or_default();
+        s.push(Span::styled(
+            format!(
+                " ❄ FROZEN {}{data} · Z catches up ",
+                span((app.now - since).num_seconds())
+            ),
+            th.warn.add_modifier(ratatui::style::Modifier::REVERSED),
         ));
         s.push(Span::styled(" ", bar));
     }

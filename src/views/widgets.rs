@@ -24,14 +24,7 @@ pub fn age(now: Ts, t: Ts) -> String {
 
 /// A duration in seconds, coarse: "12s", "3m42s", "3h20m", "2d4h".
 pub fn span(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..600 => format!("{}m{:02}s", s / 60, s % 60),
-        600..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3600),
-    }
+    crate::domain::model::span_secs(secs)
 }
 
 /// Milliseconds as "41ms", "1.2s", "4m05s".

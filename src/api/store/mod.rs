@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod adopt;
+pub mod alerts;
 pub mod broadcast;
 mod lists;
 mod lookup;

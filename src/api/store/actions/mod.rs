@@ -380,9 +380,10 @@ fn message(action: &Action, a: &Applied) -> String {
         Action::AckCapacity { label, .. } => {
             format!("acknowledged capacity alerts of {}", clean(label))
         }
-        Action::N8nSetActive { .. } | Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => {
-            action.summary()
-        }
+        Action::N8nSetActive { .. }
+        | Action::N8nRetry { .. }
+        | Action::N8nRetryMany { .. }
+        | Action::AlertAct { .. } => action.summary(),
     };
     if a.conflicts.is_empty() {
         done
@@ -438,6 +439,9 @@ async fn apply(
         Action::N8nSetActive { .. } | Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => Err(
             sqlx::Error::Protocol("n8n actions do not run in a database transaction".into()),
         ),
+        Action::AlertAct { .. } => Err(sqlx::Error::Protocol(
+            "alert actions run through api::store::alerts".into(),
+        )),
     }
 }
 

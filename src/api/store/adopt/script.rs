@@ -1431,7 +1431,7 @@ pub fn statements(c: &Catalog, o: &Options) -> Vec<Stmt> {
 }
 
 /// The operator actions and broadcasts as database functions (issue 18): the same functions as
-/// migrations 0011 to 0014, in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
+/// migrations 0011 to 0015 (with the alerts' table), in the schema `opsdeck`, working on its views (the INSTEAD OF triggers write the
 /// user's tables). The roles (`opsdeck roles init`) then apply here as on opsdeck's own schema.
 fn act_functions() -> Vec<Stmt> {
     const ACTIONS: &str = include_str!("../../../../migrations/postgres/0011_act_functions.sql");
@@ -1440,14 +1440,29 @@ fn act_functions() -> Vec<Stmt> {
     const TEST_RECIPIENTS: &str =
         include_str!("../../../../migrations/postgres/0013_test_recipients.sql");
     const RECORD_N8N: &str = include_str!("../../../../migrations/postgres/0014_record_n8n.sql");
+    const ALERTS: &str = include_str!("../../../../migrations/postgres/0015_alerts.sql");
     let body: String = ACTIONS
         .lines()
         .chain(BROADCASTS.lines())
         .chain(TEST_RECIPIENTS.lines())
         .chain(RECORD_N8N.lines())
+        .chain(ALERTS.lines())
         .filter(|l| !l.starts_with("ALTER TABLE operator_actions"))
         .map(|l| {
             l.replace("public.opsdeck_", "opsdeck_")
+                // the alerts' own table (0015): kept when adopting again
+                .replace(
+                    "CREATE TABLE opsdeck_",
+                    &format!("CREATE TABLE IF NOT EXISTS {SCHEMA}.opsdeck_"),
+                )
+                .replace(
+                    "CREATE UNIQUE INDEX opsdeck_alerts_open_idx ON opsdeck_",
+                    &format!("CREATE UNIQUE INDEX IF NOT EXISTS opsdeck_alerts_open_idx ON {SCHEMA}.opsdeck_"),
+                )
+                .replace(
+                    "CREATE INDEX opsdeck_alerts_raised_idx ON opsdeck_",
+                    &format!("CREATE INDEX IF NOT EXISTS opsdeck_alerts_raised_idx ON {SCHEMA}.opsdeck_"),
+                )
                 .replace("CREATE OR REPLACE FUNCTION ", "CREATE FUNCTION ")
                 .replace(
                     "CREATE FUNCTION ",

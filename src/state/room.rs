@@ -1,0 +1,119 @@
+//! The control room's reading aids, pure: the approval inbox (after a decision the next
+//! pending request opens; `n` / `p` step through them, with the count left) and freeze (`Z`:
+//! nothing the refreshes read moves rows under the cursor until `Z` again).
+
+use uuid::Uuid;
+
+use super::{App, Effect};
+use crate::domain::model::Ts;
+use crate::domain::refresh::ViewId;
+
+impl App {
+    /// The pending requests of the Approvals list, in its order.
+    pub fn pending_approvals(&self) -> Vec<Uuid> {
+        let t = &self.approvals.table;
+        t.window(0, t.len())
+            .filter(|(_, a)| a.status == "pending")
+            .map(|(_, a)| a.id)
+            .collect()
+    }
+
+    /// How many pending requests are left besides the open one (the inbox's "N left").
+    pub fn pending_left(&self) -> usize {
+        let open = self.approvals.detail;
+        self.pending_approvals()
+            .into_iter()
+            .filter(|id| Some(*id) != open)
+            .count()
+    }
+
+    /// `n` / `p` in Approvals: the next (previous) pending request, opened when a detail is open.
+    pub fn step_pending(&mut self, forward: bool) -> Vec<Effect> {
+        let from = self
+            .approvals
+            .detail
+            .or_else(|| self.approvals.table.selected_key().copied());
+        match self.neighbour(from, forward) {
+            Some(id) => {
+                self.approvals.table.select_key(&id);
+                if self.approvals.detail.is_some() {
+                    self.approvals.detail = Some(id);
+                    self.approvals.scroll = Default::default();
+                }
+            }
+            None => self.toast(
+                if forward {
+                    "no pending request after this one"
+                } else {
+                    "no pending request before this one"
+                },
+                false,
+            ),
+        }
+        self.dirty = true;
+        vec![]
+    }
+
+    /// The pending request after (before) `from` in list order, wrapping round; never `from`.
+    fn neighbour(&self, from: Option<Uuid>, forward: bool) -> Option<Uuid> {
+        let t = &self.approvals.table;
+        let all: Vec<(Uuid, bool)> = t
+            .window(0, t.len())
+            .map(|(_, a)| (a.id, a.status == "pending"))
+            .collect();
+        let n = all.len();
+        if n == 0 {
+            return None;
+        }
+        let start = from
+            .and_then(|f| all.iter().position(|(id, _)| *id == f))
+            .unwrap_or(if forward { n - 1 } else { 0 });
+        (1..=n)
+            .map(|k| {
+                if forward {
+                    (start + k) % n
+                } else {
+                    (start + n - k % n) % n
+                }
+            })
+            .map(|i| all[i])
+            .find(|(id, pending)| *pending && Some(*id) != from)
+            .map(|(id, _)| id)
+    }
+
+    /// A decision on `decided` went through: the next pending request opens (the inbox), or the
+    /// list comes back when none is left.
+    pub(super) fn after_decision(&mut self, decided: Uuid) {
+        if self.view != ViewId::Approvals || self.approvals.detail != Some(decided) {
+            return;
+        }
+        match self.neighbour(Some(decided), true) {
+            Some(next) => {
+                self.approvals.table.select_key(&next);
+                self.approvals.detail = Some(next);
+                self.approvals.scroll = Default::default();
+            }
+            None => {
+                self.approvals.detail = None;
+                self.toast("inbox empty: no pending request left", false);
+            }
+        }
+    }
+
+    /// `Z`: freeze the screen, or catch up.
+    pub fn toggle_freeze(&mut self) -> Vec<Effect> {
+        self.dirty = true;
+        match self.frozen.take() {
+            Some(_) => self.refresh_view(),
+            None => {
+                self.frozen = Some(self.now);
+                vec![]
+            }
+        }
+    }
+
+    /// Since when the screen is frozen.
+    pub fn frozen_since(&self) -> Option<Ts> {
+        self.frozen
+    }
+}
