@@ -173,7 +173,9 @@ impl Action {
             Action::N8nSetActive { active: true, .. } => "n8n.workflow.resume",
             Action::N8nRetry { .. } | Action::N8nRetryMany { .. } => "n8n.execution.retry",
             Action::AlertAct { minutes: None, .. } => "alert.ack",
-            Action::AlertAct { minutes: Some(_), .. } => "alert.silence",
+            Action::AlertAct {
+                minutes: Some(_), ..
+            } => "alert.silence",
         }
     }
 
@@ -559,28 +561,26 @@ impl Action {
                         .into(),
                 );
             }
-            Action::AlertAct { label, minutes, .. } => {
-                match minutes {
-                    None => {
-                        l.push(format!("Acknowledge the alert: {}", clean(label)));
-                        l.push(
+            Action::AlertAct { label, minutes, .. } => match minutes {
+                None => {
+                    l.push(format!("Acknowledge the alert: {}", clean(label)));
+                    l.push(
                             "firing → acked: off the alert bar, no bell; every console shows who and the comment"
                                 .into(),
                         );
-                    }
-                    Some(m) => {
-                        l.push(format!(
-                            "Silence for {} the alert: {}",
-                            minutes_text(*m),
-                            clean(label)
-                        ));
-                        l.push(
+                }
+                Some(m) => {
+                    l.push(format!(
+                        "Silence for {} the alert: {}",
+                        minutes_text(*m),
+                        clean(label)
+                    ));
+                    l.push(
                             "off the bar and no bell until then; it comes back when the silence ends if it still fires"
                                 .into(),
                         );
-                    }
                 }
-            }
+            },
         }
         l
     }

@@ -142,17 +142,14 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
     let mut out = Vec::new();
     if let Some(o) = f.overview {
         let depth = o.queue.depth();
+        // the message is kept as raised: it names the values at the crossing, never an age
+        // that would stand still on the screen
         if depth > r.queue_depth {
-            let oldest = o
-                .queue
-                .oldest_pending_at
-                .map(|t| format!(", oldest pending {}", ago(f.now, t)))
-                .unwrap_or_default();
             out.push(Firing {
                 rule: AlertRule::QueueDepth,
                 key: "job_queue".into(),
                 level: Level::Critical,
-                message: format!("queue depth {depth} > {}{oldest}", r.queue_depth),
+                message: format!("queue depth {depth} > {}", r.queue_depth),
             });
         }
         for e in &o.capacity {
@@ -170,10 +167,7 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
                     rule: AlertRule::CapacityWaitlist,
                     key: e.id.to_string(),
                     level: Level::Warning,
-                    message: format!(
-                        "{name} at {pct:.0} % ({}/{}): waitlist",
-                        e.sold, e.capacity
-                    ),
+                    message: format!("{name} at {pct:.0} % ({}/{}): waitlist", e.sold, e.capacity),
                 });
             }
         }
@@ -186,9 +180,9 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
                 key: "approvals".into(),
                 level: Level::Warning,
                 message: format!(
-                    "an approval has waited {} (> {}m); {} pending",
-                    ago(f.now, t),
+                    "an approval has waited over {}m (oldest requested {} UTC); {} pending",
                     r.approval_age_min,
+                    t.format("%H:%M"),
                     o.pending_approvals
                 ),
             });
@@ -213,8 +207,8 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
                 key: "n8n".into(),
                 level: Level::Critical,
                 message: format!(
-                    "n8n unreachable for {}: {}",
-                    ago(f.now, *since),
+                    "n8n unreachable since {} UTC: {}",
+                    since.format("%H:%M"),
                     crate::domain::sanitize::clean(why)
                 ),
             });
@@ -437,7 +431,11 @@ mod tests {
                 AlertRule::ApprovalAge
             ]
         );
-        assert_eq!(f[0].message, "queue depth 101 > 100, oldest pending 2m00s");
+        assert_eq!(f[0].message, "queue depth 101 > 100");
+        assert_eq!(
+            f[2].message,
+            "an approval has waited over 30m (oldest requested 17:15 UTC); 2 pending"
+        );
         assert_eq!(f[1].message, "Gala at 90 % (1800/2000): waitlist");
         // exactly at the line does not cross it; sold out replaces the waitlist alert
         let o = overview(100, 2000);

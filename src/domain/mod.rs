@@ -4,8 +4,8 @@
 //! chrono, uuid, serde and serde_json only, and imports no other layer of the crate.
 
 pub mod action;
-pub mod alert;
 pub mod adopt;
+pub mod alert;
 pub mod broadcast;
 pub mod idem;
 pub mod mode;

@@ -148,7 +148,7 @@ impl App {
         let recent = self
             .alerts
             .last_watch
-            .is_some_and(|t| (self.now - t).num_seconds() < WATCH_GAP_S);
+            .is_some_and(|t| (0..WATCH_GAP_S).contains(&(self.now - t).num_seconds()));
         if recent {
             self.alerts.watch_due = true;
             vec![]
@@ -305,9 +305,7 @@ impl App {
     pub(super) fn alerts_key(&mut self, k: KeyEvent) -> Vec<Effect> {
         let n = self.alerts.rows(self.now).len();
         match k.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('!') => {
-                self.overlay = Overlay::None
-            }
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('!') => self.overlay = Overlay::None,
             KeyCode::Down | KeyCode::Char('j') => {
                 self.alerts.sel = (self.alerts.sel + 1).min(n.saturating_sub(1))
             }

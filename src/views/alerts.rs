@@ -73,7 +73,14 @@ pub fn draw_bar(f: &mut Frame, app: &App, area: Rect, items: &[(Level, String)])
     } else {
         "  ! alerts ".to_string()
     };
-    let head = format!(" {} ", if *l == Level::Critical { "✖ ALERT" } else { "▲ ALERT" });
+    let head = format!(
+        " {} ",
+        if *l == Level::Critical {
+            "✖ ALERT"
+        } else {
+            "▲ ALERT"
+        }
+    );
     let room = (area.width as usize)
         .saturating_sub(width(&head) + width(&tail) + 1)
         .max(10);
@@ -140,7 +147,10 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::styled(clean_trunc(e, w), th.warn));
         for fi in &app.alerts.firing {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<7}", glyph(fi.level)), level_style(app, fi.level)),
+                Span::styled(
+                    format!("  {:<7}", glyph(fi.level)),
+                    level_style(app, fi.level),
+                ),
                 Span::styled(format!("{:<7}", "now"), th.dim),
                 Span::styled(clean_trunc(&fi.message, what_w + note_w), th.base),
             ]));
@@ -174,10 +184,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                     level_style(app, a.level)
                 },
             ),
-            Span::styled(
-                format!("{:<7}", a.raised_at.format("%H:%M")),
-                th.dim,
-            ),
+            Span::styled(format!("{:<7}", a.raised_at.format("%H:%M")), th.dim),
             Span::styled(
                 format!("{:<what_w$} ", clean_trunc(&a.message, what_w)),
                 row_style,

@@ -60,7 +60,12 @@ impl Store {
         } else {
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'opsdeck_alerts') AS f"
         };
-        Ok(self.db.fetch_one(sql, &[]).await?.bool("f").unwrap_or(false))
+        Ok(self
+            .db
+            .fetch_one(sql, &[])
+            .await?
+            .bool("f")
+            .unwrap_or(false))
     }
 
     /// The open alerts and those raised or cleared since `since`, newest first (at most 200).
@@ -217,7 +222,7 @@ pub(in crate::api) async fn act(store: &Store, actor: &Actor, action: &Action) -
         store
             .db
             .fetch_one(
-                "SELECT opsdeck_alert_act($1, $2, $3, $4, $5) AS r",
+                "SELECT opsdeck_alert_act($1, $2::int, $3, $4, $5) AS r",
                 &[
                     Val::Uuid(*alert),
                     Val::OptI64(*minutes),
@@ -309,21 +314,19 @@ async fn act_sqlite(
                 .map(|c| format!(": {c}"))
                 .unwrap_or_default()
         )),
-        Some(a) if minutes.is_some() && a.silenced_until.is_some_and(|u| u > now) => {
-            Some(format!(
-                "already silenced by {} at {} until {}{}",
-                a.silenced_by.as_deref().unwrap_or("?"),
-                hm(row
-                    .as_ref()
-                    .and_then(|r| r.ts("silenced_at"))
-                    .unwrap_or(now)),
-                hm(a.silenced_until.unwrap_or(now)),
-                a.silence_comment
-                    .as_deref()
-                    .map(|c| format!(": {c}"))
-                    .unwrap_or_default()
-            ))
-        }
+        Some(a) if minutes.is_some() && a.silenced_until.is_some_and(|u| u > now) => Some(format!(
+            "already silenced by {} at {} until {}{}",
+            a.silenced_by.as_deref().unwrap_or("?"),
+            hm(row
+                .as_ref()
+                .and_then(|r| r.ts("silenced_at"))
+                .unwrap_or(now)),
+            hm(a.silenced_until.unwrap_or(now)),
+            a.silence_comment
+                .as_deref()
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default()
+        )),
         _ => None,
     };
     let op = actor.operator.clone();
@@ -367,10 +370,9 @@ async fn act_sqlite(
     } else {
         Outcome::Conflict
     };
-    let audit_id = crate::api::store::actions::audit(
-        &mut tx, actor, action, now, &before, &after, outcome_v,
-    )
-    .await?;
+    let audit_id =
+        crate::api::store::actions::audit(&mut tx, actor, action, now, &before, &after, outcome_v)
+            .await?;
     tx.commit().await?;
     Ok(json!({"outcome": outcome, "message": why, "audit_id": audit_id.to_string()}))
 }

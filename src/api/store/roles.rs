@@ -20,6 +20,7 @@ pub fn tables() -> Vec<&'static str> {
         "run_totals",
         "opsdeck_broadcast_rules",
         "opsdeck_test_recipients",
+        "opsdeck_alerts",
         "_sqlx_migrations",
     ]);
     v
