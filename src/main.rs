@@ -162,6 +162,9 @@ enum Command {
         #[command(flatten)]
         opts: ActOpts,
     },
+    /// The control room's alerts: the list (open, and the last day's), `alerts ack ID
+    /// [--comment]`, `alerts silence ID --for 2h --comment TEXT`.
+    Alerts(opsdeck::cli::alerts::AlertsArgs),
     /// List workflows from every source: the database and n8n (when configured).
     Workflows {
         /// Print JSON: {"workflows": [{source, id, name, status, detail}], "errors": [...]}.
@@ -330,6 +333,7 @@ fn main() -> ExitCode {
                 act(&globals, r, opts).await
             }
             Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
+            Some(Command::Alerts(a)) => opsdeck::cli::alerts::run(&globals, a).await,
             Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,
             Some(Command::Bench(b)) => opsdeck::cli::bench::run(&globals, b).await,

@@ -445,3 +445,76 @@ async fn a_database_outage_is_shown_then_recorded() {
     // runtime no longer drives)
     s.db.close().await;
 }
+
+/// `opsdeck alerts`: the list (text and JSON), ack by the first characters of the id, the
+/// second ack a conflict naming who was first (exit 1), a silence needing its length, and the
+/// audit rows — the binary, on real Postgres and SQLite.
+async fn alerts_from_the_cli(s: TestStore) {
+    let url = common::cli::url_of(&s);
+    let cli = |args: &[&str]| common::cli::opsdeck(args, &[("DATABASE_URL", url.as_str())]);
+    let text = common::cli::text;
+    let o = cli(&["alerts"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("no alert in the last 24 hours"), "{}", text(&o));
+    let f = opsdeck::domain::alert::Firing {
+        rule: AlertRule::SoldOut,
+        key: "gala".into(),
+        level: opsdeck::domain::alert::Level::Critical,
+        message: "Gala sold out (2000/2000)".into(),
+    };
+    let id = s.alert_raise(&f, "console").await.unwrap().expect("raised");
+    let short = &id.to_string()[..8];
+    let o = cli(&["alerts"]);
+    assert!(
+        text(&o).contains(&format!("{short}  firing   CRITICAL")),
+        "{}",
+        text(&o)
+    );
+    let o = cli(&[
+        "alerts", "ack", short, "--comment", "doors closed", "--yes", "--operator", "ana",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = cli(&["alerts", "ack", short, "--yes", "--operator", "bo"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("already acked by ana at ") && text(&o).contains(": doors closed"),
+        "{}",
+        text(&o)
+    );
+    let o = cli(&["alerts", "silence", short, "--for", "soon", "--comment", "x", "--yes"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = cli(&[
+        "alerts", "silence", short, "--for", "90m", "--comment", "sold out is known", "--yes",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = cli(&["alerts", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let a = &v["alerts"][0];
+    assert_eq!(a["standing"], "silenced");
+    assert_eq!(a["acked_by"], "ana");
+    assert_eq!(a["ack_comment"], "doors closed");
+    assert_eq!(a["silence_comment"], "sold out is known");
+    assert_eq!(
+        n(
+            &s,
+            "SELECT count(*) AS n FROM operator_actions WHERE target_type = 'alert'"
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_from_the_cli_postgres() {
+    let Some(s) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    alerts_from_the_cli(common::migrated(s).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_from_the_cli_sqlite() {
+    let s = common::migrated(common::sqlite_store_unmigrated().await).await;
+    alerts_from_the_cli(s).await;
+}

@@ -21,8 +21,16 @@ fn defaults_parse_without_clash() {
         actions.dedup();
         assert_eq!(actions.len(), help.len(), "{scope:?}");
     }
-    // Every non-mutating action (and broadcast) has a global key.
+    // Every non-mutating action (and broadcast) has a global key; stepping through pending
+    // requests is the Approvals view's own (n / p).
     for &a in KeyAction::all() {
+        if matches!(a, KeyAction::NextPending | KeyAction::PrevPending) {
+            assert!(
+                !map.keys_for(Section::Approvals, a).is_empty(),
+                "{a:?} unbound"
+            );
+            continue;
+        }
         if !a.is_mutating() || a == KeyAction::Broadcast {
             assert!(
                 !map.keys_for(Section::Global, a).is_empty(),

@@ -57,6 +57,12 @@ pub enum Request {
     Ack {
         event: String,
     },
+    /// Acknowledge (`minutes` None) or silence an alert (its id, or the first characters of it).
+    Alert {
+        alert: String,
+        minutes: Option<i64>,
+        comment: Option<String>,
+    },
 }
 
 /// Output and prompting options shared by the action subcommands.
@@ -363,6 +369,19 @@ async fn resolve(store: &Store, req: Request) -> Result<Action, Fail> {
                 label: e.label,
             }
         }
+        Request::Alert {
+            alert,
+            minutes,
+            comment,
+        } => {
+            let a = alert_of(store, &alert).await?;
+            Action::AlertAct {
+                alert: a.id,
+                label: a.label(),
+                minutes,
+                comment,
+            }
+        }
     })
 }
 
@@ -517,4 +536,38 @@ async fn approval_label(store: &Store, id: Uuid) -> String {
         .ok()
         .flatten()
         .unwrap_or_else(|| short(&id))
+}
+
+/// The alert an id (or the first characters of one) names among the last day's.
+async fn alert_of(store: &Store, given: &str) -> Result<crate::domain::alert::Alert, Fail> {
+    let g = given.trim().to_ascii_lowercase();
+    if let Ok(id) = g.parse::<uuid::Uuid>() {
+        return store
+            .alert(id)
+            .await
+            .map_err(|e| Fail::new(2, crate::api::db::describe_sqlx(&e)))?
+            .ok_or_else(|| Fail::new(2, format!("no alert {given}")));
+    }
+    if g.len() < 4 {
+        return Err(Fail::new(
+            2,
+            "give the alert's id, or at least its first 4 characters (opsdeck alerts lists them)",
+        ));
+    }
+    let all = store
+        .alerts(chrono::Utc::now() - chrono::Duration::days(7))
+        .await
+        .map_err(|e| Fail::new(2, crate::api::db::describe_sqlx(&e)))?;
+    let hits: Vec<crate::domain::alert::Alert> = all
+        .into_iter()
+        .filter(|a| a.id.to_string().starts_with(&g))
+        .collect();
+    match hits.len() {
+        0 => Err(Fail::new(2, format!("no alert starts with {given}"))),
+        1 => Ok(hits.into_iter().next().expect("one")),
+        n => Err(Fail::new(
+            2,
+            format!("{n} alerts start with {given}: give more of the id"),
+        )),
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod actions;
 mod adopt;
+pub mod alerts;
 pub mod bench;
 pub mod broadcast;
 pub mod n8n;

@@ -476,6 +476,18 @@ impl ListFilter {
     }
 }
 
+/// A duration in seconds, coarse: "12s", "3m42s", "3h20m", "2d4h" (negative counts as 0).
+pub fn span_secs(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..600 => format!("{}m{:02}s", s / 60, s % 60),
+        600..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,17 +511,5 @@ mod tests {
     fn counts_display() {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_234_567), "1,234,567");
-    }
-}
-
-/// A duration in seconds, coarse: "12s", "3m42s", "3h20m", "2d4h" (negative counts as 0).
-pub fn span_secs(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..600 => format!("{}m{:02}s", s / 60, s % 60),
-        600..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3600),
     }
 }

@@ -287,7 +287,15 @@ impl App {
     fn open(&mut self) -> Vec<Effect> {
         let v = self.view;
         match v {
-            ViewId::Overview => self.switch(self.overview.target()),
+            ViewId::Overview => {
+                // broadcasts have no view of their own: their tile opens the Audit view on them
+                if TILES[self.overview.tile.min(TILES.len() - 1)].0 == overview::BROADCASTS_TILE {
+                    let f = self.audit.filter_mut();
+                    f.text = "broadcast.".into();
+                    self.audit.apply_query();
+                }
+                self.switch(self.overview.target())
+            }
             ViewId::Workflows => {
                 let Some(w) = self.workflows.table.selected() else {
                     return vec![];

@@ -12,8 +12,12 @@ pub const TILES: [(&str, ViewId); 7] = [
     ("Capacity alerts", ViewId::Capacity),
     ("Open discrepancies", ViewId::Reconciliation),
     ("Pending approvals", ViewId::Approvals),
-    ("Last broadcasts", ViewId::Audit),
+    (BROADCASTS_TILE, ViewId::Audit),
 ];
+
+/// The broadcasts tile: Enter opens the Audit view filtered on `broadcast.` (broadcasts have no
+/// view of their own), and its title says so.
+pub const BROADCASTS_TILE: &str = "Last broadcasts · in Audit";
 
 /// The contract table each tile reads (an adopted database may not have it).
 pub const TILE_TABLES: [&str; 7] = [

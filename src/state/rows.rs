@@ -24,8 +24,8 @@ pub const WORKFLOW_COLUMNS: Columns = Columns {
     cols: &[
         col("name", Fill(3)),
         col("status", Fixed(11)).sort(1, false),
-        col("runs", Fixed(5)).sort(2, true),
-        col("success", Fixed(7)).sort(3, false),
+        col("started", Fixed(7)).sort(2, true),
+        col("ok (done)", Fixed(13)).sort(3, false),
         col("p95", Fixed(7)).sort(4, true),
         col("last error", Fill(1)).sort(5, true),
     ],

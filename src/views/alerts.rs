@@ -110,12 +110,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         count(Standing::Silenced),
         count(Standing::Cleared)
     );
-    let r = Rect {
-        x: area.x + 1,
-        y: area.y + 1,
-        width: area.width.saturating_sub(2),
-        height: area.height.saturating_sub(2),
-    };
+    // the whole body: nothing of the view underneath shows through
+    let r = area;
     clear(f, r);
     let outer = block(th, title, true);
     let inner = outer.inner(r);

@@ -37,10 +37,15 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             vec![
                 ListCell::from(txt(&w.workflow.name, 60)),
                 ListCell::from(format!("{sym}{}", txt(status, 12))).style(status_style(th, status)),
-                ListCell::from(format!("{:>5}", w.runs)),
+                // started counts runs by start; ok % and p95 are of the runs that finished in
+                // the hour (done), which the cell names, so one row never mixes the two unsaid
+                ListCell::from(format!("{:>7}", w.runs)),
                 ListCell::from(format!(
-                    "{:>7}",
-                    w.success_rate.map_or_else(|| "—".into(), pct)
+                    "{:>13}",
+                    w.success_rate.map_or_else(
+                        || "—".into(),
+                        |r| format!("{} ({})", pct(r), w.completed + w.failed)
+                    )
                 ))
                 .style(match w.success_rate {
                     Some(r) if r < 0.9 => th.crit,

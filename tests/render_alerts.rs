@@ -1,0 +1,225 @@
+//! What the room sees of its alerts (issue 19), rendered with TestBackend at 80×24, 160×48 and
+//! 240×70: the alert bar over the Overview, the Alerts list (firing, acked with its comment,
+//! silenced, cleared), the database-down bar, and a frozen screen. The state is fed as the
+//! event loop feeds it (a watch read's answer), with the fixtures' overview and error patterns.
+
+mod fixtures;
+
+use chrono::Duration;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use insta::assert_snapshot;
+use opsdeck::domain::alert::{Alert, AlertRule, Level};
+use opsdeck::domain::mode::Mode;
+use opsdeck::domain::refresh::{Listen, LoadKind, LoadReq, Loaded, Payload, ViewId};
+use opsdeck::keymap::Keymap;
+use opsdeck::state::alerts::Watched;
+use opsdeck::state::{App, Effect, Msg};
+use opsdeck::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use uuid::Uuid;
+
+fn app() -> App {
+    let mut a = App::new(
+        Mode::Live,
+        Theme::builtin("default").expect("theme"),
+        Keymap::default_map(),
+        "maria@control-room".into(),
+        "db.internal/automation".into(),
+        fixtures::now(),
+    );
+    a.listen = Listen::Up;
+    a
+}
+
+fn settle(a: &mut App, mut fx: Vec<Effect>) {
+    while let Some(e) = fx.pop() {
+        if let Effect::Load(req) = e {
+            let result = Ok(fixtures::payload_for(&req, false));
+            fx.extend(a.update(Msg::Loaded(Box::new(Loaded {
+                req,
+                result,
+                from: None,
+            }))));
+        }
+    }
+}
+
+fn req(view: ViewId) -> LoadReq {
+    LoadReq {
+        view,
+        kind: LoadKind::Main,
+        filter: Default::default(),
+        id: None,
+        now: fixtures::now(),
+        seq: 0,
+    }
+}
+
+fn alert(rule: AlertRule, level: Level, msg: &str, raised_min_ago: i64) -> Alert {
+    Alert {
+        id: Uuid::from_u128(raised_min_ago as u128 + 1),
+        rule,
+        key: msg.into(),
+        level,
+        message: msg.into(),
+        raised_at: fixtures::now() - Duration::minutes(raised_min_ago),
+        raised_by: Some("maria@control-room".into()),
+        cleared_at: None,
+        acked_at: None,
+        acked_by: None,
+        ack_comment: None,
+        silenced_until: None,
+        silenced_by: None,
+        silence_comment: None,
+    }
+}
+
+/// The room on the Overview with four alerts read: one firing, one acked, one silenced, one
+/// cleared.
+fn room() -> App {
+    let mut a = app();
+    let fx = a.start();
+    settle(&mut a, fx);
+    let Payload::Overview(o) = fixtures::payload_for(&req(ViewId::Overview), false) else {
+        panic!("overview")
+    };
+    let Payload::Errors(p) = fixtures::payload_for(&req(ViewId::Errors), false) else {
+        panic!("errors")
+    };
+    let firing = alert(
+        AlertRule::QueueDepth,
+        Level::Critical,
+        "queue depth 134 > 100",
+        2,
+    );
+    let mut acked = alert(
+        AlertRule::CapacityWaitlist,
+        Level::Warning,
+        "Gala Night at 92 % (1840/2000): waitlist",
+        22,
+    );
+    acked.acked_at = Some(fixtures::now() - Duration::minutes(20));
+    acked.acked_by = Some("ana".into());
+    acked.ack_comment = Some("marketing knows".into());
+    let mut silenced = alert(
+        AlertRule::N8nDown,
+        Level::Critical,
+        "n8n unreachable since 20:58 UTC: connection refused",
+        9,
+    );
+    silenced.silenced_until = Some(fixtures::now() + Duration::minutes(51));
+    silenced.silenced_by = Some("bo".into());
+    silenced.silence_comment = Some("vendor restarting".into());
+    let mut cleared = alert(
+        AlertRule::DatabaseDown,
+        Level::Critical,
+        "database unreachable for 1m40s",
+        70,
+    );
+    cleared.cleared_at = Some(fixtures::now() - Duration::minutes(68));
+    a.update(Msg::Watched(Box::new(Watched {
+        overview: Ok(o),
+        patterns: Ok(p),
+        alerts: Ok(vec![firing, acked, silenced, cleared]),
+    })));
+    a.update(Msg::Clock(fixtures::now() + Duration::seconds(3)));
+    a
+}
+
+fn render(a: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| opsdeck::views::draw(f, a)).expect("draw");
+    t.backend().to_string()
+}
+
+fn key(a: &mut App, code: KeyCode) {
+    let fx = a.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    settle(a, fx);
+}
+
+#[test]
+fn alert_bar_over_the_overview() {
+    let a = room();
+    for (w, h) in [(80, 24), (160, 48), (240, 70)] {
+        let s = render(&a, w, h);
+        assert!(s.contains("✖ ALERT  queue depth 134 > 100"), "{s}");
+        assert!(s.contains("! alerts"), "{s}");
+        assert_snapshot!(format!("alert_bar_{w}x{h}"), s);
+    }
+}
+
+#[test]
+fn alerts_list() {
+    let mut a = room();
+    key(&mut a, KeyCode::Char('!'));
+    for (w, h) in [(80, 24), (160, 48), (240, 70)] {
+        let s = render(&a, w, h);
+        assert!(
+            s.contains("ALERTS · 1 firing · 1 acked · 1 silenced · 1 cleared"),
+            "{s}"
+        );
+        assert_snapshot!(format!("alerts_list_{w}x{h}"), s);
+    }
+    let wide = render(&a, 160, 48);
+    assert!(
+        wide.contains("acked by ana 20m ago: marketing knows"),
+        "{wide}"
+    );
+    assert!(wide.contains("silenced by bo for 50m"), "{wide}");
+    assert!(wide.contains("cleared 1h08m ago"), "{wide}");
+    // A on the firing alert opens its confirm dialog, with a comment field
+    key(&mut a, KeyCode::Char('A'));
+    let s = render(&a, 160, 48);
+    assert!(
+        s.contains("Acknowledge the alert: queue depth 134 > 100"),
+        "{s}"
+    );
+    assert_snapshot!("alert_ack_dialog_160x48", s);
+}
+
+#[test]
+fn the_bar_says_the_database_is_unreachable() {
+    let mut a = room();
+    let fx = a.refresh_view();
+    let r = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Load(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("a read");
+    a.update(Msg::Loaded(Box::new(Loaded {
+        req: r,
+        result: Err("cannot connect to db.internal:5432: Connection refused".into()),
+        from: None,
+    })));
+    let s = render(&a, 80, 24);
+    assert!(
+        s.contains("database unreachable for 0s (this console)"),
+        "{s}"
+    );
+    assert_snapshot!("alert_bar_database_down_80x24", s);
+}
+
+#[test]
+fn frozen() {
+    let mut a = room();
+    key(&mut a, KeyCode::Char('Z'));
+    a.update(Msg::Clock(fixtures::now() + Duration::seconds(43)));
+    // a poll while frozen reads nothing for the view
+    let fx = a.update(Msg::Poll);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Load(_))), "{fx:?}");
+    let s = render(&a, 160, 48);
+    assert!(
+        s.contains("❄ FROZEN 40s · data 43s old · Z catches up"),
+        "{s}"
+    );
+    assert_snapshot!("frozen_160x48", s);
+    // Z again catches up: the view is read at once
+    let fx = a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('Z'),
+        KeyModifiers::NONE,
+    )));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Load(_))), "{fx:?}");
+}
