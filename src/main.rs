@@ -165,6 +165,9 @@ enum Command {
     /// The control room's alerts: the list (open, and the last day's), `alerts ack ID
     /// [--comment]`, `alerts silence ID --for 2h --comment TEXT`.
     Alerts(opsdeck::cli::alerts::AlertsArgs),
+    /// A list as the console shows it (with --filter, every matching row) as CSV or JSON, to
+    /// stdout or to a new file (--output).
+    Export(opsdeck::cli::export::ExportArgs),
     /// List workflows from every source: the database and n8n (when configured).
     Workflows {
         /// Print JSON: {"workflows": [{source, id, name, status, detail}], "errors": [...]}.
@@ -334,6 +337,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
             Some(Command::Alerts(a)) => opsdeck::cli::alerts::run(&globals, a).await,
+            Some(Command::Export(a)) => opsdeck::cli::export::run(&globals, a).await,
             Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,
             Some(Command::Bench(b)) => opsdeck::cli::bench::run(&globals, b).await,

@@ -455,7 +455,11 @@ async fn alerts_from_the_cli(s: TestStore) {
     let text = common::cli::text;
     let o = cli(&["alerts"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("no alert in the last 24 hours"), "{}", text(&o));
+    assert!(
+        text(&o).contains("no alert in the last 24 hours"),
+        "{}",
+        text(&o)
+    );
     let f = opsdeck::domain::alert::Firing {
         rule: AlertRule::SoldOut,
         key: "gala".into(),
@@ -471,7 +475,14 @@ async fn alerts_from_the_cli(s: TestStore) {
         text(&o)
     );
     let o = cli(&[
-        "alerts", "ack", short, "--comment", "doors closed", "--yes", "--operator", "ana",
+        "alerts",
+        "ack",
+        short,
+        "--comment",
+        "doors closed",
+        "--yes",
+        "--operator",
+        "ana",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = cli(&["alerts", "ack", short, "--yes", "--operator", "bo"]);
@@ -481,10 +492,26 @@ async fn alerts_from_the_cli(s: TestStore) {
         "{}",
         text(&o)
     );
-    let o = cli(&["alerts", "silence", short, "--for", "soon", "--comment", "x", "--yes"]);
+    let o = cli(&[
+        "alerts",
+        "silence",
+        short,
+        "--for",
+        "soon",
+        "--comment",
+        "x",
+        "--yes",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = cli(&[
-        "alerts", "silence", short, "--for", "90m", "--comment", "sold out is known", "--yes",
+        "alerts",
+        "silence",
+        short,
+        "--for",
+        "90m",
+        "--comment",
+        "sold out is known",
+        "--yes",
         "--json",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

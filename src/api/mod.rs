@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod broadcast;
 pub mod db;
+pub mod export;
 pub mod n8n;
 pub mod notify;
 pub mod refresh;

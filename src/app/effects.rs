@@ -61,6 +61,17 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
             }
         },
         Effect::Watch => Msg::Watched(Box::new(watch(io).await)),
+        Effect::Export {
+            path,
+            content,
+            rows,
+        } => Msg::Exported(
+            tokio::task::spawn_blocking(move || {
+                crate::api::export::write_new(&path, &content).map(|p| (p, rows))
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string())),
+        ),
         Effect::AlertSync(plan, outage) => {
             sync_alerts(&io.store, &io.actions.actor.operator, &plan, outage).await;
             Msg::AlertsRead(read_alerts(&io.store).await)
@@ -151,6 +162,7 @@ pub fn failed(e: &Effect) -> Option<Msg> {
             alerts: Err(INTERNAL.into()),
         })),
         Effect::AlertSync(..) => Msg::AlertsRead(Err(INTERNAL.into())),
+        Effect::Export { .. } => Msg::Exported(Err(INTERNAL.into())),
         Effect::Later(..) | Effect::Quit | Effect::Bell => return None,
     })
 }

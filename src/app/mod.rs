@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 pub mod effects;
+pub mod export;
 
 use crate::api::Store;
 use crate::api::actions::ActionCtx;

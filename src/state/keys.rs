@@ -132,6 +132,11 @@ impl App {
             Command::Awaiting => self.open_awaiting(),
             Command::Alerts => self.open_alerts(),
             Command::Freeze => self.toggle_freeze(),
+            Command::Export(path) if path.is_empty() => {
+                self.toast("export: type the file after it (:export jobs.csv)", true);
+                vec![]
+            }
+            Command::Export(path) => self.export_list(&path),
             Command::Theme(name) => {
                 match crate::theme::Theme::builtin(&name) {
                     Some(t) => self.theme = t,

@@ -67,6 +67,10 @@ pub trait ListOps {
     fn detail_open(&self) -> bool;
     fn next_cursor(&self) -> Option<Cursor>;
     fn loaded_len(&self) -> usize;
+    /// The rows the list shows, with its filter, in its order, as their serde form (export).
+    fn export(&self) -> Vec<serde_json::Value>;
+    /// The database holds more rows than are loaded (a next page).
+    fn has_more(&self) -> bool;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +83,16 @@ pub enum Nav {
     Bottom,
 }
 
-impl<T: Row> ListOps for ListView<T> {
+impl<T: Row + serde::Serialize> ListOps for ListView<T> {
+    fn export(&self) -> Vec<serde_json::Value> {
+        self.table
+            .window(0, self.table.len())
+            .map(|(_, r)| serde_json::to_value(r).unwrap_or_default())
+            .collect()
+    }
+    fn has_more(&self) -> bool {
+        self.table.has_more
+    }
     fn filter_mut(&mut self) -> &mut FilterLine {
         &mut self.filter
     }

@@ -130,6 +130,8 @@ pub enum Msg {
     Watched(Box<alerts::Watched>),
     /// The alerts read again after a raise or clear (answers `Effect::AlertSync`).
     AlertsRead(Result<Vec<crate::domain::alert::Alert>, String>),
+    /// An export was written (the path and rows) or why not.
+    Exported(Result<(String, usize), String>),
     /// The n8n queue poller's result (only when n8n's queue is configured).
     N8nQueue(Box<crate::domain::n8n_queue::QueuePolled>),
     /// Broadcast IO finished (compose choices, preview, send, progress).
@@ -161,6 +163,12 @@ pub enum Effect {
     AlertSync(crate::domain::alert::Plan, Option<(Ts, Ts)>),
     /// Ring the terminal bell (an alert raised, or back from its silence).
     Bell,
+    /// Write an export to a new file (never over an existing one); answers `Msg::Exported`.
+    Export {
+        path: String,
+        content: String,
+        rows: usize,
+    },
     Quit,
 }
 

@@ -15,6 +15,8 @@ pub enum Command {
     Awaiting,
     Alerts,
     Freeze,
+    /// `export PATH`: the list as shown, to a .csv or .json file.
+    Export(String),
     Theme(String),
 }
 
@@ -53,6 +55,11 @@ pub fn entries() -> Vec<Entry> {
             "alerts",
             "the alerts: acknowledge, silence [!]",
             Command::Alerts,
+        ),
+        (
+            "export ",
+            "export PATH.csv|.json: this list, with its filter",
+            Command::Export(String::new()),
         ),
         (
             "freeze",
@@ -155,6 +162,10 @@ impl Palette {
 
     /// Enter: the entry named exactly by the input, else the highlighted match.
     pub fn choose(&self) -> Option<Command> {
+        // `export PATH` takes its argument as typed (paths keep their case)
+        if let Some(path) = self.input.trim().strip_prefix("export ") {
+            return Some(Command::Export(path.trim().to_string()));
+        }
         let q = self.input.trim().to_lowercase();
         self.all
             .iter()

@@ -1,6 +1,7 @@
 //! The control room's reading aids, pure: the approval inbox (after a decision the next
-//! pending request opens; `n` / `p` step through them, with the count left) and freeze (`Z`:
-//! nothing the refreshes read moves rows under the cursor until `Z` again).
+//! pending request opens; `n` / `p` step through them, with the count left), freeze (`Z`:
+//! nothing the refreshes read moves rows under the cursor until `Z` again) and `:export PATH`
+//! (the list as shown, with its filter, to a new .csv or .json file).
 
 use uuid::Uuid;
 
@@ -110,6 +111,43 @@ impl App {
                 vec![]
             }
         }
+    }
+
+    /// `:export PATH`: the current list, with its filter, as CSV or JSON (by the extension).
+    pub fn export_list(&mut self, path: &str) -> Vec<Effect> {
+        use crate::domain::export::{Format, to_csv, to_json};
+        let path = path.trim();
+        let Some(fmt) = Format::of_path(path) else {
+            self.toast("export: name a .csv or .json file (:export jobs.csv)", true);
+            return vec![];
+        };
+        let v = self.view;
+        let Some(l) = self.list(v) else {
+            self.toast(
+                "export: the Overview has no list — go to a list view first",
+                true,
+            );
+            return vec![];
+        };
+        let rows = l.export();
+        let filter = l.filter().text.clone();
+        let content = match fmt {
+            Format::Csv => to_csv(&rows),
+            Format::Json => to_json(v.command(), &filter, &self.now.to_rfc3339(), &rows),
+        };
+        vec![Effect::Export {
+            path: path.to_string(),
+            content,
+            rows: rows.len(),
+        }]
+    }
+
+    pub(super) fn on_exported(&mut self, r: Result<(String, usize), String>) -> Vec<Effect> {
+        match r {
+            Ok((path, n)) => self.toast_for(format!("exported {n} rows to {path}"), false, 6),
+            Err(e) => self.toast_for(format!("export failed: {e}"), true, 10),
+        }
+        vec![]
     }
 
     /// Since when the screen is frozen.

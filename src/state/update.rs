@@ -106,6 +106,7 @@ impl App {
                 vec![]
             }
             Msg::Watched(w) => self.on_watched(*w),
+            Msg::Exported(r) => self.on_exported(r),
             Msg::AlertsRead(r) => self.on_alerts_read(r),
             Msg::N8nQueue(p) => {
                 self.n8n_queue.apply(*p);
