@@ -216,10 +216,10 @@ async fn run_all(s: &Store, app: &mut App, mut fx: Vec<Effect>) {
     };
     while !fx.is_empty() {
         let e = fx.remove(0);
-        if matches!(e, Effect::Load(_) | Effect::Export { .. }) {
-            if let Some(m) = Box::pin(opsdeck::app::effects::run(&io, e)).await {
-                fx.extend(app.update(m));
-            }
+        if matches!(e, Effect::Load(_) | Effect::Export { .. })
+            && let Some(m) = Box::pin(opsdeck::app::effects::run(&io, e)).await
+        {
+            fx.extend(app.update(m));
         }
     }
 }
