@@ -168,6 +168,9 @@ enum Command {
     /// A list as the console shows it (with --filter, every matching row) as CSV or JSON, to
     /// stdout or to a new file (--output).
     Export(opsdeck::cli::export::ExportArgs),
+    /// The post-incident record: actions, broadcasts, alerts, pauses and error bursts in time
+    /// order (--since 2h, --format md|csv|json, -o PATH).
+    Timeline(opsdeck::cli::timeline::TimelineArgs),
     /// List workflows from every source: the database and n8n (when configured).
     Workflows {
         /// Print JSON: {"workflows": [{source, id, name, status, detail}], "errors": [...]}.
@@ -338,6 +341,7 @@ fn main() -> ExitCode {
             Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
             Some(Command::Alerts(a)) => opsdeck::cli::alerts::run(&globals, a).await,
             Some(Command::Export(a)) => opsdeck::cli::export::run(&globals, a).await,
+            Some(Command::Timeline(a)) => opsdeck::cli::timeline::run(&globals, a).await,
             Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,
             Some(Command::Bench(b)) => opsdeck::cli::bench::run(&globals, b).await,

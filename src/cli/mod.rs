@@ -11,6 +11,7 @@ pub mod n8n;
 pub mod roles;
 mod simulate;
 mod status;
+pub mod timeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -17,3 +17,4 @@ pub mod n8n_queue;
 pub mod refresh;
 pub mod role;
 pub mod sanitize;
+pub mod timeline;

@@ -12,6 +12,7 @@ mod overview;
 mod replication;
 pub mod roles;
 mod rows;
+mod timeline;
 pub mod window;
 
 use std::fmt::Write as _;
