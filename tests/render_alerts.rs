@@ -223,3 +223,103 @@ fn frozen() {
     )));
     assert!(fx.iter().any(|e| matches!(e, Effect::Load(_))), "{fx:?}");
 }
+
+#[test]
+fn timeline_overlay() {
+    use opsdeck::domain::timeline::{Entry, Kind};
+    let mut a = room();
+    // :timeline asks for the last two hours
+    key(&mut a, KeyCode::Char(':'));
+    for c in "timeline".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    let fx = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Timeline(..))),
+        "{fx:?}"
+    );
+    let t = |m: i64| fixtures::now() - Duration::minutes(m);
+    let entries = vec![
+        Entry {
+            at: t(50),
+            kind: Kind::Errors,
+            who: None,
+            what: "first error: ticket-purchase-confirmation × timeout (41 in the window)".into(),
+        },
+        Entry {
+            at: t(45),
+            kind: Kind::Alert,
+            who: Some("console-1".into()),
+            what: "CRITICAL raised: queue depth 140 > 100".into(),
+        },
+        Entry {
+            at: t(44),
+            kind: Kind::Alert,
+            who: Some("ana".into()),
+            what: "acked: queue depth 140 > 100 — scaling workers".into(),
+        },
+        Entry {
+            at: t(40),
+            kind: Kind::Pause,
+            who: Some("ana".into()),
+            what: "workflow.pause workflow 0193a1b2: stop the flood".into(),
+        },
+        Entry {
+            at: t(30),
+            kind: Kind::Broadcast,
+            who: Some("ana".into()),
+            what: "WARNING broadcast 0193a1c4 triggered to 1412 deliveries: Doors open late".into(),
+        },
+    ];
+    a.update(Msg::Timeline(Ok((
+        entries,
+        vec!["broadcasts (no table)".into()],
+    ))));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let s = render(&a, w, h);
+        assert!(s.contains("TIMELINE · last 2h · 5 entries"), "{s}");
+        assert_snapshot!(format!("timeline_{w}x{h}"), s);
+    }
+    key(&mut a, KeyCode::Esc);
+    assert!(matches!(a.overlay, opsdeck::state::Overlay::None));
+}
+
+/// The approval inbox: n / p step through the pending requests, the title counts those left,
+/// and after a decision the next pending request opens.
+#[test]
+fn approval_inbox() {
+    let mut a = app();
+    let fx = a.switch(ViewId::Approvals);
+    settle(&mut a, fx);
+    let pending = a.pending_approvals();
+    assert!(pending.len() >= 2, "the fixtures have pending requests");
+    key(&mut a, KeyCode::Enter);
+    let first = a.approvals.detail.expect("opened");
+    assert_eq!(first, pending[0]);
+    let s = render(&a, 160, 48);
+    assert!(
+        s.contains(&format!("{} more pending", pending.len() - 1)),
+        "{s}"
+    );
+    key(&mut a, KeyCode::Char('n'));
+    assert_eq!(a.approvals.detail, Some(pending[1]));
+    key(&mut a, KeyCode::Char('p'));
+    assert_eq!(a.approvals.detail, Some(pending[0]));
+    // approve the open one: the next pending request opens when the decision lands
+    key(&mut a, KeyCode::Char('A'));
+    let fx = a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Act(_))), "{fx:?}");
+    let fx = a.update(Msg::ActionDone(Box::new(
+        opsdeck::domain::action::ActionReport {
+            action: "approval.approve",
+            outcome: opsdeck::domain::action::Outcome::Ok,
+            message: "approved".into(),
+            changed: 1,
+            conflicts: vec![],
+            audit_id: None,
+            warning: None,
+        },
+    )));
+    drop(fx);
+    assert_eq!(a.approvals.detail, Some(pending[1]), "the next one opened");
+}

@@ -61,6 +61,15 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
             }
         },
         Effect::Watch => Msg::Watched(Box::new(watch(io).await)),
+        Effect::Timeline(from, to) => {
+            let (store, _) = io.reader.pick().await;
+            match store.db.fetch_one("SELECT 1 AS one", &[]).await {
+                Ok(_) => Msg::Timeline(Ok(store.timeline(from, to).await)),
+                Err(e) => Msg::Timeline(Err(crate::config::redact_in(
+                    &crate::api::db::describe_sqlx(&e),
+                ))),
+            }
+        }
         Effect::Export {
             path,
             content,
@@ -163,6 +172,7 @@ pub fn failed(e: &Effect) -> Option<Msg> {
         })),
         Effect::AlertSync(..) => Msg::AlertsRead(Err(INTERNAL.into())),
         Effect::Export { .. } => Msg::Exported(Err(INTERNAL.into())),
+        Effect::Timeline(..) => Msg::Timeline(Err(INTERNAL.into())),
         Effect::Later(..) | Effect::Quit | Effect::Bell => return None,
     })
 }

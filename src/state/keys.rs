@@ -28,6 +28,9 @@ impl App {
         if matches!(self.overlay, Overlay::Alerts) {
             return self.alerts_key(k);
         }
+        if matches!(self.overlay, Overlay::Timeline(_)) {
+            return self.timeline_key(k);
+        }
         if let Overlay::Palette(p) = &mut self.overlay {
             match k.code {
                 KeyCode::Esc => self.overlay = Overlay::None,
@@ -132,6 +135,7 @@ impl App {
             Command::Awaiting => self.open_awaiting(),
             Command::Alerts => self.open_alerts(),
             Command::Freeze => self.toggle_freeze(),
+            Command::Timeline => self.open_timeline(),
             Command::Export(path) if path.is_empty() => {
                 self.toast("export: type the file after it (:export jobs.csv)", true);
                 vec![]

@@ -130,6 +130,8 @@ pub enum Msg {
     Watched(Box<alerts::Watched>),
     /// The alerts read again after a raise or clear (answers `Effect::AlertSync`).
     AlertsRead(Result<Vec<crate::domain::alert::Alert>, String>),
+    /// The incident timeline (entries, sources missing) or why it could not be read.
+    Timeline(Result<(Vec<crate::domain::timeline::Entry>, Vec<String>), String>),
     /// An export was written (the path and rows) or why not.
     Exported(Result<(String, usize), String>),
     /// The n8n queue poller's result (only when n8n's queue is configured).
@@ -163,6 +165,8 @@ pub enum Effect {
     AlertSync(crate::domain::alert::Plan, Option<(Ts, Ts)>),
     /// Ring the terminal bell (an alert raised, or back from its silence).
     Bell,
+    /// Read the incident timeline from..to; answers `Msg::Timeline`.
+    Timeline(Ts, Ts),
     /// Write an export to a new file (never over an existing one); answers `Msg::Exported`.
     Export {
         path: String,
@@ -201,6 +205,8 @@ pub enum Overlay {
     Awaiting(Box<awaiting::AwaitUi>),
     /// The control room's alerts (`!`).
     Alerts,
+    /// The incident timeline (`:timeline`).
+    Timeline(Box<room::TimelineUi>),
 }
 
 /// One line of the help overlay.

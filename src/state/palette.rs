@@ -15,6 +15,7 @@ pub enum Command {
     Awaiting,
     Alerts,
     Freeze,
+    Timeline,
     /// `export PATH`: the list as shown, to a .csv or .json file.
     Export(String),
     Theme(String),
@@ -60,6 +61,11 @@ pub fn entries() -> Vec<Entry> {
             "export ",
             "export PATH.csv|.json: this list, with its filter",
             Command::Export(String::new()),
+        ),
+        (
+            "timeline",
+            "the last 2 hours: actions, alerts, broadcasts, errors",
+            Command::Timeline,
         ),
         (
             "freeze",

@@ -3,9 +3,10 @@
 //! nothing the refreshes read moves rows under the cursor until `Z` again) and `:export PATH`
 //! (the list as shown, with its filter, to a new .csv or .json file).
 
+use crossterm::event::{KeyCode, KeyEvent};
 use uuid::Uuid;
 
-use super::{App, Effect};
+use super::{App, Effect, Overlay};
 use crate::domain::model::Ts;
 use crate::domain::refresh::ViewId;
 
@@ -150,8 +151,71 @@ impl App {
         vec![]
     }
 
+    /// `:timeline`: the last two hours, in time order (read when opened; `r` reads again).
+    pub fn open_timeline(&mut self) -> Vec<Effect> {
+        self.overlay = Overlay::Timeline(Box::default());
+        self.dirty = true;
+        vec![Effect::Timeline(
+            self.now - chrono::Duration::hours(TIMELINE_HOURS),
+            self.now,
+        )]
+    }
+
+    pub(super) fn on_timeline(
+        &mut self,
+        r: Result<(Vec<crate::domain::timeline::Entry>, Vec<String>), String>,
+    ) -> Vec<Effect> {
+        if let Overlay::Timeline(u) = &mut self.overlay {
+            match r {
+                Ok((entries, missing)) => {
+                    // newest at the bottom, where the view starts
+                    u.top = entries.len().saturating_sub(1);
+                    u.entries = Some(entries);
+                    u.missing = missing;
+                    u.error = None;
+                }
+                Err(e) => u.error = Some(e),
+            }
+            self.dirty = true;
+        }
+        vec![]
+    }
+
+    pub(super) fn timeline_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let Overlay::Timeline(u) = &mut self.overlay else {
+            return vec![];
+        };
+        let n = u.entries.as_ref().map_or(0, Vec::len);
+        match k.code {
+            KeyCode::Esc | KeyCode::Char('q') => self.overlay = Overlay::None,
+            KeyCode::Char('r') => return self.open_timeline(),
+            KeyCode::Down | KeyCode::Char('j') => u.top = (u.top + 1).min(n.saturating_sub(1)),
+            KeyCode::Up | KeyCode::Char('k') => u.top = u.top.saturating_sub(1),
+            KeyCode::PageDown => u.top = (u.top + 20).min(n.saturating_sub(1)),
+            KeyCode::PageUp => u.top = u.top.saturating_sub(20),
+            KeyCode::Char('g') | KeyCode::Home => u.top = 0,
+            KeyCode::Char('G') | KeyCode::End => u.top = n.saturating_sub(1),
+            _ => {}
+        }
+        self.dirty = true;
+        vec![]
+    }
+
     /// Since when the screen is frozen.
     pub fn frozen_since(&self) -> Option<Ts> {
         self.frozen
     }
+}
+
+/// How far back `:timeline` reads.
+pub const TIMELINE_HOURS: i64 = 2;
+
+/// The timeline screen: the entries once read, and the line the view keeps in sight.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineUi {
+    pub entries: Option<Vec<crate::domain::timeline::Entry>>,
+    pub missing: Vec<String>,
+    pub error: Option<String>,
+    /// The selected line (the view scrolls to keep it in sight; starts at the newest).
+    pub top: usize,
 }

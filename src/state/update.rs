@@ -107,6 +107,7 @@ impl App {
             }
             Msg::Watched(w) => self.on_watched(*w),
             Msg::Exported(r) => self.on_exported(r),
+            Msg::Timeline(r) => self.on_timeline(r),
             Msg::AlertsRead(r) => self.on_alerts_read(r),
             Msg::N8nQueue(p) => {
                 self.n8n_queue.apply(*p);

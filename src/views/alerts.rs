@@ -214,3 +214,72 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         foot,
     );
 }
+
+/// The incident timeline (`:timeline`): time, kind, who, what; newest at the bottom.
+pub fn draw_timeline(f: &mut Frame, app: &App, area: Rect, u: &crate::state::room::TimelineUi) {
+    let th = &app.theme;
+    clear(f, area);
+    let n = u.entries.as_ref().map_or(0, Vec::len);
+    let title = format!(
+        " TIMELINE · last {}h · {n} entries · j/k scroll · g/G ends · r reads again · Esc ",
+        crate::state::room::TIMELINE_HOURS
+    );
+    let outer = block(th, title, true);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let w = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(e) = &u.error {
+        lines.push(Line::styled(
+            clean_trunc(&format!("could not read the timeline: {e}"), w),
+            th.warn,
+        ));
+    }
+    for m in &u.missing {
+        lines.push(Line::styled(
+            clean_trunc(&format!("not in this record: {m}"), w),
+            th.dim,
+        ));
+    }
+    let Some(entries) = &u.entries else {
+        lines.push(Line::styled("reading…", th.dim));
+        f.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    if entries.is_empty() {
+        lines.push(Line::styled("nothing happened in this window", th.dim));
+    }
+    let room = (inner.height as usize).saturating_sub(lines.len()).max(1);
+    let sel = u.top.min(n.saturating_sub(1));
+    let start = (sel + 1).saturating_sub(room);
+    let who_w = 18;
+    for (i, e) in entries.iter().enumerate().skip(start).take(room) {
+        use crate::domain::timeline::Kind;
+        let kind_style = match e.kind {
+            Kind::Alert => th.crit,
+            Kind::Errors => th.warn,
+            Kind::Broadcast => th.accent,
+            _ => th.base,
+        };
+        let what_w = w.saturating_sub(9 + 10 + who_w + 2);
+        let mut spans = vec![
+            Span::styled(format!("{} ", e.at.format("%H:%M:%S")), th.dim),
+            Span::styled(format!("{:<10}", e.kind.word()), kind_style),
+            Span::styled(
+                format!(
+                    "{:<who_w$} ",
+                    clean_trunc(e.who.as_deref().unwrap_or(""), who_w)
+                ),
+                th.base,
+            ),
+            Span::styled(clean_trunc(&e.what, what_w), th.base),
+        ];
+        if i == sel {
+            for s in spans.iter_mut() {
+                s.style = s.style.patch(th.selected);
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}

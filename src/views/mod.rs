@@ -94,6 +94,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Overlay::Broadcast(u) => broadcast::draw(f, app, body, u),
         Overlay::Awaiting(u) => awaiting::draw(f, app, body, u),
         Overlay::Alerts => alerts::draw(f, app, body),
+        Overlay::Timeline(u) => alerts::draw_timeline(f, app, body, u),
     }
 }
 
