@@ -84,6 +84,12 @@ macro_rules! views {
                     assert_snapshot!(render(&at($view, false), 160, 48));
                 }
                 #[test]
+                fn huge() {
+                    // the control room's big screen: columns fit their content, the rest
+                    // goes to the text that needs it
+                    assert_snapshot!(render(&at($view, false), 240, 70));
+                }
+                #[test]
                 fn empty() {
                     assert_snapshot!(render(&at($view, true), 80, 24));
                 }

@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::table::Width::{Fill, Fixed};
+use super::table::Width::{Fill, Fit, Fixed};
 use super::table::{Columns, Query, Row, SortKey, col, contains_any, eq_opt, sc};
 use crate::domain::model::*;
 
@@ -22,7 +22,7 @@ fn on(n: Option<i64>) -> SortKey {
 pub const WORKFLOW_COLUMNS: Columns = Columns {
     natural: sc("name", false),
     cols: &[
-        col("name", Fill(3)),
+        col("name", Fit(12, 40)),
         col("status", Fixed(11)).sort(1, false),
         col("started", Fixed(7)).sort(2, true),
         col("ok (done)", Fixed(13)).sort(3, false),
@@ -65,7 +65,7 @@ pub const RUN_COLUMNS: Columns = Columns {
     cols: &[
         col("started", Fixed(7)),
         col("status", Fixed(10)).sort(1, false),
-        col("workflow", Fill(1)).sort(2, false),
+        col("workflow", Fit(10, 36)).sort(2, false),
         col("progress", Fixed(10)),
         col("duration", Fixed(8)).sort(3, true),
         col("step / error", Fill(1)),
@@ -80,7 +80,7 @@ pub const RUN_COLUMNS_N8N: Columns = Columns {
         col("source", Fixed(6)),
         col("started", Fixed(7)),
         col("status", Fixed(10)).sort(1, false),
-        col("workflow", Fill(1)).sort(2, false),
+        col("workflow", Fit(10, 36)).sort(2, false),
         col("progress", Fixed(10)),
         col("duration", Fixed(8)).sort(3, true),
         col("step / error", Fill(1)),
@@ -123,12 +123,12 @@ pub const JOB_COLUMNS: Columns = Columns {
     natural: sc("created", true),
     cols: &[
         col("created", Fixed(7)),
-        col("type", Fill(2)).sort(3, false),
+        col("type", Fit(8, 30)).sort(3, false),
         col("status", Fixed(10)).sort(2, false),
         col("prio", Fixed(4)).sort_named(1, "priority", true),
         col("tries", Fixed(5)).sort_named(4, "attempts", true),
         col("scheduled", Fixed(9)),
-        col("error", Fill(2)),
+        col("error", Fill(1)),
     ],
 };
 
@@ -167,7 +167,7 @@ pub const PATTERN_COLUMNS: Columns = Columns {
     natural: sc("count", true),
     cols: &[
         col("sev", Fixed(6)),
-        col("workflow", Fill(3)).sort(2, false),
+        col("workflow", Fit(10, 36)).sort(2, false),
         col("type", Fixed(21)).sort(3, false),
         col("count", Fixed(5)),
         col("first", Fixed(6)),
@@ -386,10 +386,10 @@ pub const AUDIT_COLUMNS: Columns = Columns {
     natural: sc("when", true),
     cols: &[
         col("when", Fixed(11)),
-        col("operator", Fill(2)).sort(1, false),
-        col("from", Fill(2)),
-        col("action", Fixed(10)).sort(2, false),
-        col("target", Fill(3)),
+        col("operator", Fit(8, 28)).sort(1, false),
+        col("from", Fit(6, 24)),
+        col("action", Fit(10, 28)).sort(2, false),
+        col("target", Fill(1)),
         col("outcome", Fixed(8)),
     ],
 };

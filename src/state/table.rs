@@ -67,10 +67,15 @@ pub const fn sc(name: &'static str, desc: bool) -> SortCol {
     SortCol { name, desc }
 }
 
-/// How wide a column is: a fixed number of cells, or a share of the width left over.
+/// How wide a column is: a fixed number of cells, its content's width, or a share of the width
+/// left over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Width {
     Fixed(u16),
+    /// As wide as its widest visible cell (the header included), at least `min` and at most
+    /// `max` cells: a name column takes what its names need, and the rest goes to the `Fill`
+    /// column that holds the longest useful text (an error, a message).
+    Fit(u16, u16),
     Fill(u16),
 }
 

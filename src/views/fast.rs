@@ -20,8 +20,70 @@ use crate::theme::Theme;
 pub fn constraint(w: Width) -> Constraint {
     match w {
         Width::Fixed(n) => Constraint::Length(n),
+        // without the rows to measure: its widest
+        Width::Fit(_, max) => Constraint::Length(max),
         Width::Fill(n) => Constraint::Fill(n),
     }
+}
+
+/// The columns' constraints for these rows in `width` cells: a `Fit` column as wide as its
+/// widest cell or header, within its bounds; when that would leave the `Fill` columns (the
+/// errors, the messages) less than a third of the room, the `Fit` columns give back towards
+/// their minimum, in proportion.
+pub fn fitted(columns: &[Column], rows: &[&[ListCell]], width: u16) -> Vec<Constraint> {
+    let want: Vec<Option<(u16, u16)>> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c.width {
+            Width::Fit(min, max) => {
+                let widest = rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .map(|cell| sanitize::width(cell.text.lines().next().unwrap_or("")))
+                    .chain(std::iter::once(sanitize::width(c.header) + 1))
+                    .max()
+                    .unwrap_or(0);
+                Some((min, (widest.min(u16::MAX as usize) as u16).clamp(min, max)))
+            }
+            _ => None,
+        })
+        .collect();
+    let fixed: u16 = columns
+        .iter()
+        .map(|c| match c.width {
+            Width::Fixed(n) => n,
+            _ => 0,
+        })
+        .sum();
+    let room = width
+        .saturating_sub(columns.len().saturating_sub(1) as u16)
+        .saturating_sub(fixed);
+    let fills = columns.iter().any(|c| matches!(c.width, Width::Fill(_)));
+    let budget = if fills {
+        room.saturating_sub((room / 3).max(16))
+    } else {
+        room
+    };
+    let (mins, wants): (u32, u32) = want
+        .iter()
+        .flatten()
+        .fold((0, 0), |(a, b), (m, w)| (a + *m as u32, b + *w as u32));
+    // the share of each Fit column's extra (above its minimum) that fits the budget
+    let (num, den) = if wants <= budget as u32 || wants == mins {
+        (1, 1)
+    } else {
+        ((budget as u32).saturating_sub(mins), wants - mins)
+    };
+    columns
+        .iter()
+        .zip(&want)
+        .map(|(c, w)| match w {
+            Some((min, want)) => {
+                Constraint::Length(min + ((*want - min) as u32 * num / den) as u16)
+            }
+            None => constraint(c.width),
+        })
+        .collect()
 }
 
 /// One cell of a list row: its text (one line; formatted and sanitised by the view) and style.
@@ -87,7 +149,11 @@ pub fn draw_list<T: Row>(
     if inner.is_empty() {
         return;
     }
-    let widths: Vec<Constraint> = columns.iter().map(|c| constraint(c.width)).collect();
+    // the visible rows, formatted once: their cells size the `Fit` columns, then are drawn
+    let visible: Vec<(usize, &T, Vec<ListCell>)> =
+        table.window(off, h).map(|(p, r)| (p, r, row(r))).collect();
+    let cells: Vec<&[ListCell]> = visible.iter().map(|(_, _, c)| c.as_slice()).collect();
+    let widths = fitted(columns, &cells, inner.width);
     let cols = column_areas(inner, &widths);
     // header: one line in the header style
     let head = Rect { height: 1, ..inner };
@@ -104,7 +170,7 @@ pub fn draw_list<T: Row>(
     }
     // the rows that fit below it
     let mut y = inner.y + 1;
-    for (p, r) in table.window(off, h) {
+    for (p, r, cells) in &visible {
         if y >= inner.bottom() {
             break;
         }
@@ -112,10 +178,10 @@ pub fn draw_list<T: Row>(
         if table.marked.contains(&r.key()) {
             style = style.patch(th.marked);
         }
-        if p == sel {
+        if *p == sel {
             style = style.patch(th.selected);
         }
-        draw_row(buf, inner, y, &cols, style, &row(r));
+        draw_row(buf, inner, y, &cols, style, cells);
         y += 1;
     }
     if table.has_more && off + h >= table.len() && y < inner.bottom() {
