@@ -65,10 +65,12 @@ async fn main() -> anyhow::Result<()> {
         currency: Default::default(),
         access: opsdeck::domain::role::Access::demo(),
         alerts: Default::default(),
+        context: None,
+        contexts: Vec::new(),
         broadcast: Default::default(),
     });
     tokio::select! {
-        r = console => r,
+        r = console => r.map(|_| ()),
         _ = tokio::time::sleep(Duration::from_secs(1)), if ui_panic => panic!("console test panic"),
     }
 }

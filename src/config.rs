@@ -180,6 +180,75 @@ pub struct FileConfig {
     pub broadcast: Option<BroadcastConfig>,
     /// `[alerts]`: the control room's alert rules (issue 19).
     pub alerts: Option<AlertsConfig>,
+    /// The context used when `--context` names none.
+    pub context: Option<String>,
+    /// `[contexts.NAME]`: several automation stacks in one file (a client each, staging and
+    /// production); `--context NAME` or `context =` picks one, whose settings replace the
+    /// top-level ones.
+    pub contexts: Option<std::collections::BTreeMap<String, ContextConfig>>,
+    /// The context in use, once applied ([`FileConfig::with_context`]).
+    #[serde(skip)]
+    pub active: Option<ActiveContext>,
+}
+
+/// `[contexts.NAME]`: a stack's own settings (any left out are the top level's).
+#[derive(Debug, Default, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContextConfig {
+    pub database_url: Option<String>,
+    pub listen_url: Option<String>,
+    pub read_url: Option<String>,
+    pub read_only: Option<bool>,
+    pub currency: Option<crate::domain::money::Currency>,
+    pub n8n: Option<N8nFileConfig>,
+    /// A production stack: its name shows in the alert colour in the status bar.
+    #[serde(default)]
+    pub production: bool,
+}
+
+/// The context in use: its name and whether it is production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveContext {
+    pub name: String,
+    pub production: bool,
+    /// The context names its database: it beats `DATABASE_URL` (not `--database-url`).
+    pub sets_database: bool,
+}
+
+impl FileConfig {
+    /// The names of the configured contexts, sorted.
+    pub fn context_names(&self) -> Vec<String> {
+        self.contexts
+            .as_ref()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The config with context `name` (else `context =`, else none) applied: its settings
+    /// replace the top level's. An unknown name says which exist.
+    pub fn with_context(mut self, name: Option<&str>) -> Result<FileConfig, String> {
+        let Some(name) = name.map(str::to_string).or_else(|| self.context.clone()) else {
+            return Ok(self);
+        };
+        let Some(c) = self.contexts.as_ref().and_then(|m| m.get(&name)).cloned() else {
+            let known = self.context_names();
+            return Err(if known.is_empty() {
+                format!("no context {name}: the config has no [contexts.NAME] sections")
+            } else {
+                format!("no context {name}: the config has {}", known.join(", "))
+            });
+        };
+        macro_rules! over {
+            ($($f:ident),*) => { $( if c.$f.is_some() { self.$f = c.$f.clone(); } )* };
+        }
+        over!(database_url, listen_url, read_url, read_only, currency, n8n);
+        self.active = Some(ActiveContext {
+            name,
+            production: c.production,
+            sets_database: c.database_url.is_some(),
+        });
+        Ok(self)
+    }
 }
 
 /// `[alerts]` in the config file: the lines and switches of the alert rules, the seeds' values
@@ -422,6 +491,10 @@ pub fn default_config_path() -> Option<PathBuf> {
 
 /// `--database-url`, else `DATABASE_URL`, else the config file. None means: the embedded demo.
 pub fn resolve_database_url(cli: Option<&str>, file: &FileConfig) -> Option<String> {
+    // a context chosen by name, and naming its database, is what was asked for
+    if cli.is_none() && file.active.as_ref().is_some_and(|c| c.sets_database) {
+        return file.database_url.clone();
+    }
     cli.map(str::to_string)
         .or_else(|| {
             std::env::var("DATABASE_URL")

@@ -33,6 +33,10 @@ struct Cli {
     /// Log file (default: $XDG_DATA_HOME/opsdeck/opsdeck.log).
     #[arg(long, global = true, value_name = "PATH")]
     log_file: Option<PathBuf>,
+    /// One of the config's [contexts.NAME] (an automation stack: a client, staging or
+    /// production); default: `context =` in the config.
+    #[arg(long, global = true, value_name = "NAME")]
+    context: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -231,6 +235,7 @@ fn main() -> ExitCode {
         read_only: args.read_only,
         operator: args.operator,
         log_file: args.log_file,
+        context: args.context,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

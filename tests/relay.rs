@@ -214,6 +214,8 @@ async fn a_console_whose_relay_is_gone_polls_at_its_pace() {
         currency: Default::default(),
         access: opsdeck::domain::role::Access::demo(),
         alerts: Default::default(),
+        context: None,
+        contexts: Vec::new(),
     };
     let loads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = loads.clone();

@@ -41,24 +41,45 @@ BEGIN
     END IF;
 END $$;
 
+-- Who may write alerts: a login that can see what they are about (an opsdeck role, or SELECT
+-- on the job queue). The name recorded is the login's own unless it is trusted with the action
+-- tables (as for the audit trail: opsdeck_actor).
+CREATE FUNCTION opsdeck_alert_writer(p_by text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    IF cardinality(opsdeck_roles_of(session_user::text)) = 0
+       AND NOT has_table_privilege(session_user, 'job_queue', 'SELECT') THEN
+        RAISE EXCEPTION 'the login % may not write alerts (no opsdeck role, no SELECT on job_queue)',
+            session_user USING ERRCODE = '42501';
+    END IF;
+    RETURN left((opsdeck_actor(p_by)).operator, 200);
+END $$;
+
 -- Raises an alert: its id, or NULL when this crossing is open already (another console was
 -- first). A silence still running on the same rule and subject carries over to the new row.
+-- A database outage is not raised open: it is recorded once over (opsdeck_alert_outage).
 CREATE FUNCTION opsdeck_alert_raise(p_rule text, p_key text, p_level text, p_message text,
                                     p_by text) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_id uuid;
+    v_by text := opsdeck_alert_writer(p_by);
     s record;
 BEGIN
     PERFORM opsdeck_alert_check(p_rule, p_key, p_level);
-    SELECT silenced_at, silenced_until, silenced_by, silence_comment INTO s
+    IF p_rule = 'database_down' THEN
+        RAISE EXCEPTION 'a database outage is recorded once over, by opsdeck_alert_outage'
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT silenced_until, silenced_by, silence_comment INTO s
     FROM opsdeck_alerts
     WHERE rule = p_rule AND key = p_key AND silenced_until > statement_timestamp()
     ORDER BY raised_at DESC LIMIT 1;
-    INSERT INTO opsdeck_alerts (rule, key, level, message, raised_by, silenced_at,
-                                silenced_until, silenced_by, silence_comment)
-    VALUES (p_rule, p_key, p_level, left(p_message, 500), left(p_by, 200), s.silenced_at,
-            s.silenced_until, s.silenced_by, s.silence_comment)
+    -- the silence carries over, not its moment (the timeline tells it once, where it was made)
+    INSERT INTO opsdeck_alerts (rule, key, level, message, raised_by, silenced_until,
+                                silenced_by, silence_comment)
+    VALUES (p_rule, p_key, p_level, left(p_message, 500), v_by, s.silenced_until,
+            s.silenced_by, s.silence_comment)
     ON CONFLICT (rule, key) WHERE cleared_at IS NULL DO NOTHING
     RETURNING id INTO v_id;
     IF v_id IS NOT NULL THEN
@@ -70,8 +91,10 @@ END $$;
 -- Clears an open alert (its condition has stayed false): true when this call cleared it.
 CREATE FUNCTION opsdeck_alert_clear(p_id uuid, p_by text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    v_by text := opsdeck_alert_writer(p_by);
 BEGIN
-    UPDATE opsdeck_alerts SET cleared_at = statement_timestamp(), cleared_by = left(p_by, 200)
+    UPDATE opsdeck_alerts SET cleared_at = statement_timestamp(), cleared_by = v_by
     WHERE id = p_id AND cleared_at IS NULL AND rule <> 'database_down';
     IF FOUND THEN
         PERFORM pg_notify('opsdeck', json_build_object('table', 'opsdeck_alerts', 'op', 'UPDATE')::text);
@@ -86,30 +109,34 @@ CREATE FUNCTION opsdeck_alert_outage(p_key text, p_message text, p_by text, p_fr
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_id uuid;
+    v_by text := opsdeck_alert_writer(p_by);
+    -- a console's clock may run ahead of the database's: the end is never later than now, and
+    -- the outage keeps its length
+    v_to timestamptz := least(p_to, statement_timestamp());
+    v_from timestamptz := v_to - (p_to - p_from);
 BEGIN
     PERFORM opsdeck_alert_check('database_down', p_key, 'CRITICAL');
     IF p_from IS NULL OR p_to IS NULL OR p_to <= p_from
-       OR p_to > statement_timestamp() + interval '1 minute'
-       OR p_to - p_from > interval '7 days' THEN
-        RAISE EXCEPTION 'an outage runs from a time to a later one, within the last 7 days'
+       OR v_from < statement_timestamp() - interval '30 days' THEN
+        RAISE EXCEPTION 'an outage runs from a time to a later one, within the last 30 days'
             USING ERRCODE = '22023';
     END IF;
     -- one writer at a time per subject, so two consoles coming back together make one row
     PERFORM pg_advisory_xact_lock(1869640548, hashtext('opsdeck_alerts:' || p_key));
-    UPDATE opsdeck_alerts SET raised_at = least(raised_at, p_from),
-                              cleared_at = greatest(cleared_at, p_to)
+    UPDATE opsdeck_alerts SET raised_at = least(raised_at, v_from),
+                              cleared_at = greatest(cleared_at, v_to)
     WHERE id = (SELECT id FROM opsdeck_alerts
                 WHERE rule = 'database_down' AND key = p_key
-                  AND raised_at <= p_to + interval '30 seconds'
-                  AND cleared_at >= p_from - interval '30 seconds'
+                  AND raised_at <= v_to + interval '30 seconds'
+                  AND cleared_at >= v_from - interval '30 seconds'
                 ORDER BY raised_at DESC LIMIT 1)
     RETURNING id INTO v_id;
     IF v_id IS NULL THEN
         -- inserted cleared: it is history, never open
         INSERT INTO opsdeck_alerts (rule, key, level, message, raised_at, raised_by, cleared_at,
                                     cleared_by)
-        VALUES ('database_down', p_key, 'CRITICAL', left(p_message, 500), p_from, left(p_by, 200),
-                p_to, left(p_by, 200))
+        VALUES ('database_down', p_key, 'CRITICAL', left(p_message, 500), v_from, v_by, v_to,
+                v_by)
         RETURNING id INTO v_id;
     END IF;
     PERFORM pg_notify('opsdeck', json_build_object('table', 'opsdeck_alerts', 'op', 'UPDATE')::text);
@@ -196,5 +223,5 @@ BEGIN
             v_before, v_after));
 END $$;
 
-REVOKE EXECUTE ON FUNCTION opsdeck_alert_audit(text, uuid, text, text, text, text, jsonb, jsonb)
-    FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION opsdeck_alert_audit(text, uuid, text, text, text, text, jsonb, jsonb),
+    opsdeck_alert_writer(text) FROM PUBLIC;

@@ -63,7 +63,7 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
         Effect::Watch => Msg::Watched(Box::new(watch(io).await)),
         Effect::Timeline(from, to) => {
             let (store, _) = io.reader.pick().await;
-            match store.db.fetch_one("SELECT 1 AS one", &[]).await {
+            match store.ping().await {
                 Ok(_) => Msg::Timeline(Ok(store.timeline(from, to).await)),
                 Err(e) => Msg::Timeline(Err(crate::config::redact_in(
                     &crate::api::db::describe_sqlx(&e),
@@ -82,8 +82,8 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
             .unwrap_or_else(|e| Err(e.to_string())),
         ),
         Effect::AlertSync(plan, outage) => {
-            sync_alerts(&io.store, &io.actions.actor.operator, &plan, outage).await;
-            Msg::AlertsRead(read_alerts(&io.store).await)
+            let left = sync_alerts(&io.store, &io.actions.actor.operator, &plan, outage).await;
+            Msg::AlertsRead(read_alerts(&io.store).await, left)
         }
         Effect::Later(..) | Effect::Quit | Effect::Bell => return None,
     })
@@ -93,12 +93,21 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
 const ALERTS_BACK: chrono::Duration = chrono::Duration::hours(24);
 
 /// The alerts, as the message says them: where the database keeps none, why.
-async fn read_alerts(store: &Store) -> Result<Vec<crate::domain::alert::Alert>, String> {
+async fn read_alerts(
+    store: &Store,
+) -> Result<Vec<crate::domain::alert::Alert>, crate::state::alerts::Unread> {
+    use crate::state::alerts::Unread;
     match store.alerts(Utc::now() - ALERTS_BACK).await {
         Ok(v) => Ok(v),
         Err(e) => Err(match store.has_alerts().await {
-            Ok(false) => "this database keeps no alerts yet (run `opsdeck migrate`): each console judges on its own, without acks".to_string(),
-            _ => crate::config::redact_in(&crate::api::db::describe_sqlx(&e)),
+            Ok(false) => Unread {
+                missing: true,
+                why: "this database keeps no alerts yet (run `opsdeck migrate`): each console judges on its own, without acks".to_string(),
+            },
+            _ => Unread {
+                missing: false,
+                why: crate::config::redact_in(&crate::api::db::describe_sqlx(&e)),
+            },
         }),
     }
 }
@@ -120,13 +129,14 @@ async fn watch(io: &Io) -> crate::state::alerts::Watched {
 }
 
 /// Raises and clears what the plan says, and records an outage. A raise another console made
-/// first is a no-op; failures are logged (the next watch tries again).
+/// first is a no-op; a failed raise or clear is logged (the next watch plans it again); an
+/// outage that could not be recorded is handed back (the next sync tries it again).
 async fn sync_alerts(
     store: &Store,
     by: &str,
     plan: &crate::domain::alert::Plan,
     outage: Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>,
-) {
+) -> Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> {
     for f in &plan.raise {
         if let Err(e) = store.alert_raise(f, by).await {
             tracing::warn!(error = %e, rule = f.rule.as_str(), "raising an alert failed");
@@ -144,8 +154,10 @@ async fn sync_alerts(
         );
         if let Err(e) = store.alert_outage("database", &msg, by, from, to).await {
             tracing::warn!(error = %e, "recording the database outage failed");
+            return Some((from, to));
         }
     }
+    None
 }
 
 /// The message for an effect whose task panicked: it must still land, or its screen would
@@ -168,9 +180,18 @@ pub fn failed(e: &Effect) -> Option<Msg> {
         Effect::Watch => Msg::Watched(Box::new(crate::state::alerts::Watched {
             overview: Err(INTERNAL.into()),
             patterns: Err(INTERNAL.into()),
-            alerts: Err(INTERNAL.into()),
+            alerts: Err(crate::state::alerts::Unread {
+                missing: false,
+                why: INTERNAL.into(),
+            }),
         })),
-        Effect::AlertSync(..) => Msg::AlertsRead(Err(INTERNAL.into())),
+        Effect::AlertSync(_, outage) => Msg::AlertsRead(
+            Err(crate::state::alerts::Unread {
+                missing: false,
+                why: INTERNAL.into(),
+            }),
+            *outage,
+        ),
         Effect::Export { .. } => Msg::Exported(Err(INTERNAL.into())),
         Effect::Timeline(..) => Msg::Timeline(Err(INTERNAL.into())),
         Effect::Later(..) | Effect::Quit | Effect::Bell => return None,

@@ -67,6 +67,9 @@ pub struct AppOptions {
     pub access: crate::domain::role::Access,
     /// The alert rules (`[alerts]` in the config; the seeds' lines by default).
     pub alerts: crate::domain::alert::AlertRules,
+    /// The context in use (name, production) and the config's contexts (`:ctx NAME`).
+    pub context: Option<(String, bool)>,
+    pub contexts: Vec<String>,
 }
 
 /// Where the console LISTENs.
@@ -159,7 +162,9 @@ fn setup_terminal() -> anyhow::Result<Term> {
 
 /// Sets up the terminal, runs until quit (or the terminal / session goes away), and always
 /// restores the terminal. Await it from the thread that drives the runtime (`block_on`).
-pub async fn run(opts: AppOptions) -> anyhow::Result<()> {
+/// Runs the console until it quits: Ok(Some(name)) when `:ctx NAME` asked to open it again on
+/// another context.
+pub async fn run(opts: AppOptions) -> anyhow::Result<Option<String>> {
     let mut term = match setup_terminal() {
         Ok(t) => t,
         Err(e) => {
@@ -199,7 +204,9 @@ pub async fn run_headless(
     frame: impl FnMut(&App) -> io::Result<()>,
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    drive(opts, size, futures::stream::pending(), frame, stop).await
+    drive(opts, size, futures::stream::pending(), frame, stop)
+        .await
+        .map(|_| ())
 }
 
 struct RestoreOnDrop;
@@ -233,7 +240,7 @@ async fn drive<I>(
     mut events: I,
     mut frame: impl FnMut(&App) -> io::Result<()>,
     stop: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()>
+) -> anyhow::Result<Option<String>>
 where
     I: futures::Stream<Item = io::Result<Event>> + Unpin,
 {
@@ -250,6 +257,8 @@ where
     app.currency = opts.currency.clone();
     app.access = opts.access.clone();
     app.alerts.rules = opts.alerts.clone();
+    app.context = opts.context.clone();
+    app.contexts = opts.contexts.clone();
     app.absent = opts.absent.clone();
     app.broadcast_templates = opts.broadcast.templates();
     let bctx = crate::api::broadcast::BroadcastCtx::new(
@@ -463,5 +472,5 @@ where
     for t in tasks {
         t.abort();
     }
-    Ok(())
+    Ok(app.switch_to.take())
 }

@@ -298,6 +298,8 @@ fn options(store: Store, replica: Option<Store>, relay: Option<String>) -> Resul
         currency: Default::default(),
         access: crate::domain::role::Access::demo(),
         alerts: Default::default(),
+        context: None,
+        contexts: Vec::new(),
     })
 }
 

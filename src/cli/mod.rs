@@ -30,6 +30,8 @@ pub struct Globals {
     pub read_only: bool,
     pub operator: Option<String>,
     pub log_file: Option<PathBuf>,
+    /// `--context NAME`: one of the config's `[contexts.NAME]`.
+    pub context: Option<String>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -98,6 +100,13 @@ pub fn finish(r: Result<(), Fail>) -> ExitCode {
 
 /// The loaded configuration file (default place or --config).
 pub fn load_config(g: &Globals) -> Result<FileConfig, Fail> {
+    load_config_file(g)?
+        .with_context(g.context.as_deref())
+        .map_err(|e| Fail::new(2, e))
+}
+
+/// The configuration file as written, no context applied.
+pub fn load_config_file(g: &Globals) -> Result<FileConfig, Fail> {
     match &g.config {
         Some(p) => FileConfig::load(p, true),
         None => match config::default_config_path() {
@@ -321,7 +330,7 @@ async fn run_demo(g: &Globals, file: &FileConfig, fresh: bool) -> Result<(), Fai
         engine.stop().await;
     }
     store.db.close().await;
-    r.map_err(|e| Fail::new(1, format!("{e:#}")))
+    r.map(|_| ()).map_err(|e| Fail::new(1, format!("{e:#}")))
 }
 
 /// Theme, keymap, refresh and operator from flags and the config file.
@@ -363,16 +372,53 @@ fn app_options(
         currency: file.currency.clone().unwrap_or_default(),
         access: crate::domain::role::Access::demo(),
         alerts: file.alerts.clone().unwrap_or_default().rules(),
+        context: file.active.as_ref().map(|c| (c.name.clone(), c.production)),
+        contexts: file.context_names(),
     })
 }
 
-/// `opsdeck` with no subcommand: the console on the configured database, or the demo.
+/// `opsdeck` with no subcommand: the console on the configured database, or the demo. `:ctx
+/// NAME` closes it and opens it again on that context; a context that cannot be opened leaves
+/// the console on the one it was on, saying why.
 pub async fn console(g: &Globals) -> ExitCode {
-    finish(
-        async {
+    let mut g = g.clone();
+    let mut notice = None;
+    loop {
+        match console_once(&g, notice.take()).await {
+            Ok(Some(next)) => {
+                let prev = g.context.clone();
+                let mut try_g = g.clone();
+                try_g.context = Some(next.clone());
+                // the new context must at least open; else stay where we were
+                match load_config(&try_g).and_then(|f| target(&try_g, &f).map(|t| (f, t))) {
+                    Ok((_, Some(t))) => match open_store(&t, 1).await {
+                        Ok(s) => {
+                            s.db.close().await;
+                            g = try_g;
+                        }
+                        Err(e) => {
+                            notice = Some(format!("context {next} unreachable: {}", e.msg));
+                            g.context = prev;
+                        }
+                    },
+                    Ok((_, None)) => {
+                        notice = Some(format!("context {next} names no database"));
+                    }
+                    Err(e) => notice = Some(format!("context {next}: {}", e.msg)),
+                }
+            }
+            Ok(None) => return ExitCode::SUCCESS,
+            Err(f) => return finish(Err(f)),
+        }
+    }
+}
+
+async fn console_once(g: &Globals, switch_notice: Option<String>) -> Result<Option<String>, Fail> {
+    {
+        {
             let file = load_config(g)?;
             let Some(t) = target(g, &file)? else {
-                return run_demo(g, &file, false).await;
+                return run_demo(g, &file, false).await.map(|_| None);
             };
             let _log = init_file_logging(g, &file);
             let read_url = config::resolve_read_url(&file);
@@ -419,7 +465,7 @@ pub async fn console(g: &Globals) -> ExitCode {
                 crate::domain::mode::Mode::Live
             };
             let mut opts = app_options(g, &file, store.clone(), mode, t.short_name())?;
-            opts.notice = notice;
+            opts.notice = switch_notice.or(notice);
             opts.access = access;
             opts.absent = store.absent_tables().await;
             // LISTEN on its own direct connection, when one is configured
@@ -457,8 +503,7 @@ pub async fn console(g: &Globals) -> ExitCode {
             store.db.close().await;
             r.map_err(|e| Fail::new(1, format!("{e:#}")))
         }
-        .await,
-    )
+    }
 }
 
 /// `opsdeck relay`: one LISTEN for every console of a control room (see `api::relay`).

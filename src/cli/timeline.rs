@@ -48,20 +48,16 @@ async fn timeline(g: &Globals, a: TimelineArgs) -> Result<(), Fail> {
     })?;
     let store = open_store(&t, 1).await?;
     // the database must answer at all (a dead one is an error, not an empty record)
-    store
-        .db
-        .fetch_one("SELECT 1 AS one", &[])
-        .await
-        .map_err(|e| {
-            Fail::new(
-                2,
-                format!(
-                    "{}: {}",
-                    t.display_addr(),
-                    crate::api::db::describe_sqlx(&e)
-                ),
-            )
-        })?;
+    store.ping().await.map_err(|e| {
+        Fail::new(
+            2,
+            format!(
+                "{}: {}",
+                t.display_addr(),
+                crate::api::db::describe_sqlx(&e)
+            ),
+        )
+    })?;
     let to = chrono::Utc::now();
     let from = to - back;
     let (entries, missing) = store.timeline(from, to).await;

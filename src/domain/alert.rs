@@ -147,7 +147,7 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
         if depth > r.queue_depth {
             out.push(Firing {
                 rule: AlertRule::QueueDepth,
-                key: "job_queue".into(),
+                key: queue_key(r),
                 level: Level::Critical,
                 message: format!("queue depth {depth} > {}", r.queue_depth),
             });
@@ -165,7 +165,7 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
             } else if e.capacity > 0 && pct >= r.capacity_pct {
                 out.push(Firing {
                     rule: AlertRule::CapacityWaitlist,
-                    key: e.id.to_string(),
+                    key: format!("{}{}", e.id, waitlist_suffix(r)),
                     level: Level::Warning,
                     message: format!("{name} at {pct:.0} % ({}/{}): waitlist", e.sold, e.capacity),
                 });
@@ -177,7 +177,7 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
         {
             out.push(Firing {
                 rule: AlertRule::ApprovalAge,
-                key: "approvals".into(),
+                key: approvals_key(r),
                 level: Level::Warning,
                 message: format!(
                     "an approval has waited over {}m (oldest requested {} UTC); {} pending",
@@ -194,7 +194,7 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
             let ty = crate::domain::sanitize::clean(&p.error_type);
             out.push(Firing {
                 rule: AlertRule::CriticalErrors,
-                key: format!("{wf} × {ty}"),
+                key: crate::domain::sanitize::clean_trunc(&format!("{wf} × {ty}"), 250),
                 level: Level::Critical,
                 message: format!("critical errors: {wf} × {ty} ({} in the hour)", p.count),
             });
@@ -223,6 +223,36 @@ pub fn evaluate(f: &Facts, r: &AlertRules) -> Vec<Firing> {
         }
     }
     out
+}
+
+/// The subject of the queue-depth alert: the line is part of it, so that a console drawing
+/// the line elsewhere (its own `[alerts]`) neither clears nor duplicates another's alert.
+pub fn queue_key(r: &AlertRules) -> String {
+    format!("job_queue>{}", r.queue_depth)
+}
+
+/// The waitlist alert's subject ends with its line: `EVENT@90`.
+pub fn waitlist_suffix(r: &AlertRules) -> String {
+    format!("@{:.0}", r.capacity_pct)
+}
+
+pub fn approvals_key(r: &AlertRules) -> String {
+    format!("approvals>{}m", r.approval_age_min)
+}
+
+/// Whether a console with rules `r` judges the subject `key` of a line-drawn rule: only a
+/// crossing of its own line is its to clear. (Rules without a line, and n8n's, which depend
+/// on what the console watches, are the caller's to decide.)
+pub fn own_line(rule: AlertRule, key: &str, r: &AlertRules) -> bool {
+    match rule {
+        AlertRule::QueueDepth => key == queue_key(r),
+        AlertRule::CapacityWaitlist => key.ends_with(&waitlist_suffix(r)),
+        AlertRule::ApprovalAge => key == approvals_key(r),
+        AlertRule::CriticalErrors => r.critical_errors,
+        AlertRule::SoldOut => true,
+        AlertRule::N8nDown => r.n8n_down,
+        AlertRule::DatabaseDown => false,
+    }
 }
 
 /// One crossing, as the database holds it.
@@ -331,7 +361,7 @@ pub fn plan(
     firing: &[Firing],
     open: &[Alert],
     false_since: &mut HashMap<(AlertRule, String), Ts>,
-    judged: impl Fn(AlertRule) -> bool,
+    judged: impl Fn(AlertRule, &str) -> bool,
     now: Ts,
     clear_after_s: i64,
 ) -> Plan {
@@ -343,7 +373,7 @@ pub fn plan(
         }
     }
     for a in open.iter().filter(|a| a.cleared_at.is_none()) {
-        if a.rule == AlertRule::DatabaseDown || !judged(a.rule) {
+        if a.rule == AlertRule::DatabaseDown || !judged(a.rule, &a.key) {
             continue;
         }
         if firing.iter().any(|f| f.rule == a.rule && f.key == a.key) {
@@ -462,34 +492,34 @@ mod tests {
             ..Default::default()
         };
         let firing = evaluate(&facts, &r);
-        let p = plan(&firing, &[], &mut fs, |_| true, t(0), 60);
+        let p = plan(&firing, &[], &mut fs, |_, _| true, t(0), 60);
         assert_eq!(p.raise.len(), 2, "{p:?}");
         let open: Vec<Alert> = p.raise.iter().map(|f| alert(f, t(0))).collect();
         // still firing: nothing more
-        assert!(plan(&firing, &open, &mut fs, |_| true, t(5), 60).is_empty());
+        assert!(plan(&firing, &open, &mut fs, |_, _| true, t(5), 60).is_empty());
         // the depth drops: not cleared before 60 s of quiet, and a bounce back resets it
         let quiet: Vec<Firing> = firing
             .iter()
             .filter(|f| f.rule != AlertRule::QueueDepth)
             .cloned()
             .collect();
-        assert!(plan(&quiet, &open, &mut fs, |_| true, t(10), 60).is_empty());
-        assert!(plan(&quiet, &open, &mut fs, |_| true, t(60), 60).is_empty());
-        assert!(plan(&firing, &open, &mut fs, |_| true, t(65), 60).is_empty());
-        assert!(plan(&quiet, &open, &mut fs, |_| true, t(100), 60).is_empty());
-        let p = plan(&quiet, &open, &mut fs, |_| true, t(160), 60);
+        assert!(plan(&quiet, &open, &mut fs, |_, _| true, t(10), 60).is_empty());
+        assert!(plan(&quiet, &open, &mut fs, |_, _| true, t(60), 60).is_empty());
+        assert!(plan(&firing, &open, &mut fs, |_, _| true, t(65), 60).is_empty());
+        assert!(plan(&quiet, &open, &mut fs, |_, _| true, t(100), 60).is_empty());
+        let p = plan(&quiet, &open, &mut fs, |_, _| true, t(160), 60);
         assert_eq!(p.clear, vec![open[0].id]);
         assert!(p.raise.is_empty());
         // a rule that cannot be judged now is left alone
         let mut fs2 = HashMap::new();
-        assert!(plan(&[], &open, &mut fs2, |_| false, t(0), 0).is_empty());
+        assert!(plan(&[], &open, &mut fs2, |_, _| false, t(0), 0).is_empty());
     }
 
     #[test]
     fn standing_and_note() {
         let f = Firing {
             rule: AlertRule::QueueDepth,
-            key: "job_queue".into(),
+            key: "job_queue>100".into(),
             level: Level::Critical,
             message: "queue depth 150 > 100".into(),
         };

@@ -50,8 +50,13 @@ pub fn merge(mut v: Vec<Entry>) -> Vec<Entry> {
 
 /// A window as typed: `30m`, `2h`, `1d` (minutes).
 pub fn parse_since(s: &str) -> Option<chrono::Duration> {
-    crate::domain::action::parse_minutes(s).map(chrono::Duration::minutes)
+    crate::domain::action::parse_minutes(s)
+        .filter(|m| *m <= MAX_SINCE_MIN)
+        .map(chrono::Duration::minutes)
 }
+
+/// The farthest back a timeline reaches (a year, in minutes).
+pub const MAX_SINCE_MIN: i64 = 366 * 24 * 60;
 
 fn md_cell(s: &str) -> String {
     clean(s).replace('|', "\\|")
@@ -139,5 +144,6 @@ mod tests {
         assert!(md.contains("> not in this record: broadcasts"), "{md}");
         assert_eq!(parse_since("2h"), Some(chrono::Duration::hours(2)));
         assert_eq!(parse_since("x"), None);
+        assert_eq!(parse_since("9999999999999m"), None, "no overflow");
     }
 }

@@ -26,8 +26,8 @@ pub struct Watched {
     pub overview: Result<Box<Overview>, String>,
     pub patterns: Result<Vec<ErrorPattern>, String>,
     /// The alerts the database holds (open, and raised or cleared in the last day); Err when
-    /// this database keeps none (not migrated to 0015) or the read failed.
-    pub alerts: Result<Vec<Alert>, String>,
+    /// this database keeps none (`missing`: not migrated to 0015) or the read failed.
+    pub alerts: Result<Vec<Alert>, Unread>,
 }
 
 /// The fewest seconds between two watches driven by changes.
@@ -43,6 +43,14 @@ pub const WATCH_TABLES: [&str; 6] = [
     "opsdeck_alerts",
 ];
 
+/// Why the alerts were not read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unread {
+    /// The database keeps no alerts (not migrated to 0015): each console judges on its own.
+    pub missing: bool,
+    pub why: String,
+}
+
 #[derive(Debug, Default)]
 pub struct AlertsState {
     pub rules: AlertRules,
@@ -51,13 +59,16 @@ pub struct AlertsState {
     pub loaded_at: Option<Ts>,
     /// Why the alerts cannot be stored or read here (not migrated, read failed).
     pub error: Option<String>,
+    /// The database keeps no alerts: the bar shows this console's own judgement.
+    pub missing: bool,
     /// What fires now, by the last watch (shown even where the database keeps no alerts).
     pub firing: Vec<Firing>,
     false_since: HashMap<(AlertRule, String), Ts>,
     /// Each alert's standing as last shown: a new firing one, or one back from its silence,
     /// rings the bell once.
     shown: HashMap<Uuid, Standing>,
-    first_read: bool,
+    /// The alerts have been read once: what was open then rang nobody's bell here.
+    read_once: bool,
     /// When the last watch was asked for, and whether a change since waits for the next slot.
     last_watch: Option<Ts>,
     watch_due: bool,
@@ -71,7 +82,7 @@ impl AlertsState {
     /// The alerts in the bar: firing (not acked, not silenced), worst first. Where the database
     /// keeps no alerts, what fires now (this console's own judgement).
     pub fn in_bar(&self, now: Ts) -> Vec<(Level, String, Option<Ts>)> {
-        let mut v: Vec<(Level, String, Option<Ts>)> = if self.error.is_some() {
+        let mut v: Vec<(Level, String, Option<Ts>)> = if self.missing {
             self.firing
                 .iter()
                 .map(|f| (f.level, f.message.clone(), None))
@@ -105,25 +116,51 @@ impl AlertsState {
         r.get(self.sel.min(r.len().saturating_sub(1))).copied()
     }
 
-    /// The new standings at `now`: whether one should ring the bell (a new firing alert after
-    /// the first read, or one back from its silence).
-    fn restand(&mut self, now: Ts) -> bool {
+    /// The new standings at `now`: whether one should ring the bell (an alert firing that was
+    /// not, or was not known, at the last look — after the first read: a console opened in the
+    /// middle of an incident does not ring for what is already open).
+    fn restand(&mut self, now: Ts, fresh_read: bool) -> bool {
+        if !self.read_once {
+            if !fresh_read {
+                return false;
+            }
+            self.read_once = true;
+            for a in &self.list {
+                self.shown.insert(a.id, a.standing(now));
+            }
+            return false;
+        }
         let mut ring = false;
-        let mut next = HashMap::new();
         for a in &self.list {
             let s = a.standing(now);
-            let before = self.shown.get(&a.id).copied();
-            if s == Standing::Firing
-                && before != Some(Standing::Firing)
-                && (before.is_some() || !self.first_read)
-            {
+            // an alert missing from one read and back in the next is not new
+            let before = self.shown.insert(a.id, s);
+            if s == Standing::Firing && before != Some(Standing::Firing) {
                 ring = true;
             }
-            next.insert(a.id, s);
         }
-        self.shown = next;
-        self.first_read = false;
+        if self.shown.len() > 5_000 {
+            let keep: std::collections::HashSet<Uuid> = self.list.iter().map(|a| a.id).collect();
+            self.shown.retain(|id, _| keep.contains(id));
+        }
         ring
+    }
+
+    fn took(&mut self, r: Result<Vec<Alert>, Unread>, now: Ts) -> bool {
+        match r {
+            Ok(list) => {
+                self.list = list;
+                self.error = None;
+                self.missing = false;
+                self.loaded_at = Some(now);
+                true
+            }
+            Err(u) => {
+                self.missing = u.missing;
+                self.error = Some(u.why);
+                false
+            }
+        }
     }
 }
 
@@ -133,6 +170,12 @@ impl App {
         if self.conn.is_lost() {
             return vec![];
         }
+        self.watch_now()
+    }
+
+    /// A watch even while the connection is lost (the frozen screen's way to find out that
+    /// the database is back).
+    pub(super) fn watch_now(&mut self) -> Vec<Effect> {
         self.alerts.last_watch = Some(self.now);
         self.alerts.watch_due = false;
         match self.inflight.begin(Busy::Watch) {
@@ -179,16 +222,19 @@ impl App {
         (api, queue)
     }
 
-    /// Which rules this console can judge now.
-    fn judged(&self, r: AlertRule) -> bool {
-        match r {
-            AlertRule::N8nDown => {
-                self.alerts.rules.n8n_down
-                    && ((self.n8n.configured && self.n8n.up.is_some())
-                        || (self.n8n_queue.configured && self.n8n_queue.up.is_some()))
+    /// Whether this console judges the open alert `(rule, key)` now: its own line, and for n8n
+    /// only what it watches (the API, the queue) once it has heard from it. Only what it judges
+    /// is its to clear.
+    fn judged(&self, r: AlertRule, key: &str) -> bool {
+        if !crate::domain::alert::own_line(r, key, &self.alerts.rules) {
+            return false;
+        }
+        match (r, key) {
+            (AlertRule::N8nDown, "n8n") => self.n8n.configured && self.n8n.up.is_some(),
+            (AlertRule::N8nDown, "n8n_queue") => {
+                self.n8n_queue.configured && self.n8n_queue.up.is_some()
             }
-            AlertRule::CriticalErrors => self.alerts.rules.critical_errors,
-            AlertRule::DatabaseDown => false,
+            (AlertRule::N8nDown, _) => false,
             _ => true,
         }
     }
@@ -197,18 +243,20 @@ impl App {
         let again = self.inflight.finish(Busy::Watch);
         self.dirty = true;
         let mut fx = Vec::new();
-        match w.alerts {
-            Ok(list) => {
-                self.alerts.list = list;
-                self.alerts.error = None;
-                self.alerts.loaded_at = Some(self.now);
-            }
-            Err(e) => self.alerts.error = Some(e),
+        // the watch reads whatever the view: the connection is judged by it too (a frozen
+        // screen reads no view, and must still see the database go and come back)
+        match &w.overview {
+            Err(e) => fx.extend(self.conn_failed(e.clone())),
+            Ok(_) => self.conn_back(),
         }
+        let fresh = self.alerts.took(w.alerts, self.now);
         let (Ok(o), Ok(p)) = (&w.overview, &w.patterns) else {
             // no facts: judge nothing (the connection state says why)
-            if self.alerts.restand(self.now) && self.alerts.rules.bell {
+            if self.alerts.restand(self.now, fresh) && self.alerts.rules.bell {
                 fx.push(Effect::Bell);
+            }
+            if again && !self.conn.is_lost() {
+                fx.extend(self.watch());
             }
             return fx;
         };
@@ -221,7 +269,7 @@ impl App {
             now: Some(self.now),
         };
         self.alerts.firing = evaluate(&facts, &self.alerts.rules);
-        if self.alerts.error.is_none() {
+        if !self.alerts.missing && self.alerts.error.is_none() {
             let open: Vec<Alert> = self
                 .alerts
                 .list
@@ -229,15 +277,16 @@ impl App {
                 .filter(|a| a.cleared_at.is_none())
                 .cloned()
                 .collect();
-            let judged: Vec<AlertRule> = AlertRule::ALL
-                .into_iter()
-                .filter(|r| self.judged(*r))
+            let judged: Vec<(AlertRule, String)> = open
+                .iter()
+                .filter(|a| self.judged(a.rule, &a.key))
+                .map(|a| (a.rule, a.key.clone()))
                 .collect();
             let p: Plan = plan(
                 &self.alerts.firing,
                 &open,
                 &mut self.alerts.false_since,
-                |r| judged.contains(&r),
+                |r, k| judged.iter().any(|(jr, jk)| *jr == r && jk == k),
                 self.now,
                 self.alerts.rules.clear_after_s,
             );
@@ -246,7 +295,7 @@ impl App {
                 fx.push(Effect::AlertSync(p, outage));
             }
         }
-        if self.alerts.restand(self.now) && self.alerts.rules.bell {
+        if self.alerts.restand(self.now, fresh) && self.alerts.rules.bell {
             fx.push(Effect::Bell);
         }
         if again {
@@ -255,18 +304,23 @@ impl App {
         fx
     }
 
-    /// The alerts as read again after a sync.
-    pub(super) fn on_alerts_read(&mut self, r: Result<Vec<Alert>, String>) -> Vec<Effect> {
+    /// The alerts as read again after a sync; an outage that could not be recorded is kept for
+    /// the next one.
+    pub(super) fn on_alerts_read(
+        &mut self,
+        r: Result<Vec<Alert>, Unread>,
+        outage_left: Option<(Ts, Ts)>,
+    ) -> Vec<Effect> {
         self.dirty = true;
-        match r {
-            Ok(list) => {
-                self.alerts.list = list;
-                self.alerts.error = None;
-                self.alerts.loaded_at = Some(self.now);
-            }
-            Err(e) => self.alerts.error = Some(e),
+        if let Some((from, to)) = outage_left {
+            let (f, t) = match self.alerts.outage {
+                Some((f2, t2)) => (from.min(f2), to.max(t2)),
+                None => (from, to),
+            };
+            self.alerts.outage = Some((f, t));
         }
-        if self.alerts.restand(self.now) && self.alerts.rules.bell {
+        let fresh = self.alerts.took(r, self.now);
+        if self.alerts.restand(self.now, fresh) && self.alerts.rules.bell {
             vec![Effect::Bell]
         } else {
             vec![]
@@ -275,7 +329,7 @@ impl App {
 
     /// The clock moved: a silence that ended brings its alert back (and rings).
     pub(super) fn alerts_tick(&mut self) -> Vec<Effect> {
-        let mut fx = if self.alerts.restand(self.now) && self.alerts.rules.bell {
+        let mut fx = if self.alerts.restand(self.now, false) && self.alerts.rules.bell {
             vec![Effect::Bell]
         } else {
             vec![]
@@ -290,7 +344,8 @@ impl App {
     /// recorded with the next sync.
     pub(super) fn alerts_reconnected(&mut self, since: Ts) {
         if self.alerts.rules.database_down {
-            self.alerts.outage = Some((since, self.now));
+            let from = self.alerts.outage.map_or(since, |(f, _)| f.min(since));
+            self.alerts.outage = Some((from, self.now));
         }
     }
 

@@ -141,6 +141,7 @@ impl App {
                 vec![]
             }
             Command::Export(path) => self.export_list(&path),
+            Command::Context(name) => self.switch_context(&name),
             Command::Theme(name) => {
                 match crate::theme::Theme::builtin(&name) {
                     Some(t) => self.theme = t,

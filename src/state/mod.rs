@@ -129,7 +129,10 @@ pub enum Msg {
     /// What the alert rules need, read (answers `Effect::Watch`).
     Watched(Box<alerts::Watched>),
     /// The alerts read again after a raise or clear (answers `Effect::AlertSync`).
-    AlertsRead(Result<Vec<crate::domain::alert::Alert>, String>),
+    AlertsRead(
+        Result<Vec<crate::domain::alert::Alert>, alerts::Unread>,
+        Option<(Ts, Ts)>,
+    ),
     /// The incident timeline (entries, sources missing) or why it could not be read.
     Timeline(Result<(Vec<crate::domain::timeline::Entry>, Vec<String>), String>),
     /// An export was written (the path and rows) or why not.
@@ -262,6 +265,12 @@ pub struct App {
     pub alerts: alerts::AlertsState,
     /// `Z`: the screen is frozen since then (refreshes do not move it).
     pub frozen: Option<Ts>,
+    /// The config's context in use (`--context`): its name and whether it is production.
+    pub context: Option<(String, bool)>,
+    /// The contexts the config names (`:ctx NAME` switches to one).
+    pub contexts: Vec<String>,
+    /// `:ctx NAME` asked for: the console closes and opens again on that context.
+    pub switch_to: Option<String>,
     /// n8n beside the database (`configured` false: nothing n8n shows).
     pub n8n: N8nState,
     /// n8n's queue in Redis (`configured` false: nothing of it shows).
@@ -327,6 +336,9 @@ impl App {
             audit: ListView::new(table::Table::new(&rows::AUDIT_COLUMNS)),
             alerts: alerts::AlertsState::default(),
             frozen: None,
+            context: None,
+            contexts: Vec::new(),
+            switch_to: None,
             n8n: N8nState::default(),
             n8n_queue: N8nQueueState::default(),
             broadcast_templates: crate::domain::broadcast::DEFAULT_TEMPLATES

@@ -18,6 +18,8 @@ pub enum Command {
     Timeline,
     /// `export PATH`: the list as shown, to a .csv or .json file.
     Export(String),
+    /// `ctx NAME`: the console on another of the config's contexts.
+    Context(String),
     Theme(String),
 }
 
@@ -61,6 +63,11 @@ pub fn entries() -> Vec<Entry> {
             "export ",
             "export PATH.csv|.json: this list, with its filter",
             Command::Export(String::new()),
+        ),
+        (
+            "ctx ",
+            "ctx NAME: the console on another context of the config",
+            Command::Context(String::new()),
         ),
         (
             "timeline",
@@ -171,6 +178,9 @@ impl Palette {
         // `export PATH` takes its argument as typed (paths keep their case)
         if let Some(path) = self.input.trim().strip_prefix("export ") {
             return Some(Command::Export(path.trim().to_string()));
+        }
+        if let Some(name) = self.input.trim().strip_prefix("ctx ") {
+            return Some(Command::Context(name.trim().to_string()));
         }
         let q = self.input.trim().to_lowercase();
         self.all

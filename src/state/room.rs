@@ -145,6 +145,13 @@ impl App {
 
     pub(super) fn on_exported(&mut self, r: Result<(String, usize), String>) -> Vec<Effect> {
         match r {
+            Ok((path, n)) if self.list(self.view).is_some_and(|l| l.has_more()) => self.toast_for(
+                format!(
+                    "exported the {n} rows loaded to {path}; more match — scroll to load them, or `opsdeck export`"
+                ),
+                true,
+                8,
+            ),
             Ok((path, n)) => self.toast_for(format!("exported {n} rows to {path}"), false, 6),
             Err(e) => self.toast_for(format!("export failed: {e}"), true, 10),
         }
@@ -199,6 +206,31 @@ impl App {
         }
         self.dirty = true;
         vec![]
+    }
+
+    /// `:ctx NAME`: close the console and open it on that context (the names are the config's).
+    pub fn switch_context(&mut self, name: &str) -> Vec<Effect> {
+        if self.contexts.is_empty() {
+            self.toast(
+                "no contexts: the config has no [contexts.NAME] sections",
+                true,
+            );
+            return vec![];
+        }
+        if !self.contexts.iter().any(|c| c == name) {
+            self.toast(
+                format!("no context '{name}': {}", self.contexts.join(", ")),
+                true,
+            );
+            return vec![];
+        }
+        if self.context.as_ref().is_some_and(|(c, _)| c == name) {
+            self.toast(format!("already on {name}"), false);
+            return vec![];
+        }
+        self.switch_to = Some(name.to_string());
+        self.quit = true;
+        vec![Effect::Quit]
     }
 
     /// Since when the screen is frozen.

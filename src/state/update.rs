@@ -108,13 +108,34 @@ impl App {
             Msg::Watched(w) => self.on_watched(*w),
             Msg::Exported(r) => self.on_exported(r),
             Msg::Timeline(r) => self.on_timeline(r),
-            Msg::AlertsRead(r) => self.on_alerts_read(r),
+            Msg::AlertsRead(r, left) => self.on_alerts_read(r, left),
             Msg::N8nQueue(p) => {
                 self.n8n_queue.apply(*p);
                 self.dirty = true;
                 vec![]
             }
         }
+    }
+
+    /// A read failed: the connection is lost (the room hears it once, when it goes).
+    pub(super) fn conn_failed(&mut self, e: String) -> Vec<Effect> {
+        let was_lost = self.conn.is_lost();
+        self.conn.failed(self.now, e);
+        self.dirty = true;
+        if !was_lost && self.alerts.rules.database_down && self.alerts.rules.bell {
+            vec![Effect::Bell]
+        } else {
+            vec![]
+        }
+    }
+
+    /// A read succeeded: the connection is up (and an outage, if there was one, is recorded).
+    pub(super) fn conn_back(&mut self) {
+        if let Conn::Lost { since, .. } = self.conn {
+            self.toast("reconnected", false);
+            self.alerts_reconnected(since);
+        }
+        self.conn = Conn::Connected;
     }
 
     fn on_clock(&mut self, now: Ts) -> Vec<Effect> {
@@ -127,6 +148,15 @@ impl App {
         let mut fx = self.broadcast_tick();
         fx.extend(self.alerts_tick());
         match &self.conn {
+            // frozen: the retry is the watch's, so the screen stays as it was
+            Conn::Lost { retry_at, .. }
+                if *retry_at <= now
+                    && self.frozen.is_some()
+                    && !self.inflight.busy(Busy::Watch) =>
+            {
+                fx.extend(self.watch_now())
+            }
+            Conn::Lost { .. } if self.frozen.is_some() => {}
             Conn::Lost { retry_at, .. }
                 if *retry_at <= now && !self.inflight.reading(self.view) =>
             {
@@ -290,20 +320,11 @@ impl App {
         match l.result {
             Err(e) => {
                 tracing::warn!(view = ?req.view, error = %e, "refresh failed");
-                let was_lost = self.conn.is_lost();
-                self.conn.failed(self.now, e);
-                // the room hears it once, when the connection goes
-                if !was_lost && self.alerts.rules.database_down && self.alerts.rules.bell {
-                    return vec![Effect::Bell];
-                }
-                return vec![]; // the backoff decides when to try again
+                // the backoff decides when to try again
+                return self.conn_failed(e);
             }
             Ok(p) => {
-                if let Conn::Lost { since, .. } = self.conn {
-                    self.toast("reconnected", false);
-                    self.alerts_reconnected(since);
-                }
-                self.conn = Conn::Connected;
+                self.conn_back();
                 self.apply(&req, p);
             }
         }

@@ -174,6 +174,22 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
         Span::styled(format!(" {} ", app.mode.label()), mode_style),
         Span::styled(" ", bar),
     ];
+    // the context (k9s-like): production in the alert colour, so nobody mistakes it for staging
+    if let Some((name, prod)) = &app.context {
+        let (text, style) = if *prod {
+            (
+                format!(" PROD {} ", sanitize::clean_trunc(name, 20)),
+                th.crit.add_modifier(ratatui::style::Modifier::REVERSED),
+            )
+        } else {
+            (
+                format!(" ctx {} ", sanitize::clean_trunc(name, 20)),
+                bar.patch(th.accent),
+            )
+        };
+        s.push(Span::styled(text, style));
+        s.push(Span::styled(" ", bar));
+    }
     // four-eyes: broadcasts waiting for a second operator, where every operator looks
     let waiting = app.awaiting.len();
     if waiting > 0 {

@@ -52,6 +52,11 @@ fn notify_sql(store: &Store) -> bool {
 }
 
 impl Store {
+    /// Whether the database answers at all (one round trip).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        self.db.fetch_one("SELECT 1 AS one", &[]).await.map(|_| ())
+    }
+
     /// Whether this database keeps alerts (migrated to 0015, or adopted by an opsdeck that has
     /// them).
     pub async fn has_alerts(&self) -> Result<bool, sqlx::Error> {
@@ -74,8 +79,10 @@ impl Store {
             .db
             .fetch_all(
                 &format!(
+                    // the open ones first: a busy day's cleared rows never push an open one
+                    // out of the list (the consoles judge what to clear from it)
                     "SELECT {COLS} FROM opsdeck_alerts WHERE cleared_at IS NULL OR cleared_at >= $1 \
-                     OR raised_at >= $1 ORDER BY raised_at DESC LIMIT 200"
+                     OR raised_at >= $1 ORDER BY (cleared_at IS NULL) DESC, raised_at DESC LIMIT 200"
                 ),
                 &[Val::Ts(since)],
             )
@@ -128,7 +135,8 @@ impl Store {
                 ],
             )
             .await?;
-        let id = Uuid::now_v7();
+        // random, not time-ordered: the list shows ids by their first characters
+        let id = Uuid::new_v4();
         let n = self
             .db
             .execute(

@@ -41,6 +41,10 @@ impl Store {
             .await
         {
             Ok(rows) => {
+                if rows.len() as i64 >= PER_SOURCE {
+                    // the share is full: the rest of the window is not in this record
+                    missing.push(format!("operator actions after the first {PER_SOURCE} rows (narrow --since)"));
+                }
                 for r in rows {
                     let (Some(at), action) = (r.ts("at"), r.s("action")) else {
                         continue;
@@ -89,6 +93,12 @@ impl Store {
             .await
         {
             Ok(rows) => {
+                if rows.len() as i64 >= PER_SOURCE {
+                    // the share is full: the rest of the window is not in this record
+                    missing.push(format!(
+                        "workflow pauses after the first {PER_SOURCE} rows (narrow --since)"
+                    ));
+                }
                 for r in rows {
                     let id = r.id("id").to_string();
                     if paused_by_action.contains(&id) {
@@ -129,6 +139,10 @@ impl Store {
             .await
         {
             Ok(rows) => {
+                if rows.len() as i64 >= PER_SOURCE {
+                    // the share is full: the rest of the window is not in this record
+                    missing.push(format!("broadcasts after the first {PER_SOURCE} rows (narrow --since)"));
+                }
                 for r in rows {
                     let Some(at) = r.ts("created_at") else {
                         continue;
@@ -191,12 +205,17 @@ impl Store {
                  ack_comment, silenced_at, silenced_until, silenced_by, silence_comment \
                  FROM opsdeck_alerts WHERE (raised_at >= $1 AND raised_at <= $2) \
                  OR (cleared_at >= $1 AND cleared_at <= $2) OR (acked_at >= $1 AND acked_at <= $2) \
+                 OR (silenced_at >= $1 AND silenced_at <= $2) \
                  ORDER BY raised_at LIMIT $3",
                 &w,
             )
             .await
         {
             Ok(rows) => {
+                if rows.len() as i64 >= PER_SOURCE {
+                    // the share is full: the rest of the window is not in this record
+                    missing.push(format!("alerts after the first {PER_SOURCE} rows (narrow --since)"));
+                }
                 let inside = |t: &DateTime<Utc>| *t >= from && *t <= to;
                 for r in rows {
                     let msg = r.s("message");
@@ -270,6 +289,12 @@ impl Store {
             .await
         {
             Ok(rows) => {
+                if rows.len() as i64 >= PER_SOURCE {
+                    // the share is full: the rest of the window is not in this record
+                    missing.push(format!(
+                        "errors after the first {PER_SOURCE} rows (narrow --since)"
+                    ));
+                }
                 for r in rows {
                     let (Some(a), Some(b)) = (r.ts("first_at"), r.ts("last_at")) else {
                         continue;
