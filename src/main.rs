@@ -172,6 +172,13 @@ enum Command {
     /// A list as the console shows it (with --filter, every matching row) as CSV or JSON, to
     /// stdout or to a new file (--output).
     Export(opsdeck::cli::export::ExportArgs),
+    /// Every context of the config, one line each: reachable, depth, critical errors, pending
+    /// approvals, open alerts (exit 1 when one is unreachable).
+    Contexts {
+        /// Print JSON: {"contexts": [{name, production, default, database, reachable, error, …}]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// The post-incident record: actions, broadcasts, alerts, pauses and error bursts in time
     /// order (--since 2h, --format md|csv|json, -o PATH).
     Timeline(opsdeck::cli::timeline::TimelineArgs),
@@ -346,6 +353,7 @@ fn main() -> ExitCode {
             Some(Command::Ack { event, opts }) => act(&globals, Request::Ack { event }, opts).await,
             Some(Command::Alerts(a)) => opsdeck::cli::alerts::run(&globals, a).await,
             Some(Command::Export(a)) => opsdeck::cli::export::run(&globals, a).await,
+            Some(Command::Contexts { json }) => opsdeck::cli::contexts::run(&globals, json).await,
             Some(Command::Timeline(a)) => opsdeck::cli::timeline::run(&globals, a).await,
             Some(Command::Workflows { json }) => cli::n8n::workflows(&globals, json).await,
             Some(Command::Broadcast(b)) => cli::broadcast::run(&globals, b).await,

@@ -6,6 +6,7 @@ mod adopt;
 pub mod alerts;
 pub mod bench;
 pub mod broadcast;
+pub mod contexts;
 pub mod export;
 pub mod n8n;
 pub mod roles;

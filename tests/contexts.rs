@@ -1,0 +1,139 @@
+//! Contexts (issue 19): several automation stacks in one config. A real Postgres database
+//! (production, the default) with a deep queue, a SQLite one (staging) and a dead one;
+//! `opsdeck contexts` reads them side by side (the dead one is a line, not a hang, exit 1);
+//! `--context` picks one for every command (beating DATABASE_URL); an unknown one names those
+//! that exist; the console's status bar says the context, production in the alert colour.
+
+mod common;
+
+use chrono::Utc;
+use opsdeck::domain::mode::Mode;
+use opsdeck::keymap::Keymap;
+use opsdeck::state::App;
+use opsdeck::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contexts_side_by_side() {
+    let Some(pg) = common::pg_store_unmigrated().await else {
+        return;
+    };
+    let pg = common::migrated(pg).await;
+    pg.db
+        .execute(
+            "INSERT INTO job_queue (job_type) SELECT 'email.send' FROM generate_series(1, 120)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let lite = common::migrated(common::sqlite_store_unmigrated().await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "context = \"acme\"\n\n[contexts.acme]\ndatabase_url = \"{}\"\nproduction = true\n\n\
+             [contexts.staging]\ndatabase_url = \"{}\"\n\n\
+             [contexts.dead]\ndatabase_url = \"postgres://ops@127.0.0.1:1/automation\"\n",
+            common::cli::url_of(&pg),
+            common::cli::url_of(&lite)
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let cli = |args: &[&str]| common::cli::opsdeck(args, &[]);
+    let text = common::cli::text;
+
+    let o = cli(&["--config", c, "contexts", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "one is unreachable: {}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let by = |n: &str| {
+        v["contexts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("{n}: {v}"))
+    };
+    let acme = by("acme");
+    assert_eq!(acme["reachable"], true);
+    assert_eq!(acme["production"], true);
+    assert_eq!(acme["default"], true);
+    assert_eq!(acme["depth"], 120);
+    assert_eq!(acme["open_alerts"], 0);
+    let staging = by("staging");
+    assert_eq!(staging["reachable"], true, "{staging}");
+    assert_eq!(staging["depth"], 0);
+    let dead = by("dead");
+    assert_eq!(dead["reachable"], false);
+    assert!(
+        dead["error"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{dead}"
+    );
+    let o = cli(&["--config", c, "contexts"]);
+    let t = text(&o);
+    assert!(t.contains("* acme"), "{t}");
+    assert!(t.contains("PROD"), "{t}");
+    assert!(t.contains("dead") && t.contains("unreachable: "), "{t}");
+
+    // --context picks the stack for any command, over DATABASE_URL
+    let o = common::cli::opsdeck(
+        &[
+            "--config",
+            c,
+            "--context",
+            "staging",
+            "export",
+            "queue",
+            "--format",
+            "json",
+        ],
+        &[("DATABASE_URL", common::cli::url_of(&pg).as_str())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["count"], 0, "staging's queue, not acme's");
+    // the default context is acme's
+    let o = cli(&["--config", c, "export", "queue", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["count"], 120, "acme's queue, every page");
+    let o = cli(&["--config", c, "--context", "nope", "alerts"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no context nope: the config has acme, dead, staging"),
+        "{}",
+        text(&o)
+    );
+    pg.db.close().await;
+}
+
+#[test]
+fn the_status_bar_says_the_context() {
+    let mut a = App::new(
+        Mode::Live,
+        Theme::builtin("default").unwrap(),
+        Keymap::default_map(),
+        "ana".into(),
+        "db.internal/automation".into(),
+        Utc::now(),
+    );
+    a.context = Some(("acme-prod".into(), true));
+    a.contexts = vec!["acme-prod".into(), "acme-staging".into()];
+    let mut t = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    t.draw(|f| opsdeck::views::draw(f, &a)).unwrap();
+    let s = t.backend().to_string();
+    assert!(s.contains(" PROD acme-prod "), "{s}");
+    // :ctx to an unknown one says which exist; to a known one closes the console to reopen
+    let fx = a.switch_context("nope");
+    assert!(fx.is_empty());
+    assert!(
+        a.toast
+            .as_ref()
+            .is_some_and(|t| t.text == "no context 'nope': acme-prod, acme-staging")
+    );
+    let fx = a.switch_context("acme-staging");
+    assert_eq!(fx, vec![opsdeck::state::Effect::Quit]);
+    assert_eq!(a.switch_to.as_deref(), Some("acme-staging"));
+}
