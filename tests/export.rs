@@ -147,20 +147,7 @@ async fn round_trip(s: TestStore) {
     assert!(shown > 0);
     let out = dir.path().join("errors.csv");
     let cmd = format!(":export {}", out.display());
-    for c in cmd.chars() {
-        let fx = app.update(Msg::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::NONE,
-        )));
-        run_all(&s, &mut app, fx).await;
-    }
-    let fx = app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    run_all(&s, &mut app, fx).await;
-    let toast = app
-        .toast
-        .as_ref()
-        .map(|t| t.text.clone())
-        .unwrap_or_default();
+    let toast = command(&s, &mut app, &cmd).await;
     assert_eq!(toast, format!("exported {shown} rows to {}", out.display()));
     let rows = parse_csv(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(rows.len(), shown + 1);
@@ -174,27 +161,25 @@ async fn round_trip(s: TestStore) {
     let exported: Vec<&str> = rows[1..].iter().map(|r| r[wf].as_str()).collect();
     assert_eq!(exported, names, "in the list's order");
     // the same name again: refused, the file kept
-    let fx = app.update(Msg::Key(KeyEvent::new(
-        KeyCode::Char(':'),
-        KeyModifiers::NONE,
-    )));
-    run_all(&s, &mut app, fx).await;
-    for c in cmd[1..].chars() {
-        let fx = app.update(Msg::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::NONE,
-        )));
-        run_all(&s, &mut app, fx).await;
-    }
-    let fx = app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    run_all(&s, &mut app, fx).await;
-    let toast = app
-        .toast
-        .as_ref()
-        .map(|t| t.text.clone())
-        .unwrap_or_default();
+    let toast = command(&s, &mut app, &cmd).await;
     assert!(toast.contains("exists: choose another name"), "{toast}");
     s.db.close().await;
+}
+
+/// Types a palette command (`:…`), Enter, and runs what it asks for: the toast it leaves.
+async fn command(s: &Store, app: &mut App, cmd: &str) -> String {
+    for code in cmd
+        .chars()
+        .map(KeyCode::Char)
+        .chain(std::iter::once(KeyCode::Enter))
+    {
+        let fx = app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        run_all(s, app, fx).await;
+    }
+    app.toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
 }
 
 /// Runs the reads and the export the console asks for, as the event loop does.

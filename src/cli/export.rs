@@ -66,14 +66,20 @@ async fn export(g: &Globals, a: ExportArgs) -> Result<(), Fail> {
             r.rows
         );
     }
-    match &a.output {
+    emit(a.output.as_deref(), &r.content, &format!("{} rows", r.rows))
+}
+
+/// Writes `content` to a new file `output` (saying so on stderr: "exported WHAT to PATH"),
+/// or to stdout without one.
+pub(super) fn emit(output: Option<&str>, content: &str, what: &str) -> Result<(), Fail> {
+    match output {
         Some(path) => {
-            let p = crate::api::export::write_new(path, &r.content).map_err(|e| Fail::new(2, e))?;
-            eprintln!("exported {} rows to {p}", r.rows);
+            let p = crate::api::export::write_new(path, content).map_err(|e| Fail::new(2, e))?;
+            eprintln!("exported {what} to {p}");
         }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(r.content.as_bytes())
+            out.write_all(content.as_bytes())
                 .and_then(|_| out.flush())
                 .map_err(|e| Fail::new(2, e.to_string()))?;
         }

@@ -2,7 +2,6 @@
 //! operator actions, broadcasts and their milestones, alerts raised, acked, silenced and
 //! cleared (connection losses among them), workflow pauses and error bursts, in time order.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use super::{Fail, Globals, finish, load_config, open_store, target};
@@ -76,17 +75,9 @@ async fn timeline(g: &Globals, a: TimelineArgs) -> Result<(), Fail> {
         }))
         .unwrap_or_default(),
     };
-    match &a.output {
-        Some(path) => {
-            let p = crate::api::export::write_new(path, &content).map_err(|e| Fail::new(2, e))?;
-            eprintln!("wrote {} entries to {p}", entries.len());
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(content.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| Fail::new(2, e.to_string()))?;
-        }
-    }
-    Ok(())
+    super::export::emit(
+        a.output.as_deref(),
+        &content,
+        &format!("{} entries", entries.len()),
+    )
 }
