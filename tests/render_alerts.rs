@@ -323,3 +323,65 @@ fn approval_inbox() {
     drop(fx);
     assert_eq!(a.approvals.detail, Some(pending[1]), "the next one opened");
 }
+
+/// The help lists only what exists: in every view, every key it shows does something (no key
+/// answers "not available yet"), and in read-only mode every mutating key is marked so.
+#[test]
+fn help_lists_only_what_exists() {
+    use opsdeck::keymap::{KeySpec, Section};
+    for v in ViewId::ALL {
+        for read_only in [false, true] {
+            let fresh = || {
+                let mut a = app();
+                if read_only {
+                    a.mode = Mode::ReadOnly;
+                }
+                let fx = a.switch(v);
+                settle(&mut a, fx);
+                a
+            };
+            let a = fresh();
+            let listed: Vec<(String, opsdeck::keymap::KeyAction)> = a
+                .keymap
+                .help(v.section())
+                .into_iter()
+                .chain(a.keymap.help(Section::Global))
+                .collect();
+            for (keys, action) in listed {
+                if action == opsdeck::keymap::KeyAction::Quit {
+                    continue;
+                }
+                let first = keys.split(" / ").next().unwrap_or(&keys).trim();
+                let spec = KeySpec::parse(first).unwrap_or_else(|e| panic!("{first}: {e}"));
+                let mut b = fresh();
+                let fx = b.update(Msg::Key(KeyEvent::new(spec.code, spec.mods)));
+                settle(&mut b, fx);
+                let toast = b.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+                assert!(
+                    !toast.contains("not available yet"),
+                    "{v:?}: {first} ({action:?}) is listed but does nothing: {toast}"
+                );
+            }
+            if read_only {
+                for row in a.help(false).into_iter().chain(a.help(true)) {
+                    let mut b = fresh();
+                    let fx = b.update(Msg::Key(KeyEvent::new(
+                        KeyCode::Char('?'),
+                        KeyModifiers::NONE,
+                    )));
+                    settle(&mut b, fx);
+                    if row.mutating {
+                        let s = render(&b, 160, 48);
+                        let line = s
+                            .lines()
+                            .find(|l| l.contains(row.description))
+                            .unwrap_or_else(|| {
+                                panic!("{v:?}: {} not in the help\n{s}", row.description)
+                            });
+                        assert!(line.contains("read-only"), "{v:?}: {line}");
+                    }
+                }
+            }
+        }
+    }
+}
