@@ -216,6 +216,32 @@ fn frozen() {
         "{s}"
     );
     assert_snapshot!("frozen_160x48", s);
+    // the database goes while frozen: the watch sees it (the bar says so) and, once it is
+    // back, the frozen screen stays as it was
+    // (the poll above asked for a watch; its answer comes here)
+    let w = |ok: bool| {
+        let Payload::Overview(o) = fixtures::payload_for(&req(ViewId::Overview), false) else {
+            panic!("overview")
+        };
+        Watched {
+            overview: if ok {
+                Ok(o)
+            } else {
+                Err("cannot connect to db.internal:5432: Connection refused".into())
+            },
+            patterns: Ok(vec![]),
+            alerts: Ok(vec![]),
+        }
+    };
+    a.update(Msg::Watched(Box::new(w(false))));
+    assert!(a.conn.is_lost());
+    assert!(render(&a, 160, 48).contains("database unreachable for 0s (this console)"));
+    let fx = a.update(Msg::Watched(Box::new(w(true))));
+    assert!(!a.conn.is_lost());
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Load(_))),
+        "frozen: no view read on reconnect {fx:?}"
+    );
     // Z again catches up: the view is read at once
     let fx = a.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('Z'),

@@ -247,7 +247,15 @@ impl App {
         // screen reads no view, and must still see the database go and come back)
         match &w.overview {
             Err(e) => fx.extend(self.conn_failed(e.clone())),
-            Ok(_) => self.conn_back(),
+            Ok(_) => {
+                let was_lost = self.conn.is_lost();
+                self.conn_back();
+                // back through the watch (no view read was due): the view catches up now,
+                // unless the screen is frozen
+                if was_lost && self.frozen.is_none() && !self.inflight.reading(self.view) {
+                    fx.extend(self.refresh_view());
+                }
+            }
         }
         let fresh = self.alerts.took(w.alerts, self.now);
         let (Ok(o), Ok(p)) = (&w.overview, &w.patterns) else {
