@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
         access: opsdeck::domain::role::Access::demo(),
         alerts: Default::default(),
         context: None,
-        contexts: Vec::new(),
+        contexts: Default::default(),
         broadcast: Default::default(),
     });
     tokio::select! {

@@ -58,6 +58,7 @@ fn console(store: &Store, operator: &str) -> Console {
             reader: Reader::new(store.clone(), None),
             actions: ActionCtx::new(actor.clone()),
             broadcast: BroadcastCtx::new(actor, Default::default()),
+            contexts: Default::default(),
         },
         bells: 0,
     }

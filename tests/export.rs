@@ -198,6 +198,7 @@ async fn run_all(s: &Store, app: &mut App, mut fx: Vec<Effect>) {
             },
             Default::default(),
         ),
+        contexts: Default::default(),
     };
     while !fx.is_empty() {
         let e = fx.remove(0);

@@ -215,7 +215,7 @@ async fn a_console_whose_relay_is_gone_polls_at_its_pace() {
         access: opsdeck::domain::role::Access::demo(),
         alerts: Default::default(),
         context: None,
-        contexts: Vec::new(),
+        contexts: Default::default(),
     };
     let loads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = loads.clone();

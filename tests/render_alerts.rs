@@ -411,3 +411,54 @@ fn help_lists_only_what_exists() {
         }
     }
 }
+
+/// The all-contexts overview (`:ctx`): production here with a deep queue, staging with an
+/// open alert, one being read for the first time, and one unreachable (named in the status
+/// bar with the others that want a look).
+#[test]
+fn contexts_overview() {
+    use opsdeck::domain::context::ContextLine;
+    let mut a = room();
+    a.context = Some(("acme".into(), true));
+    a.contexts = vec![
+        "acme".into(),
+        "client-b".into(),
+        "dead".into(),
+        "staging".into(),
+    ];
+    let fx = a.open_contexts();
+    assert_eq!(fx.len(), 4);
+    let live = |name: &str, prod: bool, depth, crit, appr, alerts| ContextLine {
+        name: name.into(),
+        production: prod,
+        default: prod,
+        database: format!("db.{name}.io/automation"),
+        reachable: true,
+        error: None,
+        depth: Some(depth),
+        critical_errors: Some(crit),
+        pending_approvals: Some(appr),
+        open_alerts: Some(alerts),
+    };
+    a.update(Msg::ContextRead(Box::new(live("acme", true, 134, 1, 3, 1))));
+    a.update(Msg::ContextRead(Box::new(live(
+        "staging", false, 0, 0, 0, 2,
+    ))));
+    let mut dead = ContextLine::unread("dead", false, false);
+    dead.database = "10.0.4.2/automation".into();
+    dead.error = Some("connection refused (10.0.4.2:5432)".into());
+    a.update(Msg::ContextRead(Box::new(dead)));
+    for (w, h) in [(80, 24), (160, 48), (240, 70)] {
+        let s = render(&a, w, h);
+        assert!(s.contains("CONTEXTS · 4"), "{s}");
+        assert_snapshot!(format!("contexts_{w}x{h}"), s);
+    }
+    let s = render(&a, 160, 48);
+    assert!(s.contains("acme (here)"), "{s}");
+    assert!(s.contains("…  reading"), "{s}");
+    assert!(
+        s.contains("10.0.4.2/automation  unreachable: connection refused (10.0.4.2:5432)"),
+        "{s}"
+    );
+    assert!(s.contains("⚠ dead: unreachable +1 · :ctx"), "{s}");
+}

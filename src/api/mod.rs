@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod broadcast;
+pub mod contexts;
 pub mod db;
 pub mod export;
 pub mod n8n;

@@ -26,6 +26,8 @@ pub struct Io {
     pub reader: Reader,
     pub actions: ActionCtx,
     pub broadcast: BroadcastCtx,
+    /// The config's contexts (the all-contexts overview reads them).
+    pub contexts: crate::api::contexts::Probes,
 }
 
 /// Runs one IO effect and returns the message its result becomes. `Later` and `Quit` are the
@@ -70,6 +72,14 @@ pub async fn run(io: &Io, e: Effect) -> Option<Msg> {
                 ))),
             }
         }
+        Effect::ReadContext(name) => Msg::ContextRead(Box::new(match io.contexts.get(&name) {
+            Some(p) => p.read().await,
+            None => {
+                let mut l = crate::domain::context::ContextLine::unread(&name, false, false);
+                l.error = Some("not in this config".into());
+                l
+            }
+        })),
         Effect::Export {
             path,
             content,
@@ -194,6 +204,11 @@ pub fn failed(e: &Effect) -> Option<Msg> {
         ),
         Effect::Export { .. } => Msg::Exported(Err(INTERNAL.into())),
         Effect::Timeline(..) => Msg::Timeline(Err(INTERNAL.into())),
+        Effect::ReadContext(name) => {
+            let mut l = crate::domain::context::ContextLine::unread(name, false, false);
+            l.error = Some(INTERNAL.into());
+            Msg::ContextRead(Box::new(l))
+        }
         Effect::Later(..) | Effect::Quit | Effect::Bell => return None,
     })
 }

@@ -69,7 +69,7 @@ pub struct AppOptions {
     pub alerts: crate::domain::alert::AlertRules,
     /// The context in use (name, production) and the config's contexts (`:ctx NAME`).
     pub context: Option<(String, bool)>,
-    pub contexts: Vec<String>,
+    pub contexts: crate::api::contexts::Probes,
 }
 
 /// Where the console LISTENs.
@@ -258,7 +258,7 @@ where
     app.access = opts.access.clone();
     app.alerts.rules = opts.alerts.clone();
     app.context = opts.context.clone();
-    app.contexts = opts.contexts.clone();
+    app.contexts = opts.contexts.names();
     app.absent = opts.absent.clone();
     app.broadcast_templates = opts.broadcast.templates();
     let bctx = crate::api::broadcast::BroadcastCtx::new(
@@ -352,6 +352,7 @@ where
         reader: crate::api::replica::Reader::new(store.clone(), opts.replica.clone()),
         actions,
         broadcast: bctx,
+        contexts: opts.contexts.clone(),
     });
     let mut fx = app.start();
     loop {

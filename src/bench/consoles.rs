@@ -299,7 +299,7 @@ fn options(store: Store, replica: Option<Store>, relay: Option<String>) -> Resul
         access: crate::domain::role::Access::demo(),
         alerts: Default::default(),
         context: None,
-        contexts: Vec::new(),
+        contexts: Default::default(),
     })
 }
 

@@ -374,7 +374,10 @@ fn app_options(
         access: crate::domain::role::Access::demo(),
         alerts: file.alerts.clone().unwrap_or_default().rules(),
         context: file.active.as_ref().map(|c| (c.name.clone(), c.production)),
-        contexts: file.context_names(),
+        // read from the file as written: each context applied to the top level, not to the
+        // context in use
+        contexts: crate::api::contexts::Probes::of(&load_config_file(g)?)
+            .map_err(|e| Fail::new(2, e))?,
     })
 }
 

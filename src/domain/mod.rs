@@ -7,6 +7,7 @@ pub mod action;
 pub mod adopt;
 pub mod alert;
 pub mod broadcast;
+pub mod context;
 pub mod export;
 pub mod idem;
 pub mod mode;

@@ -31,6 +31,9 @@ impl App {
         if matches!(self.overlay, Overlay::Timeline(_)) {
             return self.timeline_key(k);
         }
+        if matches!(self.overlay, Overlay::Contexts) {
+            return self.contexts_key(k);
+        }
         if let Overlay::Palette(p) = &mut self.overlay {
             match k.code {
                 KeyCode::Esc => self.overlay = Overlay::None,
@@ -141,6 +144,7 @@ impl App {
                 vec![]
             }
             Command::Export(path) => self.export_list(&path),
+            Command::Context(name) if name.is_empty() => self.open_contexts(),
             Command::Context(name) => self.switch_context(&name),
             Command::Theme(name) => {
                 match crate::theme::Theme::builtin(&name) {

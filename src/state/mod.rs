@@ -7,6 +7,7 @@ pub mod awaiting;
 pub mod broadcast;
 pub mod capacity;
 pub mod conn;
+pub mod contexts;
 pub mod dialog;
 pub mod inflight;
 mod keys;
@@ -135,6 +136,8 @@ pub enum Msg {
     ),
     /// The incident timeline (entries, sources missing) or why it could not be read.
     Timeline(Result<(Vec<crate::domain::timeline::Entry>, Vec<String>), String>),
+    /// One context's line (answers `Effect::ReadContext`).
+    ContextRead(Box<crate::domain::context::ContextLine>),
     /// An export was written (the path and rows) or why not.
     Exported(Result<(String, usize), String>),
     /// The n8n queue poller's result (only when n8n's queue is configured).
@@ -168,6 +171,9 @@ pub enum Effect {
     AlertSync(crate::domain::alert::Plan, Option<(Ts, Ts)>),
     /// Ring the terminal bell (an alert raised, or back from its silence).
     Bell,
+    /// Read one context of the config on a connection of its own; answers
+    /// `Msg::ContextRead`.
+    ReadContext(String),
     /// Read the incident timeline from..to; answers `Msg::Timeline`.
     Timeline(Ts, Ts),
     /// Write an export to a new file (never over an existing one); answers `Msg::Exported`.
@@ -210,6 +216,8 @@ pub enum Overlay {
     Alerts,
     /// The incident timeline (`:timeline`).
     Timeline(Box<room::TimelineUi>),
+    /// The all-contexts overview (`:ctx`).
+    Contexts,
 }
 
 /// One line of the help overlay.
@@ -269,6 +277,9 @@ pub struct App {
     pub context: Option<(String, bool)>,
     /// The contexts the config names (`:ctx NAME` switches to one).
     pub contexts: Vec<String>,
+    /// The contexts as last read (the all-contexts overview, and the status bar's word on
+    /// the others).
+    pub others: contexts::ContextsState,
     /// `:ctx NAME` asked for: the console closes and opens again on that context.
     pub switch_to: Option<String>,
     /// n8n beside the database (`configured` false: nothing n8n shows).
@@ -338,6 +349,7 @@ impl App {
             frozen: None,
             context: None,
             contexts: Vec::new(),
+            others: Default::default(),
             switch_to: None,
             n8n: N8nState::default(),
             n8n_queue: N8nQueueState::default(),

@@ -70,6 +70,11 @@ pub fn entries() -> Vec<Entry> {
             Command::Context(String::new()),
         ),
         (
+            "contexts",
+            "every context of the config side by side (also :ctx)",
+            Command::Context(String::new()),
+        ),
+        (
             "timeline",
             "the last 2 hours: actions, alerts, broadcasts, errors",
             Command::Timeline,
@@ -178,6 +183,9 @@ impl Palette {
         // `export PATH` takes its argument as typed (paths keep their case)
         if let Some(path) = self.input.trim().strip_prefix("export ") {
             return Some(Command::Export(path.trim().to_string()));
+        }
+        if self.input.trim() == "ctx" {
+            return Some(Command::Context(String::new()));
         }
         if let Some(name) = self.input.trim().strip_prefix("ctx ") {
             return Some(Command::Context(name.trim().to_string()));

@@ -108,6 +108,7 @@ impl App {
             Msg::Watched(w) => self.on_watched(*w),
             Msg::Exported(r) => self.on_exported(r),
             Msg::Timeline(r) => self.on_timeline(r),
+            Msg::ContextRead(l) => self.on_context_read(*l),
             Msg::AlertsRead(r, left) => self.on_alerts_read(r, left),
             Msg::N8nQueue(p) => {
                 self.n8n_queue.apply(*p);
@@ -147,6 +148,7 @@ impl App {
         }
         let mut fx = self.broadcast_tick();
         fx.extend(self.alerts_tick());
+        fx.extend(self.contexts_tick());
         match &self.conn {
             // frozen: the retry is the watch's, so the screen stays as it was
             Conn::Lost { retry_at, .. }

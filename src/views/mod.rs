@@ -7,6 +7,7 @@ mod audit;
 mod awaiting;
 mod broadcast;
 mod capacity;
+mod contexts;
 mod dialog;
 mod errors;
 pub mod fast;
@@ -95,6 +96,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Overlay::Awaiting(u) => awaiting::draw(f, app, body, u),
         Overlay::Alerts => alerts::draw(f, app, body),
         Overlay::Timeline(u) => alerts::draw_timeline(f, app, body, u),
+        Overlay::Contexts => contexts::draw(f, app, body),
     }
 }
 
@@ -188,6 +190,32 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             )
         };
         s.push(Span::styled(text, style));
+        s.push(Span::styled(" ", bar));
+    }
+    // another context wants a look (unreachable, critical errors, open alerts): say which
+    let others = app.others_needing_a_look();
+    if let Some(first) = others.first() {
+        let what = if !first.reachable {
+            "unreachable".to_string()
+        } else if first.open_alerts.unwrap_or(0) > 0 {
+            let n = first.open_alerts.unwrap_or(0);
+            format!("{n} alert{}", if n == 1 { "" } else { "s" })
+        } else {
+            let n = first.critical_errors.unwrap_or(0);
+            format!("{n} critical")
+        };
+        let more = if others.len() > 1 {
+            format!(" +{}", others.len() - 1)
+        } else {
+            String::new()
+        };
+        s.push(Span::styled(
+            format!(
+                " ⚠ {}: {what}{more} · :ctx ",
+                sanitize::clean_trunc(&first.name, 16)
+            ),
+            bar.patch(th.warn),
+        ));
         s.push(Span::styled(" ", bar));
     }
     // four-eyes: broadcasts waiting for a second operator, where every operator looks
