@@ -373,7 +373,9 @@ async fn a_database_outage_is_shown_then_recorded() {
         &mut ana,
         Msg::Loaded(Box::new(opsdeck::domain::refresh::Loaded {
             req: opsdeck::domain::refresh::LoadReq { seq, ..req },
-            result: Err("cannot connect to 127.0.0.1:5432: Connection refused".into()),
+            result: Err(opsdeck::domain::refresh::ReadError::conn(
+                "cannot connect to 127.0.0.1:5432: Connection refused",
+            )),
             from: None,
         })),
     )

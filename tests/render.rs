@@ -164,7 +164,9 @@ fn disconnected() {
     };
     a.update(Msg::Loaded(Box::new(Loaded {
         req,
-        result: Err("connection refused".into()),
+        result: Err(opsdeck::domain::refresh::ReadError::conn(
+            "connection refused",
+        )),
         from: None,
     })));
     a.update(Msg::Clock(fixtures::now() + chrono::Duration::seconds(3)));
@@ -179,7 +181,9 @@ fn disconnected_before_any_data() {
         if let Effect::Load(req) = e {
             a.update(Msg::Loaded(Box::new(Loaded {
                 req,
-                result: Err("connection refused".into()),
+                result: Err(opsdeck::domain::refresh::ReadError::conn(
+                    "connection refused",
+                )),
                 from: None,
             })));
         }

@@ -191,7 +191,9 @@ fn the_bar_says_the_database_is_unreachable() {
         .expect("a read");
     a.update(Msg::Loaded(Box::new(Loaded {
         req: r,
-        result: Err("cannot connect to db.internal:5432: Connection refused".into()),
+        result: Err(opsdeck::domain::refresh::ReadError::conn(
+            "cannot connect to db.internal:5432: Connection refused",
+        )),
         from: None,
     })));
     let s = render(&a, 80, 24);
@@ -227,7 +229,9 @@ fn frozen() {
             overview: if ok {
                 Ok(o)
             } else {
-                Err("cannot connect to db.internal:5432: Connection refused".into())
+                Err(opsdeck::domain::refresh::ReadError::conn(
+                    "cannot connect to db.internal:5432: Connection refused",
+                ))
             },
             patterns: Ok(vec![]),
             alerts: Ok(vec![]),

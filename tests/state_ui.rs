@@ -249,7 +249,9 @@ fn a_failed_read_means_disconnected_with_backoff_until_a_good_one() {
     let req = loads(&a.start()).pop().expect("start reads");
     a.update(Msg::Loaded(Box::new(Loaded {
         req,
-        result: Err("connection refused".into()),
+        result: Err(opsdeck::domain::refresh::ReadError::conn(
+            "connection refused",
+        )),
         from: None,
     })));
     let Conn::Lost {
@@ -269,7 +271,9 @@ fn a_failed_read_means_disconnected_with_backoff_until_a_good_one() {
     let req = loads(&fx).pop().expect("retry");
     a.update(Msg::Loaded(Box::new(Loaded {
         req,
-        result: Err("connection refused".into()),
+        result: Err(opsdeck::domain::refresh::ReadError::conn(
+            "connection refused",
+        )),
         from: None,
     })));
     let Conn::Lost {

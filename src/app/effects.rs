@@ -128,7 +128,10 @@ async fn watch(io: &Io) -> crate::state::alerts::Watched {
     let now = Utc::now();
     let (store, _) = io.reader.pick().await;
     let text = |e: anyhow::Error| crate::config::redact_in(&format!("{e:#}"));
-    let overview = store.overview(now).await.map(Box::new).map_err(text);
+    let overview = match store.overview(now).await {
+        Ok(o) => Ok(Box::new(o)),
+        Err(e) => Err(judged(store, &e).await),
+    };
     let since = now - chrono::Duration::hours(crate::domain::refresh::WINDOW_HOURS);
     let patterns = store.error_patterns(since).await.map_err(text);
     crate::state::alerts::Watched {
@@ -177,7 +180,7 @@ pub fn failed(e: &Effect) -> Option<Msg> {
     Some(match e {
         Effect::Load(req) => Msg::Loaded(Box::new(Loaded {
             req: req.clone(),
-            result: Err(INTERNAL.into()),
+            result: Err(crate::domain::refresh::ReadError::read(INTERNAL)),
             from: None,
         })),
         Effect::Act(action) => Msg::ActionDone(Box::new(ActionReport::error(
@@ -188,7 +191,7 @@ pub fn failed(e: &Effect) -> Option<Msg> {
         Effect::Broadcast(b) => broadcast_failed(b, INTERNAL).into(),
         Effect::LinkN8n(_) => Msg::N8nLinked(Vec::new()),
         Effect::Watch => Msg::Watched(Box::new(crate::state::alerts::Watched {
-            overview: Err(INTERNAL.into()),
+            overview: Err(crate::domain::refresh::ReadError::read(INTERNAL)),
             patterns: Err(INTERNAL.into()),
             alerts: Err(crate::state::alerts::Unread {
                 missing: false,
@@ -243,8 +246,23 @@ pub async fn load(reader: &Reader, req: LoadReq) -> Msg {
         from = Some(ReadFrom::ReplicaDown);
         result = refresh::load(reader.primary(), &req).await;
     }
-    let result = result.map_err(|e| crate::config::redact_in(&format!("{e:#}")));
+    let result = match result {
+        Ok(p) => Ok(p),
+        // a read that failed on the replica was made again on the primary: this is the primary's
+        Err(e) => Err(judged(reader.primary(), &e).await),
+    };
     Msg::Loaded(Box::new(Loaded { req, result, from }))
+}
+
+/// A failed read, judged: the connection's failure or the read's. A failure that does not say
+/// it is the connection's is checked with `SELECT 1` on the same store: if that fails too, the
+/// connection is what failed (whatever the first error's code).
+pub async fn judged(store: &Store, e: &anyhow::Error) -> crate::domain::refresh::ReadError {
+    let mut r = crate::api::db::read_error(e);
+    if !r.conn && store.ping().await.is_err() {
+        r.conn = true;
+    }
+    r
 }
 
 /// Runs one of the console's broadcast effects and says how it went.

@@ -55,7 +55,7 @@ pub async fn export(
                 if let crate::state::Msg::Loaded(l) = &m
                     && let Err(e) = &l.result
                 {
-                    return Err(e.clone());
+                    return Err(e.msg.clone());
                 }
                 app.update(m);
             }

@@ -107,7 +107,7 @@ pub struct LoadReq {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub req: LoadReq,
-    pub result: Result<Payload, String>,
+    pub result: Result<Payload, ReadError>,
     /// Where it was read (None: no replica configured, or not known).
     pub from: Option<ReadFrom>,
 }
@@ -157,4 +157,40 @@ pub enum Listen {
     /// LISTEN was accepted but the start-up self-test's NOTIFY never came back: the console
     /// polls.
     Unheard,
+}
+
+/// Why a read failed. Only a failure of the connection itself (refused, reset, TLS, the pool
+/// waiting in vain, the server shutting down) means the database is unreachable: the console
+/// says "disconnected, retrying" and the room's `database_down` alert counts it. Any other
+/// failure (a permission on one table, a statement timeout, a row that does not decode) leaves
+/// the connection standing, and the view says why its read failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub msg: String,
+    /// The connection failed (not the read).
+    pub conn: bool,
+}
+
+impl ReadError {
+    /// The connection failed.
+    pub fn conn(msg: impl Into<String>) -> ReadError {
+        ReadError {
+            msg: msg.into(),
+            conn: true,
+        }
+    }
+
+    /// The read failed; the connection stands.
+    pub fn read(msg: impl Into<String>) -> ReadError {
+        ReadError {
+            msg: msg.into(),
+            conn: false,
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
 }

@@ -23,7 +23,7 @@ use crate::domain::n8n_queue::Level as Verdict;
 /// What one watch read found (answers [`Effect::Watch`]).
 #[derive(Debug, Clone)]
 pub struct Watched {
-    pub overview: Result<Box<Overview>, String>,
+    pub overview: Result<Box<Overview>, crate::domain::refresh::ReadError>,
     pub patterns: Result<Vec<ErrorPattern>, String>,
     /// The alerts the database holds (open, and raised or cleared in the last day); Err when
     /// this database keeps none (`missing`: not migrated to 0015) or the read failed.
@@ -246,7 +246,9 @@ impl App {
         // the watch reads whatever the view: the connection is judged by it too (a frozen
         // screen reads no view, and must still see the database go and come back)
         match &w.overview {
-            Err(e) => fx.extend(self.conn_failed(e.clone())),
+            Err(e) if e.conn => fx.extend(self.conn_failed(e.msg.clone())),
+            // the connection stands: the rules wait for a read that works
+            Err(e) => tracing::warn!(error = %e, "the watch's overview read failed"),
             Ok(_) => {
                 let was_lost = self.conn.is_lost();
                 self.conn_back();

@@ -280,6 +280,9 @@ pub struct App {
     /// The contexts as last read (the all-contexts overview, and the status bar's word on
     /// the others).
     pub others: contexts::ContextsState,
+    /// The last read of a view that failed while the connection stood (a permission, a
+    /// timeout): which view, why, when. Cleared by that view's next good read.
+    pub read_failed: Option<(ViewId, String, Ts)>,
     /// `:ctx NAME` asked for: the console closes and opens again on that context.
     pub switch_to: Option<String>,
     /// n8n beside the database (`configured` false: nothing n8n shows).
@@ -350,6 +353,7 @@ impl App {
             context: None,
             contexts: Vec::new(),
             others: Default::default(),
+            read_failed: None,
             switch_to: None,
             n8n: N8nState::default(),
             n8n_queue: N8nQueueState::default(),

@@ -320,13 +320,28 @@ impl App {
             self.read_from = l.from;
         }
         match l.result {
-            Err(e) => {
-                tracing::warn!(view = ?req.view, error = %e, "refresh failed");
+            Err(e) if e.conn => {
+                tracing::warn!(view = ?req.view, error = %e, "refresh failed: connection");
                 // the backoff decides when to try again
-                return self.conn_failed(e);
+                return self.conn_failed(e.msg);
+            }
+            Err(e) => {
+                // the connection stands: the view says why its read failed, keeps what it
+                // had, and the next poll or change reads again
+                tracing::warn!(view = ?req.view, error = %e, "refresh failed");
+                self.conn_back();
+                self.read_failed = Some((req.view, e.msg, self.now));
+                return vec![];
             }
             Ok(p) => {
                 self.conn_back();
+                if self
+                    .read_failed
+                    .as_ref()
+                    .is_some_and(|(v, ..)| *v == req.view)
+                {
+                    self.read_failed = None;
+                }
                 self.apply(&req, p);
             }
         }

@@ -303,6 +303,15 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
                 s.push(Span::styled(t, st));
                 s.push(sep.clone());
             }
+            // the connection stands but this view's read failed (a permission, a timeout)
+            let failed = app.read_failed.as_ref().filter(|(v, ..)| *v == app.view);
+            if let Some((_, why, _)) = failed {
+                s.push(Span::styled(
+                    format!("✖ read failed: {}", sanitize::clean_trunc(why, 60)),
+                    bar.patch(th.warn),
+                ));
+                s.push(sep.clone());
+            }
             let busy = if app.inflight.reading(app.view) {
                 " ⟳"
             } else {
@@ -310,7 +319,9 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             };
             s.push(Span::styled(
                 match age {
+                    Some(a) if failed.is_some() => format!("data {a} old{busy}"),
                     Some(a) => format!("updated {a} ago{busy}"),
+                    None if failed.is_some() => format!("no data{busy}"),
                     None => format!("loading{busy}"),
                 },
                 bar,

@@ -608,6 +608,61 @@ pub fn describe_sqlx(e: &sqlx::Error) -> String {
     }
 }
 
+/// Whether a sqlx error is the connection failing (the database unreachable), not the
+/// statement: I/O, TLS, the pool waiting in vain or closed, the protocol broken; Postgres's
+/// connection exceptions (class 08), shutdowns and "cannot connect now" (57P01–57P03), too many
+/// connections (53300), a database that does not exist, is dropped or takes no connections
+/// (3D000, 57P04, 55000), a login refused (28xxx): nothing can be read until it does. SQLite's file that cannot be opened or read (CANTOPEN, IOERR,
+/// NOTADB).
+pub fn is_connection(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.to_string()).unwrap_or_default();
+            if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // primary result codes (the low byte of an extended one)
+                return code
+                    .parse::<i64>()
+                    .is_ok_and(|c| matches!(c & 0xff, 10 | 14 | 26));
+            }
+            code.starts_with("08")
+                || matches!(
+                    code.as_str(),
+                    "57P01" | "57P02" | "57P03" | "57P04" | "53300" | "3D000" | "55000"
+                )
+                || code.starts_with("28")
+        }
+        _ => false,
+    }
+}
+
+/// A failed read as the state sees it: the connection or the read (see [`is_connection`]),
+/// in words, passwords redacted. An error without a sqlx error in its chain (a row that does
+/// not decode) is the read's.
+pub fn read_error(e: &anyhow::Error) -> crate::domain::refresh::ReadError {
+    let mut words = Vec::new();
+    let mut conn = false;
+    for c in e.chain() {
+        if let Some(x) = c.downcast_ref::<sqlx::Error>() {
+            // its own words (without sqlx's "error returned from database:"), and its causes
+            // are in them
+            words.push(describe_sqlx(x));
+            conn = is_connection(x);
+            break;
+        }
+        words.push(c.to_string());
+    }
+    crate::domain::refresh::ReadError {
+        msg: crate::config::redact_in(&words.join(": ")),
+        conn,
+    }
+}
+
 /// What to do about a TLS failure, in the operator's words.
 fn tls_hint(msg: &str) -> Option<&'static str> {
     if msg.contains("UnknownIssuer") {
