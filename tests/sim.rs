@@ -143,6 +143,19 @@ async fn scenario_satisfies_the_contract(s: TestStore) {
         .await,
         0
     );
+    // every ticket sold is a person at its event (its buyer), so "everyone at the event" is as
+    // many people as tickets, plus models and staff
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) AS n FROM events e WHERE e.tickets_sold <> \
+             (SELECT count(*) FROM event_attendees a JOIN tickets t ON t.id = a.ticket_id \
+              WHERE a.event_id = e.id AND t.status = 'sold')",
+            &[]
+        )
+        .await,
+        0
+    );
     let soon = Utc::now() + chrono::Duration::hours(6);
     assert!(
         count(

@@ -281,6 +281,17 @@ async fn sales_cross_thresholds(s: TestStore) {
         .await,
         50
     );
+    // every buyer is a person at the event, with the ticket (a broadcast to it reaches them)
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) AS n FROM event_attendees a JOIN people p ON p.id = a.person_id \
+             JOIN tickets t ON t.id = a.ticket_id WHERE a.event_id = $1 AND t.event_id = $1",
+            &[Val::Uuid(ev)]
+        )
+        .await,
+        50
+    );
     let alerts = s
         .db
         .fetch_all("SELECT threshold, sold, capacity FROM capacity_alerts WHERE event_id = $1 ORDER BY threshold", &[Val::Uuid(ev)])

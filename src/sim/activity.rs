@@ -200,21 +200,49 @@ pub(crate) async fn sell(
         return Ok(0);
     }
     let mut rows = Rows::new("tickets", &["id", "event_id", "tier", "status", "sold_at"]);
+    // each buyer becomes a person at the event (a broadcast to it reaches them)
+    let mut buyers = Rows::new(
+        "people",
+        &[
+            "id",
+            "name",
+            "phone",
+            "email",
+            "primary_channel",
+            "language",
+        ],
+    );
+    let mut attending = Rows::new("event_attendees", &["event_id", "person_id", "ticket_id"]);
     for _ in 0..k {
         let tier = if rng.random_bool(0.15) {
             "vip"
         } else {
             "general"
         };
+        let ticket = Uuid::new_v4();
         rows.push(vec![
-            Val::Uuid(Uuid::new_v4()),
+            Val::Uuid(ticket),
             Val::Uuid(event),
             Val::Text(tier.into()),
             Val::Text("sold".into()),
             Val::Ts(now),
         ]);
+        let n = rng.random_range(10_000..100_000_000);
+        let mut p = crate::sim::world::person(rng, n);
+        p.id = Uuid::new_v4();
+        buyers.push(vec![
+            Val::Uuid(p.id),
+            Val::Text(p.name),
+            Val::OptText(p.phone),
+            Val::OptText(p.email),
+            Val::OptText(p.channel.map(str::to_string)),
+            Val::Text(p.lang.into()),
+        ]);
+        attending.push(vec![Val::Uuid(event), Val::Uuid(p.id), Val::Uuid(ticket)]);
     }
     rows.insert(&mut tx).await?;
+    buyers.insert(&mut tx).await?;
+    attending.insert(&mut tx).await?;
     tx.commit().await?;
     Stats::add(&ctx.stats.tickets_sold, k as u64);
     let after = before + k;

@@ -127,7 +127,7 @@ impl World {
     }
 }
 
-fn person(rng: &mut SmallRng, n: usize) -> Person {
+pub(crate) fn person(rng: &mut SmallRng, n: usize) -> Person {
     let first = *pick(rng, FIRST_NAMES);
     let last = *pick(rng, LAST_NAMES);
     let lang = LANGUAGES[weighted(rng, LANGUAGES, |l| l.1)].0;
@@ -170,7 +170,8 @@ fn person(rng: &mut SmallRng, n: usize) -> Person {
     }
 }
 
-/// (name, venue, start, end, capacity, sold share, attendees, models, staff)
+/// (name, venue, start, end, capacity, sold share, models, staff); every ticket sold is a person
+/// at the event (its buyer)
 type EventPlan = (
     &'static str,
     &'static str,
@@ -178,7 +179,6 @@ type EventPlan = (
     Duration,
     i64,
     f64,
-    usize,
     usize,
     usize,
 );
@@ -206,7 +206,6 @@ pub(super) fn build(seed: u64, now: DateTime<Utc>) -> (World, SmallRng) {
             h(4),
             2000,
             0.88,
-            120,
             0,
             25,
         ),
@@ -217,11 +216,10 @@ pub(super) fn build(seed: u64, now: DateTime<Utc>) -> (World, SmallRng) {
             Duration::minutes(150),
             500,
             0.78,
-            60,
             24,
             15,
         ),
-        ("Noir VIP Party", VENUE_B, h(2), h(5), 200, 0.75, 40, 10, 10),
+        ("Noir VIP Party", VENUE_B, h(2), h(5), 200, 0.75, 10, 10),
         (
             "Emerging Designers Showcase",
             VENUE_B,
@@ -229,17 +227,16 @@ pub(super) fn build(seed: u64, now: DateTime<Utc>) -> (World, SmallRng) {
             h(29),
             800,
             0.45,
-            30,
             16,
             10,
         ),
-        ("Closing Gala", VENUE_A, h(74), h(78), 350, 0.62, 30, 8, 10),
+        ("Closing Gala", VENUE_A, h(74), h(78), 350, 0.62, 8, 10),
     ];
     let mut people: Vec<Person> = Vec::new();
     let mut events = Vec::new();
     let mut shared_staff: Vec<usize> = Vec::new();
     let mut runway_models: Vec<usize> = Vec::new();
-    for (i, (name, venue, start, end, cap, share, na, nm, ns)) in plan.into_iter().enumerate() {
+    for (i, (name, venue, start, end, cap, share, nm, ns)) in plan.into_iter().enumerate() {
         let sold = ((cap as f64 * share) as i64 + rng.random_range(-3..=3)).clamp(0, cap);
         let mut ev = Ev {
             id: uuid(&mut rng),
@@ -259,7 +256,8 @@ pub(super) fn build(seed: u64, now: DateTime<Utc>) -> (World, SmallRng) {
             staff: Vec::new(),
             ticket_ids: Vec::new(),
         };
-        for _ in 0..na {
+        // each ticket's buyer is at the event (and reached by a broadcast to it)
+        for _ in 0..sold {
             people.push(person(&mut rng, people.len()));
             ev.attendees.push(people.len() - 1);
         }
