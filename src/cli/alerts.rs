@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use super::actions::{ActOpts, Request};
-use super::{Fail, Globals, finish, load_config, open_store, target};
+use super::{Fail, Globals, finish, load_config, need_store};
 use crate::domain::alert::{Alert, Standing};
 
 #[derive(clap::Subcommand, Debug)]
@@ -100,13 +100,7 @@ fn standing_word(s: Standing) -> &'static str {
 
 async fn list(g: &Globals, json: bool) -> Result<(), Fail> {
     let file = load_config(g)?;
-    let t = target(g, &file)?.ok_or_else(|| {
-        Fail::new(
-            2,
-            "alerts need a database: --database-url URL or DATABASE_URL",
-        )
-    })?;
-    let store = open_store(&t, 1).await?;
+    let (t, store) = need_store(g, &file, "alerts need", 1).await?;
     let now = Utc::now();
     let alerts = store
         .alerts(now - chrono::Duration::hours(24))

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use uuid::Uuid;
 
-use super::{Fail, Globals, finish, load_config, open_store, target};
+use super::{Fail, Globals, finish, load_config, need_store};
 use crate::api::Store;
 use crate::api::broadcast::{self as bc, BroadcastCtx};
 use crate::config::{self, FileConfig};
@@ -138,13 +138,7 @@ pub async fn run(g: &Globals, a: BroadcastArgs) -> ExitCode {
 
 async fn body(g: &Globals, a: BroadcastArgs) -> Result<(), Fail> {
     let file = load_config(g)?;
-    let t = target(g, &file)?.ok_or_else(|| {
-        Fail::new(
-            2,
-            "broadcast needs a database: --database-url URL or DATABASE_URL",
-        )
-    })?;
-    let store = open_store(&t, 2).await?;
+    let (_, store) = need_store(g, &file, "broadcast needs", 2).await?;
     let ctx = BroadcastCtx::new(
         Actor {
             operator: config::resolve_operator(g.operator.as_deref(), &file),

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::{Fail, Globals, finish, load_config, open_store, target};
+use super::{Fail, Globals, finish, load_config, need_store};
 use crate::domain::export::Format;
 use crate::domain::refresh::ViewId;
 
@@ -50,13 +50,7 @@ async fn export(g: &Globals, a: ExportArgs) -> Result<(), Fail> {
         (None, None) => Format::Csv,
     };
     let file = load_config(g)?;
-    let t = target(g, &file)?.ok_or_else(|| {
-        Fail::new(
-            2,
-            "export needs a database: --database-url URL or DATABASE_URL",
-        )
-    })?;
-    let store = open_store(&t, 2).await?;
+    let (t, store) = need_store(g, &file, "export needs", 2).await?;
     let r = crate::app::export::export(&store, view, &a.filter, format).await;
     store.db.close().await;
     let r = r.map_err(|e| Fail::new(2, format!("{}: {e}", t.display_addr())))?;

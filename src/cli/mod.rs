@@ -126,6 +126,24 @@ pub fn target(g: &Globals, file: &FileConfig) -> Result<Option<DbTarget>, Fail> 
     }
 }
 
+/// The database a command works on, opened with `conns` connections. `what` starts the error
+/// when none is configured: "the timeline needs" → "the timeline needs a database: …".
+pub async fn need_store(
+    g: &Globals,
+    file: &FileConfig,
+    what: &str,
+    conns: u32,
+) -> Result<(DbTarget, Store), Fail> {
+    let t = target(g, file)?.ok_or_else(|| {
+        Fail::new(
+            2,
+            format!("{what} a database: --database-url URL or DATABASE_URL"),
+        )
+    })?;
+    let store = open_store(&t, conns).await?;
+    Ok((t, store))
+}
+
 pub async fn open_store(t: &DbTarget, conns: u32) -> Result<Store, Fail> {
     Store::open(t, conns)
         .await

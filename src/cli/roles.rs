@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{Fail, Globals, finish, load_config, open_store, target};
+use super::{Fail, Globals, finish, load_config, need_store, open_store, target};
 use crate::api::store::roles::{RolesError, init_script};
 use crate::domain::role::{Access, Basis, Role};
 
@@ -27,13 +27,7 @@ pub async fn init(g: &Globals, plan: bool) -> ExitCode {
                 print!("{}", init_script(adopted));
                 return Ok(());
             }
-            let t = target(g, &file)?.ok_or_else(|| {
-                Fail::new(
-                    2,
-                    "roles init needs a database: --database-url URL or DATABASE_URL",
-                )
-            })?;
-            let store = open_store(&t, 1).await?;
+            let (t, store) = need_store(g, &file, "roles init needs", 1).await?;
             let r = store.init_roles().await;
             let creators = store.schema_creators().await.unwrap_or_default();
             store.db.close().await;
@@ -71,13 +65,7 @@ pub async fn whoami(g: &Globals, json: bool) -> ExitCode {
     finish(
         async {
             let file = load_config(g)?;
-            let t = target(g, &file)?.ok_or_else(|| {
-                Fail::new(
-                    2,
-                    "whoami needs a database: --database-url URL or DATABASE_URL",
-                )
-            })?;
-            let store = open_store(&t, 1).await?;
+            let (t, store) = need_store(g, &file, "whoami needs", 1).await?;
             let a = store.access().await;
             store.db.close().await;
             let a = a.map_err(|e| {

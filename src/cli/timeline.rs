@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::{Fail, Globals, finish, load_config, open_store, target};
+use super::{Fail, Globals, finish, load_config, need_store};
 use crate::domain::timeline::{parse_since, rows, to_markdown};
 
 #[derive(clap::Args, Debug)]
@@ -39,13 +39,7 @@ async fn timeline(g: &Globals, a: TimelineArgs) -> Result<(), Fail> {
         ));
     }
     let file = load_config(g)?;
-    let t = target(g, &file)?.ok_or_else(|| {
-        Fail::new(
-            2,
-            "the timeline needs a database: --database-url URL or DATABASE_URL",
-        )
-    })?;
-    let store = open_store(&t, 1).await?;
+    let (t, store) = need_store(g, &file, "the timeline needs", 1).await?;
     // the database must answer at all (a dead one is an error, not an empty record)
     store.ping().await.map_err(|e| {
         Fail::new(
