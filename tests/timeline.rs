@@ -45,6 +45,27 @@ async fn timeline(s: TestStore) {
     )
     .await;
     assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    // silenced twice: the first silence ends (its end moved into the past, as an hour later),
+    // then another; the record keeps both, not only the last
+    let silence = |comment: &str, minutes: i64| Action::AlertAct {
+        alert: id,
+        label: f.message.clone(),
+        minutes: Some(minutes),
+        comment: Some(comment.into()),
+    };
+    let r = execute(&s, &ana, &silence("vendor restarting", 60)).await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    s.db.execute(
+        "UPDATE opsdeck_alerts SET silenced_until = $1 WHERE id = $2",
+        &[
+            opsdeck::api::db::Val::Ts(Utc::now() - Duration::seconds(1)),
+            opsdeck::api::db::Val::Uuid(id),
+        ],
+    )
+    .await
+    .unwrap();
+    let r = execute(&s, &ana, &silence("still restarting", 30)).await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
     let wf =
         s.db.fetch_one(
             "SELECT id, name FROM workflows WHERE status = 'active' ORDER BY name LIMIT 1",
@@ -96,6 +117,20 @@ async fn timeline(s: TestStore) {
     let ack = find("alert", "acked: queue depth 140 > 100 — scaling workers");
     assert_eq!(ack["who"], "ana");
     find("alert", "cleared: queue depth 140");
+    assert_eq!(
+        find("alert", "silenced for 1h00m (until ")["what"]
+            .as_str()
+            .unwrap()
+            .split("): ")
+            .nth(1),
+        Some("queue depth 140 > 100 — vendor restarting")
+    );
+    assert!(
+        find("alert", "silenced for 30m")["what"]
+            .as_str()
+            .unwrap()
+            .ends_with("— still restarting")
+    );
     let pause = find("pause", "workflow.pause workflow");
     assert_eq!(pause["who"], "ana");
     assert!(

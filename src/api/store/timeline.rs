@@ -28,14 +28,14 @@ impl Store {
         let mut v = Vec::new();
         let mut missing = Vec::new();
         let w = [Val::Ts(from), Val::Ts(to), Val::I64(PER_SOURCE)];
-        // operator actions (an alert's ok ack / silence is told by the alert itself)
+        // operator actions; an alert's ok ack or silence is told as the alert's (from its audit
+        // row, so every silence of an alert is in the record, not only the last one)
         let mut paused_by_action: HashSet<String> = HashSet::new();
         match self
             .db
             .fetch_all(
-                "SELECT at, operator, action, target_type, target_id, note, outcome FROM operator_actions \
-                 WHERE at >= $1 AND at <= $2 AND NOT (action LIKE 'alert.%' AND outcome = 'ok') \
-                 ORDER BY at LIMIT $3",
+                "SELECT at, operator, action, target_type, target_id, note, outcome, before, after \
+                 FROM operator_actions WHERE at >= $1 AND at <= $2 ORDER BY at LIMIT $3",
                 &w,
             )
             .await
@@ -43,13 +43,19 @@ impl Store {
             Ok(rows) => {
                 if rows.len() as i64 >= PER_SOURCE {
                     // the share is full: the rest of the window is not in this record
-                    missing.push(format!("operator actions after the first {PER_SOURCE} rows (narrow --since)"));
+                    missing.push(format!(
+                        "operator actions after the first {PER_SOURCE} rows (narrow --since)"
+                    ));
                 }
                 for r in rows {
                     let (Some(at), action) = (r.ts("at"), r.s("action")) else {
                         continue;
                     };
                     let target = r.text("target_id").unwrap_or_default();
+                    if action.starts_with("alert.") && r.s("outcome") == "ok" {
+                        v.push(alert_act_entry(&r, at, &action));
+                        continue;
+                    }
                     if action == "workflow.pause" && r.s("outcome") == "ok" {
                         paused_by_action.insert(target.clone());
                     }
@@ -201,11 +207,9 @@ impl Store {
         match self
             .db
             .fetch_all(
-                "SELECT rule, level, message, raised_at, raised_by, cleared_at, acked_at, acked_by, \
-                 ack_comment, silenced_at, silenced_until, silenced_by, silence_comment \
+                "SELECT rule, level, message, raised_at, raised_by, cleared_at \
                  FROM opsdeck_alerts WHERE (raised_at >= $1 AND raised_at <= $2) \
-                 OR (cleared_at >= $1 AND cleared_at <= $2) OR (acked_at >= $1 AND acked_at <= $2) \
-                 OR (silenced_at >= $1 AND silenced_at <= $2) \
+                 OR (cleared_at >= $1 AND cleared_at <= $2) \
                  ORDER BY raised_at LIMIT $3",
                 &w,
             )
@@ -214,7 +218,9 @@ impl Store {
             Ok(rows) => {
                 if rows.len() as i64 >= PER_SOURCE {
                     // the share is full: the rest of the window is not in this record
-                    missing.push(format!("alerts after the first {PER_SOURCE} rows (narrow --since)"));
+                    missing.push(format!(
+                        "alerts after the first {PER_SOURCE} rows (narrow --since)"
+                    ));
                 }
                 let inside = |t: &DateTime<Utc>| *t >= from && *t <= to;
                 for r in rows {
@@ -232,33 +238,7 @@ impl Store {
                             },
                         });
                     }
-                    if let Some(t) = r.ts("acked_at").filter(inside) {
-                        v.push(Entry {
-                            at: t,
-                            kind: Kind::Alert,
-                            who: r.text("acked_by"),
-                            what: format!(
-                                "acked: {msg}{}",
-                                r.text("ack_comment")
-                                    .map(|c| format!(" — {c}"))
-                                    .unwrap_or_default()
-                            ),
-                        });
-                    }
-                    if let (Some(t), Some(u)) = (r.ts("silenced_at").filter(inside), r.ts("silenced_until")) {
-                        v.push(Entry {
-                            at: t,
-                            kind: Kind::Alert,
-                            who: r.text("silenced_by"),
-                            what: format!(
-                                "silenced until {} UTC: {msg}{}",
-                                u.format("%H:%M"),
-                                r.text("silence_comment")
-                                    .map(|c| format!(" — {c}"))
-                                    .unwrap_or_default()
-                            ),
-                        });
-                    }
+                    // acks and silences are told from their audit rows (every one of them)
                     if let Some(t) = r.ts("cleared_at").filter(inside) {
                         v.push(Entry {
                             at: t,
@@ -320,5 +300,32 @@ impl Store {
             Err(e) => missing.push(format!("errors ({})", describe_sqlx(&e))),
         }
         (merge(v), missing)
+    }
+}
+
+/// An alert acknowledged or silenced, from its audit row (the alert's message is in `before`,
+/// the silence's length and the comment in `after`).
+fn alert_act_entry(r: &crate::api::db::DbRow, at: DateTime<Utc>, action: &str) -> Entry {
+    let before = r.json("before").unwrap_or_default();
+    let after = r.json("after").unwrap_or_default();
+    let msg = before["message"].as_str().unwrap_or("an alert").to_string();
+    let comment = after["comment"]
+        .as_str()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| format!(" — {c}"))
+        .unwrap_or_default();
+    let what = match after["minutes"].as_i64() {
+        Some(m) if action == "alert.silence" => format!(
+            "silenced for {} (until {} UTC): {msg}{comment}",
+            crate::domain::model::span_secs(m * 60),
+            (at + chrono::Duration::minutes(m)).format("%H:%M")
+        ),
+        _ => format!("acked: {msg}{comment}"),
+    };
+    Entry {
+        at,
+        kind: Kind::Alert,
+        who: r.text("operator"),
+        what,
     }
 }
