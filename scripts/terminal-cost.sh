@@ -81,7 +81,7 @@ per_refresh() { # $1 = raw file; prints "bytes_per_refresh idle_bytes_per_s"
 
 # 1. the console
 start "exec env -u DATABASE_URL TERM=xterm-256color $bin --read-only --database-url '$url'" console.raw
-wait_for "updated"
+wait_for "up to date\|updated"
 sleep 3
 pid=$(tmux -L "$sock" display -p -t m '#{pane_pid}')
 read -r console_bpr console_idle_bps < <(per_refresh "$work/console.raw")

@@ -466,3 +466,40 @@ fn contexts_overview() {
     );
     assert!(s.contains("⚠ dead: unreachable +1 · :ctx"), "{s}");
 }
+
+/// Idle output (issue 20): while the data is fresh the status bar shows no ticking age, only
+/// "up to date" and a dot that changes at most every 10 s; once the data is older than
+/// expected (twice the interval it is read at, plus 2 s: 22 s with LISTEN up) the age shows,
+/// and ticks, in the warning colour.
+#[test]
+fn no_ticking_age_while_fresh() {
+    let mut a = room();
+    let s = render(&a, 160, 48);
+    assert!(s.contains("live (notify) │ up to date"), "{s}");
+    // a second later: the same screen, to the byte (the console writes nothing)
+    let same = |a: &App| render(a, 160, 48);
+    let t0 = a.now;
+    let before = same(&a);
+    a.update(Msg::Clock(t0 + Duration::seconds(1)));
+    let after = same(&a);
+    let pulse_changed = (t0.timestamp() / 10) != ((t0 + Duration::seconds(1)).timestamp() / 10);
+    if !pulse_changed {
+        assert_eq!(before, after, "nothing visible changes in a second");
+    }
+    // the dot over ten seconds: ● then ◉ (or the other way), never anything else
+    let dots: std::collections::BTreeSet<char> = (0..20)
+        .map(|k| {
+            a.update(Msg::Clock(t0 + Duration::seconds(k)));
+            let s = same(&a);
+            s.chars()
+                .find(|c| *c == '●' || *c == '◉')
+                .expect("a live dot")
+        })
+        .collect();
+    assert_eq!(dots.len(), 2, "{dots:?}");
+    // 30 s with no read: stale, the age shows
+    a.update(Msg::Clock(t0 + Duration::seconds(30)));
+    let s = same(&a);
+    assert!(s.contains("updated 3"), "{s}");
+    assert!(!s.contains("up to date"), "{s}");
+}

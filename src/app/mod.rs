@@ -115,8 +115,7 @@ pub const MIN_GAP: Duration = Duration::from_millis(200);
 /// adopted schema's gate is alike), so changes whose commit skipped the notification, all
 /// within that slot, land by this one.
 const TRAILING: Duration = Duration::from_millis(300);
-/// With LISTEN up, a slow poll still runs as a heartbeat (catches a silently dead listener).
-const HEARTBEAT_FACTOR: u32 = 5;
+use crate::state::HEARTBEAT_FACTOR;
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -189,7 +188,10 @@ pub async fn run(opts: AppOptions) -> anyhow::Result<Option<String>> {
         opts,
         (size.width, size.height),
         EventStream::new(),
-        |app| draw(&mut term, app),
+        {
+            let mut shown = ratatui::buffer::Buffer::empty(Default::default());
+            move |app| draw(&mut term, app, &mut shown)
+        },
         signals,
     )
     .await
@@ -217,10 +219,25 @@ impl Drop for RestoreOnDrop {
     }
 }
 
-fn draw(term: &mut Term, app: &App) -> io::Result<()> {
+/// Draws a frame, and writes it only when it differs from what the terminal shows (`shown`):
+/// a state change that changes no cell (a refresh that read the same rows, the clock moving
+/// under a screen with no per-second figure) writes not one byte — no synchronized-update
+/// markers, no cursor hiding (hidden once at set-up; no view shows the terminal's cursor).
+/// Over a weak SSH link the idle console is as quiet as `watch`.
+fn draw(term: &mut Term, app: &App, shown: &mut ratatui::buffer::Buffer) -> io::Result<()> {
+    term.autoresize()?;
+    let mut frame = term.get_frame();
+    crate::views::draw(&mut frame, app);
+    if term.current_buffer_mut() == shown {
+        // the same screen: nothing to write (the next frame diffs against this one)
+        term.swap_buffers();
+        return Ok(());
+    }
     // one frame = one synchronized update: no tearing on slow links
     queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
-    term.draw(|f| crate::views::draw(f, app))?;
+    term.flush()?;
+    *shown = term.current_buffer_mut().clone();
+    term.swap_buffers();
     execute!(term.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
 }

@@ -477,6 +477,18 @@ impl ListFilter {
 }
 
 /// A duration in seconds, coarse: "12s", "3m42s", "3h20m", "2d4h" (negative counts as 0).
+/// How long ago, as an age on screen: seconds under a minute, then whole minutes, then hours
+/// and minutes ("45s", "3m", "3h20m", "2d4h"). Past a minute an age changes once a minute, not
+/// every second: an idle screen stays still (and quiet over SSH).
+pub fn age_secs(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        _ => span_secs(s),
+    }
+}
+
 pub fn span_secs(secs: i64) -> String {
     let s = secs.max(0);
     match s {

@@ -100,6 +100,12 @@ impl ViewId {
     }
 }
 
+/// With LISTEN up, a slow poll still runs as a heartbeat (catches a silently dead listener).
+pub const HEARTBEAT_FACTOR: u32 = 5;
+
+/// The status bar's live dot changes at most this often (a quiet sign the console is alive).
+pub const PULSE_SECS: i64 = 10;
+
 /// Everything that can change the state.
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -404,6 +410,25 @@ impl App {
     }
 
     /// When the data on screen was read.
+    /// How often the view is read when nothing changes: the poll interval, or with LISTEN up
+    /// the heartbeat poll's.
+    pub fn expected_every(&self) -> Duration {
+        if self.listen == Listen::Up {
+            self.poll_every * HEARTBEAT_FACTOR
+        } else {
+            self.poll_every
+        }
+    }
+
+    /// The age of the view's data once it is older than expected (twice the interval it is
+    /// read at, plus 2 s for a slow read): None while it is fresh, or before the first read.
+    /// The status bar shows no ticking age while data is fresh (as quiet as `watch` over SSH).
+    pub fn stale_for(&self, v: ViewId) -> Option<i64> {
+        let age = (self.now - self.loaded_at(v)?).num_seconds();
+        let fresh = 2 * self.expected_every().as_secs() as i64 + 2;
+        (age > fresh).then_some(age)
+    }
+
     pub fn loaded_at(&self, v: ViewId) -> Option<Ts> {
         match v {
             ViewId::Overview => self.overview.loaded_at,

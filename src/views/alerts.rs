@@ -55,7 +55,7 @@ pub fn bar_items(app: &App) -> Vec<(Level, String)> {
     }
     for (l, m, at) in app.alerts.in_bar(app.now) {
         let when = at
-            .map(|t| format!(" · {} ago", span((app.now - t).num_seconds())))
+            .map(|t| format!(" · {} ago", super::widgets::age(app.now, t)))
             .unwrap_or_default();
         v.push((l, format!("{}{when}", clean(&m))));
     }

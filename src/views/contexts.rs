@@ -15,7 +15,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::widgets::{block, clear, span};
+use super::widgets::{block, clear};
 use crate::domain::sanitize::clean_trunc;
 use crate::state::App;
 use crate::state::contexts::OPEN_SECS;
@@ -74,7 +74,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             Some(l) if !l.reachable => {
                 spans.push(Span::styled(" ✖ ", th.crit));
                 let age =
-                    s.at.map(|t| format!(" · {} ago", span((app.now - t).num_seconds())))
+                    s.at.map(|t| format!(" · {} ago", super::widgets::age(app.now, t)))
                         .unwrap_or_default();
                 let room = w.saturating_sub(2 + name_w + 1 + 5 + 3);
                 spans.push(Span::styled(

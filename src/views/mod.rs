@@ -274,14 +274,19 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
         }
         Conn::Connecting => s.push(Span::styled("… connecting", bar)),
         Conn::Connected => {
+            // the dot pulses once per PULSE_SECS: the console is alive, at a few bytes a time
+            let dot = if (app.now.timestamp() / crate::state::PULSE_SECS) % 2 == 0 {
+                "●"
+            } else {
+                "◉"
+            };
+            let every = app.poll_every.as_secs();
             let how = match app.listen {
-                Listen::Up => "● live (notify)".to_string(),
-                Listen::Off => format!("● poll {}s", app.poll_every.as_secs()),
-                Listen::Down => format!("● poll {}s (notify down)", app.poll_every.as_secs()),
-                Listen::Pooled => format!("● poll {}s · pooler", app.poll_every.as_secs()),
-                Listen::Unheard => {
-                    format!("● poll {}s (notify unheard)", app.poll_every.as_secs())
-                }
+                Listen::Up => format!("{dot} live (notify)"),
+                Listen::Off => format!("{dot} poll {every}s"),
+                Listen::Down => format!("{dot} poll {every}s (notify down)"),
+                Listen::Pooled => format!("{dot} poll {every}s · pooler"),
+                Listen::Unheard => format!("{dot} poll {every}s (notify unheard)"),
             };
             s.push(Span::styled(how, bar.patch(th.ok)));
             s.push(sep.clone());
@@ -312,19 +317,27 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
                 ));
                 s.push(sep.clone());
             }
-            let busy = if app.inflight.reading(app.view) {
+            // no ticking age while the data is fresh: it shows (and ticks) once the data is
+            // older than expected, with ⟳ while a read is under way
+            let stale = app.stale_for(app.view);
+            let busy = if app.inflight.reading(app.view) && (stale.is_some() || age.is_none()) {
                 " ⟳"
             } else {
                 ""
             };
             s.push(Span::styled(
-                match age {
-                    Some(a) if failed.is_some() => format!("data {a} old{busy}"),
-                    Some(a) => format!("updated {a} ago{busy}"),
-                    None if failed.is_some() => format!("no data{busy}"),
-                    None => format!("loading{busy}"),
+                match (age, stale) {
+                    (Some(a), _) if failed.is_some() => format!("data {a} old{busy}"),
+                    (Some(_), Some(secs)) => format!("updated {} ago{busy}", span(secs)),
+                    (Some(_), None) => "up to date".to_string(),
+                    (None, _) if failed.is_some() => format!("no data{busy}"),
+                    (None, _) => format!("loading{busy}"),
                 },
-                bar,
+                if stale.is_some() {
+                    bar.patch(th.warn)
+                } else {
+                    bar
+                },
             ));
         }
     }

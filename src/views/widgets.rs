@@ -13,13 +13,14 @@ use crate::domain::sanitize;
 use crate::state::table::{Row, Table};
 use crate::theme::Theme;
 
-/// "12s", "5m", "3h20m", "2d" — how long ago (or "in 5m" for the future).
+/// "12s", "5m", "3h20m", "2d4h" — how long ago (or "in 5m" for the future); past a minute it
+/// changes once a minute (see [`crate::domain::model::age_secs`]).
 pub fn age(now: Ts, t: Ts) -> String {
     let secs = (now - t).num_seconds();
     if secs < 0 {
         return format!("in {}", span(-secs));
     }
-    span(secs)
+    crate::domain::model::age_secs(secs)
 }
 
 /// A duration in seconds, coarse: "12s", "3m42s", "3h20m", "2d4h".
