@@ -16,7 +16,9 @@
 #   2. the same for `watch -n2 psql -c …` showing that counter at the same screen size;
 #   3. idle CPU of the console over IDLE_S seconds (utime+stime from /proc/PID/stat), in % of one
 #      core, and the bytes it wrote while idle.
-# Targets (issue 8): ≤ 100 bytes per refresh, ≤ 0.5 % of a core idle.
+# Targets (issue 8): ≤ 100 bytes per refresh, ≤ 0.5 % of a core idle; (issue 20) idle output
+# ≤ 10 bytes/s at 160x48, as quiet as `watch -n2`. The last line is machine-readable:
+#   idle_bytes_per_s=… bytes_per_change=… idle_cpu_pct=… watch_idle_bytes_per_s=… …
 set -euo pipefail
 cd "$(dirname "$0")/.."
 url=${1:-postgres://postgres@127.0.0.1:5432/opsdeck_termcost}
@@ -109,4 +111,6 @@ echo "screen ${cols}x${rows}, $changes changes of one counter, one every 2 s"
 echo "console: ${console_bpr} bytes per refresh (idle output ${console_idle_bps} bytes/s)"
 echo "watch -n2 psql -c: ${watch_bpr} bytes per refresh (idle output ${watch_idle_bps} bytes/s)"
 echo "console idle over ${idle_s} s: ${idle_pct} % of one core, ${idle_bytes} bytes written, peak RSS ${rss_kb} kB"
-echo "bytes_per_refresh=${console_bpr} watch_bytes_per_refresh=${watch_bpr} idle_cpu_pct=${idle_pct} idle_bytes=${idle_bytes}"
+idle_bps=$(awk -v b="$idle_bytes" -v s="$idle_s" 'BEGIN { printf "%.1f", b / s }')
+# the last line, for scripts (issue 20): idle output, bytes per changed counter, idle CPU
+echo "idle_bytes_per_s=${idle_bps} bytes_per_change=${console_bpr} idle_cpu_pct=${idle_pct} watch_idle_bytes_per_s=${watch_idle_bps} watch_bytes_per_change=${watch_bpr} cols=${cols} rows=${rows}"

@@ -23,6 +23,10 @@ pub async fn load(store: &Store, req: &LoadReq) -> anyhow::Result<Payload> {
             None => Payload::RunDetail(None, Vec::new()),
         },
         (ViewId::Runs, _) => Payload::Runs(store.runs(f).await?),
+        (ViewId::Queue, LoadKind::Detail) => match req.id {
+            Some(id) => Payload::JobDetail(store.job(id).await?.map(Box::new)),
+            None => Payload::JobDetail(None),
+        },
         (ViewId::Queue, LoadKind::More) => Payload::Queue(None, store.jobs(f).await?),
         (ViewId::Queue, _) => {
             let depth = store.queue_depth(req.now).await?;

@@ -132,6 +132,8 @@ pub enum Payload {
     Workflows(Vec<WorkflowStats>),
     Runs(Vec<Run>),
     RunDetail(Option<Box<Run>>, Vec<StepLog>),
+    /// A job read again for its detail (the whole payload, the error up to 64 KiB).
+    JobDetail(Option<Box<Job>>),
     /// Queue: depth matrix (first page only) and jobs.
     Queue(Option<Box<QueueDepth>>, Vec<Job>),
     Errors(Vec<ErrorPattern>),

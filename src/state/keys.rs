@@ -334,6 +334,14 @@ impl App {
                     vec![]
                 }
             }
+            ViewId::Queue => {
+                if self.queue.list.open() {
+                    self.queue.full = None;
+                    self.request(v, LoadKind::Detail)
+                } else {
+                    vec![]
+                }
+            }
             ViewId::Reconciliation => {
                 if self.recon.list.open() {
                     self.recon.discrepancies = super::recon::ReconState::default().discrepancies;

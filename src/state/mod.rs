@@ -103,8 +103,9 @@ impl ViewId {
 /// With LISTEN up, a slow poll still runs as a heartbeat (catches a silently dead listener).
 pub const HEARTBEAT_FACTOR: u32 = 5;
 
-/// The status bar's live dot changes at most this often (a quiet sign the console is alive).
-pub const PULSE_SECS: i64 = 10;
+/// The status bar's live dot changes this often: a quiet sign the console is alive, at about
+/// 60 bytes a change (3 bytes/s).
+pub const PULSE_SECS: i64 = 20;
 
 /// Everything that can change the state.
 #[derive(Debug, Clone)]

@@ -9,6 +9,9 @@ use crate::domain::model::{Job, QueueDepth};
 pub struct QueueState {
     pub depth: Option<QueueDepth>,
     pub list: ListView<Job>,
+    /// The open job read again in full (the list's rows carry its error cut and a large
+    /// payload left out).
+    pub full: Option<Job>,
 }
 
 impl Default for QueueState {
@@ -16,6 +19,18 @@ impl Default for QueueState {
         QueueState {
             depth: None,
             list: ListView::new(Table::new(&JOB_COLUMNS)),
+            full: None,
         }
+    }
+}
+
+impl QueueState {
+    /// The open job: as read in full once that read is in, else its list row.
+    pub fn detail_job(&self) -> Option<&Job> {
+        let id = self.list.detail?;
+        self.full
+            .as_ref()
+            .filter(|j| j.id == id)
+            .or_else(|| self.list.detail_row())
     }
 }

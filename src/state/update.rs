@@ -176,6 +176,7 @@ impl App {
         let v = self.view;
         let detail = match v {
             ViewId::Runs => self.runs.list.detail.is_some(),
+            ViewId::Queue => self.queue.list.detail.is_some(),
             ViewId::Reconciliation => self.recon.list.detail.is_some(),
             _ => false,
         };
@@ -287,6 +288,7 @@ impl App {
             LoadKind::Detail => {
                 let id = match v {
                     ViewId::Runs => self.runs.list.detail,
+                    ViewId::Queue => self.queue.list.detail,
                     ViewId::Reconciliation => self.recon.list.detail,
                     _ => None,
                 };
@@ -402,6 +404,11 @@ impl App {
                         steps,
                         loaded_at: Some(at),
                     });
+                }
+            }
+            Payload::JobDetail(j) => {
+                if req.id.is_some() && req.id == self.queue.list.detail {
+                    self.queue.full = j.map(|j| *j);
                 }
             }
             Payload::Discrepancies(v) => {

@@ -160,7 +160,7 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     let th = &app.theme;
     let width = area.width.saturating_sub(4) as usize;
     let now = app.now;
-    let Some(j) = app.queue.list.detail_row() else {
+    let Some(j) = app.queue.detail_job() else {
         let lines = vec![Line::styled(
             "the job is no longer in the list — Esc goes back",
             th.dim,

@@ -15,12 +15,20 @@ use crate::theme::Theme;
 
 /// "12s", "5m", "3h20m", "2d4h" — how long ago (or "in 5m" for the future); past a minute it
 /// changes once a minute (see [`crate::domain::model::age_secs`]).
+///
+/// Past a minute the age counts wall-clock minutes (minute of `now` minus minute of `t`), so
+/// every age on screen turns over at the same second, the top of the minute: one small frame a
+/// minute for all of them, not one per row at scattered seconds (at most a minute early).
 pub fn age(now: Ts, t: Ts) -> String {
     let secs = (now - t).num_seconds();
     if secs < 0 {
         return format!("in {}", span(-secs));
     }
-    crate::domain::model::age_secs(secs)
+    if secs < 60 {
+        return crate::domain::model::age_secs(secs);
+    }
+    let minutes = now.timestamp().div_euclid(60) - t.timestamp().div_euclid(60);
+    crate::domain::model::age_secs(minutes * 60)
 }
 
 /// A duration in seconds, coarse: "12s", "3m42s", "3h20m", "2d4h".

@@ -3,10 +3,7 @@
 use anyhow::Result;
 use uuid::Uuid;
 
-use super::rows::{
-    self, ACTION_COLS, APPROVAL_COLS, DISC_COLS, ERROR_COLS, JOB_COLS, RECON_COLS, RUN_COLS,
-    STEP_COLS,
-};
+use super::rows::{self, ACTION_COLS, APPROVAL_COLS, DISC_COLS, RECON_COLS};
 use super::{Query, Store};
 use crate::api::db::Val;
 use crate::domain::model::*;
@@ -18,7 +15,8 @@ fn limit_of(f: &ListFilter) -> u32 {
 impl Store {
     pub async fn runs(&self, f: &ListFilter) -> Result<Vec<Run>> {
         let mut q = Query::new(&format!(
-            "SELECT {RUN_COLS} FROM workflow_executions e JOIN workflows w ON w.id = e.workflow_id"
+            "SELECT {} FROM workflow_executions e JOIN workflows w ON w.id = e.workflow_id",
+            rows::run_list_cols(self.db.backend())
         ));
         q.and_opt("e.status = ?", f.status.clone().map(Val::Text))
             .and_opt("e.workflow_id = ?", f.workflow_id.map(Val::Uuid))
@@ -39,7 +37,10 @@ impl Store {
         let r = self
             .db
             .fetch_optional(
-                &format!("SELECT {RUN_COLS} FROM workflow_executions e JOIN workflows w ON w.id = e.workflow_id WHERE e.id = $1"),
+                &format!(
+                    "SELECT {} FROM workflow_executions e JOIN workflows w ON w.id = e.workflow_id WHERE e.id = $1",
+                    rows::run_detail_cols()
+                ),
                 &[Val::Uuid(id)],
             )
             .await?;
@@ -53,7 +54,10 @@ impl Store {
         before: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<StepLog>> {
-        let mut q = Query::new(&format!("SELECT {STEP_COLS} FROM workflow_step_logs"));
+        let mut q = Query::new(&format!(
+            "SELECT {} FROM workflow_step_logs",
+            rows::step_cols(self.db.backend())
+        ));
         q.and("execution_id = ?", [Val::Uuid(run_id)])
             .older_than("created_at", "id", before)
             .tail("ORDER BY created_at DESC, id DESC")
@@ -69,7 +73,8 @@ impl Store {
 
     pub async fn jobs(&self, f: &ListFilter) -> Result<Vec<Job>> {
         let mut q = Query::new(&format!(
-            "SELECT {JOB_COLS} FROM job_queue j LEFT JOIN workflows w ON w.id = j.workflow_id"
+            "SELECT {} FROM job_queue j LEFT JOIN workflows w ON w.id = j.workflow_id",
+            rows::job_list_cols(self.db.backend())
         ));
         q.and_opt("j.status = ?", f.status.clone().map(Val::Text))
             .and_opt("j.job_type = ?", f.job_type.clone().map(Val::Text))
@@ -94,7 +99,10 @@ impl Store {
         let r = self
             .db
             .fetch_optional(
-                &format!("SELECT {JOB_COLS} FROM job_queue j LEFT JOIN workflows w ON w.id = j.workflow_id WHERE j.id = $1"),
+                &format!(
+                    "SELECT {} FROM job_queue j LEFT JOIN workflows w ON w.id = j.workflow_id WHERE j.id = $1",
+                    rows::job_detail_cols()
+                ),
                 &[Val::Uuid(id)],
             )
             .await?;
@@ -103,7 +111,8 @@ impl Store {
 
     pub async fn errors(&self, f: &ListFilter) -> Result<Vec<ErrorRow>> {
         let mut q = Query::new(&format!(
-            "SELECT {ERROR_COLS} FROM workflow_errors x LEFT JOIN workflows w ON w.id = x.workflow_id"
+            "SELECT {} FROM workflow_errors x LEFT JOIN workflows w ON w.id = x.workflow_id",
+            rows::error_list_cols()
         ));
         q.and_opt("x.error_type = ?", f.kind.clone().map(Val::Text))
             .and_opt("x.workflow_id = ?", f.workflow_id.map(Val::Uuid))

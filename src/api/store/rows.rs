@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde_json::Value as Json;
 
-use crate::api::db::DbRow;
+use crate::api::db::{Backend, DbRow};
 use crate::domain::model::*;
 
 fn ts0(r: &DbRow, c: &str) -> Ts {
@@ -30,9 +30,108 @@ pub fn workflow(r: &DbRow) -> Workflow {
     }
 }
 
-pub const RUN_COLS: &str = "e.id, e.workflow_id, w.name AS workflow_name, e.status, e.started_at, \
-     e.completed_at, e.duration_ms, e.event_id, e.steps_total, e.steps_completed, e.current_step, \
-     e.error_message, e.context, e.n8n_execution_id";
+/// What a list row can show of a long text column (an error message): its first characters.
+/// Lists never fetch more text than a row can display (a 1 MB error costs 512 characters per
+/// refresh); the detail view reads the value again, up to [`DETAIL_TEXT`].
+pub const LIST_TEXT: i64 = 512;
+/// What a detail view reads of a long text column; the rest is said as "… N more characters".
+pub const DETAIL_TEXT: i64 = 65_536;
+/// A JSON column (a job's payload, a run's context) larger than this is left out of list rows
+/// (NULL); the detail reads it.
+pub const LIST_JSON_BYTES: i64 = 8_192;
+
+/// `col` cut to `n` characters, as `alias`, with its full length as `alias_len` (both backends
+/// have `substr` and `length`).
+pub fn cut(col: &str, alias: &str, n: i64) -> String {
+    format!("substr({col}, 1, {n}) AS {alias}, length({col}) AS {alias}_len")
+}
+
+/// A JSON column when it is small enough for a list row, else NULL (Postgres reads the stored
+/// size without detoasting the value).
+pub fn small_json(b: Backend, col: &str, alias: &str) -> String {
+    match b {
+        Backend::Postgres => format!(
+            "CASE WHEN pg_column_size({col}) <= {LIST_JSON_BYTES} THEN {col} END AS {alias}"
+        ),
+        Backend::Sqlite => {
+            format!("CASE WHEN length({col}) <= {LIST_JSON_BYTES} THEN {col} END AS {alias}")
+        }
+    }
+}
+
+/// A text column read cut (`cut`): the text, and when there was more, how much.
+fn cut_text(r: &DbRow, col: &str) -> Option<String> {
+    let t = r.text(col)?;
+    let full = r.i64(&format!("{col}_len")).unwrap_or(0);
+    let shown = t.chars().count() as i64;
+    Some(if full > shown {
+        format!("{t} … {} more characters", full - shown)
+    } else {
+        t
+    })
+}
+
+/// The runs list's columns: the error cut to what a row shows, the context only when small.
+pub fn run_list_cols(b: Backend) -> String {
+    format!(
+        "e.id, e.workflow_id, w.name AS workflow_name, e.status, e.started_at, e.completed_at, \
+         e.duration_ms, e.event_id, e.steps_total, e.steps_completed, e.current_step, {}, {}, \
+         e.n8n_execution_id",
+        cut("e.error_message", "error_message", LIST_TEXT),
+        small_json(b, "e.context", "context")
+    )
+}
+
+/// A run's detail: the error up to [`DETAIL_TEXT`], the whole context.
+pub fn run_detail_cols() -> String {
+    format!(
+        "e.id, e.workflow_id, w.name AS workflow_name, e.status, e.started_at, e.completed_at, \
+         e.duration_ms, e.event_id, e.steps_total, e.steps_completed, e.current_step, {}, \
+         e.context, e.n8n_execution_id",
+        cut("e.error_message", "error_message", DETAIL_TEXT)
+    )
+}
+
+/// The queue list's columns: the error cut, the payload only when small.
+pub fn job_list_cols(b: Backend) -> String {
+    format!(
+        "j.id, j.job_type, {}, j.status, j.priority, j.attempts, j.max_attempts, \
+         j.scheduled_for, j.started_at, j.completed_at, {}, j.workflow_id, \
+         w.name AS workflow_name, j.locked_by, j.created_at",
+        small_json(b, "j.payload", "payload"),
+        cut("j.error_message", "error_message", LIST_TEXT)
+    )
+}
+
+/// A job's detail: the error up to [`DETAIL_TEXT`], the whole payload.
+pub fn job_detail_cols() -> String {
+    format!(
+        "j.id, j.job_type, j.payload, j.status, j.priority, j.attempts, j.max_attempts, \
+         j.scheduled_for, j.started_at, j.completed_at, {}, j.workflow_id, \
+         w.name AS workflow_name, j.locked_by, j.created_at",
+        cut("j.error_message", "error_message", DETAIL_TEXT)
+    )
+}
+
+/// A run's step logs (in its detail): errors cut to what a line shows, inputs and outputs
+/// only when small.
+pub fn step_cols(b: Backend) -> String {
+    format!(
+        "id, execution_id, step_index, step_name, status, {}, {}, {}, duration_ms, created_at",
+        small_json(b, "input", "input"),
+        small_json(b, "output", "output"),
+        cut("error_message", "error_message", LIST_TEXT)
+    )
+}
+
+/// The errors list's columns: the message cut.
+pub fn error_list_cols() -> String {
+    format!(
+        "x.id, x.workflow_id, w.name AS workflow_name, x.execution_id, x.error_type, {}, \
+         x.created_at",
+        cut("x.error_message", "error_message", LIST_TEXT)
+    )
+}
 
 pub fn run(r: &DbRow) -> Run {
     Run {
@@ -47,13 +146,11 @@ pub fn run(r: &DbRow) -> Run {
         steps_total: r.n("steps_total"),
         steps_completed: r.n("steps_completed"),
         current_step: r.text("current_step"),
-        error_message: r.text("error_message"),
+        error_message: cut_text(r, "error_message"),
         context: r.json("context").unwrap_or(Json::Null),
         n8n_execution_id: r.text("n8n_execution_id"),
     }
 }
-
-pub const STEP_COLS: &str = "id, execution_id, step_index, step_name, status, input, output, error_message, duration_ms, created_at";
 
 pub fn step(r: &DbRow) -> StepLog {
     StepLog {
@@ -64,15 +161,11 @@ pub fn step(r: &DbRow) -> StepLog {
         status: r.s("status"),
         input: r.json("input"),
         output: r.json("output"),
-        error_message: r.text("error_message"),
+        error_message: cut_text(r, "error_message"),
         duration_ms: r.i64("duration_ms"),
         created_at: ts0(r, "created_at"),
     }
 }
-
-pub const JOB_COLS: &str = "j.id, j.job_type, j.payload, j.status, j.priority, j.attempts, j.max_attempts, \
-     j.scheduled_for, j.started_at, j.completed_at, j.error_message, j.workflow_id, \
-     w.name AS workflow_name, j.locked_by, j.created_at";
 
 pub fn job(r: &DbRow) -> Job {
     Job {
@@ -86,16 +179,13 @@ pub fn job(r: &DbRow) -> Job {
         scheduled_for: r.ts("scheduled_for"),
         started_at: r.ts("started_at"),
         completed_at: r.ts("completed_at"),
-        error_message: r.text("error_message"),
+        error_message: cut_text(r, "error_message"),
         workflow_id: r.uuid("workflow_id"),
         workflow_name: r.text("workflow_name"),
         locked_by: r.text("locked_by"),
         created_at: ts0(r, "created_at"),
     }
 }
-
-pub const ERROR_COLS: &str = "x.id, x.workflow_id, w.name AS workflow_name, x.execution_id, x.error_type, \
-     x.error_message, x.created_at";
 
 pub fn error_row(r: &DbRow) -> ErrorRow {
     ErrorRow {
@@ -104,7 +194,7 @@ pub fn error_row(r: &DbRow) -> ErrorRow {
         workflow_name: r.text("workflow_name"),
         execution_id: r.uuid("execution_id"),
         error_type: r.s("error_type"),
-        error_message: r.text("error_message"),
+        error_message: cut_text(r, "error_message"),
         created_at: ts0(r, "created_at"),
     }
 }
