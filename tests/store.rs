@@ -254,14 +254,29 @@ async fn queue_depth_body(s: TestStore) {
         .await;
     }
     job(&s, "email.send", "from_a_newer_engine", now, None).await;
+    // a job created an hour ago but scheduled for later is not late: it does not count as the
+    // oldest waiting (it is in the depth)
+    s.db.execute(
+        "INSERT INTO job_queue (id, job_type, status, created_at, scheduled_for) \
+         VALUES ($1, 'email.send', 'pending', $2, $3)",
+        &[
+            Val::Uuid(Uuid::new_v4()),
+            Val::Ts(now - Duration::hours(1)),
+            Val::Ts(now + Duration::minutes(5)),
+        ],
+    )
+    .await
+    .unwrap();
 
     let q = s.queue_depth(now).await.unwrap();
     assert_eq!(
         (q.pending, q.retrying, q.processing, q.failed),
-        (5, 2, 1, 4)
+        (6, 2, 1, 4)
     );
-    assert_eq!(q.depth(), 7);
-    assert_eq!(q.oldest_pending_at, Some(now - Duration::minutes(10)));
+    assert_eq!(q.depth(), 8);
+    // the oldest job due and waiting: the retries (20 min), not only pending jobs (issue 19's
+    // walk: retries past their backoff were left out, jobs scheduled for later counted)
+    assert_eq!(q.oldest_pending_at, Some(now - Duration::minutes(20)));
     assert_eq!(q.completed_last_hour, 7);
     let by_type: Vec<(&str, &str, i64)> = q
         .by_type
@@ -271,7 +286,7 @@ async fn queue_depth_body(s: TestStore) {
     assert_eq!(
         by_type,
         vec![
-            ("email.send", "pending", 3),
+            ("email.send", "pending", 4),
             ("email.send", "retrying", 2),
             ("image.process", "pending", 2),
             ("report.generate", "processing", 1),

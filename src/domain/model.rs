@@ -168,6 +168,8 @@ pub struct QueueDepth {
     pub failed: i64,
     /// (job_type, status, count) over the open states.
     pub by_type: Vec<(String, String, i64)>,
+    /// Since when the oldest job that is due has waited (pending or retrying, its scheduled
+    /// time come): how late the queue runs. Jobs scheduled for later do not count.
     pub oldest_pending_at: Option<Ts>,
     /// Completed in the last hour (from the per-minute rollup, exact).
     pub completed_last_hour: i64,
@@ -225,6 +227,28 @@ pub struct CapacityAlert {
     pub capacity: i64,
     pub created_at: Ts,
     pub acknowledged_by: Option<String>,
+}
+
+/// Open capacity alerts, one entry per event: its highest threshold crossed (the alert shown)
+/// and the lower thresholds also open, newest event first. An event that crossed 80, 90 and
+/// 100 % is one line, not three.
+pub fn capacity_alerts_by_event(alerts: &[CapacityAlert]) -> Vec<(&CapacityAlert, Vec<i64>)> {
+    let mut out: Vec<(&CapacityAlert, Vec<i64>)> = Vec::new();
+    for a in alerts {
+        match out.iter_mut().find(|(top, _)| top.event_id == a.event_id) {
+            Some((top, lower)) => {
+                if a.threshold > top.threshold {
+                    lower.push(top.threshold);
+                    *top = a;
+                } else {
+                    lower.push(a.threshold);
+                }
+                lower.sort_unstable_by(|x, y| y.cmp(x));
+            }
+            None => out.push((a, Vec::new())),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -503,6 +527,29 @@ pub fn span_secs(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capacity_alerts_one_line_per_event() {
+        let t = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let ev = |e: u128, th: i64| CapacityAlert {
+            id: Uuid::from_u128(e * 1000 + th as u128),
+            event_id: Uuid::from_u128(e),
+            event_name: format!("event {e}"),
+            threshold: th,
+            sold: th * 2,
+            capacity: 200,
+            created_at: t,
+            acknowledged_by: None,
+        };
+        // newest first, as the store reads them: VIP crossed 80, 90 then 100 %
+        let open = [ev(1, 100), ev(2, 80), ev(1, 90), ev(1, 80)];
+        let g = capacity_alerts_by_event(&open);
+        let got: Vec<(u128, i64, Vec<i64>)> = g
+            .iter()
+            .map(|(a, lower)| (a.event_id.as_u128(), a.threshold, lower.clone()))
+            .collect();
+        assert_eq!(got, vec![(1, 100, vec![90, 80]), (2, 80, vec![])]);
+    }
 
     #[test]
     fn seed_rule() {

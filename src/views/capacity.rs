@@ -19,10 +19,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     }
     let th = &app.theme;
     let alerts = &app.capacity.alerts;
+    // one line per event (its highest threshold; the lower ones still open said after it)
+    let by_event = crate::domain::model::capacity_alerts_by_event(alerts);
     let ah = if alerts.is_empty() {
         3
     } else {
-        (alerts.len() as u16 + 2).min(6)
+        (by_event.len() as u16 + 2).min(6)
     };
     let [list, al] = Layout::vertical([Constraint::Fill(1), Constraint::Length(ah)]).areas(area);
     let l = &app.capacity.list;
@@ -51,7 +53,11 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 } else {
                     txt(&e.name, 50)
                 }),
-                ListCell::from(age(now, e.start_at)),
+                ListCell::from(if e.start_at <= now {
+                    format!("{} ago", age(now, e.start_at))
+                } else {
+                    age(now, e.start_at)
+                }),
                 ListCell::from(format!(
                     "{:>6}/{}",
                     thousands(e.sold),
@@ -67,24 +73,47 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             ]
         },
     );
-    let blk = block(th, format!(" Open alerts ({}) ", alerts.len()), false);
+    let events = by_event.len();
+    let title = if events == 0 {
+        " Open alerts (0) ".to_string()
+    } else {
+        format!(
+            " Open alerts ({} on {events} event{}) ",
+            alerts.len(),
+            if events == 1 { "" } else { "s" }
+        )
+    };
+    let blk = block(th, title, false);
     let inner = pad(blk.inner(al));
     f.render_widget(blk, al);
     if alerts.is_empty() {
         f.render_widget(Line::styled("● no open capacity alerts", th.ok), inner);
         return;
     }
-    let lines: Vec<Line> = alerts
+    let room = inner.height as usize;
+    // the lines that fit; the last says how many events are left out
+    let shown = if events > room {
+        room.saturating_sub(1)
+    } else {
+        events
+    };
+    let mut lines: Vec<Line> = by_event
         .iter()
-        .take(inner.height as usize)
-        .map(|a| {
+        .take(shown)
+        .map(|(a, lower)| {
             let (sev, label) = capacity_state(Some(a.threshold.clamp(0, 255) as u8));
+            let also = if lower.is_empty() {
+                String::new()
+            } else {
+                let l: Vec<String> = lower.iter().map(|t| format!("{t} %")).collect();
+                format!("  (also open: {})", l.join(", "))
+            };
             Line::from(vec![
                 Span::styled(format!("{label:<15}"), sev.style(th)),
                 Span::styled(txt(&a.event_name, 40), th.base),
                 Span::styled(
                     format!(
-                        "  {}/{}  raised {} ago",
+                        "  {}/{} when raised {} ago{also}",
                         thousands(a.sold),
                         thousands(a.capacity),
                         age(now, a.created_at)
@@ -94,6 +123,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             ])
         })
         .collect();
+    if shown < events {
+        lines.push(Line::styled(
+            format!("+{} more events", events - shown),
+            th.dim,
+        ));
+    }
     draw_lines(f, inner, &lines);
 }
 

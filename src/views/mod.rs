@@ -329,6 +329,8 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
                 match (age, stale) {
                     (Some(a), _) if failed.is_some() => format!("data {a} old{busy}"),
                     (Some(_), Some(secs)) => format!("updated {} ago{busy}", span(secs)),
+                    // frozen: the FROZEN mark says the data's age; "up to date" would not be
+                    (Some(_), None) if app.frozen_since().is_some() => "held".to_string(),
                     (Some(_), None) => "up to date".to_string(),
                     (None, _) if failed.is_some() => format!("no data{busy}"),
                     (None, _) => format!("loading{busy}"),

@@ -216,9 +216,10 @@ fn alerts_tile(th: &Theme, o: &Overview, app: &App, w: usize) -> Vec<Line<'stati
     if o.open_alerts.is_empty() {
         return vec![Line::styled("● no open capacity alerts", th.ok)];
     }
-    o.open_alerts
-        .iter()
-        .map(|a| {
+    // one line per event: its highest threshold (80 → 90 → 100 % of one event is one line)
+    crate::domain::model::capacity_alerts_by_event(&o.open_alerts)
+        .into_iter()
+        .map(|(a, _)| {
             let th_pct = a.threshold.clamp(0, 255) as u8;
             let (sev, label) = capacity_state(Some(th_pct));
             let tail = if w >= 60 {

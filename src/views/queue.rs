@@ -169,7 +169,11 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
     };
     let when = |t: Option<crate::domain::model::Ts>| {
         t.map_or("—".into(), |t| {
-            format!("{} ({})", age(now, t), t.format("%H:%M:%S UTC"))
+            if t <= now {
+                format!("{} ago ({})", age(now, t), t.format("%H:%M:%S UTC"))
+            } else {
+                format!("{} ({})", age(now, t), t.format("%H:%M:%S UTC"))
+            }
         })
     };
     let mut lines = vec![

@@ -69,10 +69,11 @@ fn detail(f: &mut Frame, app: &App, area: Rect) {
                 Span::styled(txt(&r.status, 12), status_style(th, &r.status)),
                 Span::styled(
                     format!(
-                        "  stripe {} · db {} · {} discrepancies",
+                        "  stripe {} · db {} · {} discrepanc{}",
                         thousands(r.stripe_count),
                         thousands(r.db_count),
-                        thousands(r.discrepancy_count)
+                        thousands(r.discrepancy_count),
+                        if r.discrepancy_count == 1 { "y" } else { "ies" }
                     ),
                     th.base,
                 ),

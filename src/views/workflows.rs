@@ -100,10 +100,18 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     if let Some(t) = wf.next_execution_at {
         lines.push(Line::from(vec![
             Span::styled("next run ", th.dim),
-            Span::styled(
-                format!("{} ({})", age(now, t), t.format("%a %H:%M UTC")),
-                th.base,
-            ),
+            if t < now {
+                // its time has passed and it has not run: say so
+                Span::styled(
+                    format!("overdue by {} ({})", age(now, t), t.format("%a %H:%M UTC")),
+                    th.warn,
+                )
+            } else {
+                Span::styled(
+                    format!("{} ({})", age(now, t), t.format("%a %H:%M UTC")),
+                    th.base,
+                )
+            },
         ]));
     }
     if let Some(e) = &w.last_error {

@@ -18,7 +18,8 @@ pub const OVERVIEW_READS: usize = 2;
 
 impl Store {
     /// Queue depth: exact counts of the open states by status and job type (partial index),
-    /// the oldest pending job, and completed jobs in the last hour (exact, from the rollup).
+    /// the oldest job due and waiting, and completed jobs in the last hour (exact, from the
+    /// rollup).
     pub async fn queue_depth(&self, now: Ts) -> Result<QueueDepth> {
         let open = self.db.fetch_all(
             match self.backend() {
@@ -39,11 +40,21 @@ impl Store {
         // most 61 minutes × 8 slots of the rollup (migration 0006), exact, whatever the number
         // of jobs; one row, one round trip
         let hour = window::binds(now - Duration::hours(1));
+        let args = [
+            hour[0].clone(),
+            hour[1].clone(),
+            crate::api::db::Val::Ts(now),
+        ];
+        // the oldest job that is due and still waiting (pending or retrying, its time come):
+        // how late the queue runs. A job scheduled for later is not late; a retry past its
+        // backoff is. Timed from when it was due.
         let one = self.db.fetch_one(
-            "SELECT (SELECT min(created_at) FROM job_queue WHERE status = 'pending') AS t, \
+            "SELECT (SELECT min(COALESCE(scheduled_for, created_at)) FROM job_queue \
+                     WHERE status IN ('pending', 'retrying') \
+                       AND (scheduled_for IS NULL OR scheduled_for <= $3)) AS t, \
                (SELECT CAST(COALESCE(sum(n), 0) AS bigint) FROM job_minutes \
                 WHERE minute >= $1 AND minute <= $2) AS n",
-            &hour,
+            &args,
         );
         // one after the other: the overview already runs its reads side by side, and the pool
         // (4 connections, one of them the NOTIFY listener's) must keep room for an action

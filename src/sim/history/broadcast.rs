@@ -126,6 +126,23 @@ pub(super) async fn seed(
         ],
     )
     .await?;
+    // its operator's audit row, as a real send writes it (the Audit view, the timeline)
+    tx.execute(
+        "INSERT INTO operator_actions (id, at, operator, origin, action, target_type, target_id, \
+           before, after, note, outcome) \
+         VALUES ($1, $2, 'claire@ops', 'control-room', 'broadcast.send', 'broadcast', $3, NULL, $4, $5, 'ok')",
+        &[
+            Val::Uuid(uuid(rng)),
+            Val::Ts(b_at),
+            Val::Text(bid.to_string()),
+            Val::Json(json!({
+                "status": "queued", "level": "warning", "scope": "venue", "target": VENUE_B,
+                "test": false, "deliveries": ok + bad,
+            })),
+            Val::Text("Doors open 30 minutes late (stage rigging). Please wait at the east entrance.".into()),
+        ],
+    )
+    .await?;
     let n = dels.len();
     dels.insert(tx).await?;
     Ok(n)
