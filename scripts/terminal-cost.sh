@@ -31,19 +31,8 @@ bin=${BIN:-$PWD/target/release/opsdeck}
 [[ -x $bin ]] || cargo build --release -q --bin opsdeck
 
 # the fixed database: created and filled once
-dbname=${url##*/}
-admin=${url%/*}/postgres
-if ! $psql "$admin" -XAtqc "SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then
-  $psql "$admin" -Xqc "CREATE DATABASE \"$dbname\""
-fi
-filled=f
-if [[ $($psql "$url" -XAtqc "SELECT to_regclass('workflows') IS NOT NULL") == t ]]; then
-  filled=$($psql "$url" -XAtqc "SELECT EXISTS (SELECT 1 FROM workflows)")
-fi
-if [[ $filled != t ]]; then
-  echo "filling $dbname with 10,000 rows (once)" >&2
-  "$bin" bench refresh --database-url "$url" --rows 10000 --no-views >/dev/null
-fi
+. scripts/fixed-db.sh
+fixed_db
 wf=$($psql "$url" -XAtqc "SELECT id FROM workflows ORDER BY name LIMIT 1")
 toggle() {
   $psql "$url" -XAtqc "UPDATE workflows SET status = CASE status WHEN 'paused' THEN 'active' ELSE 'paused' END, updated_at = now() WHERE id = '$wf'" >/dev/null

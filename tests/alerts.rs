@@ -13,11 +13,7 @@ mod common;
 use chrono::{Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::api::Store;
-use opsdeck::api::actions::ActionCtx;
-use opsdeck::api::broadcast::BroadcastCtx;
-use opsdeck::api::replica::Reader;
 use opsdeck::app::effects::{Io, run};
-use opsdeck::domain::action::Actor;
 use opsdeck::domain::alert::{AlertRule, Standing};
 use opsdeck::domain::mode::Mode;
 use opsdeck::domain::model::Ts;
@@ -47,19 +43,9 @@ fn console(store: &Store, operator: &str) -> Console {
     );
     app.listen = Listen::Up;
     app.size = (160, 48);
-    let actor = Actor {
-        operator: operator.into(),
-        origin: "test".into(),
-    };
     Console {
         app,
-        io: Io {
-            store: store.clone(),
-            reader: Reader::new(store.clone(), None),
-            actions: ActionCtx::new(actor.clone()),
-            broadcast: BroadcastCtx::new(actor, Default::default()),
-            contexts: Default::default(),
-        },
+        io: common::io(store, operator),
         bells: 0,
     }
 }

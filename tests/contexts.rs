@@ -14,12 +14,10 @@ use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn contexts_side_by_side() {
-    let Some(pg) = common::pg_store_unmigrated().await else {
-        return;
-    };
-    let pg = common::migrated(pg).await;
+/// Production (Postgres, 120 jobs queued) and staging (SQLite, empty), migrated; None where
+/// Postgres is missing (skipped loudly, or failed under CI).
+async fn stacks() -> Option<(common::TestStore, common::TestStore)> {
+    let pg = common::migrated(common::pg_store_unmigrated().await?).await;
     pg.db
         .execute(
             "INSERT INTO job_queue (job_type) SELECT 'email.send' FROM generate_series(1, 120)",
@@ -28,6 +26,14 @@ async fn contexts_side_by_side() {
         .await
         .unwrap();
     let lite = common::migrated(common::sqlite_store_unmigrated().await).await;
+    Some((pg, lite))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contexts_side_by_side() {
+    let Some((pg, lite)) = stacks().await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.toml");
     std::fs::write(
@@ -148,18 +154,9 @@ fn the_status_bar_says_the_context() {
 async fn the_console_reads_every_context_side_by_side() {
     use futures::StreamExt;
     use opsdeck::state::{Effect, Msg, Overlay};
-    let Some(pg) = common::pg_store_unmigrated().await else {
+    let Some((pg, lite)) = stacks().await else {
         return;
     };
-    let pg = common::migrated(pg).await;
-    pg.db
-        .execute(
-            "INSERT INTO job_queue (job_type) SELECT 'email.send' FROM generate_series(1, 120)",
-            &[],
-        )
-        .await
-        .unwrap();
-    let lite = common::migrated(common::sqlite_store_unmigrated().await).await;
     // staging has an open alert
     let f = opsdeck::domain::alert::Firing {
         rule: opsdeck::domain::alert::AlertRule::QueueDepth,
@@ -208,20 +205,8 @@ async fn the_console_reads_every_context_side_by_side() {
     assert!(a.update(Msg::Clock(Utc::now())).is_empty());
 
     let io = opsdeck::app::effects::Io {
-        store: pg.clone(),
-        reader: opsdeck::api::replica::Reader::new(pg.clone(), None),
-        actions: opsdeck::api::actions::ActionCtx::new(opsdeck::domain::action::Actor {
-            operator: "ana".into(),
-            origin: "test".into(),
-        }),
-        broadcast: opsdeck::api::broadcast::BroadcastCtx::new(
-            opsdeck::domain::action::Actor {
-                operator: "ana".into(),
-                origin: "test".into(),
-            },
-            Default::default(),
-        ),
         contexts: probes,
+        ..common::io(&pg, "ana")
     };
     let started = std::time::Instant::now();
     let mut arriving: futures::stream::FuturesUnordered<_> = fx

@@ -184,22 +184,7 @@ async fn command(s: &Store, app: &mut App, cmd: &str) -> String {
 
 /// Runs the reads and the export the console asks for, as the event loop does.
 async fn run_all(s: &Store, app: &mut App, mut fx: Vec<Effect>) {
-    let io = opsdeck::app::effects::Io {
-        store: s.clone(),
-        reader: opsdeck::api::replica::Reader::new(s.clone(), None),
-        actions: opsdeck::api::actions::ActionCtx::new(opsdeck::domain::action::Actor {
-            operator: "ana".into(),
-            origin: "test".into(),
-        }),
-        broadcast: opsdeck::api::broadcast::BroadcastCtx::new(
-            opsdeck::domain::action::Actor {
-                operator: "ana".into(),
-                origin: "test".into(),
-            },
-            Default::default(),
-        ),
-        contexts: Default::default(),
-    };
+    let io = common::io(s, "ana");
     while !fx.is_empty() {
         let e = fx.remove(0);
         if matches!(e, Effect::Load(_) | Effect::Export { .. })

@@ -122,6 +122,22 @@ pub async fn sqlite_store_unmigrated() -> TestStore {
     }
 }
 
+/// What the console's effects need, on `store` (no replica, no contexts), acting as
+/// `operator` from origin "test".
+pub fn io(store: &Store, operator: &str) -> opsdeck::app::effects::Io {
+    let actor = opsdeck::domain::action::Actor {
+        operator: operator.into(),
+        origin: "test".into(),
+    };
+    opsdeck::app::effects::Io {
+        store: store.clone(),
+        reader: opsdeck::api::replica::Reader::new(store.clone(), None),
+        actions: opsdeck::api::actions::ActionCtx::new(actor.clone()),
+        broadcast: opsdeck::api::broadcast::BroadcastCtx::new(actor, Default::default()),
+        contexts: Default::default(),
+    }
+}
+
 pub async fn migrated(t: TestStore) -> TestStore {
     t.store.migrate().await.expect("migrate");
     t
