@@ -57,7 +57,10 @@ measure() { # $1 = mode name, $2 = URL for the console; appends latencies (ms) t
     "exec env -u DATABASE_URL TERM=xterm-256color $bin --read-only --database-url '$2'"
   for _ in $(seq 300); do screen | grep -q "up to date\|updated" && break; sleep 0.1; done
   sleep 2
-  "$pgbench" -n -q -f "$work/burst.sql" -R "$rate" -T $((changes * 3 + 30)) -c 4 -j 2 "$url" \
+  local n0 b0
+  n0=$(psql "$url" -XAtqc "SELECT count(*) FROM job_queue WHERE job_type = 'bench.c2p'")
+  b0=$(date +%s%N)
+  "$pgbench" -n -f "$work/burst.sql" -R "$rate" -T $((changes * 3 + 30)) -c 4 -j 2 "$url" \
     >"$work/pgbench.$1" 2>&1 &
   bench_pid=$!
   sleep 3
@@ -84,6 +87,11 @@ measure() { # $1 = mode name, $2 = URL for the console; appends latencies (ms) t
   kill "$bench_pid" 2>/dev/null || true
   wait "$bench_pid" 2>/dev/null || true
   bench_pid=
+  # the burst as it was: jobs committed per second while the changes were measured
+  local n1 b1
+  n1=$(psql "$url" -XAtqc "SELECT count(*) FROM job_queue WHERE job_type = 'bench.c2p'")
+  b1=$(date +%s%N)
+  awk -v n=$((n1 - n0)) -v ns=$((b1 - b0)) 'BEGIN { printf "%.0f\n", n / (ns / 1e9) }' >"$work/rate.$1"
   tmux -L "$sock" send-keys -t m q
   sleep 0.5
 }
@@ -95,9 +103,8 @@ sep='?'
 [[ $url == *\?* ]] && sep='&'
 measure notify "$url"
 measure poll "${url}${sep}pooler=transaction"
-done_rate=$(grep -o 'tps = [0-9.]*' "$work/pgbench.poll" | head -n1 | awk '{print $3}')
-echo "screen ${cols}x${rows}, $changes changes per mode, background burst ${rate} jobs/s (pgbench reached ${done_rate:-?} tps)"
+echo "screen ${cols}x${rows}, $changes changes per mode, background burst asked: ${rate} jobs/s; done: $(cat "$work/rate.notify") jobs/s (notify run), $(cat "$work/rate.poll") jobs/s (poll run)"
 for m in notify poll; do
   echo "$m: p50 $(pct "$work/$m" 0.5) ms, p95 $(pct "$work/$m" 0.95) ms, max $(sort -n "$work/$m" | tail -n1) ms"
 done
-echo "notify_p50_ms=$(pct "$work/notify" 0.5) notify_p95_ms=$(pct "$work/notify" 0.95) poll_p50_ms=$(pct "$work/poll" 0.5) poll_p95_ms=$(pct "$work/poll" 0.95) rate=$rate changes=$changes"
+echo "notify_p50_ms=$(pct "$work/notify" 0.5) notify_p95_ms=$(pct "$work/notify" 0.95) poll_p50_ms=$(pct "$work/poll" 0.5) poll_p95_ms=$(pct "$work/poll" 0.95) jobs_per_s=$(cat "$work/rate.notify") changes=$changes"
