@@ -32,7 +32,8 @@ pgbench=$(command -v pgbench || echo /usr/lib/postgresql/15/bin/pgbench)
 # the fixed database: created and filled once
 . scripts/fixed-db.sh
 fixed_db
-wf=$(psql "$url" -XAtqc "SELECT id FROM workflows ORDER BY name LIMIT 1")
+wf=$($psql "$url" -XAtqc "SELECT id FROM workflows ORDER BY name LIMIT 1")
+wf_status=$($psql "$url" -XAtqc "SELECT status FROM workflows WHERE id = '$wf'")
 
 work=$(mktemp -d)
 sock=opsdeck-c2p-$$
@@ -40,7 +41,9 @@ bench_pid=
 cleanup() {
   [[ -n $bench_pid ]] && kill "$bench_pid" 2>/dev/null || true
   tmux -L "$sock" kill-server 2>/dev/null || true
-  psql "$url" -XAtqc "DELETE FROM job_queue WHERE job_type = 'bench.c2p'" >/dev/null 2>&1 || true
+  $psql "$url" -XAtqc "DELETE FROM job_queue WHERE job_type = 'bench.c2p'" >/dev/null 2>&1 || true
+  # the toggled workflow as it was (an odd CHANGES leaves it flipped)
+  $psql "$url" -XAtqc "UPDATE workflows SET status = '$wf_status' WHERE id = '$wf'" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,13 +61,13 @@ measure() { # $1 = mode name, $2 = URL for the console; appends latencies (ms) t
   for _ in $(seq 300); do screen | grep -q "up to date\|updated" && break; sleep 0.1; done
   sleep 2
   local n0 b0
-  n0=$(psql "$url" -XAtqc "SELECT count(*) FROM job_queue WHERE job_type = 'bench.c2p'")
+  n0=$($psql "$url" -XAtqc "SELECT count(*) FROM job_queue WHERE job_type = 'bench.c2p'")
   b0=$(date +%s%N)
   "$pgbench" -n -f "$work/burst.sql" -R "$rate" -T $((changes * 3 + 30)) -c 4 -j 2 "$url" \
     >"$work/pgbench.$1" 2>&1 &
   bench_pid=$!
   sleep 3
-  coproc W { psql "$url" -XAtq 2>&1; }
+  coproc W { $psql "$url" -XAtq 2>&1; }
   : >"$work/$1"
   for _ in $(seq "$changes"); do
     local before after t0 t1 line
@@ -89,7 +92,7 @@ measure() { # $1 = mode name, $2 = URL for the console; appends latencies (ms) t
   bench_pid=
   # the burst as it was: jobs committed per second while the changes were measured
   local n1 b1
-  n1=$(psql "$url" -XAtqc "SELECT count(*) FROM job_queue WHERE job_type = 'bench.c2p'")
+  n1=$($psql "$url" -XAtqc "SELECT count(*) FROM job_queue WHERE job_type = 'bench.c2p'")
   b1=$(date +%s%N)
   awk -v n=$((n1 - n0)) -v ns=$((b1 - b0)) 'BEGIN { printf "%.0f\n", n / (ns / 1e9) }' >"$work/rate.$1"
   tmux -L "$sock" send-keys -t m q

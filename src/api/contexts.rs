@@ -56,7 +56,7 @@ impl Probes {
         self.0.is_empty()
     }
 
-    /// (name, production, default) of each, in the config's order.
+    /// (name, production, default) of each, in name order.
     pub fn marks(&self) -> Vec<(String, bool, bool)> {
         self.0
             .iter()

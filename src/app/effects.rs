@@ -126,9 +126,18 @@ async fn read_alerts(
 /// views read), and the alerts (on the primary: an ack just made must show).
 async fn watch(io: &Io) -> crate::state::alerts::Watched {
     let now = Utc::now();
-    let (store, _) = io.reader.pick().await;
+    let (mut store, from) = io.reader.pick().await;
     let text = |e: anyhow::Error| crate::config::redact_in(&format!("{e:#}"));
-    let overview = match store.overview(now).await {
+    let mut read = store.overview(now).await;
+    if read.is_err() && matches!(from, Some(ReadFrom::Replica { .. })) {
+        // the replica failed: the primary answers (as a view's read does), and the replica is
+        // left alone a while; a replica restart is not the database gone
+        tracing::warn!("the watch's read on the replica failed: reading the primary");
+        io.reader.down();
+        store = io.reader.primary();
+        read = store.overview(now).await;
+    }
+    let overview = match read {
         Ok(o) => Ok(Box::new(o)),
         Err(e) => Err(judged(store, &e).await),
     };

@@ -110,6 +110,15 @@ pub struct N8nPoll {
 /// coming: under a burst a change waits at most this long before its read starts. 5 reads a
 /// second per console; `opsdeck bench consoles` measures what that costs.
 pub const MIN_GAP: Duration = Duration::from_millis(200);
+/// A table that has not notified for this long is quiet: its change is read at once, even
+/// while another table's burst holds the refreshes to one per [`MIN_GAP`]. A burst's table
+/// notifies every quarter second (the database's gate), so it is never quiet; a quiet table
+/// adds at most one read a second.
+const QUIET: Duration = Duration::from_secs(1);
+/// How long a quiet table's read waits for the other notifications of the same commit.
+const QUIET_WAIT: Duration = Duration::from_millis(5);
+/// The least time between two reads a quiet table's change starts.
+const QUIET_GAP: Duration = Duration::from_millis(50);
 /// After the refresh a notification caused, one more: the database notifies at most once per
 /// quarter second per table (the first transaction of each slot to commit, migration 0010; the
 /// adopted schema's gate is alike), so changes whose commit skipped the notification, all
@@ -225,16 +234,24 @@ impl Drop for RestoreOnDrop {
 /// markers, no cursor hiding (hidden once at set-up; no view shows the terminal's cursor).
 /// Over a weak SSH link the idle console is as quiet as `watch`.
 fn draw(term: &mut Term, app: &App, shown: &mut ratatui::buffer::Buffer) -> io::Result<()> {
+    // a resize clears the screen: that clear goes inside the frame's synchronized update too
+    let size = term.size()?;
+    let resized = (size.width, size.height) != (shown.area.width, shown.area.height);
+    if resized {
+        queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    }
     term.autoresize()?;
     let mut frame = term.get_frame();
     crate::views::draw(&mut frame, app);
-    if term.current_buffer_mut() == shown {
+    if !resized && term.current_buffer_mut() == shown {
         // the same screen: nothing to write (the next frame diffs against this one)
         term.swap_buffers();
         return Ok(());
     }
     // one frame = one synchronized update: no tearing on slow links
-    queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    if !resized {
+        queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    }
     term.flush()?;
     *shown = term.current_buffer_mut().clone();
     term.swap_buffers();
@@ -350,6 +367,8 @@ where
     clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut poll = poll_timer(app.poll_every);
     let mut changed: BTreeSet<String> = BTreeSet::new();
+    // when each table last notified: a quiet table's change is read at once (see QUIET)
+    let mut heard: std::collections::HashMap<String, Instant> = Default::default();
     let mut last_fire: Option<Instant> = None;
     let mut deadline: Option<Instant> = None;
     let mut trailing: Option<(Instant, Vec<String>)> = None;
@@ -444,9 +463,18 @@ where
             Some(p) = qrx.recv() => Msg::N8nQueue(Box::new(p)),
             Some(n) = nrx.recv(), if listening => match n {
                 Note::Changed(t) => {
+                    let now = Instant::now();
+                    let quiet = heard.get(&t).is_none_or(|l| now.duration_since(*l) >= QUIET);
+                    heard.insert(t.clone(), now);
                     changed.insert(t);
-                    if deadline.is_none() {
-                        let now = Instant::now();
+                    if quiet {
+                        // a table that was quiet (a workflow paused, an approval decided while
+                        // jobs pour in): read at once, not behind the gap a burst holds open.
+                        // "At once" is QUIET_WAIT, so the other notes of the same commit join
+                        // this read, and never sooner than QUIET_GAP after the last one.
+                        let at = (now + QUIET_WAIT).max(last_fire.map_or(now, |l| l + QUIET_GAP));
+                        deadline = Some(deadline.map_or(at, |d| d.min(at)));
+                    } else if deadline.is_none() {
                         deadline = Some(last_fire.map_or(now, |l| (l + MIN_GAP).max(now)));
                     }
                     continue;

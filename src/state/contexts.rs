@@ -33,7 +33,7 @@ pub struct ContextsState {
 }
 
 impl ContextsState {
-    /// The contexts, in the config's order, none read yet.
+    /// The contexts, in name order (as the config's table holds them), none read yet.
     pub fn new(names: &[String]) -> ContextsState {
         ContextsState {
             slots: names
@@ -88,7 +88,8 @@ impl App {
     }
 
     /// The clock: the contexts whose answer is older than the sweep (the open overview's,
-    /// shorter). The context in use is read like the others, on a connection of its own.
+    /// shorter). The context in use is read only while the overview is open (on a connection of
+    /// its own, like the others).
     pub(super) fn contexts_tick(&mut self) -> Vec<Effect> {
         if self.contexts.is_empty() {
             return vec![];
@@ -102,7 +103,13 @@ impl App {
             SWEEP_SECS
         };
         let now = self.now;
-        self.read_contexts(|s| s.at.is_none_or(|t| (now - t).num_seconds() >= every))
+        let open = matches!(self.overlay, Overlay::Contexts);
+        let here = self.context.as_ref().map(|(n, _)| n.clone());
+        // in the background only the others (the one in use is this console's own reads)
+        self.read_contexts(|s| {
+            (open || Some(&s.name) != here.as_ref())
+                && s.at.is_none_or(|t| (now - t).num_seconds() >= every)
+        })
     }
 
     pub(super) fn on_context_read(&mut self, line: ContextLine) -> Vec<Effect> {

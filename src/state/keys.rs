@@ -337,6 +337,7 @@ impl App {
             ViewId::Queue => {
                 if self.queue.list.open() {
                     self.queue.full = None;
+                    self.queue.full_at = None;
                     self.request(v, LoadKind::Detail)
                 } else {
                     vec![]

@@ -438,7 +438,11 @@ impl App {
                 Some(d) if self.runs.list.detail.is_some() => d.loaded_at,
                 _ => self.runs.list.table.loaded_at,
             },
-            ViewId::Queue => self.queue.list.table.loaded_at,
+            // an open job is read on its own: its age is that read's
+            ViewId::Queue => match self.queue.list.detail {
+                Some(_) => self.queue.full_at.or(self.queue.list.table.loaded_at),
+                None => self.queue.list.table.loaded_at,
+            },
             ViewId::Errors => self.errors.table.loaded_at,
             ViewId::Capacity => self.capacity.list.table.loaded_at,
             ViewId::Reconciliation => {
@@ -484,9 +488,17 @@ impl App {
         } else {
             self.view.section()
         };
+        // the view's own keys: the global ones are listed once, under "Everywhere" (unless the
+        // view binds them to other keys)
+        let global = if everywhere {
+            Vec::new()
+        } else {
+            self.keymap.help(Section::Global)
+        };
         self.keymap
             .help(scope)
             .into_iter()
+            .filter(|row| !global.contains(row))
             .map(|(keys, a)| HelpRow {
                 keys,
                 description: a.description(),

@@ -12,6 +12,8 @@ pub struct QueueState {
     /// The open job read again in full (the list's rows carry its error cut and a large
     /// payload left out).
     pub full: Option<Job>,
+    /// When `full` was read (the open job's data age).
+    pub full_at: Option<crate::domain::model::Ts>,
 }
 
 impl Default for QueueState {
@@ -20,6 +22,7 @@ impl Default for QueueState {
             depth: None,
             list: ListView::new(Table::new(&JOB_COLUMNS)),
             full: None,
+            full_at: None,
         }
     }
 }

@@ -409,6 +409,7 @@ impl App {
             Payload::JobDetail(j) => {
                 if req.id.is_some() && req.id == self.queue.list.detail {
                     self.queue.full = j.map(|j| *j);
+                    self.queue.full_at = Some(at);
                 }
             }
             Payload::Discrepancies(v) => {

@@ -113,6 +113,17 @@ fn matrix(f: &mut Frame, app: &App, area: Rect) {
     }
     let room = (inner.height as usize).saturating_sub(2);
     let n_types = by.len();
+    // the busiest types first (waiting, then in flight, then failed), so a short screen hides
+    // the quiet ones; ties by name
+    let mut by: Vec<(&str, [i64; 4])> = by.into_iter().collect();
+    by.sort_by_key(|(ty, c)| {
+        (
+            std::cmp::Reverse(c[0] + c[1]),
+            std::cmp::Reverse(c[2]),
+            std::cmp::Reverse(c[3]),
+            *ty,
+        )
+    });
     for (i, (ty, counts)) in by.into_iter().enumerate() {
         if i + 1 == room && n_types > room {
             lines.push(Line::styled(

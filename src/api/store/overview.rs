@@ -83,10 +83,11 @@ impl Store {
             .fetch_all(
                 &format!(
                     "SELECT {WORKFLOW_COLS}, \
-                     (SELECT x.error_message FROM workflow_errors x WHERE x.workflow_id = w.id \
-                      ORDER BY x.created_at DESC LIMIT 1) AS last_error, \
+                     (SELECT substr(x.error_message, 1, {cut}) FROM workflow_errors x \
+                      WHERE x.workflow_id = w.id ORDER BY x.created_at DESC LIMIT 1) AS last_error, \
                      (SELECT max(x.created_at) FROM workflow_errors x WHERE x.workflow_id = w.id) AS last_error_at \
-                     FROM workflows w ORDER BY w.name LIMIT 500"
+                     FROM workflows w ORDER BY w.name LIMIT 500",
+                    cut = super::rows::LIST_TEXT
                 ),
                 &[],
             )
@@ -208,15 +209,21 @@ impl Store {
         let examples = self
             .db
             .fetch_all(
-                "SELECT workflow_id, error_type, error_message FROM ( \
+                // the examples as a row can show them: the first characters of each message
+                // (a 1 MB message costs 512 characters), grouped on what is shown
+                &format!(
+                    "SELECT workflow_id, error_type, error_message FROM ( \
                    SELECT workflow_id, error_type, error_message, \
                      ROW_NUMBER() OVER (PARTITION BY workflow_id, error_type ORDER BY last_at DESC, error_message) AS rn \
                    FROM ( \
-                     SELECT workflow_id, error_type, error_message, max(created_at) AS last_at \
+                     SELECT workflow_id, error_type, substr(error_message, 1, {cut}) AS error_message, \
+                       max(created_at) AS last_at \
                      FROM workflow_errors WHERE created_at >= $1 AND error_message IS NOT NULL \
-                     GROUP BY workflow_id, error_type, error_message \
+                     GROUP BY workflow_id, error_type, substr(error_message, 1, {cut}) \
                    ) d \
                  ) t WHERE rn <= 3 ORDER BY rn",
+                    cut = super::rows::LIST_TEXT
+                ),
                 &since_v,
             )
             .await?;

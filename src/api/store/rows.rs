@@ -47,11 +47,14 @@ pub fn cut(col: &str, alias: &str, n: i64) -> String {
 }
 
 /// A JSON column when it is small enough for a list row, else NULL (Postgres reads the stored
-/// size without detoasting the value).
+/// size and compression without detoasting the value).
 pub fn small_json(b: Backend, col: &str, alias: &str) -> String {
     match b {
+        // a compressed value's stored size says little about its size once read: it is left
+        // out too (values are compressed only past ~2 KB)
         Backend::Postgres => format!(
-            "CASE WHEN pg_column_size({col}) <= {LIST_JSON_BYTES} THEN {col} END AS {alias}"
+            "CASE WHEN pg_column_size({col}) <= {LIST_JSON_BYTES} \
+             AND pg_column_compression({col}) IS NULL THEN {col} END AS {alias}"
         ),
         Backend::Sqlite => {
             format!("CASE WHEN length({col}) <= {LIST_JSON_BYTES} THEN {col} END AS {alias}")
