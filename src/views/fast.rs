@@ -314,20 +314,51 @@ pub fn draw_lines(f: &mut Frame, area: Rect, lines: &[Line]) {
                 ..area
             };
             Paragraph::new(line.clone()).render(row, buf);
+            mark_cut(buf, row, line);
             continue;
         }
         let start = buf.index_of(area.x, y);
-        let mut cells = buf.content[start..start + area.width as usize].iter_mut();
+        let width = area.width as usize;
+        let mut cells = buf.content[start..start + width].iter_mut();
+        let mut cut = false;
         'line: for span in &line.spans {
             let style = line.style.patch(span.style);
             for (i, ch) in span.content.char_indices() {
                 let Some(c) = cells.next() else {
+                    // more text than the row holds: say so (never a silently cut word)
+                    cut = !ch.is_whitespace();
                     break 'line;
                 };
                 c.set_symbol(&span.content[i..i + ch.len_utf8()])
                     .set_style(style);
             }
         }
+        if cut {
+            buf.content[start + width - 1].set_symbol("…");
+        }
+    }
+}
+
+/// A left-aligned line with more text than its row holds ends in `…` (the first character
+/// that did not fit is not a space): never a silently cut word. The fast path does the same.
+pub fn mark_cut(buf: &mut Buffer, row: Rect, line: &Line) {
+    if row.width == 0
+        || line
+            .alignment
+            .is_some_and(|a| a != ratatui::layout::Alignment::Left)
+    {
+        return;
+    }
+    let mut used = 0usize;
+    for ch in line.spans.iter().flat_map(|s| s.content.chars()) {
+        let w = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+        if used + w > row.width as usize {
+            if !ch.is_whitespace() {
+                buf[(row.right() - 1, row.y)].set_symbol("…");
+            }
+            return;
+        }
+        used += w;
     }
 }
 
@@ -450,7 +481,8 @@ mod tests {
         }
     }
 
-    /// `draw_lines` must draw exactly what an unwrapped `Paragraph` draws.
+    /// `draw_lines` must draw exactly what an unwrapped `Paragraph` draws, with the `…` both
+    /// put on a cut line.
     #[test]
     fn lines_match_ratatui_paragraph() {
         use ratatui::Terminal;
@@ -483,7 +515,18 @@ mod tests {
             let area = Rect::new(1, 1, width, lines.len() as u16 - 3);
             let mut t = Terminal::new(TestBackend::new(width + 3, lines.len() as u16)).unwrap();
             let want = t
-                .draw(|f| f.render_widget(Paragraph::new(lines.clone()), area))
+                .draw(|f| {
+                    f.render_widget(Paragraph::new(lines.clone()), area);
+                    // with the same "…" on a cut line (both paths mark it)
+                    for (line, y) in lines.iter().zip(area.top()..area.bottom()) {
+                        let row = Rect {
+                            y,
+                            height: 1,
+                            ..area
+                        };
+                        mark_cut(f.buffer_mut(), row, line);
+                    }
+                })
                 .unwrap()
                 .buffer
                 .clone();
