@@ -201,17 +201,7 @@ pub(crate) async fn sell(
     }
     let mut rows = Rows::new("tickets", &["id", "event_id", "tier", "status", "sold_at"]);
     // each buyer becomes a person at the event (a broadcast to it reaches them)
-    let mut buyers = Rows::new(
-        "people",
-        &[
-            "id",
-            "name",
-            "phone",
-            "email",
-            "primary_channel",
-            "language",
-        ],
-    );
+    let mut buyers = Rows::new("people", &crate::sim::world::PEOPLE_COLS);
     let mut attending = Rows::new("event_attendees", &["event_id", "person_id", "ticket_id"]);
     for _ in 0..k {
         let tier = if rng.random_bool(0.15) {
@@ -230,14 +220,7 @@ pub(crate) async fn sell(
         let n = rng.random_range(10_000..100_000_000);
         let mut p = crate::sim::world::person(rng, n);
         p.id = Uuid::new_v4();
-        buyers.push(vec![
-            Val::Uuid(p.id),
-            Val::Text(p.name),
-            Val::OptText(p.phone),
-            Val::OptText(p.email),
-            Val::OptText(p.channel.map(str::to_string)),
-            Val::Text(p.lang.into()),
-        ]);
+        buyers.push(p.vals(now));
         attending.push(vec![Val::Uuid(event), Val::Uuid(p.id), Val::Uuid(ticket)]);
     }
     rows.insert(&mut tx).await?;

@@ -122,28 +122,9 @@ pub async fn seed_scenario(
     rep.events = evs.len();
     evs.insert(&mut tx).await?;
 
-    let mut ppl = Rows::new(
-        "people",
-        &[
-            "id",
-            "name",
-            "phone",
-            "email",
-            "primary_channel",
-            "language",
-            "created_at",
-        ],
-    );
+    let mut ppl = Rows::new("people", &crate::sim::world::PEOPLE_COLS);
     for p in &world.people {
-        ppl.push(vec![
-            Val::Uuid(p.id),
-            Val::Text(p.name.clone()),
-            Val::OptText(p.phone.clone()),
-            Val::OptText(p.email.clone()),
-            Val::OptText(p.channel.map(str::to_string)),
-            Val::Text(p.lang.into()),
-            Val::Ts(now - Duration::days(rng.random_range(3..90))),
-        ]);
+        ppl.push(p.vals(now - Duration::days(rng.random_range(3..90))));
     }
     rep.people = ppl.len();
     ppl.insert(&mut tx).await?;

@@ -88,6 +88,33 @@ pub(crate) struct Person {
     pub lang: &'static str,
 }
 
+/// The `people` columns a person is written with ([`Person::vals`]).
+pub(crate) const PEOPLE_COLS: [&str; 7] = [
+    "id",
+    "name",
+    "phone",
+    "email",
+    "primary_channel",
+    "language",
+    "created_at",
+];
+
+impl Person {
+    /// This person as a `people` row in [`PEOPLE_COLS`]' order.
+    pub(crate) fn vals(&self, created_at: DateTime<Utc>) -> Vec<crate::api::db::Val> {
+        use crate::api::db::Val;
+        vec![
+            Val::Uuid(self.id),
+            Val::Text(self.name.clone()),
+            Val::OptText(self.phone.clone()),
+            Val::OptText(self.email.clone()),
+            Val::OptText(self.channel.map(str::to_string)),
+            Val::Text(self.lang.into()),
+            Val::Ts(created_at),
+        ]
+    }
+}
+
 pub(crate) struct Ev {
     pub id: Uuid,
     pub name: &'static str,

@@ -60,9 +60,7 @@ impl App {
             );
             return vec![];
         }
-        if self.others.slots.len() != self.contexts.len() {
-            self.others = ContextsState::new(&self.contexts);
-        }
+        self.context_slots();
         let here = self.context.as_ref().map(|(n, _)| n.clone());
         self.others.sel = self
             .others
@@ -73,6 +71,13 @@ impl App {
         self.overlay = Overlay::Contexts;
         self.dirty = true;
         self.read_contexts(|_| true)
+    }
+
+    /// One slot per context of the config (made on first use, again if the names changed).
+    fn context_slots(&mut self) {
+        if self.others.slots.len() != self.contexts.len() {
+            self.others = ContextsState::new(&self.contexts);
+        }
     }
 
     /// Reads the contexts `due` picks that are not being read already.
@@ -94,9 +99,7 @@ impl App {
         if self.contexts.is_empty() {
             return vec![];
         }
-        if self.others.slots.len() != self.contexts.len() {
-            self.others = ContextsState::new(&self.contexts);
-        }
+        self.context_slots();
         let every = if matches!(self.overlay, Overlay::Contexts) {
             OPEN_SECS
         } else {
